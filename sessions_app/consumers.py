@@ -1,0 +1,146 @@
+"""
+The signaling websocket: thin glue between the wire protocol, presence and the SFU.
+
+Every participant's socket joins the channel-layer group of its session, so
+presence (joined, left, media state) reaches every process; offers and
+answers go between this socket and the SFU.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from . import presence, protocol
+from .links import is_valid_session_id
+from .media import get_sfu
+from .models import CallSession, SessionType
+from .protocol import ProtocolError
+from .sfu.peer import NegotiationError
+from .sfu.room import UnknownParticipant
+
+logger = logging.getLogger(__name__)
+
+
+def group_name(session_id: str) -> str:
+    return f"call.{session_id}"
+
+
+class CallConsumer(AsyncWebsocketConsumer):
+    session: CallSession | None = None
+    participant_id: str | None = None
+
+    async def connect(self) -> None:
+        self.session_id: str = self.scope["url_route"]["kwargs"]["session_id"]
+        await self.accept()
+        if not is_valid_session_id(self.session_id):
+            await self._refuse(protocol.ERROR_CALL_SESSION_ID, "Session ID is empty or invalid.",
+                               protocol.WS_4011_INVALID_SESSION_ID)
+            return
+        try:
+            self.session = await presence.load_session(self.session_id)
+        except presence.SessionUnavailable as exc:
+            if exc.ended:
+                await self._refuse(protocol.ERR_CALL_TERMINATED, "This call has ended.", protocol.WS_4010_SESSION_ENDED)
+            else:
+                await self._refuse(protocol.ERR_CALL_SESSION_NOT_FOUND, "No call has this session ID.",
+                                   protocol.WS_4004_SESSION_NOT_FOUND)
+
+    async def disconnect(self, code: int) -> None:
+        await self._leave(protocol.LEAVE_REASON_DISCONNECTED)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.session is None:
+            return
+        try:
+            message = protocol.parse_client_message(text_data if bytes_data is None else None)
+            await self._dispatch(message)
+        except ProtocolError as exc:
+            await self._send(protocol.error_message(exc.code, exc.message, exc.details))
+        except Exception:
+            logger.exception("signaling failure in session %s", self.session_id)
+            await self._send(protocol.error_message(protocol.ERROR_JSON_EXCEPTION, "The message could not be handled."))
+
+    async def _dispatch(self, message: protocol.ClientMessage) -> None:
+        if isinstance(message, protocol.Ping):
+            await self._send(protocol.pong_message())
+        elif isinstance(message, protocol.Join):
+            await self._join(message)
+        elif self.participant_id is None:
+            raise ProtocolError(protocol.ERR_CALL_NOT_A_PART, "Join the call first.")
+        elif isinstance(message, protocol.Answer):
+            await self._answer(message)
+        elif isinstance(message, protocol.MediaState):
+            await presence.update_media(self.participant_id, message.audio_muted, message.video_paused)
+            await self._broadcast(
+                "call.media",
+                protocol.media_message(self.participant_id, message.audio_muted, message.video_paused),
+            )
+        elif isinstance(message, protocol.Leave):
+            await self._leave(protocol.LEAVE_REASON_LEFT)
+            await self.close(code=protocol.WS_1000_NORMAL_CLOSURE)
+
+    async def _join(self, message: protocol.Join) -> None:
+        if self.participant_id is not None:
+            raise ProtocolError(protocol.ERR_CALL_USER_ALREADY_JOINED, "This connection has already joined.")
+        assert self.session is not None
+        participant, others = await presence.add_participant(
+            self.session, message.display_name, message.audio_muted, message.video_paused
+        )
+        self.participant_id = participant.participant_id
+        await self.channel_layer.group_add(group_name(self.session_id), self.channel_name)
+        await self._send(
+            protocol.joined_message(
+                participant.participant_id,
+                self.session_id,
+                [other.as_wire() for other in others],
+                settings.CALLS_ICE_SERVERS,
+            )
+        )
+        await self._broadcast("call.participant_joined", protocol.participant_joined_message(participant.as_wire()))
+        kinds = ("audio",) if self.session.session_type == SessionType.VOICE else ("audio", "video")
+        await get_sfu().join(self.session_id, participant.participant_id, self._send, kinds)
+
+    async def _answer(self, message: protocol.Answer) -> None:
+        assert self.participant_id is not None
+        try:
+            await get_sfu().handle_answer(self.session_id, self.participant_id, message.sdp)
+        except (NegotiationError, UnknownParticipant) as exc:
+            raise ProtocolError(protocol.ERROR_MEDIA_NEGOTIATION, str(exc)) from None
+
+    async def _leave(self, reason: str) -> None:
+        participant_id, self.participant_id = self.participant_id, None
+        if participant_id is None:
+            return
+        try:
+            await get_sfu().leave(self.session_id, participant_id)
+        finally:
+            await presence.mark_left(participant_id, reason)
+            await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
+            await self._broadcast("call.participant_left", protocol.participant_left_message(participant_id, reason))
+
+    async def _refuse(self, code: str, message: str, close_code: int) -> None:
+        await self._send(protocol.error_message(code, message))
+        await self.close(code=close_code)
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(message))
+
+    async def _broadcast(self, handler: str, message: dict[str, Any]) -> None:
+        await self.channel_layer.group_send(
+            group_name(self.session_id), {"type": handler, "message": message, "sender": self.channel_name}
+        )
+
+    # Channel-layer group handlers: relay presence to this socket, not back to its sender.
+
+    async def _relay(self, event: dict[str, Any]) -> None:
+        if event["sender"] != self.channel_name and self.participant_id is not None:
+            await self._send(event["message"])
+
+    call_participant_joined = _relay
+    call_participant_left = _relay
+    call_media = _relay

@@ -1,0 +1,232 @@
+"""
+The signaling wire format: every message type, error code and close code.
+
+This module is the one place that says what a valid message is. The
+consumer parses raw text with ``parse_client_message()`` and builds every
+outgoing message with the ``*_message()`` helpers below; the JS SDK
+(``static/calls/signaling.js``) mirrors these names.
+
+Client → server messages
+    ``join``    ``{displayName, audioMuted, videoPaused}``: enter the call.
+    ``answer``  ``{sdp}``: the answer to the server's latest ``offer``.
+    ``media``   ``{audioMuted, videoPaused}``: the sender's own media state.
+    ``leave``   ``{}``: leave the call; the server then closes the socket.
+    ``ping``    ``{}``: heartbeat; answered with ``pong``.
+
+Server → client messages
+    ``joined``              ``{participantId, sessionId, participants, iceServers}``
+    ``offer``               ``{sdp, publish: {audio, video}, tracks: {mid: {participantId, kind}}}``
+    ``participant_joined``  ``{participant}``
+    ``participant_left``    ``{participantId, reason}``
+    ``media``               ``{participantId, audioMuted, videoPaused}``
+    ``error``               ``{code, message, details}``
+    ``pong``                ``{}``
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+MAX_MESSAGE_BYTES = 64 * 1024
+MAX_DISPLAY_NAME_CHARS = 100
+MAX_SDP_BYTES = 48 * 1024
+
+# Error codes: CometChat's strings, the same in Python, on the wire and in the JS SDK.
+ERROR_JSON_EXCEPTION = "ERROR_JSON_EXCEPTION"
+ERROR_CALL_SESSION_ID = "ERROR_CALL_SESSION_ID"
+ERR_CALL_SESSION_NOT_FOUND = "ERR_CALL_SESSION_NOT_FOUND"
+ERR_CALL_TERMINATED = "ERR_CALL_TERMINATED"
+ERR_CALL_USER_ALREADY_JOINED = "ERR_CALL_USER_ALREADY_JOINED"
+ERR_CALL_NOT_A_PART = "ERR_CALL_NOT_A_PART"
+ERROR_MEDIA_NEGOTIATION = "ERROR_MEDIA_NEGOTIATION"
+
+# Websocket close codes (4000-4999 are ours to define).
+WS_1000_NORMAL_CLOSURE = 1000
+WS_4000_LEFT = 4000
+WS_4004_SESSION_NOT_FOUND = 4004
+WS_4009_MESSAGE_TOO_BIG = 4009
+WS_4010_SESSION_ENDED = 4010
+WS_4011_INVALID_SESSION_ID = 4011
+
+LEAVE_REASON_LEFT = "left"
+LEAVE_REASON_DISCONNECTED = "disconnected"
+
+
+class ProtocolError(Exception):
+    """A client message that cannot be accepted; carries its wire error code."""
+
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    display_name: str
+    audio_muted: bool
+    video_paused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    sdp: str
+
+
+@dataclass(frozen=True, slots=True)
+class MediaState:
+    audio_muted: bool
+    video_paused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    pass
+
+
+ClientMessage = Join | Answer | MediaState | Leave | Ping
+
+
+def _invalid(field: str, problem: str) -> ProtocolError:
+    return ProtocolError(ERROR_JSON_EXCEPTION, f"'{field}' {problem}.", {"field": field})
+
+
+def _bool(data: dict[str, Any], field: str, default: bool) -> bool:
+    value = data.get(field, default)
+    if not isinstance(value, bool):
+        raise _invalid(field, "must be true or false")
+    return value
+
+
+def _string(data: dict[str, Any], field: str, max_length: int, required: bool = True) -> str:
+    value = data.get(field)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise _invalid(field, "must be a string")
+    if len(value) > max_length:
+        raise _invalid(field, f"must be at most {max_length} characters")
+    return value
+
+
+def clean_display_name(value: str) -> str:
+    """Collapse whitespace and drop control characters from a display name."""
+    printable = "".join(ch for ch in value if ch.isprintable())
+    return " ".join(printable.split())[:MAX_DISPLAY_NAME_CHARS]
+
+
+def _parse_join(data: dict[str, Any]) -> Join:
+    name = clean_display_name(_string(data, "displayName", MAX_DISPLAY_NAME_CHARS * 2))
+    if not name:
+        raise _invalid("displayName", "must not be blank")
+    return Join(
+        display_name=name,
+        audio_muted=_bool(data, "audioMuted", False),
+        video_paused=_bool(data, "videoPaused", False),
+    )
+
+
+def _parse_answer(data: dict[str, Any]) -> Answer:
+    sdp = _string(data, "sdp", MAX_SDP_BYTES)
+    if not sdp.startswith("v=0"):
+        raise _invalid("sdp", "is not a session description")
+    return Answer(sdp=sdp)
+
+
+def _parse_media(data: dict[str, Any]) -> MediaState:
+    return MediaState(
+        audio_muted=_bool(data, "audioMuted", False),
+        video_paused=_bool(data, "videoPaused", False),
+    )
+
+
+_PARSERS = {
+    "join": _parse_join,
+    "answer": _parse_answer,
+    "media": _parse_media,
+    "leave": lambda data: Leave(),
+    "ping": lambda data: Ping(),
+}
+
+
+def parse_client_message(text: str | None) -> ClientMessage:
+    """
+    Parse one websocket text frame into a typed message.
+
+    Raise ProtocolError(ERROR_JSON_EXCEPTION) for anything that is not a
+    JSON object with a known ``type`` and valid fields.
+    """
+    if text is None:
+        raise ProtocolError(ERROR_JSON_EXCEPTION, "Binary frames are not accepted.")
+    if len(text) > MAX_MESSAGE_BYTES:
+        raise ProtocolError(ERROR_JSON_EXCEPTION, "Message is too large.", {"maxBytes": MAX_MESSAGE_BYTES})
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ProtocolError(ERROR_JSON_EXCEPTION, "Message is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ProtocolError(ERROR_JSON_EXCEPTION, "Message must be a JSON object.")
+    message_type = data.get("type")
+    parser = _PARSERS.get(message_type) if isinstance(message_type, str) else None
+    if parser is None:
+        raise ProtocolError(
+            ERROR_JSON_EXCEPTION,
+            "Unknown message type.",
+            {"field": "type", "allowed": sorted(_PARSERS)},
+        )
+    return parser(data)
+
+
+# Server → client message builders.
+
+
+def error_message(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": message, "details": details or {}}
+
+
+def joined_message(
+    participant_id: str,
+    session_id: str,
+    participants: list[dict[str, Any]],
+    ice_servers: list[dict[str, Any]],
+) -> dict[str, Any]:
+    return {
+        "type": "joined",
+        "participantId": participant_id,
+        "sessionId": session_id,
+        "participants": participants,
+        "iceServers": ice_servers,
+    }
+
+
+def participant_joined_message(participant: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "participant_joined", "participant": participant}
+
+
+def participant_left_message(participant_id: str, reason: str) -> dict[str, Any]:
+    return {"type": "participant_left", "participantId": participant_id, "reason": reason}
+
+
+def media_message(participant_id: str, audio_muted: bool, video_paused: bool) -> dict[str, Any]:
+    return {
+        "type": "media",
+        "participantId": participant_id,
+        "audioMuted": audio_muted,
+        "videoPaused": video_paused,
+    }
+
+
+def offer_message(sdp: str, publish: dict[str, str], tracks: dict[str, dict[str, str]]) -> dict[str, Any]:
+    return {"type": "offer", "sdp": sdp, "publish": publish, "tracks": tracks}
+
+
+def pong_message() -> dict[str, Any]:
+    return {"type": "pong"}

@@ -1,0 +1,181 @@
+"""One participant's server-side peer connection: what it publishes and what it receives."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+
+from .config import MediaConfig
+from .forwarding import ForwardingTrack
+from .published import PublishedTrack
+from .sdp import announce_address, share_bundle_candidates
+from .tap import tap_receiver
+
+logger = logging.getLogger(__name__)
+
+SendSignal = Callable[[dict[str, Any]], Awaitable[None]]
+PREFERRED_CODEC = {"audio": "audio/opus", "video": "video/VP8"}
+
+
+class NegotiationError(Exception):
+    """An answer that does not fit the negotiation in progress."""
+
+
+def codec_preferences(kind: str) -> list[Any]:
+    """Opus for audio, VP8 (with RTX) for video: publisher and subscribers must agree."""
+    wanted = {PREFERRED_CODEC[kind].lower(), f"{kind}/rtx"}
+    capabilities = RTCRtpSender.getCapabilities(kind)
+    return [codec for codec in capabilities.codecs if codec.mimeType.lower() in wanted]
+
+
+def ice_servers(config: MediaConfig) -> list[RTCIceServer]:
+    servers = []
+    for server in config.ice_servers:
+        urls = server.get("urls")
+        if urls:
+            servers.append(
+                RTCIceServer(urls=urls, username=server.get("username"), credential=server.get("credential"))
+            )
+    return servers
+
+
+@dataclass(slots=True)
+class Subscription:
+    """A sendonly transceiver carrying one remote publisher's track (or idle, for reuse)."""
+
+    transceiver: RTCRtpTransceiver
+    track: ForwardingTrack
+    publisher_id: str | None
+    fresh: bool = True
+
+
+class ParticipantPeer:
+    """
+    The server side of one participant's peer connection.
+
+    The server always makes the offers (the browser only answers), so there is
+    no glare; renegotiation is serialised: a change while an offer waits for
+    its answer marks the peer dirty, and the next offer goes out once the
+    answer is in (aiortc loses transceivers added mid-negotiation otherwise).
+    """
+
+    def __init__(self, participant_id: str, kinds: tuple[str, ...], config: MediaConfig, send_signal: SendSignal):
+        self.participant_id = participant_id
+        self.config = config
+        self._send_signal = send_signal
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=ice_servers(config), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
+        self.published: dict[str, PublishedTrack] = {}
+        self._publish_transceivers: dict[str, RTCRtpTransceiver] = {}
+        for kind in kinds:
+            transceiver = self.pc.addTransceiver(kind, direction="recvonly")
+            transceiver.setCodecPreferences(codec_preferences(kind))
+            published = PublishedTrack(kind, participant_id)
+            tap_receiver(transceiver.receiver, published)
+            self.published[kind] = published
+            self._publish_transceivers[kind] = transceiver
+        self.subscriptions: list[Subscription] = []
+        self._awaiting_answer = False
+        self._dirty = False
+        self._closed = False
+        self.negotiations = 0
+
+        @self.pc.on("connectionstatechange")
+        def on_connection_state() -> None:
+            logger.debug("participant %s connection %s", participant_id, self.pc.connectionState)
+
+    @property
+    def connection_state(self) -> str:
+        return self.pc.connectionState
+
+    def subscribe(self, published: PublishedTrack) -> None:
+        """Start forwarding ``published`` to this participant (sent with the next offer)."""
+        idle = next(
+            (s for s in self.subscriptions if s.publisher_id is None and s.track.kind == published.kind),
+            None,
+        )
+        if idle is None:
+            track = ForwardingTrack(published.kind)
+            transceiver = self.pc.addTransceiver(track, direction="sendonly")
+            transceiver.setCodecPreferences(codec_preferences(published.kind))
+            transceiver.sender._send_keyframe = track.request_keyframe  # type: ignore[method-assign]
+            idle = Subscription(transceiver=transceiver, track=track, publisher_id=None)
+            self.subscriptions.append(idle)
+        else:
+            idle.transceiver.direction = "sendonly"
+        idle.track.attach(published)
+        idle.publisher_id = published.participant_id
+        idle.fresh = True
+        self._dirty = True
+
+    def unsubscribe(self, publisher_id: str) -> None:
+        """Stop forwarding a publisher; its transceivers go inactive and are reused later."""
+        for subscription in self.subscriptions:
+            if subscription.publisher_id == publisher_id:
+                subscription.track.detach()
+                subscription.transceiver.direction = "inactive"
+                subscription.publisher_id = None
+                self._dirty = True
+
+    async def negotiate(self) -> None:
+        """Send an offer if anything changed, unless one is already waiting for its answer."""
+        if self._closed or self._awaiting_answer:
+            return
+        self._dirty = False
+        self._awaiting_answer = True
+        try:
+            await self.pc.setLocalDescription(await self.pc.createOffer())
+        except Exception:
+            self._awaiting_answer = False
+            raise
+        if self._closed:
+            return
+        self.negotiations += 1
+        sdp = announce_address(self.pc.localDescription.sdp, self.config.announced_ip)
+        publish = {kind: t.mid for kind, t in self._publish_transceivers.items() if t.mid is not None}
+        tracks = {
+            s.transceiver.mid: {"participantId": s.publisher_id, "kind": s.track.kind}
+            for s in self.subscriptions
+            if s.publisher_id is not None and s.transceiver.mid is not None
+        }
+        await self._send_signal({"type": "offer", "sdp": sdp, "publish": publish, "tracks": tracks})
+
+    async def handle_answer(self, sdp: str) -> None:
+        """Apply the browser's answer, then send the next offer if changes piled up meanwhile."""
+        if not self._awaiting_answer or self._closed:
+            raise NegotiationError("No offer is waiting for an answer.")
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=share_bundle_candidates(sdp), type="answer"))
+        except Exception as exc:
+            raise NegotiationError(f"The answer was refused: {exc}") from exc
+        finally:
+            self._awaiting_answer = False
+        for subscription in self.subscriptions:
+            if subscription.fresh:
+                subscription.fresh = False
+                subscription.track.restart()
+        if self._dirty:
+            await self.negotiate()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for published in self.published.values():
+            published.close()
+        for subscription in self.subscriptions:
+            subscription.track.stop()
+        await self.pc.close()

@@ -1,0 +1,87 @@
+"""A publisher's track: fans each encoded frame out to its subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from .frames import AUDIO_TIME_BASE, VIDEO_TIME_BASE, EncodedFrame, is_vp8_keyframe
+
+if TYPE_CHECKING:
+    from aiortc.jitterbuffer import JitterFrame
+
+    from .forwarding import ForwardingTrack
+
+KEYFRAME_DEBOUNCE_S = 0.3
+
+
+class PublishedTrack:
+    """
+    One kind of media a participant sends, as the SFU sees it.
+
+    ``on_frame`` is called by the receiver tap for every complete encoded
+    frame; it builds one ``EncodedFrame`` and pushes it to every subscriber.
+    Keyframe requests from subscribers are debounced into one RTCP PLI to the
+    publisher.
+    """
+
+    def __init__(self, kind: str, participant_id: str) -> None:
+        self.kind = kind
+        self.participant_id = participant_id
+        self.subscribers: list[ForwardingTrack] = []
+        self.media_ssrc: int | None = None
+        self.frames_received = 0
+        self._time_base = VIDEO_TIME_BASE if kind == "video" else AUDIO_TIME_BASE
+        self._is_video = kind == "video"
+        self._send_pli: Callable[[int], Awaitable[None]] | None = None
+        self._last_keyframe_request = -KEYFRAME_DEBOUNCE_S
+        self._pending_pli: asyncio.Task[None] | None = None
+
+    def bind_pli_sender(self, send_pli: Callable[[int], Awaitable[None]]) -> None:
+        """Give the track the publisher receiver's way of sending a PLI."""
+        self._send_pli = send_pli
+
+    def on_frame(self, jitter_frame: JitterFrame) -> None:
+        data = jitter_frame.data
+        frame = EncodedFrame(
+            data,
+            jitter_frame.timestamp,
+            self._time_base,
+            self._is_video and is_vp8_keyframe(data),
+            time.monotonic(),
+        )
+        self.frames_received += 1
+        for subscriber in self.subscribers:
+            subscriber.push(frame)
+
+    def on_upstream_loss(self) -> None:
+        """
+        Frames were lost before they reached us and will not be repaired.
+
+        aiortc renumbers VP8 picture IDs, so subscribers cannot notice the gap:
+        they all wait for the keyframe the receiver is about to ask for.
+        """
+        for subscriber in self.subscribers:
+            subscriber.await_keyframe()
+        self._last_keyframe_request = time.monotonic()
+
+    def request_keyframe(self) -> None:
+        """Ask the publisher for a keyframe, at most once per KEYFRAME_DEBOUNCE_S."""
+        if not self._is_video or self._send_pli is None or self.media_ssrc is None:
+            return
+        now = time.monotonic()
+        if now - self._last_keyframe_request < KEYFRAME_DEBOUNCE_S:
+            return
+        if self._pending_pli is not None and not self._pending_pli.done():
+            return
+        self._last_keyframe_request = now
+        self._pending_pli = asyncio.ensure_future(self._send_pli(self.media_ssrc))
+
+    def close(self) -> None:
+        for subscriber in list(self.subscribers):
+            subscriber.detach()
+        if self._pending_pli is not None:
+            self._pending_pli.cancel()
+        self._send_pli = None

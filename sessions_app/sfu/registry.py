@@ -1,0 +1,71 @@
+"""The SFU of this process: its rooms, and the calls the signaling layer makes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from .compat import check_aiortc_internals
+from .config import MediaConfig
+from .ice import use_host_addresses
+from .peer import SendSignal
+from .room import Room, UnknownParticipant
+
+logger = logging.getLogger(__name__)
+
+
+class SFU:
+    """
+    Owns every room of this process; the one entry point for signaling.
+
+    Calls in are plain values (session ID, participant ID, SDP text); what
+    the SFU says to a participant goes out through the ``send_signal``
+    callback given at join. That message boundary is what lets the SFU move
+    to a worker process behind the channel layer.
+    """
+
+    def __init__(self, config: MediaConfig) -> None:
+        check_aiortc_internals()
+        use_host_addresses(config.media_ips)
+        self.config = config
+        self.rooms: dict[str, Room] = {}
+
+    async def join(
+        self, session_id: str, participant_id: str, send_signal: SendSignal, kinds: tuple[str, ...] = ("audio", "video")
+    ) -> None:
+        room = self.rooms.get(session_id)
+        if room is None:
+            room = self.rooms[session_id] = Room(session_id, self.config)
+        await room.join(participant_id, kinds, send_signal)
+
+    async def handle_answer(self, session_id: str, participant_id: str, sdp: str) -> None:
+        room = self.rooms.get(session_id)
+        if room is None:
+            raise UnknownParticipant(participant_id)
+        await room.handle_answer(participant_id, sdp)
+
+    async def leave(self, session_id: str, participant_id: str) -> None:
+        """Remove a participant and release its peer connection; a no-op if already gone."""
+        room = self.rooms.get(session_id)
+        if room is None:
+            return
+        await room.leave(participant_id)
+        if not room.peers and self.rooms.get(session_id) is room:
+            del self.rooms[session_id]
+
+    async def end_session(self, session_id: str) -> None:
+        room = self.rooms.pop(session_id, None)
+        if room is not None:
+            await room.close()
+
+    async def close_all(self) -> None:
+        rooms = list(self.rooms.values())
+        self.rooms.clear()
+        await asyncio.gather(*(room.close() for room in rooms), return_exceptions=True)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "rooms": len(self.rooms),
+            "participants": sum(len(room) for room in self.rooms.values()),
+        }

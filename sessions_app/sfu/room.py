@@ -1,0 +1,82 @@
+"""A room: the participants of one session and who forwards to whom."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from .config import MediaConfig
+from .peer import ParticipantPeer, SendSignal
+
+logger = logging.getLogger(__name__)
+
+
+class ParticipantExists(Exception):
+    """A participant ID that is already in the room."""
+
+
+class UnknownParticipant(Exception):
+    """A participant ID that is not (or no longer) in the room."""
+
+
+class Room:
+    """
+    Everyone in one session. Every participant receives every other one's tracks.
+
+    Structural changes (join, leave) are serialised by a lock so each peer
+    sees a consistent set of subscriptions; offers then go out to every peer
+    whose subscriptions changed.
+    """
+
+    def __init__(self, session_id: str, config: MediaConfig) -> None:
+        self.session_id = session_id
+        self.config = config
+        self.peers: dict[str, ParticipantPeer] = {}
+        self._lock = asyncio.Lock()
+
+    def __len__(self) -> int:
+        return len(self.peers)
+
+    async def join(self, participant_id: str, kinds: tuple[str, ...], send_signal: SendSignal) -> ParticipantPeer:
+        async with self._lock:
+            if participant_id in self.peers:
+                raise ParticipantExists(participant_id)
+            peer = ParticipantPeer(participant_id, kinds, self.config, send_signal)
+            for other in self.peers.values():
+                for published in other.published.values():
+                    peer.subscribe(published)
+                for published in peer.published.values():
+                    other.subscribe(published)
+            self.peers[participant_id] = peer
+            others = [p for p in self.peers.values() if p is not peer]
+        await self._negotiate([peer, *others])
+        return peer
+
+    async def leave(self, participant_id: str) -> None:
+        async with self._lock:
+            peer = self.peers.pop(participant_id, None)
+            if peer is None:
+                return
+            others = list(self.peers.values())
+            for other in others:
+                other.unsubscribe(participant_id)
+        await peer.close()
+        await self._negotiate(others)
+
+    async def handle_answer(self, participant_id: str, sdp: str) -> None:
+        peer = self.peers.get(participant_id)
+        if peer is None:
+            raise UnknownParticipant(participant_id)
+        await peer.handle_answer(sdp)
+
+    async def close(self) -> None:
+        async with self._lock:
+            peers = list(self.peers.values())
+            self.peers.clear()
+        await asyncio.gather(*(peer.close() for peer in peers), return_exceptions=True)
+
+    async def _negotiate(self, peers: list[ParticipantPeer]) -> None:
+        results = await asyncio.gather(*(peer.negotiate() for peer in peers), return_exceptions=True)
+        for peer, result in zip(peers, results, strict=True):
+            if isinstance(result, BaseException):
+                logger.warning("offer to participant %s failed: %r", peer.participant_id, result)

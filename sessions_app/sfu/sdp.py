@@ -1,0 +1,77 @@
+"""Small, line-based SDP rewrites the SFU needs around aiortc."""
+
+from __future__ import annotations
+
+import re
+
+_CANDIDATE_HOST_RE = re.compile(r"^(a=candidate:\S+ \d+ \S+ \d+ )(\S+)( \d+ typ host.*)$")
+
+
+def _sections(sdp: str) -> tuple[list[str], list[list[str]]]:
+    lines = sdp.splitlines()
+    session: list[str] = []
+    media: list[list[str]] = []
+    for line in lines:
+        if line.startswith("m="):
+            media.append([line])
+        elif media:
+            media[-1].append(line)
+        else:
+            session.append(line)
+    return session, media
+
+
+def _join(session: list[str], media: list[list[str]]) -> str:
+    return "\r\n".join(session + [line for section in media for line in section]) + "\r\n"
+
+
+def share_bundle_candidates(sdp: str) -> str:
+    """
+    Give every bundled media section the candidates of the first bundled one.
+
+    aiortc 1.16.0 keeps the remote candidates of one media section per
+    transport and, under max-bundle, the last section's win; browsers put the
+    bundle's candidates on the first section only (Firefox until bundling is
+    agreed). Without this the server checks the wrong ports, or none.
+    """
+    session, media = _sections(sdp)
+    bundle: set[str] = set()
+    for line in session:
+        if line.startswith("a=group:BUNDLE "):
+            bundle.update(line.split()[1:])
+    if len(media) < 2 or not bundle:
+        return sdp
+
+    def mid_of(section: list[str]) -> str | None:
+        for line in section:
+            if line.startswith("a=mid:"):
+                return line[6:].strip()
+        return None
+
+    bundled = [section for section in media if mid_of(section) in bundle]
+    source = next((s for s in bundled if any(line.startswith("a=candidate:") for line in s)), None)
+    if source is None:
+        return sdp
+    candidates = [line for line in source if line.startswith("a=candidate:") or line == "a=end-of-candidates"]
+    for section in bundled:
+        if section is source:
+            continue
+        kept = [line for line in section if not (line.startswith("a=candidate:") or line == "a=end-of-candidates")]
+        section[:] = kept + candidates
+    return _join(session, media)
+
+
+def announce_address(sdp: str, announced_ip: str) -> str:
+    """Replace the address of our host candidates (and c= lines) with the public one."""
+    if not announced_ip:
+        return sdp
+    family = "IP6" if ":" in announced_ip else "IP4"
+    out = []
+    for line in sdp.splitlines():
+        match = _CANDIDATE_HOST_RE.match(line)
+        if match:
+            line = f"{match.group(1)}{announced_ip}{match.group(3)}"
+        elif line.startswith("c=IN "):
+            line = f"c=IN {family} {announced_ip}"
+        out.append(line)
+    return "\r\n".join(out) + "\r\n"

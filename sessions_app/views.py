@@ -1,0 +1,69 @@
+"""Pages: the home page (start or join a call) and the share-link join page."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from . import protocol
+from .links import is_valid_session_id, session_id_from_input, share_url
+from .models import CallSession, SessionType
+
+
+@require_http_methods(["GET", "POST"])
+def home(request: HttpRequest) -> HttpResponse:
+    """Start a new call (POST) and show its share link, or join one by ID or link."""
+    context: dict[str, object] = {}
+    if request.method == "POST":
+        session_type = request.POST.get("type", SessionType.VIDEO)
+        if session_type not in SessionType.values:
+            session_type = SessionType.VIDEO
+        title = request.POST.get("title", "").strip()[:200]
+        session = CallSession.objects.create(title=title, session_type=session_type)
+        context["created"] = session
+        context["created_url"] = share_url(session.session_id, request)
+    return render(request, "sessions_app/home.html", context)
+
+
+@require_GET
+def join(request: HttpRequest) -> HttpResponse:
+    """Go to the call a pasted ID or share link names."""
+    session_id = session_id_from_input(request.GET.get("session", ""))
+    if session_id is None:
+        return render(
+            request,
+            "sessions_app/home.html",
+            {
+                "join_error": "Enter a meeting ID or a share link.",
+                "join_error_code": protocol.ERROR_CALL_SESSION_ID,
+                "join_value": request.GET.get("session", "")[:300],
+            },
+            status=400,
+        )
+    return redirect("session", session_id=session_id)
+
+
+@require_GET
+def session_page(request: HttpRequest, session_id: str) -> HttpResponse:
+    """The shareable join page: pre-join screen, then the call in #call_view_container."""
+    if not is_valid_session_id(session_id):
+        raise Http404("Unknown session")
+    try:
+        session = CallSession.objects.get(session_id=session_id)
+    except CallSession.DoesNotExist:
+        raise Http404("Unknown session") from None
+    context = {
+        "session": session,
+        "share_url": share_url(session.session_id, request),
+        "call_config": {
+            "sessionId": session.session_id,
+            "title": session.title,
+            "sessionType": session.session_type,
+            "ended": session.is_ended,
+            "iceServers": settings.CALLS_ICE_SERVERS,
+            "shareUrl": share_url(session.session_id, request),
+        },
+    }
+    return render(request, "sessions_app/session.html", context)

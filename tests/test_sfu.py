@@ -1,0 +1,92 @@
+"""SFU integration tests with real aiortc peer connections over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+from aiortc import rtcrtpreceiver
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+
+from sessions_app.sfu import SFU, MediaConfig
+from tests.media_client import MediaClient
+from tests.synthetic import ReplayVideoTrack, encode_vp8_frames
+
+pytestmark = pytest.mark.timeout(60)
+
+LOOPBACK = MediaConfig(media_ips=("127.0.0.1",))
+
+
+async def connect(sfu: SFU, session_id: str, pid: str, client: MediaClient, kinds: tuple[str, ...] = ("audio", "video")) -> None:
+    async def send_signal(message: dict[str, Any]) -> None:
+        assert message["type"] == "offer"
+
+        async def send_answer(sdp: str) -> None:
+            await sfu.handle_answer(session_id, pid, sdp)
+
+        asyncio.ensure_future(client.handle_offer(message, send_answer))
+
+    await sfu.join(session_id, pid, send_signal, kinds)
+
+
+async def wait_until(predicate: Any, timeout: float = 10, interval: float = 0.05) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)
+
+
+async def test_three_clients_each_receive_the_other_two() -> None:
+    """Three participants each receive decodable audio and video from the other two."""
+    sfu = SFU(LOOPBACK)
+    clients = {
+        pid: MediaClient(pid, {"audio": AudioStreamTrack(), "video": VideoStreamTrack()}) for pid in ("a", "b", "c")
+    }
+    try:
+        for pid, client in clients.items():
+            await connect(sfu, "room", pid, client)
+        for pid, client in clients.items():
+            expected = {(other, kind) for other in clients if other != pid for kind in ("audio", "video")}
+            await client.wait_for_tracks(expected, timeout=15)
+        for pid, client in clients.items():
+            for (other, kind), track in client.remote.items():
+                frame = await asyncio.wait_for(track.recv(), 10)
+                if kind == "video":
+                    assert frame.width == 640 and frame.height == 480, (pid, other)
+                else:
+                    assert frame.sample_rate == 48000, (pid, other)
+    finally:
+        await asyncio.gather(*(c.close() for c in clients.values()))
+        await sfu.close_all()
+
+
+async def test_subscriber_receives_the_publishers_encoded_frames_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The VP8 frames a subscriber reassembles are byte for byte what the publisher sent; nothing decodes."""
+
+    def no_decoding(codec: Any) -> Any:
+        raise AssertionError(f"a {codec.name} decoder was created")
+
+    monkeypatch.setattr(rtcrtpreceiver, "get_decoder", no_decoding)
+    frames = encode_vp8_frames(count=60)
+    publisher_track = ReplayVideoTrack(frames)
+    sfu = SFU(LOOPBACK)
+    publisher = MediaClient("pub", {"video": publisher_track})
+    subscriber = MediaClient("sub", {}, record_encoded=True)
+    try:
+        await connect(sfu, "room", "pub", publisher, kinds=("video",))
+        await connect(sfu, "room", "sub", subscriber, kinds=())
+        await subscriber.wait_for_tracks({("pub", "video")})
+        recorder = subscriber.recorder_for("pub", "video")
+        await wait_until(lambda: len(recorder.frames) >= 40, timeout=20)
+        sent = set(publisher_track.sent)
+        assert recorder.frames[0][0] & 0x01 == 0, "the subscriber must start on a keyframe"
+        assert all(frame in sent for frame in recorder.frames)
+        decoder_threads = [t for t in threading.enumerate() if t.name.endswith("-decoder")]
+        assert decoder_threads == []
+    finally:
+        await publisher.close()
+        await subscriber.close()
+        await sfu.close_all()
