@@ -38,8 +38,9 @@ class CallConsumer(AsyncWebsocketConsumer):
         self.session_id: str = self.scope["url_route"]["kwargs"]["session_id"]
         await self.accept()
         if not is_valid_session_id(self.session_id):
-            await self._refuse(protocol.ERROR_CALL_SESSION_ID, "Session ID is empty or invalid.",
-                               protocol.WS_4011_INVALID_SESSION_ID)
+            await self._refuse(
+                protocol.ERROR_CALL_SESSION_ID, "Session ID is empty or invalid.", protocol.WS_4011_INVALID_SESSION_ID
+            )
             return
         try:
             self.session = await presence.load_session(self.session_id)
@@ -47,8 +48,11 @@ class CallConsumer(AsyncWebsocketConsumer):
             if exc.ended:
                 await self._refuse(protocol.ERR_CALL_TERMINATED, "This call has ended.", protocol.WS_4010_SESSION_ENDED)
             else:
-                await self._refuse(protocol.ERR_CALL_SESSION_NOT_FOUND, "No call has this session ID.",
-                                   protocol.WS_4004_SESSION_NOT_FOUND)
+                await self._refuse(
+                    protocol.ERR_CALL_SESSION_NOT_FOUND,
+                    "No call has this session ID.",
+                    protocol.WS_4004_SESSION_NOT_FOUND,
+                )
 
     async def disconnect(self, code: int) -> None:
         await self._leave(protocol.LEAVE_REASON_DISCONNECTED)

@@ -44,9 +44,7 @@ def add_participant(
 
 @database_sync_to_async
 def update_media(participant_id: str, audio_muted: bool, video_paused: bool) -> None:
-    Participant.objects.filter(participant_id=participant_id).update(
-        audio_muted=audio_muted, video_paused=video_paused
-    )
+    Participant.objects.filter(participant_id=participant_id).update(audio_muted=audio_muted, video_paused=video_paused)
 
 
 @database_sync_to_async

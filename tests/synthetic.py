@@ -14,7 +14,9 @@ VIDEO_CLOCK = 90000
 VIDEO_TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK)
 
 
-def encode_vp8_frames(count: int = 60, width: int = 640, height: int = 480, fps: int = 30, gop: int = 30) -> list[bytes]:
+def encode_vp8_frames(
+    count: int = 60, width: int = 640, height: int = 480, fps: int = 30, gop: int = 30
+) -> list[bytes]:
     """Encode ``count`` moving test-pattern frames to raw VP8 frames (a keyframe every ``gop``)."""
     codec = av.CodecContext.create("libvpx", "w")
     codec.width = width

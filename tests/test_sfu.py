@@ -17,16 +17,22 @@ from tests.synthetic import ReplayVideoTrack, encode_vp8_frames
 pytestmark = pytest.mark.timeout(60)
 
 LOOPBACK = MediaConfig(media_ips=("127.0.0.1",))
+pending_answers: set[asyncio.Future[None]] = set()
 
 
-async def connect(sfu: SFU, session_id: str, pid: str, client: MediaClient, kinds: tuple[str, ...] = ("audio", "video")) -> None:
+async def connect(
+    sfu: SFU, session_id: str, pid: str, client: MediaClient, kinds: tuple[str, ...] = ("audio", "video")
+) -> None:
     async def send_signal(message: dict[str, Any]) -> None:
         assert message["type"] == "offer"
 
         async def send_answer(sdp: str) -> None:
             await sfu.handle_answer(session_id, pid, sdp)
 
-        asyncio.ensure_future(client.handle_offer(message, send_answer))
+        # Answer after returning, as a browser does: the SFU must not wait for it.
+        task = asyncio.ensure_future(client.handle_offer(message, send_answer))
+        pending_answers.add(task)
+        task.add_done_callback(pending_answers.discard)
 
     await sfu.join(session_id, pid, send_signal, kinds)
 

@@ -2,50 +2,72 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import sessions_app.models
 from django.db import migrations, models
+
+import sessions_app.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='CallSession',
+            name="CallSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('session_id', models.CharField(default=sessions_app.models.new_session_id, max_length=64, unique=True)),
-                ('title', models.CharField(blank=True, max_length=200)),
-                ('session_type', models.CharField(choices=[('VIDEO', 'Video'), ('VOICE', 'Voice')], default='VIDEO', max_length=8)),
-                ('status', models.CharField(choices=[('initiated', 'Initiated'), ('ongoing', 'Ongoing'), ('ended', 'Ended')], default='initiated', max_length=16)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "session_id",
+                    models.CharField(default=sessions_app.models.new_session_id, max_length=64, unique=True),
+                ),
+                ("title", models.CharField(blank=True, max_length=200)),
+                (
+                    "session_type",
+                    models.CharField(choices=[("VIDEO", "Video"), ("VOICE", "Voice")], default="VIDEO", max_length=8),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("initiated", "Initiated"), ("ongoing", "Ongoing"), ("ended", "Ended")],
+                        default="initiated",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Participant',
+            name="Participant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('participant_id', models.CharField(default=sessions_app.models.new_participant_id, max_length=32, unique=True)),
-                ('display_name', models.CharField(max_length=100)),
-                ('joined_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('left_at', models.DateTimeField(blank=True, null=True)),
-                ('leave_reason', models.CharField(blank=True, max_length=32)),
-                ('audio_muted', models.BooleanField(default=False)),
-                ('video_paused', models.BooleanField(default=False)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='participants', to='sessions_app.callsession')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "participant_id",
+                    models.CharField(default=sessions_app.models.new_participant_id, max_length=32, unique=True),
+                ),
+                ("display_name", models.CharField(max_length=100)),
+                ("joined_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("left_at", models.DateTimeField(blank=True, null=True)),
+                ("leave_reason", models.CharField(blank=True, max_length=32)),
+                ("audio_muted", models.BooleanField(default=False)),
+                ("video_paused", models.BooleanField(default=False)),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="participants",
+                        to="sessions_app.callsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['joined_at'],
-                'indexes': [models.Index(fields=['session', 'left_at'], name='sessions_ap_session_c6d6c3_idx')],
+                "ordering": ["joined_at"],
+                "indexes": [models.Index(fields=["session", "left_at"], name="sessions_ap_session_c6d6c3_idx")],
             },
         ),
     ]

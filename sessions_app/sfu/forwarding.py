@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -47,10 +48,8 @@ class ForwardingTrack(MediaStreamTrack):
 
     def detach(self) -> None:
         if self.source is not None:
-            try:
+            with contextlib.suppress(ValueError):
                 self.source.subscribers.remove(self)
-            except ValueError:
-                pass
             self.source = None
         self._queue.clear()
 

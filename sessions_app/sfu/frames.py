@@ -18,7 +18,7 @@ class EncodedFrame:
     instance is shared, read-only, by every subscriber of the publisher.
     """
 
-    __slots__ = ("data", "pts", "time_base", "is_keyframe", "received_at")
+    __slots__ = ("data", "is_keyframe", "pts", "received_at", "time_base")
 
     def __init__(self, data: bytes, pts: int, time_base: Fraction, is_keyframe: bool, received_at: float) -> None:
         self.data = data

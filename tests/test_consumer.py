@@ -1,0 +1,217 @@
+"""The signaling websocket, driven with Channels' WebsocketCommunicator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+
+from sessions_app import protocol
+from sessions_app.media import reset_sfu
+from sessions_app.models import CallSession, Participant, SessionStatus
+from sessions_app.routing import websocket_urlpatterns
+from tests.media_client import MediaClient
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
+
+application = URLRouter(websocket_urlpatterns)
+
+
+@pytest.fixture(autouse=True)
+def loopback_media(settings: Any) -> None:
+    settings.CALLS_MEDIA_IPS = ["127.0.0.1"]
+
+
+@pytest.fixture
+async def sfu_cleanup() -> Any:
+    yield
+    await reset_sfu()
+
+
+@database_sync_to_async
+def new_session(**fields: Any) -> CallSession:
+    return CallSession.objects.create(**fields)
+
+
+async def open_socket(session_id: str) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(application, f"/ws/calls/{session_id}/")
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def receive_type(communicator: WebsocketCommunicator, message_type: str, timeout: float = 10) -> dict[str, Any]:
+    """Next message of ``message_type``, skipping others (offers, presence)."""
+
+    async def wait() -> dict[str, Any]:
+        while True:
+            message = await communicator.receive_json_from(timeout=timeout)
+            if message["type"] == message_type:
+                return message
+
+    return await asyncio.wait_for(wait(), timeout)
+
+
+async def join(communicator: WebsocketCommunicator, name: str) -> dict[str, Any]:
+    await communicator.send_json_to({"type": "join", "displayName": name})
+    return await receive_type(communicator, "joined")
+
+
+async def test_invalid_session_id_is_refused_with_error_call_session_id() -> None:
+    """A session ID that cannot be one gets ERROR_CALL_SESSION_ID and close code 4011."""
+    communicator = await open_socket("bad%20id!")
+    message = await communicator.receive_json_from()
+    assert message["code"] == protocol.ERROR_CALL_SESSION_ID
+    assert (await communicator.receive_output())["code"] == protocol.WS_4011_INVALID_SESSION_ID
+
+
+async def test_empty_session_id_is_refused_with_error_call_session_id() -> None:
+    """An empty session ID gets ERROR_CALL_SESSION_ID."""
+    communicator = await open_socket("")
+    assert (await communicator.receive_json_from())["code"] == protocol.ERROR_CALL_SESSION_ID
+
+
+async def test_unknown_session_is_refused() -> None:
+    """A well-formed but unknown session ID gets ERR_CALL_SESSION_NOT_FOUND and close code 4004."""
+    communicator = await open_socket("doesnotexist123")
+    assert (await communicator.receive_json_from())["code"] == protocol.ERR_CALL_SESSION_NOT_FOUND
+    assert (await communicator.receive_output())["code"] == protocol.WS_4004_SESSION_NOT_FOUND
+
+
+async def test_ended_session_is_refused() -> None:
+    """An ended session gets ERR_CALL_TERMINATED."""
+    session = await new_session(status=SessionStatus.ENDED)
+    communicator = await open_socket(session.session_id)
+    assert (await communicator.receive_json_from())["code"] == protocol.ERR_CALL_TERMINATED
+
+
+@pytest.mark.parametrize(
+    "frame",
+    ["{not json", "[]", '{"type": "dance"}', '{"type": "join", "displayName": 5}', "x" * 70000, '{"type": 1}'],
+)
+async def test_bad_messages_get_json_exception_and_socket_stays_usable(frame: str) -> None:
+    """Malformed, unknown or oversized messages get ERROR_JSON_EXCEPTION; the connection keeps working."""
+    session = await new_session()
+    communicator = await open_socket(session.session_id)
+    await communicator.send_to(text_data=frame)
+    error = await communicator.receive_json_from()
+    assert error["type"] == "error" and error["code"] == protocol.ERROR_JSON_EXCEPTION
+    await communicator.send_json_to({"type": "ping"})
+    assert (await communicator.receive_json_from())["type"] == "pong"
+    await communicator.disconnect()
+
+
+async def test_binary_frames_are_refused() -> None:
+    """Binary frames get ERROR_JSON_EXCEPTION."""
+    session = await new_session()
+    communicator = await open_socket(session.session_id)
+    await communicator.send_to(bytes_data=b"\x00\x01")
+    assert (await communicator.receive_json_from())["code"] == protocol.ERROR_JSON_EXCEPTION
+    await communicator.disconnect()
+
+
+async def test_messages_before_join_are_refused(sfu_cleanup: None) -> None:
+    """An answer or media update before joining gets ERR_CALL_NOT_A_PART."""
+    session = await new_session()
+    communicator = await open_socket(session.session_id)
+    await communicator.send_json_to({"type": "media", "audioMuted": True, "videoPaused": False})
+    assert (await communicator.receive_json_from())["code"] == protocol.ERR_CALL_NOT_A_PART
+    await communicator.disconnect()
+
+
+async def test_second_join_on_one_socket_is_refused(sfu_cleanup: None) -> None:
+    """Joining twice on one connection gets ERR_CALL_USER_ALREADY_JOINED."""
+    session = await new_session()
+    communicator = await open_socket(session.session_id)
+    await join(communicator, "Ann")
+    await communicator.send_json_to({"type": "join", "displayName": "Ann"})
+    assert (await receive_type(communicator, "error"))["code"] == protocol.ERR_CALL_USER_ALREADY_JOINED
+    await communicator.disconnect()
+
+
+async def test_presence_join_media_and_leave(sfu_cleanup: None) -> None:
+    """Participants see each other join, change media state and leave; the database records it."""
+    session = await new_session(title="Standup")
+    ann = await open_socket(session.session_id)
+    ann_joined = await join(ann, "  Ann\u0007  Lee ")
+    assert ann_joined["participants"] == []
+    bob = await open_socket(session.session_id)
+    bob_joined = await join(bob, "Bob")
+    assert [p["name"] for p in bob_joined["participants"]] == ["Ann Lee"]
+    seen_by_ann = await receive_type(ann, "participant_joined")
+    assert seen_by_ann["participant"]["pid"] == bob_joined["participantId"]
+    assert seen_by_ann["participant"]["name"] == "Bob"
+
+    await bob.send_json_to({"type": "media", "audioMuted": True, "videoPaused": False})
+    media = await receive_type(ann, "media")
+    assert media == protocol.media_message(bob_joined["participantId"], True, False)
+
+    await bob.disconnect()
+    left = await receive_type(ann, "participant_left", timeout=2)
+    assert left["participantId"] == bob_joined["participantId"]
+    assert left["reason"] == protocol.LEAVE_REASON_DISCONNECTED
+
+    bob_row = await database_sync_to_async(Participant.objects.get)(participant_id=bob_joined["participantId"])
+    assert bob_row.left_at is not None and bob_row.audio_muted is True
+    refreshed = await database_sync_to_async(CallSession.objects.get)(pk=session.pk)
+    assert refreshed.status == SessionStatus.ONGOING and refreshed.started_at is not None
+
+    await ann.send_json_to({"type": "leave"})
+    assert (await ann.receive_output())["type"] == "websocket.close"
+
+
+async def answer_offers(communicator: WebsocketCommunicator, client: MediaClient) -> None:
+    """Answer every offer the server sends, like the browser SDK."""
+    while True:
+        message = await communicator.receive_json_from(timeout=30)
+        if message["type"] == "offer":
+
+            async def send_answer(sdp: str) -> None:
+                await communicator.send_to(text_data=json.dumps({"type": "answer", "sdp": sdp}))
+
+            await client.handle_offer(message, send_answer)
+
+
+async def test_media_flows_between_two_participants_through_signaling(sfu_cleanup: None) -> None:
+    """Two aiortc clients joined over the websocket receive each other's audio and video."""
+    session = await new_session()
+    clients, sockets, tasks, pids = [], [], [], []
+    try:
+        for name in ("ann", "bob"):
+            socket = await open_socket(session.session_id)
+            joined = await join(socket, name)
+            client = MediaClient(name, {"audio": AudioStreamTrack(), "video": VideoStreamTrack()})
+            clients.append(client)
+            sockets.append(socket)
+            pids.append(joined["participantId"])
+            tasks.append(asyncio.ensure_future(answer_offers(socket, client)))
+        await clients[0].wait_for_tracks({(pids[1], "audio"), (pids[1], "video")}, timeout=15)
+        await clients[1].wait_for_tracks({(pids[0], "audio"), (pids[0], "video")}, timeout=15)
+        frame = await asyncio.wait_for(clients[0].remote[(pids[1], "video")].recv(), 10)
+        assert frame.width == 640
+    finally:
+        for task in tasks:
+            task.cancel()
+        for client in clients:
+            await client.close()
+        for socket in sockets:
+            await socket.disconnect()
+
+
+async def test_bad_answer_gets_a_negotiation_error(sfu_cleanup: None) -> None:
+    """An answer that is not valid SDP is refused with a code; the socket stays usable."""
+    session = await new_session()
+    communicator = await open_socket(session.session_id)
+    await join(communicator, "Ann")
+    await receive_type(communicator, "offer")
+    await communicator.send_json_to({"type": "answer", "sdp": "v=0\r\ngarbage"})
+    assert (await receive_type(communicator, "error"))["code"] == protocol.ERROR_MEDIA_NEGOTIATION
+    await communicator.send_json_to({"type": "ping"})
+    assert (await receive_type(communicator, "pong"))["type"] == "pong"
+    await communicator.disconnect()

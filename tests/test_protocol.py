@@ -1,0 +1,72 @@
+"""The wire format: parsing and validation of client messages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sessions_app import protocol
+from sessions_app.protocol import Answer, Join, Leave, MediaState, Ping, ProtocolError, parse_client_message
+
+
+def test_join_is_parsed_with_defaults() -> None:
+    """A join needs only a display name; media flags default to on."""
+    assert parse_client_message('{"type": "join", "displayName": "Ann"}') == Join("Ann", False, False)
+
+
+def test_display_name_is_cleaned() -> None:
+    """Control characters go and whitespace collapses in display names."""
+    message = parse_client_message(json.dumps({"type": "join", "displayName": " A\u0000n\tn  B "}))
+    assert isinstance(message, Join) and message.display_name == "Ann B"
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\u0007"])
+def test_blank_display_name_is_refused(name: str) -> None:
+    """A display name with nothing printable is refused with the field named."""
+    with pytest.raises(ProtocolError) as info:
+        parse_client_message(json.dumps({"type": "join", "displayName": name}))
+    assert info.value.code == protocol.ERROR_JSON_EXCEPTION
+    assert info.value.details["field"] == "displayName"
+
+
+def test_each_message_type_parses() -> None:
+    """Every client message type has a parser producing its typed value."""
+    assert parse_client_message('{"type": "answer", "sdp": "v=0\\r\\n"}') == Answer("v=0\r\n")
+    assert parse_client_message('{"type": "media", "audioMuted": true}') == MediaState(True, False)
+    assert parse_client_message('{"type": "leave"}') == Leave()
+    assert parse_client_message('{"type": "ping"}') == Ping()
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ('{"type": "media", "audioMuted": "yes"}', "audioMuted"),
+        ('{"type": "answer", "sdp": 3}', "sdp"),
+        ('{"type": "answer", "sdp": "hello"}', "sdp"),
+        ('{"type": "answer"}', "sdp"),
+        ('{"type": "unknown"}', "type"),
+        ('{"kind": "join"}', "type"),
+    ],
+)
+def test_invalid_fields_are_named(text: str, field: str) -> None:
+    """Wrongly typed or missing fields are refused with ERROR_JSON_EXCEPTION naming the field."""
+    with pytest.raises(ProtocolError) as info:
+        parse_client_message(text)
+    assert info.value.code == protocol.ERROR_JSON_EXCEPTION
+    assert info.value.details["field"] == field
+
+
+@pytest.mark.parametrize("text", [None, "", "null", "[1]", "{", "1" * 10, "[" * 5000 + "]" * 5000])
+def test_non_objects_are_refused(text: str | None) -> None:
+    """Anything that is not a JSON object is refused with ERROR_JSON_EXCEPTION, never a crash."""
+    with pytest.raises(ProtocolError) as info:
+        parse_client_message(text)
+    assert info.value.code == protocol.ERROR_JSON_EXCEPTION
+
+
+def test_oversized_messages_are_refused() -> None:
+    """Messages over MAX_MESSAGE_BYTES are refused before parsing."""
+    with pytest.raises(ProtocolError) as info:
+        parse_client_message('{"type": "ping", "pad": "' + "x" * protocol.MAX_MESSAGE_BYTES + '"}')
+    assert info.value.details["maxBytes"] == protocol.MAX_MESSAGE_BYTES

@@ -1,0 +1,126 @@
+"""SFU building blocks: SDP rewrites, keyframe detection, forwarding gates, aiortc checks."""
+
+from __future__ import annotations
+
+import asyncio
+from fractions import Fraction
+
+import pytest
+
+from sessions_app.sfu import compat
+from sessions_app.sfu.forwarding import MAX_QUEUED_VIDEO_FRAMES, ForwardingTrack
+from sessions_app.sfu.frames import EncodedFrame, is_vp8_keyframe
+from sessions_app.sfu.published import PublishedTrack
+from sessions_app.sfu.sdp import announce_address, share_bundle_candidates
+
+BROWSER_ANSWER = "\r\n".join(
+    [
+        "v=0",
+        "o=- 1 2 IN IP4 127.0.0.1",
+        "s=-",
+        "t=0 0",
+        "a=group:BUNDLE 0 1",
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+        "a=mid:0",
+        "a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host",
+        "a=end-of-candidates",
+        "m=video 9 UDP/TLS/RTP/SAVPF 96",
+        "a=mid:1",
+        "",
+    ]
+)
+
+
+def test_bundle_candidates_are_copied_to_every_bundled_section() -> None:
+    """The first section's candidates reach the others, so aiortc checks the right port."""
+    rewritten = share_bundle_candidates(BROWSER_ANSWER)
+    video = rewritten.split("m=video")[1]
+    assert "a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host" in video
+    assert rewritten.count("a=candidate:") == 2
+
+
+def test_sdp_without_bundle_is_left_alone() -> None:
+    sdp = BROWSER_ANSWER.replace("a=group:BUNDLE 0 1\r\n", "")
+    assert share_bundle_candidates(sdp) == sdp
+
+
+def test_announced_address_replaces_host_candidates() -> None:
+    """Behind NAT our host candidates carry CALLS_MEDIA_ANNOUNCED_IP."""
+    sdp = "c=IN IP4 10.0.0.5\r\na=candidate:x 1 udp 2130706431 10.0.0.5 40000 typ host\r\n"
+    rewritten = announce_address(sdp, "203.0.113.7")
+    assert "10.0.0.5" not in rewritten
+    assert "203.0.113.7 40000 typ host" in rewritten
+    assert announce_address(sdp, "") == sdp
+
+
+def test_vp8_keyframe_bit() -> None:
+    assert is_vp8_keyframe(b"\x10\x02") is True
+    assert is_vp8_keyframe(b"\x11\x02") is False
+    assert is_vp8_keyframe(b"") is False
+
+
+def frame(keyframe: bool) -> EncodedFrame:
+    return EncodedFrame(b"\x00" if keyframe else b"\x01", 0, Fraction(1, 90000), keyframe, 0.0)
+
+
+async def test_video_subscriber_starts_on_a_keyframe_and_asks_for_one() -> None:
+    """Until a keyframe arrives, a video subscriber forwards nothing and keeps asking the publisher."""
+    published = PublishedTrack("video", "pub")
+    requests: list[int] = []
+
+    async def send_pli(ssrc: int) -> None:
+        requests.append(ssrc)
+
+    published.bind_pli_sender(send_pli)
+    published.media_ssrc = 1234
+    track = ForwardingTrack("video")
+    track.attach(published)
+    pending = asyncio.ensure_future(track.recv())
+    await asyncio.sleep(0)
+    published.subscribers[0].push(frame(keyframe=False))
+    await asyncio.sleep(0)
+    assert requests == [1234] and not pending.done()
+    key = frame(keyframe=True)
+    track.push(key)
+    assert await pending is key
+    track.stop()
+
+
+async def test_subscriber_that_falls_behind_waits_for_the_next_keyframe() -> None:
+    """A full queue is dropped, and the subscriber resumes only at a keyframe."""
+    published = PublishedTrack("video", "pub")
+    track = ForwardingTrack("video")
+    track.attach(published)
+    track._started = True
+    track.push(frame(keyframe=True))
+    for _ in range(MAX_QUEUED_VIDEO_FRAMES + 5):
+        track.push(frame(keyframe=False))
+    assert len(track._queue) == 0
+    resumed = frame(keyframe=True)
+    track.push(resumed)
+    assert await track.recv() is resumed
+    track.stop()
+
+
+async def test_stopped_track_ends_a_waiting_sender() -> None:
+    """Stopping a forwarding track wakes its sender with MediaStreamError."""
+    from aiortc.mediastreams import MediaStreamError
+
+    track = ForwardingTrack("audio")
+    pending = asyncio.ensure_future(track.recv())
+    await asyncio.sleep(0)
+    track.stop()
+    with pytest.raises(MediaStreamError):
+        await pending
+
+
+def test_aiortc_internals_are_where_the_sfu_expects() -> None:
+    """The start-up check passes on the pinned aiortc."""
+    compat.check_aiortc_internals()
+
+
+def test_moved_internals_fail_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If aiortc's private names move, the SFU refuses to start with a clear message."""
+    monkeypatch.setattr(compat.aiortc, "__version__", "9.9.9")
+    with pytest.raises(compat.AiortcIncompatible, match="9.9.9"):
+        compat.check_aiortc_internals()
