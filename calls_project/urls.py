@@ -1,11 +1,27 @@
 from django.contrib import admin
 from django.urls import path
 
-from sessions_app import views
+from sessions_app import api, views
+
+api_v1 = [
+    path("openapi.json", api.openapi_view, name="api-openapi"),
+    path("users", api.users_view, name="api-users"),
+    path("users/<str:uid>", api.user_view, name="api-user"),
+    path("users/<str:uid>/auth_tokens", api.auth_tokens_view, name="api-auth-tokens"),
+    path("users/<str:uid>/auth_tokens/<int:token_id>", api.auth_token_view, name="api-auth-token"),
+    path("login", api.login_view, name="api-login"),
+    path("me", api.me_view, name="api-me"),
+    path("tokens", api.call_tokens_view, name="api-call-tokens"),
+    path("sessions", api.sessions_view, name="api-sessions"),
+    path("sessions/<str:session_id>", api.session_view, name="api-session"),
+    path("sessions/<str:session_id>/end", api.end_session_view, name="api-end-session"),
+    path("sessions/<str:session_id>/guest_token", api.guest_token_view, name="api-guest-token"),
+]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("join/", views.join, name="join"),
     path("s/<str:session_id>/", views.session_page, name="session"),
     path("admin/", admin.site.urls),
+    *[path(f"api/v1/{p.pattern}", p.callback, name=p.name) for p in api_v1],
 ]

@@ -22,6 +22,7 @@ from .models import CallSession, SessionType
 from .protocol import ProtocolError
 from .sfu.peer import NegotiationError
 from .sfu.room import UnknownParticipant
+from .tokens import CallTokenError
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +93,12 @@ class CallConsumer(AsyncWebsocketConsumer):
         if self.participant_id is not None:
             raise ProtocolError(protocol.ERR_CALL_USER_ALREADY_JOINED, "This connection has already joined.")
         assert self.session is not None
+        try:
+            identity = await presence.verify_call_token(message.token, self.session_id)
+        except CallTokenError as exc:
+            raise ProtocolError(protocol.ERROR_CALL_TOKEN, str(exc)) from None
         participant, others = await presence.add_participant(
-            self.session, message.display_name, message.audio_muted, message.video_paused
+            self.session, identity, message.display_name or identity.name, message.audio_muted, message.video_paused
         )
         self.participant_id = participant.participant_id
         await self.channel_layer.group_add(group_name(self.session_id), self.channel_name)
@@ -148,3 +153,9 @@ class CallConsumer(AsyncWebsocketConsumer):
     call_participant_joined = _relay
     call_participant_left = _relay
     call_media = _relay
+
+    async def call_ended(self, event: dict[str, Any]) -> None:
+        """The call was ended for everyone (REST API or admin): say so and drop the connection."""
+        await self._send(protocol.session_ended_message(event["reason"]))
+        await self._leave(event["reason"])
+        await self.close(code=protocol.WS_4010_SESSION_ENDED)

@@ -1,7 +1,9 @@
-"""Persistence for call sessions and the participants who joined them."""
+"""Persistence: apps, their users and tokens, call sessions and the participants who joined them."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import string
 
@@ -22,6 +24,119 @@ def new_participant_id() -> str:
     return secrets.token_hex(8)
 
 
+def new_app_id() -> str:
+    return "app" + secrets.token_hex(8)
+
+
+def new_secret() -> str:
+    """A high-entropy secret (API key, auth key, auth token): 256 bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    """Secrets are stored as SHA-256 digests: they are random, so no slow hash is needed."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+SECRET_PREFIX_LENGTH = 6
+
+
+class App(models.Model):
+    """A tenant: its users, sessions and tokens are invisible to every other app."""
+
+    app_id = models.CharField(max_length=32, unique=True, default=new_app_id)
+    name = models.CharField(max_length=100)
+    region = models.CharField(max_length=16, default="us")
+    api_key_prefix = models.CharField(max_length=SECRET_PREFIX_LENGTH)
+    api_key_hash = models.CharField(max_length=64, unique=True)
+    auth_key_prefix = models.CharField(max_length=SECRET_PREFIX_LENGTH)
+    auth_key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.app_id})"
+
+    @classmethod
+    def create_with_keys(cls, name: str, region: str = "us") -> tuple[App, str, str]:
+        """Create an app; return it with its REST API key and auth key, which are never shown again."""
+        api_key, auth_key = new_secret(), new_secret()
+        app = cls.objects.create(
+            name=name,
+            region=region,
+            api_key_prefix=api_key[:SECRET_PREFIX_LENGTH],
+            api_key_hash=hash_secret(api_key),
+            auth_key_prefix=auth_key[:SECRET_PREFIX_LENGTH],
+            auth_key_hash=hash_secret(auth_key),
+        )
+        return app, api_key, auth_key
+
+    def check_api_key(self, api_key: str) -> bool:
+        return hmac.compare_digest(self.api_key_hash, hash_secret(api_key))
+
+    def check_auth_key(self, auth_key: str) -> bool:
+        return hmac.compare_digest(self.auth_key_hash, hash_secret(auth_key))
+
+
+class AppUser(models.Model):
+    """A user of an app (CometChat's CallUser): identified by a uid the app chooses."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="users")
+    uid = models.CharField(max_length=100)
+    name = models.CharField(max_length=100)
+    avatar = models.URLField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["uid"]
+        constraints = [models.UniqueConstraint(fields=["app", "uid"], name="unique_uid_per_app")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.uid})"
+
+    def as_api(self) -> dict[str, object]:
+        return {"uid": self.uid, "name": self.name, "avatar": self.avatar, "status": "available"}
+
+
+class AuthToken(models.Model):
+    """A user's login credential; only its hash and a prefix are kept."""
+
+    user = models.ForeignKey(AppUser, on_delete=models.CASCADE, related_name="auth_tokens")
+    token_prefix = models.CharField(max_length=SECRET_PREFIX_LENGTH)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.token_prefix}… for {self.user.uid}"
+
+    @classmethod
+    def issue(cls, user: AppUser) -> tuple[AuthToken, str]:
+        """Create an auth token; return it with the secret, which is never shown again."""
+        secret = new_secret()
+        token = cls.objects.create(
+            user=user, token_prefix=secret[:SECRET_PREFIX_LENGTH], token_hash=hash_secret(secret)
+        )
+        return token, secret
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def as_api(self) -> dict[str, object]:
+        return {
+            "id": self.pk,
+            "prefix": self.token_prefix,
+            "createdAt": int(self.created_at.timestamp()),
+            "revokedAt": int(self.revoked_at.timestamp()) if self.revoked_at else None,
+        }
+
+
 class SessionType(models.TextChoices):
     VIDEO = "VIDEO", "Video"
     VOICE = "VOICE", "Voice"
@@ -37,6 +152,10 @@ class CallSession(models.Model):
     """A call that everyone holding its share link can join."""
 
     session_id = models.CharField(max_length=SESSION_ID_MAX_LENGTH, unique=True, default=new_session_id)
+    app = models.ForeignKey(App, null=True, blank=True, on_delete=models.CASCADE, related_name="sessions")
+    allow_guests = models.BooleanField(
+        default=True, help_text="Anyone with the link may join under a display name of their choosing."
+    )
     title = models.CharField(max_length=200, blank=True)
     session_type = models.CharField(max_length=8, choices=SessionType.choices, default=SessionType.VIDEO)
     status = models.CharField(max_length=16, choices=SessionStatus.choices, default=SessionStatus.INITIATED)
@@ -67,6 +186,8 @@ class Participant(models.Model):
 
     participant_id = models.CharField(max_length=32, unique=True, default=new_participant_id)
     session = models.ForeignKey(CallSession, on_delete=models.CASCADE, related_name="participants")
+    uid = models.CharField(max_length=100, blank=True)
+    is_guest = models.BooleanField(default=True)
     display_name = models.CharField(max_length=100)
     joined_at = models.DateTimeField(default=timezone.now)
     left_at = models.DateTimeField(null=True, blank=True)
@@ -89,10 +210,10 @@ class Participant(models.Model):
         """The §6 Participant object as the SDK receives it (``isLocal`` is set client-side)."""
         return {
             "pid": self.participant_id,
-            "uid": "",
+            "uid": self.uid,
             "name": self.display_name,
             "avatar": "",
-            "role": "participant",
+            "role": "guest" if self.is_guest else "participant",
             "type": "human",
             "audioMuted": self.audio_muted,
             "videoPaused": self.video_paused,
@@ -100,3 +221,28 @@ class Participant(models.Model):
             "raisedHandTimestamp": 0,
             "joinedAt": int(self.joined_at.timestamp() * 1000),
         }
+
+
+class CallToken(models.Model):
+    """
+    The record of an issued call token, so it can be listed and revoked.
+
+    The token itself is a signed JWT (``tokens.py``); this row is looked up
+    by its ``jti`` when the token is used.
+    """
+
+    jti = models.CharField(max_length=32, unique=True)
+    session = models.ForeignKey(CallSession, on_delete=models.CASCADE, related_name="call_tokens")
+    user = models.ForeignKey(AppUser, null=True, blank=True, on_delete=models.CASCADE, related_name="call_tokens")
+    uid = models.CharField(max_length=100)
+    display_name = models.CharField(max_length=100)
+    is_guest = models.BooleanField(default=False)
+    issued_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return f"call token {self.jti[:6]}… for {self.uid}"

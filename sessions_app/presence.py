@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import CallSession, Participant
+from .tokens import CallIdentity, call_tokens
 
 
 class SessionUnavailable(Exception):
@@ -29,13 +30,23 @@ def load_session(session_id: str) -> CallSession:
 
 
 @database_sync_to_async
+def verify_call_token(token: str, session_id: str) -> CallIdentity:
+    return call_tokens.verify(token, session_id)
+
+
+@database_sync_to_async
 def add_participant(
-    session: CallSession, display_name: str, audio_muted: bool, video_paused: bool
+    session: CallSession, identity: CallIdentity, display_name: str, audio_muted: bool, video_paused: bool
 ) -> tuple[Participant, list[Participant]]:
     """Record a join; return the new participant and the others present."""
     with transaction.atomic():
         participant = Participant.objects.create(
-            session=session, display_name=display_name, audio_muted=audio_muted, video_paused=video_paused
+            session=session,
+            uid=identity.uid,
+            is_guest=identity.is_guest,
+            display_name=display_name,
+            audio_muted=audio_muted,
+            video_paused=video_paused,
         )
         session.mark_started()
     others = list(session.participants.filter(left_at__isnull=True).exclude(pk=participant.pk))

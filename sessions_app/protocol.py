@@ -7,7 +7,8 @@ outgoing message with the ``*_message()`` helpers below; the JS SDK
 (``static/calls/signaling.js``) mirrors these names.
 
 Client → server messages
-    ``join``    ``{displayName, audioMuted, videoPaused}``: enter the call.
+    ``join``    ``{token, displayName?, audioMuted, videoPaused}``: enter the call with a
+                call token (``tokens.py``); ``displayName`` overrides the token's name.
     ``answer``  ``{sdp}``: the answer to the server's latest ``offer``.
     ``media``   ``{audioMuted, videoPaused}``: the sender's own media state.
     ``leave``   ``{}``: leave the call; the server then closes the socket.
@@ -20,6 +21,7 @@ Server → client messages
     ``participant_left``    ``{participantId, reason}``
     ``media``               ``{participantId, audioMuted, videoPaused}``
     ``error``               ``{code, message, details}``
+    ``session_ended``       ``{reason}``: the call was ended for everyone; the socket closes.
     ``pong``                ``{}``
 """
 
@@ -41,6 +43,24 @@ ERR_CALL_TERMINATED = "ERR_CALL_TERMINATED"
 ERR_CALL_USER_ALREADY_JOINED = "ERR_CALL_USER_ALREADY_JOINED"
 ERR_CALL_NOT_A_PART = "ERR_CALL_NOT_A_PART"
 ERROR_MEDIA_NEGOTIATION = "ERROR_MEDIA_NEGOTIATION"
+ERROR_CALL_TOKEN = "ERROR_CALL_TOKEN"
+ERROR_AUTH_TOKEN = "ERROR_AUTH_TOKEN"
+ERROR_INVALID_UID = "ERROR_INVALID_UID"
+ERROR_UID_WITH_SPACE = "ERROR_UID_WITH_SPACE"
+ERROR_API_KEY_NOT_FOUND = "ERROR_API_KEY_NOT_FOUND"
+ERROR_BLANK_AUTHTOKEN = "ERROR_BLANK_AUTHTOKEN"
+ERROR_AUTHTOKEN_WITH_SPACE = "ERROR_AUTHTOKEN_WITH_SPACE"
+ERR_EMPTY_CALL_SESSION_ID = "ERR_EMPTY_CALL_SESSION_ID"
+ERR_UID_NOT_FOUND = "ERR_UID_NOT_FOUND"
+ERR_UID_ALREADY_EXISTS = "ERR_UID_ALREADY_EXISTS"
+ERR_APP_NOT_FOUND = "ERR_APP_NOT_FOUND"
+ERR_GUESTS_NOT_ALLOWED = "ERR_GUESTS_NOT_ALLOWED"
+ERR_TOO_MANY_REQUESTS = "ERR_TOO_MANY_REQUESTS"
+ERR_BAD_REQUEST = "ERR_BAD_REQUEST"
+ERR_NOT_FOUND = "ERR_NOT_FOUND"
+AUTH_ERR_EMPTY_APIKEY = "AUTH_ERR_EMPTY_APIKEY"
+AUTH_ERR_APIKEY_NOT_FOUND = "AUTH_ERR_APIKEY_NOT_FOUND"
+AUTH_ERR_NO_ACCESS = "AUTH_ERR_NO_ACCESS"
 
 # Websocket close codes (4000-4999 are ours to define).
 WS_1000_NORMAL_CLOSURE = 1000
@@ -49,6 +69,7 @@ WS_4004_SESSION_NOT_FOUND = 4004
 WS_4009_MESSAGE_TOO_BIG = 4009
 WS_4010_SESSION_ENDED = 4010
 WS_4011_INVALID_SESSION_ID = 4011
+WS_4001_CALL_TOKEN = 4001
 
 LEAVE_REASON_LEFT = "left"
 LEAVE_REASON_DISCONNECTED = "disconnected"
@@ -66,6 +87,7 @@ class ProtocolError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Join:
+    token: str
     display_name: str
     audio_muted: bool
     video_paused: bool
@@ -123,11 +145,16 @@ def clean_display_name(value: str) -> str:
     return " ".join(printable.split())[:MAX_DISPLAY_NAME_CHARS]
 
 
+MAX_TOKEN_CHARS = 2048
+
+
 def _parse_join(data: dict[str, Any]) -> Join:
-    name = clean_display_name(_string(data, "displayName", MAX_DISPLAY_NAME_CHARS * 2))
-    if not name:
-        raise _invalid("displayName", "must not be blank")
+    token = data.get("token")
+    if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_CHARS:
+        raise ProtocolError(ERROR_CALL_TOKEN, "A call token is required to join.", {"field": "token"})
+    name = clean_display_name(_string(data, "displayName", MAX_DISPLAY_NAME_CHARS * 2, required=False))
     return Join(
+        token=token.strip(),
         display_name=name,
         audio_muted=_bool(data, "audioMuted", False),
         video_paused=_bool(data, "videoPaused", False),
@@ -226,6 +253,10 @@ def media_message(participant_id: str, audio_muted: bool, video_paused: bool) ->
 
 def offer_message(sdp: str, publish: dict[str, str], tracks: dict[str, dict[str, str]]) -> dict[str, Any]:
     return {"type": "offer", "sdp": sdp, "publish": publish, "tracks": tracks}
+
+
+def session_ended_message(reason: str) -> dict[str, Any]:
+    return {"type": "session_ended", "reason": reason}
 
 
 def pong_message() -> dict[str, Any]:

@@ -16,6 +16,7 @@ from sessions_app import protocol
 from sessions_app.media import reset_sfu
 from sessions_app.models import CallSession, Participant, SessionStatus
 from sessions_app.routing import websocket_urlpatterns
+from sessions_app.tokens import call_tokens
 from tests.media_client import MediaClient
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
@@ -58,8 +59,15 @@ async def receive_type(communicator: WebsocketCommunicator, message_type: str, t
     return await asyncio.wait_for(wait(), timeout)
 
 
-async def join(communicator: WebsocketCommunicator, name: str) -> dict[str, Any]:
-    await communicator.send_json_to({"type": "join", "displayName": name})
+@database_sync_to_async
+def guest_token(session_id: str, name: str = "Guest") -> str:
+    token, _ = call_tokens.issue(CallSession.objects.get(session_id=session_id), None, name)
+    return token
+
+
+async def join(communicator: WebsocketCommunicator, name: str, session_id: str) -> dict[str, Any]:
+    token = await guest_token(session_id)
+    await communicator.send_json_to({"type": "join", "token": token, "displayName": name})
     return await receive_type(communicator, "joined")
 
 
@@ -93,7 +101,7 @@ async def test_ended_session_is_refused() -> None:
 
 @pytest.mark.parametrize(
     "frame",
-    ["{not json", "[]", '{"type": "dance"}', '{"type": "join", "displayName": 5}', "x" * 70000, '{"type": 1}'],
+    ["{not json", "[]", '{"type": "dance"}', '{"type": "join", "token": "t", "displayName": 5}', "x" * 70000, '{"type": 1}'],
 )
 async def test_bad_messages_get_json_exception_and_socket_stays_usable(frame: str) -> None:
     """Malformed, unknown or oversized messages get ERROR_JSON_EXCEPTION; the connection keeps working."""
@@ -129,8 +137,8 @@ async def test_second_join_on_one_socket_is_refused(sfu_cleanup: None) -> None:
     """Joining twice on one connection gets ERR_CALL_USER_ALREADY_JOINED."""
     session = await new_session()
     communicator = await open_socket(session.session_id)
-    await join(communicator, "Ann")
-    await communicator.send_json_to({"type": "join", "displayName": "Ann"})
+    await join(communicator, "Ann", session.session_id)
+    await communicator.send_json_to({"type": "join", "token": await guest_token(session.session_id)})
     assert (await receive_type(communicator, "error"))["code"] == protocol.ERR_CALL_USER_ALREADY_JOINED
     await communicator.disconnect()
 
@@ -139,10 +147,10 @@ async def test_presence_join_media_and_leave(sfu_cleanup: None) -> None:
     """Participants see each other join, change media state and leave; the database records it."""
     session = await new_session(title="Standup")
     ann = await open_socket(session.session_id)
-    ann_joined = await join(ann, "  Ann\u0007  Lee ")
+    ann_joined = await join(ann, "  Ann\u0007  Lee ", session.session_id)
     assert ann_joined["participants"] == []
     bob = await open_socket(session.session_id)
-    bob_joined = await join(bob, "Bob")
+    bob_joined = await join(bob, "Bob", session.session_id)
     assert [p["name"] for p in bob_joined["participants"]] == ["Ann Lee"]
     seen_by_ann = await receive_type(ann, "participant_joined")
     assert seen_by_ann["participant"]["pid"] == bob_joined["participantId"]
@@ -185,7 +193,7 @@ async def test_media_flows_between_two_participants_through_signaling(sfu_cleanu
     try:
         for name in ("ann", "bob"):
             socket = await open_socket(session.session_id)
-            joined = await join(socket, name)
+            joined = await join(socket, name, session.session_id)
             client = MediaClient(name, {"audio": AudioStreamTrack(), "video": VideoStreamTrack()})
             clients.append(client)
             sockets.append(socket)
@@ -208,10 +216,48 @@ async def test_bad_answer_gets_a_negotiation_error(sfu_cleanup: None) -> None:
     """An answer that is not valid SDP is refused with a code; the socket stays usable."""
     session = await new_session()
     communicator = await open_socket(session.session_id)
-    await join(communicator, "Ann")
+    await join(communicator, "Ann", session.session_id)
     await receive_type(communicator, "offer")
     await communicator.send_json_to({"type": "answer", "sdp": "v=0\r\ngarbage"})
     assert (await receive_type(communicator, "error"))["code"] == protocol.ERROR_MEDIA_NEGOTIATION
     await communicator.send_json_to({"type": "ping"})
     assert (await receive_type(communicator, "pong"))["type"] == "pong"
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize("token", [None, "", "   ", 42, "not-a-jwt", "x" * 5000])
+async def test_join_without_a_valid_token_is_refused(token: Any) -> None:
+    """A join with a missing, blank, malformed or oversized token gets ERROR_CALL_TOKEN; nobody joins."""
+    session = await new_session()
+    communicator = await open_socket(session.session_id)
+    message: dict[str, Any] = {"type": "join", "displayName": "Eve"}
+    if token is not None:
+        message["token"] = token
+    await communicator.send_json_to(message)
+    assert (await communicator.receive_json_from())["code"] == protocol.ERROR_CALL_TOKEN
+    assert await database_sync_to_async(Participant.objects.count)() == 0
+    await communicator.disconnect()
+
+
+async def test_token_for_another_session_is_refused() -> None:
+    """A token issued for session A never joins session B."""
+    session_a = await new_session()
+    session_b = await new_session()
+    token = await guest_token(session_a.session_id)
+    communicator = await open_socket(session_b.session_id)
+    await communicator.send_json_to({"type": "join", "token": token})
+    error = await communicator.receive_json_from()
+    assert error["code"] == protocol.ERROR_CALL_TOKEN and "another session" in error["message"]
+    await communicator.disconnect()
+
+
+async def test_joined_identity_comes_from_the_token(sfu_cleanup: None) -> None:
+    """The participant's uid and role come from the token, never from the client."""
+    session = await new_session()
+    communicator = await open_socket(session.session_id)
+    token = await guest_token(session.session_id, "Typed Name")
+    await communicator.send_json_to({"type": "join", "token": token, "uid": "admin"})
+    joined = await receive_type(communicator, "joined")
+    row = await database_sync_to_async(Participant.objects.get)(participant_id=joined["participantId"])
+    assert row.uid.startswith("guest_") and row.is_guest and row.display_name == "Typed Name"
     await communicator.disconnect()

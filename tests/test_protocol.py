@@ -11,23 +11,29 @@ from sessions_app.protocol import Answer, Join, Leave, MediaState, Ping, Protoco
 
 
 def test_join_is_parsed_with_defaults() -> None:
-    """A join needs only a display name; media flags default to on."""
-    assert parse_client_message('{"type": "join", "displayName": "Ann"}') == Join("Ann", False, False)
+    """A join needs only a call token; the name defaults to the token's and media to on."""
+    assert parse_client_message('{"type": "join", "token": " t "}') == Join("t", "", False, False)
 
 
 def test_display_name_is_cleaned() -> None:
     """Control characters go and whitespace collapses in display names."""
-    message = parse_client_message(json.dumps({"type": "join", "displayName": " A\u0000n\tn  B "}))
+    message = parse_client_message(json.dumps({"type": "join", "token": "t", "displayName": " A\u0000n\tn  B "}))
     assert isinstance(message, Join) and message.display_name == "Ann B"
 
 
 @pytest.mark.parametrize("name", ["", "   ", "\u0007"])
-def test_blank_display_name_is_refused(name: str) -> None:
-    """A display name with nothing printable is refused with the field named."""
+def test_blank_display_name_falls_back_to_the_tokens_name(name: str) -> None:
+    """A display name with nothing printable is dropped, so the token's name is used."""
+    message = parse_client_message(json.dumps({"type": "join", "token": "t", "displayName": name}))
+    assert isinstance(message, Join) and message.display_name == ""
+
+
+@pytest.mark.parametrize("token", [None, "", " ", 5, "x" * 3000])
+def test_join_without_a_usable_token_is_refused(token: object) -> None:
+    """A join whose token is missing, blank, not a string or oversized gets ERROR_CALL_TOKEN."""
     with pytest.raises(ProtocolError) as info:
-        parse_client_message(json.dumps({"type": "join", "displayName": name}))
-    assert info.value.code == protocol.ERROR_JSON_EXCEPTION
-    assert info.value.details["field"] == "displayName"
+        parse_client_message(json.dumps({"type": "join", "token": token}))
+    assert info.value.code == protocol.ERROR_CALL_TOKEN
 
 
 def test_each_message_type_parses() -> None:

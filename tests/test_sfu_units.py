@@ -122,5 +122,5 @@ def test_aiortc_internals_are_where_the_sfu_expects() -> None:
 def test_moved_internals_fail_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
     """If aiortc's private names move, the SFU refuses to start with a clear message."""
     monkeypatch.setattr(compat.aiortc, "__version__", "9.9.9")
-    with pytest.raises(compat.AiortcIncompatible, match="9.9.9"):
+    with pytest.raises(compat.AiortcIncompatible, match=r"9\.9\.9"):
         compat.check_aiortc_internals()

@@ -1,0 +1,269 @@
+"""REST API v1: users, auth tokens, call tokens and sessions (see ``openapi.py`` for the contract)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+
+from . import protocol
+from .api_support import (
+    ApiError,
+    api_view,
+    field,
+    json_body,
+    paginate,
+    rate_limit,
+    request_app,
+    require_api_key,
+    require_user,
+    validate_uid,
+)
+from .links import is_valid_session_id, share_url
+from .models import App, AppUser, AuthToken, CallSession, SessionStatus, SessionType
+from .openapi import openapi_schema
+from .protocol import clean_display_name
+from .tokens import call_tokens
+
+
+def session_as_api(session: CallSession, request: HttpRequest) -> dict[str, Any]:
+    return {
+        "sessionId": session.session_id,
+        "title": session.title,
+        "type": session.session_type,
+        "status": session.status,
+        "allowGuests": session.allow_guests,
+        "shareUrl": share_url(session.session_id, request),
+        "createdAt": int(session.created_at.timestamp()),
+        "startedAt": int(session.started_at.timestamp()) if session.started_at else None,
+        "endedAt": int(session.ended_at.timestamp()) if session.ended_at else None,
+    }
+
+
+def app_user(app: App, uid: str) -> AppUser:
+    try:
+        return AppUser.objects.get(app=app, uid=validate_uid(uid))
+    except AppUser.DoesNotExist:
+        raise ApiError(protocol.ERR_UID_NOT_FOUND, "No user has this uid.", 404, {"uid": uid}) from None
+
+
+def app_session(app: App | None, session_id: Any) -> CallSession:
+    """The session ``session_id`` if ``app`` may use it (app-less sessions belong to no app)."""
+    if not isinstance(session_id, str) or not session_id.strip():
+        raise ApiError(protocol.ERR_EMPTY_CALL_SESSION_ID, "sessionId is empty.", details={"field": "sessionId"})
+    if not is_valid_session_id(session_id):
+        raise ApiError(protocol.ERR_CALL_SESSION_NOT_FOUND, "No call has this session ID.", 404)
+    try:
+        session = CallSession.objects.select_related("app").get(session_id=session_id)
+    except CallSession.DoesNotExist:
+        raise ApiError(protocol.ERR_CALL_SESSION_NOT_FOUND, "No call has this session ID.", 404) from None
+    if app is not None and session.app_id is not None and session.app_id != app.pk:
+        raise ApiError(protocol.AUTH_ERR_NO_ACCESS, "This session belongs to another app.", 403)
+    return session
+
+
+def openapi(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(openapi_schema())
+
+
+# Users and their auth tokens (server side: apikey).
+
+
+def list_users(request: HttpRequest) -> JsonResponse:
+    app = require_api_key(request)
+    return paginate(request, AppUser.objects.filter(app=app), AppUser.as_api)
+
+
+def create_user(request: HttpRequest) -> JsonResponse:
+    app = require_api_key(request)
+    data = json_body(request)
+    uid = validate_uid(data.get("uid"))
+    name = clean_display_name(field(data, "name", str, max_length=100))
+    if not name:
+        raise ApiError(protocol.ERR_BAD_REQUEST, "'name' must not be blank.", details={"field": "name"})
+    avatar = field(data, "avatar", str, required=False, default="", max_length=500)
+    if avatar and not avatar.startswith(("https://", "http://")):
+        raise ApiError(protocol.ERR_BAD_REQUEST, "'avatar' must be an http(s) URL.", details={"field": "avatar"})
+    try:
+        with transaction.atomic():
+            user = AppUser.objects.create(app=app, uid=uid, name=name, avatar=avatar)
+    except IntegrityError:
+        raise ApiError(protocol.ERR_UID_ALREADY_EXISTS, "A user with this uid exists.", 409, {"uid": uid}) from None
+    return JsonResponse({"data": user.as_api()}, status=201)
+
+
+def get_user(request: HttpRequest, uid: str) -> JsonResponse:
+    return JsonResponse({"data": app_user(require_api_key(request), uid).as_api()})
+
+
+def list_auth_tokens(request: HttpRequest, uid: str) -> JsonResponse:
+    user = app_user(require_api_key(request), uid)
+    return paginate(request, user.auth_tokens.all(), AuthToken.as_api)
+
+
+def create_auth_token(request: HttpRequest, uid: str) -> JsonResponse:
+    app = require_api_key(request)
+    rate_limit(request, "auth-token", "CALLS_TOKEN_RATE", "60/m")
+    token, secret = AuthToken.issue(app_user(app, uid))
+    return JsonResponse({"data": {**token.as_api(), "uid": uid, "authToken": secret}}, status=201)
+
+
+def revoke_auth_token(request: HttpRequest, uid: str, token_id: int) -> JsonResponse:
+    user = app_user(require_api_key(request), uid)
+    token = AuthToken.objects.filter(pk=token_id, user=user).first()
+    if token is None:
+        raise ApiError(protocol.ERR_NOT_FOUND, "This user has no auth token with this id.", 404)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return JsonResponse({"data": token.as_api()})
+
+
+# The SDK's own calls: development login, the logged-in user, call tokens.
+
+
+def login(request: HttpRequest) -> JsonResponse:
+    """Development login with the app's auth key: returns a fresh auth token for ``uid``."""
+    rate_limit(request, "login", "CALLS_LOGIN_RATE", "20/m")
+    app = request_app(request)
+    data = json_body(request)
+    uid = validate_uid(data.get("uid"))
+    auth_key = data.get("authKey")
+    if not isinstance(auth_key, str) or not auth_key.strip() or not app.check_auth_key(auth_key.strip()):
+        raise ApiError(protocol.ERROR_API_KEY_NOT_FOUND, "The auth key is not valid for this app.", 401)
+    user = app_user(app, uid)
+    _, secret = AuthToken.issue(user)
+    return JsonResponse({"data": {**user.as_api(), "authToken": secret}})
+
+
+def me(request: HttpRequest) -> JsonResponse:
+    _, user = require_user(request)
+    return JsonResponse({"data": user.as_api()})
+
+
+def create_call_token(request: HttpRequest) -> JsonResponse:
+    """
+    A call token for one session: for the logged-in user (authtoken), or for
+    any user of the app when a server asks with its apikey and a uid.
+    """
+    rate_limit(request, "call-token", "CALLS_TOKEN_RATE", "60/m")
+    data = json_body(request)
+    if request.headers.get("apikey"):
+        app = require_api_key(request)
+        user = app_user(app, data.get("uid"))
+    else:
+        app, user = require_user(request)
+    session = app_session(app, data.get("sessionId"))
+    if session.app_id is None and not session.allow_guests:
+        raise ApiError(protocol.AUTH_ERR_NO_ACCESS, "This session is not open to this app.", 403)
+    if session.is_ended:
+        raise ApiError(protocol.ERR_CALL_TERMINATED, "This call has ended.", 409)
+    token, record = call_tokens.issue(session, user, user.name)
+    return JsonResponse(
+        {
+            "data": {
+                "token": token,
+                "sessionId": session.session_id,
+                "uid": user.uid,
+                "expiresAt": int(record.expires_at.timestamp()),
+            }
+        },
+        status=201,
+    )
+
+
+def create_guest_token(request: HttpRequest, session_id: str) -> JsonResponse:
+    """A share-link visitor's call token, under the name they typed, for this session only."""
+    rate_limit(request, "guest-token", "CALLS_TOKEN_RATE", "60/m")
+    session = app_session(None, session_id)
+    if not session.allow_guests:
+        raise ApiError(protocol.ERR_GUESTS_NOT_ALLOWED, "This call asks you to log in.", 403)
+    if session.is_ended:
+        raise ApiError(protocol.ERR_CALL_TERMINATED, "This call has ended.", 409)
+    name = clean_display_name(field(json_body(request), "displayName", str, required=False, default="Guest"))
+    token, record = call_tokens.issue(session, None, name or "Guest")
+    return JsonResponse(
+        {
+            "data": {
+                "token": token,
+                "sessionId": session.session_id,
+                "uid": record.uid,
+                "expiresAt": int(record.expires_at.timestamp()),
+            }
+        },
+        status=201,
+    )
+
+
+# Sessions (server side: apikey).
+
+
+def list_sessions(request: HttpRequest) -> JsonResponse:
+    app = require_api_key(request)
+    sessions = CallSession.objects.filter(app=app)
+    status = request.GET.get("status")
+    if status:
+        if status not in SessionStatus.values:
+            raise ApiError(protocol.ERR_BAD_REQUEST, "Unknown status.", details={"allowed": SessionStatus.values})
+        sessions = sessions.filter(status=status)
+    return paginate(request, sessions, lambda s: session_as_api(s, request))
+
+
+def create_session(request: HttpRequest) -> JsonResponse:
+    app = require_api_key(request)
+    data = json_body(request)
+    session_type = field(data, "type", str, required=False, default=SessionType.VIDEO).upper()
+    session_type = SessionType.VOICE if session_type == "AUDIO" else session_type
+    if session_type not in SessionType.values:
+        raise ApiError(protocol.ERR_BAD_REQUEST, "'type' is VIDEO or VOICE.", details={"field": "type"})
+    session = CallSession.objects.create(
+        app=app,
+        title=field(data, "title", str, required=False, default="", max_length=200).strip(),
+        session_type=session_type,
+        allow_guests=field(data, "allowGuests", bool, required=False, default=False),
+    )
+    return JsonResponse({"data": session_as_api(session, request)}, status=201)
+
+
+def get_session(request: HttpRequest, session_id: str) -> JsonResponse:
+    session = app_session(require_api_key(request), session_id)
+    return JsonResponse({"data": session_as_api(session, request)})
+
+
+def end_session(request: HttpRequest, session_id: str) -> JsonResponse:
+    """End the call for everyone: tokens are revoked and connected participants are told and dropped."""
+    session = app_session(require_api_key(request), session_id)
+    if session.is_ended:
+        raise ApiError(protocol.ERR_CALL_TERMINATED, "This call has already ended.", 409)
+    end_call(session)
+    return JsonResponse({"data": session_as_api(session, request)})
+
+
+def end_call(session: CallSession) -> None:
+    from .consumers import group_name
+
+    session.status = SessionStatus.ENDED
+    session.ended_at = timezone.now()
+    session.save(update_fields=["status", "ended_at"])
+    call_tokens.revoke_for_session(session)
+    async_to_sync(get_channel_layer().group_send)(
+        group_name(session.session_id), {"type": "call.ended", "reason": "ended", "sender": ""}
+    )
+
+
+openapi_view = api_view({"GET": openapi})
+users_view = api_view({"GET": list_users, "POST": create_user})
+user_view = api_view({"GET": get_user})
+auth_tokens_view = api_view({"GET": list_auth_tokens, "POST": create_auth_token})
+auth_token_view = api_view({"DELETE": revoke_auth_token})
+login_view = api_view({"POST": login})
+me_view = api_view({"GET": me})
+call_tokens_view = api_view({"POST": create_call_token})
+guest_token_view = api_view({"POST": create_guest_token})
+sessions_view = api_view({"GET": list_sessions, "POST": create_session})
+session_view = api_view({"GET": get_session})
+end_session_view = api_view({"POST": end_session})

@@ -1,0 +1,324 @@
+"""The OpenAPI 3.1 description of REST API v1, served at /api/v1/openapi.json and tested against."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import protocol
+
+ERROR_CODES = sorted(
+    value
+    for name, value in vars(protocol).items()
+    if name.startswith(("ERROR_", "ERR_", "AUTH_ERR_")) and isinstance(value, str)
+)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _data(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": ["data"], "properties": {"data": schema}}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {str(status): {"$ref": "#/components/responses/Error"} for status in statuses}
+
+
+def _page(item: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["data", "meta"],
+        "properties": {"data": {"type": "array", "items": _ref(item)}, "meta": _ref("PageMeta")},
+    }
+
+
+APP_ID = {"name": "appid", "in": "header", "required": True, "schema": {"type": "string"}}
+API_KEY = {"name": "apikey", "in": "header", "required": True, "schema": {"type": "string"}}
+AUTH_TOKEN = {"name": "authtoken", "in": "header", "required": True, "schema": {"type": "string"}}
+UID = {"name": "uid", "in": "path", "required": True, "schema": {"type": "string"}}
+SESSION_ID = {"name": "sessionId", "in": "path", "required": True, "schema": {"type": "string"}}
+PAGING = [
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    {"name": "perPage", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+]
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "details"],
+                "properties": {
+                    "code": {"type": "string", "enum": ERROR_CODES},
+                    "message": {"type": "string"},
+                    "details": {"type": "object"},
+                },
+            }
+        },
+    },
+    "User": {
+        "type": "object",
+        "required": ["uid", "name", "avatar", "status"],
+        "properties": {
+            "uid": {"type": "string"},
+            "name": {"type": "string"},
+            "avatar": {"type": "string"},
+            "status": {"type": "string"},
+        },
+    },
+    "AuthToken": {
+        "type": "object",
+        "required": ["id", "prefix", "createdAt", "revokedAt"],
+        "properties": {
+            "id": {"type": "integer"},
+            "prefix": {"type": "string"},
+            "createdAt": {"type": "integer"},
+            "revokedAt": {"type": ["integer", "null"]},
+            "authToken": {"type": "string", "description": "Only when created: shown once."},
+            "uid": {"type": "string"},
+        },
+    },
+    "CallToken": {
+        "type": "object",
+        "required": ["token", "sessionId", "uid", "expiresAt"],
+        "properties": {
+            "token": {"type": "string"},
+            "sessionId": {"type": "string"},
+            "uid": {"type": "string"},
+            "expiresAt": {"type": "integer"},
+        },
+    },
+    "Session": {
+        "type": "object",
+        "required": [
+            "sessionId",
+            "title",
+            "type",
+            "status",
+            "allowGuests",
+            "shareUrl",
+            "createdAt",
+            "startedAt",
+            "endedAt",
+        ],
+        "properties": {
+            "sessionId": {"type": "string"},
+            "title": {"type": "string"},
+            "type": {"type": "string", "enum": ["VIDEO", "VOICE"]},
+            "status": {"type": "string", "enum": ["initiated", "ongoing", "ended"]},
+            "allowGuests": {"type": "boolean"},
+            "shareUrl": {"type": "string"},
+            "createdAt": {"type": "integer"},
+            "startedAt": {"type": ["integer", "null"]},
+            "endedAt": {"type": ["integer", "null"]},
+        },
+    },
+    "PageMeta": {
+        "type": "object",
+        "required": ["pagination"],
+        "properties": {
+            "pagination": {
+                "type": "object",
+                "required": ["total", "count", "perPage", "currentPage", "totalPages"],
+                "properties": {
+                    k: {"type": "integer"} for k in ("total", "count", "perPage", "currentPage", "totalPages")
+                },
+            }
+        },
+    },
+}
+
+
+def openapi_schema() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "calls REST API",
+            "version": "1.0.0",
+            "description": "Users, auth tokens, call tokens and sessions. Errors are {error: {code, message, "
+            "details}} with CometChat's codes.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "paths": {
+            "/users": {
+                "get": {
+                    "summary": "List users",
+                    "parameters": [APP_ID, API_KEY, *PAGING],
+                    "responses": {"200": _json(_page("User"), "A page of users"), **_errors(400, 401)},
+                },
+                "post": {
+                    "summary": "Create a user",
+                    "parameters": [APP_ID, API_KEY],
+                    "requestBody": _body(
+                        {
+                            "type": "object",
+                            "required": ["uid", "name"],
+                            "properties": {
+                                "uid": {"type": "string"},
+                                "name": {"type": "string"},
+                                "avatar": {"type": "string"},
+                            },
+                        }
+                    ),
+                    "responses": {"201": _json(_data(_ref("User")), "Created"), **_errors(400, 401, 409)},
+                },
+            },
+            "/users/{uid}": {
+                "get": {
+                    "summary": "Get a user",
+                    "parameters": [UID, APP_ID, API_KEY],
+                    "responses": {"200": _json(_data(_ref("User")), "The user"), **_errors(400, 401, 404)},
+                },
+            },
+            "/users/{uid}/auth_tokens": {
+                "get": {
+                    "summary": "List a user's auth tokens (prefixes only)",
+                    "parameters": [UID, APP_ID, API_KEY, *PAGING],
+                    "responses": {"200": _json(_page("AuthToken"), "A page"), **_errors(400, 401, 404)},
+                },
+                "post": {
+                    "summary": "Create an auth token (shown once)",
+                    "parameters": [UID, APP_ID, API_KEY],
+                    "responses": {"201": _json(_data(_ref("AuthToken")), "Created"), **_errors(400, 401, 404, 429)},
+                },
+            },
+            "/users/{uid}/auth_tokens/{tokenId}": {
+                "delete": {
+                    "summary": "Revoke an auth token",
+                    "parameters": [
+                        UID,
+                        {"name": "tokenId", "in": "path", "required": True, "schema": {"type": "integer"}},
+                        APP_ID,
+                        API_KEY,
+                    ],
+                    "responses": {"200": _json(_data(_ref("AuthToken")), "Revoked"), **_errors(400, 401, 404)},
+                },
+            },
+            "/login": {
+                "post": {
+                    "summary": "Development login with the app's auth key",
+                    "parameters": [APP_ID],
+                    "requestBody": _body(
+                        {
+                            "type": "object",
+                            "required": ["uid", "authKey"],
+                            "properties": {"uid": {"type": "string"}, "authKey": {"type": "string"}},
+                        }
+                    ),
+                    "responses": {
+                        "200": _json(
+                            _data(
+                                {
+                                    "allOf": [
+                                        _ref("User"),
+                                        {
+                                            "type": "object",
+                                            "required": ["authToken"],
+                                            "properties": {"authToken": {"type": "string"}},
+                                        },
+                                    ]
+                                }
+                            ),
+                            "Logged in",
+                        ),
+                        **_errors(400, 401, 404, 429),
+                    },
+                },
+            },
+            "/me": {
+                "get": {
+                    "summary": "The user an auth token belongs to",
+                    "parameters": [APP_ID, AUTH_TOKEN],
+                    "responses": {"200": _json(_data(_ref("User")), "The user"), **_errors(400, 401)},
+                },
+            },
+            "/tokens": {
+                "post": {
+                    "summary": "Generate a call token for one session (authtoken, or apikey with uid)",
+                    "parameters": [APP_ID],
+                    "requestBody": _body(
+                        {
+                            "type": "object",
+                            "required": ["sessionId"],
+                            "properties": {"sessionId": {"type": "string"}, "uid": {"type": "string"}},
+                        }
+                    ),
+                    "responses": {
+                        "201": _json(_data(_ref("CallToken")), "Issued"),
+                        **_errors(400, 401, 403, 404, 409, 429),
+                    },
+                },
+            },
+            "/sessions": {
+                "get": {
+                    "summary": "List the app's sessions",
+                    "parameters": [
+                        APP_ID,
+                        API_KEY,
+                        *PAGING,
+                        {"name": "status", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "responses": {"200": _json(_page("Session"), "A page"), **_errors(400, 401)},
+                },
+                "post": {
+                    "summary": "Create a session",
+                    "parameters": [APP_ID, API_KEY],
+                    "requestBody": _body(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "title": {"type": "string"},
+                                "type": {"type": "string", "enum": ["VIDEO", "VOICE", "AUDIO"]},
+                                "allowGuests": {"type": "boolean"},
+                            },
+                        }
+                    ),
+                    "responses": {"201": _json(_data(_ref("Session")), "Created"), **_errors(400, 401)},
+                },
+            },
+            "/sessions/{sessionId}": {
+                "get": {
+                    "summary": "Get a session",
+                    "parameters": [SESSION_ID, APP_ID, API_KEY],
+                    "responses": {"200": _json(_data(_ref("Session")), "The session"), **_errors(400, 401, 403, 404)},
+                },
+            },
+            "/sessions/{sessionId}/end": {
+                "post": {
+                    "summary": "End the call for everyone",
+                    "parameters": [SESSION_ID, APP_ID, API_KEY],
+                    "responses": {"200": _json(_data(_ref("Session")), "Ended"), **_errors(400, 401, 403, 404, 409)},
+                },
+            },
+            "/sessions/{sessionId}/guest_token": {
+                "post": {
+                    "summary": "A guest's call token for a session that allows guests",
+                    "parameters": [SESSION_ID],
+                    "requestBody": {
+                        "content": {
+                            "application/json": {
+                                "schema": {"type": "object", "properties": {"displayName": {"type": "string"}}}
+                            }
+                        }
+                    },
+                    "responses": {"201": _json(_data(_ref("CallToken")), "Issued"), **_errors(400, 403, 404, 409, 429)},
+                },
+            },
+        },
+        "components": {
+            "schemas": SCHEMAS,
+            "responses": {"Error": _json(_ref("Error"), "An error with a documented code")},
+        },
+    }
