@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh requirements.txt
 export CALLS_MEDIA_IPS="${CALLS_MEDIA_IPS:-127.0.0.1}"
 .venv/bin/python manage.py migrate --noinput -v0
+.venv/bin/python manage.py close_stale_participants -v0 >/dev/null
 if [ "${DJANGO_DEBUG:-1}" = "0" ]; then
   .venv/bin/python manage.py collectstatic --noinput -v0
 fi

@@ -51,7 +51,7 @@ def session_page(request: HttpRequest, session_id: str) -> HttpResponse:
     if not is_valid_session_id(session_id):
         raise Http404("Unknown session")
     try:
-        session = CallSession.objects.get(session_id=session_id)
+        session = CallSession.objects.select_related("app").get(session_id=session_id)
     except CallSession.DoesNotExist:
         raise Http404("Unknown session") from None
     context = {
@@ -62,6 +62,10 @@ def session_page(request: HttpRequest, session_id: str) -> HttpResponse:
             "title": session.title,
             "sessionType": session.session_type,
             "ended": session.is_ended,
+            "allowGuests": session.allow_guests,
+            "appId": session.app.app_id if session.app else "",
+            "region": session.app.region if session.app else "",
+            "apiBase": "/api/v1",
             "iceServers": settings.CALLS_ICE_SERVERS,
             "shareUrl": share_url(session.session_id, request),
         },

@@ -119,9 +119,13 @@ def test_full_flow_user_auth_token_login_call_token(api: Api, app_keys: tuple[Ap
     assert status == 201 and session["data"]["type"] == "VOICE" and session["data"]["allowGuests"] is False
     session_id = session["data"]["sessionId"]
     status, call_token = api.call(
-        "POST", "/tokens", "/tokens", {"sessionId": session_id}, appid=api.app.app_id,
+        "POST",
+        "/tokens",
+        "/tokens",
+        {"sessionId": session_id},
+        appid=api.app.app_id,
         authtoken=login["data"]["authToken"],
-    )  # fmt: skip
+    )
     assert status == 201
     identity = call_tokens.verify(call_token["data"]["token"], session_id)
     assert identity.uid == "ann-1" and identity.name == "Ann" and not identity.is_guest
@@ -185,9 +189,14 @@ def test_sessions_of_another_app_are_out_of_reach(api: Api) -> None:
 
 @pytest.mark.parametrize(
     ("uid", "code"),
-    [("has space", protocol.ERROR_UID_WITH_SPACE), ("bad/uid", protocol.ERROR_INVALID_UID), ("", protocol.ERROR_INVALID_UID),
-     (7, protocol.ERROR_INVALID_UID), ("x" * 101, protocol.ERROR_INVALID_UID)],
-)  # fmt: skip
+    [
+        ("has space", protocol.ERROR_UID_WITH_SPACE),
+        ("bad/uid", protocol.ERROR_INVALID_UID),
+        ("", protocol.ERROR_INVALID_UID),
+        (7, protocol.ERROR_INVALID_UID),
+        ("x" * 101, protocol.ERROR_INVALID_UID),
+    ],
+)
 def test_bad_uids_are_refused(api: Api, uid: Any, code: str) -> None:
     """uids with spaces get ERROR_UID_WITH_SPACE; other malformed ones ERROR_INVALID_UID."""
     status, payload = api.server("POST", "/users", "/users", {"uid": uid, "name": "X"})
@@ -207,9 +216,11 @@ def test_duplicate_and_unknown_users(api: Api) -> None:
 def test_bodies_that_are_not_json_objects_are_refused(api: Api, body: str) -> None:
     """Malformed bodies get ERROR_JSON_EXCEPTION."""
     response = api.client.post(
-        "/api/v1/users", data=body, content_type="application/json",
+        "/api/v1/users",
+        data=body,
+        content_type="application/json",
         headers={"appid": api.app.app_id, "apikey": api.api_key},
-    )  # fmt: skip
+    )
     assert response.status_code == 400 and error_code(response.json()) == protocol.ERROR_JSON_EXCEPTION
 
 
@@ -222,9 +233,13 @@ def test_login_with_a_wrong_auth_key_is_refused(api: Api) -> None:
 
 @pytest.mark.parametrize(
     ("token", "status", "code"),
-    [("", 401, protocol.ERROR_BLANK_AUTHTOKEN), ("   ", 401, protocol.ERROR_BLANK_AUTHTOKEN),
-     ("ab cd", 400, protocol.ERROR_AUTHTOKEN_WITH_SPACE), ("unknown", 401, protocol.ERROR_AUTH_TOKEN)],
-)  # fmt: skip
+    [
+        ("", 401, protocol.ERROR_BLANK_AUTHTOKEN),
+        ("   ", 401, protocol.ERROR_BLANK_AUTHTOKEN),
+        ("ab cd", 400, protocol.ERROR_AUTHTOKEN_WITH_SPACE),
+        ("unknown", 401, protocol.ERROR_AUTH_TOKEN),
+    ],
+)
 def test_bad_auth_tokens_are_refused(api: Api, token: str, status: int, code: str) -> None:
     """Blank, spaced or unknown auth tokens get their codes."""
     got_status, payload = api.call("GET", "/me", "/me", appid=api.app.app_id, authtoken=token)
@@ -254,9 +269,13 @@ def test_auth_token_of_another_app_is_refused(api: Api) -> None:
 
 @pytest.mark.parametrize(
     ("session_id", "status", "code"),
-    [("", 400, protocol.ERR_EMPTY_CALL_SESSION_ID), (None, 400, protocol.ERR_EMPTY_CALL_SESSION_ID),
-     ("nosuchsession", 404, protocol.ERR_CALL_SESSION_NOT_FOUND), ("bad id!", 404, protocol.ERR_CALL_SESSION_NOT_FOUND)],
-)  # fmt: skip
+    [
+        ("", 400, protocol.ERR_EMPTY_CALL_SESSION_ID),
+        (None, 400, protocol.ERR_EMPTY_CALL_SESSION_ID),
+        ("nosuchsession", 404, protocol.ERR_CALL_SESSION_NOT_FOUND),
+        ("bad id!", 404, protocol.ERR_CALL_SESSION_NOT_FOUND),
+    ],
+)
 def test_call_token_for_missing_sessions(api: Api, session_id: Any, status: int, code: str) -> None:
     """generateToken without a session ID, or for an unknown one, gets its code."""
     api.server("POST", "/users", "/users", {"uid": "ann", "name": "Ann"})
@@ -284,9 +303,11 @@ def test_guests_get_tokens_only_where_allowed(api: Api) -> None:
     """Share-link sessions allow guests; app sessions without guests say ERR_GUESTS_NOT_ALLOWED."""
     open_session = CallSession.objects.create()
     status, token = api.call(
-        "POST", f"/sessions/{open_session.session_id}/guest_token", "/sessions/{sessionId}/guest_token",
+        "POST",
+        f"/sessions/{open_session.session_id}/guest_token",
+        "/sessions/{sessionId}/guest_token",
         {"displayName": "<b>Zoe</b>"},
-    )  # fmt: skip
+    )
     assert status == 201 and token["data"]["uid"].startswith("guest_")
     identity = call_tokens.verify(token["data"]["token"], open_session.session_id)
     assert identity.is_guest and identity.name == "<b>Zoe</b>"

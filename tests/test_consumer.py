@@ -101,7 +101,14 @@ async def test_ended_session_is_refused() -> None:
 
 @pytest.mark.parametrize(
     "frame",
-    ["{not json", "[]", '{"type": "dance"}', '{"type": "join", "token": "t", "displayName": 5}', "x" * 70000, '{"type": 1}'],
+    [
+        "{not json",
+        "[]",
+        '{"type": "dance"}',
+        '{"type": "join", "token": "t", "displayName": 5}',
+        "x" * 70000,
+        '{"type": 1}',
+    ],
 )
 async def test_bad_messages_get_json_exception_and_socket_stays_usable(frame: str) -> None:
     """Malformed, unknown or oversized messages get ERROR_JSON_EXCEPTION; the connection keeps working."""
