@@ -1,0 +1,101 @@
+/**
+ * The SDK's one error vocabulary: CometChat's codes, the same strings the
+ * server sends on the wire (sessions_app/protocol.py).
+ *
+ * Every failure the SDK reports is a CallsError with a stable `code`; public
+ * methods that resolve `{data, error}` hand out its plain-object form.
+ */
+
+export const ErrorCode = Object.freeze({
+  // Join (calls-api §7, from the seed).
+  ERROR_COMETCHAT_CALLS_SDK_INIT: "ERROR_COMETCHAT_CALLS_SDK_INIT",
+  ERROR_AUTH_TOKEN: "ERROR_AUTH_TOKEN",
+  ERROR_CALL_SESSION_ID: "ERROR_CALL_SESSION_ID",
+  ERROR_CALL_TOKEN: "ERROR_CALL_TOKEN",
+  ERROR_CALLING_VIEW_REF_NULL: "ERROR_CALLING_VIEW_REF_NULL",
+  ERROR_JSON_EXCEPTION: "ERROR_JSON_EXCEPTION",
+  // Auth.
+  ERROR_INVALID_UID: "ERROR_INVALID_UID",
+  ERROR_UID_WITH_SPACE: "ERROR_UID_WITH_SPACE",
+  ERROR_API_KEY_NOT_FOUND: "ERROR_API_KEY_NOT_FOUND",
+  ERROR_BLANK_AUTHTOKEN: "ERROR_BLANK_AUTHTOKEN",
+  ERROR_AUTHTOKEN_WITH_SPACE: "ERROR_AUTHTOKEN_WITH_SPACE",
+  ERROR_LOGIN_IN_PROGRESS: "ERROR_LOGIN_IN_PROGRESS",
+  ERROR_NO_USER_LOGGED_IN: "ERROR_NO_USER_LOGGED_IN",
+  // Server.
+  ERR_EMPTY_CALL_SESSION_ID: "ERR_EMPTY_CALL_SESSION_ID",
+  ERR_CALL_SESSION_NOT_FOUND: "ERR_CALL_SESSION_NOT_FOUND",
+  ERR_CALL_TERMINATED: "ERR_CALL_TERMINATED",
+  ERR_CALL_USER_ALREADY_JOINED: "ERR_CALL_USER_ALREADY_JOINED",
+  ERR_CALL_NOT_A_PART: "ERR_CALL_NOT_A_PART",
+  AUTH_ERR_EMPTY_APIKEY: "AUTH_ERR_EMPTY_APIKEY",
+  AUTH_ERR_APIKEY_NOT_FOUND: "AUTH_ERR_APIKEY_NOT_FOUND",
+  AUTH_ERR_NO_ACCESS: "AUTH_ERR_NO_ACCESS",
+  ERR_UID_NOT_FOUND: "ERR_UID_NOT_FOUND",
+  ERR_UID_ALREADY_EXISTS: "ERR_UID_ALREADY_EXISTS",
+  ERR_APP_NOT_FOUND: "ERR_APP_NOT_FOUND",
+  ERR_GUESTS_NOT_ALLOWED: "ERR_GUESTS_NOT_ALLOWED",
+  ERR_TOO_MANY_REQUESTS: "ERR_TOO_MANY_REQUESTS",
+  ERR_BAD_REQUEST: "ERR_BAD_REQUEST",
+  ERR_NOT_FOUND: "ERR_NOT_FOUND",
+  ERROR_MEDIA_NEGOTIATION: "ERROR_MEDIA_NEGOTIATION",
+  // Raised by the browser SDK only (never on the wire).
+  ERROR_CONNECTION_FAILED: "ERROR_CONNECTION_FAILED",
+  ERROR_MEDIA_DEVICE: "ERROR_MEDIA_DEVICE",
+  ERROR_JOIN_CANCELLED: "ERROR_JOIN_CANCELLED",
+});
+
+/** Websocket close codes the server uses (protocol.py), and the error each means. */
+export const CloseCode = Object.freeze({
+  NORMAL_CLOSURE: 1000,
+  LEFT: 4000,
+  CALL_TOKEN: 4001,
+  SESSION_NOT_FOUND: 4004,
+  MESSAGE_TOO_BIG: 4009,
+  SESSION_ENDED: 4010,
+  INVALID_SESSION_ID: 4011,
+});
+
+const CLOSE_CODE_ERRORS = new Map([
+  [CloseCode.CALL_TOKEN, [ErrorCode.ERROR_CALL_TOKEN, "The call token was refused."]],
+  [CloseCode.SESSION_NOT_FOUND, [ErrorCode.ERR_CALL_SESSION_NOT_FOUND, "This call does not exist."]],
+  [CloseCode.SESSION_ENDED, [ErrorCode.ERR_CALL_TERMINATED, "This call has ended."]],
+  [CloseCode.INVALID_SESSION_ID, [ErrorCode.ERROR_CALL_SESSION_ID, "The session ID is not valid."]],
+  [CloseCode.MESSAGE_TOO_BIG, [ErrorCode.ERROR_JSON_EXCEPTION, "The server refused a message that was too large."]],
+]);
+
+export class CallsError extends Error {
+  /**
+   * @param {string} code one of ErrorCode
+   * @param {string} message for people
+   * @param {object} [details] machine-readable extras (for example the offending field)
+   */
+  constructor(code, message, details = {}) {
+    super(message);
+    this.name = "CallsError";
+    this.code = code;
+    this.details = details;
+  }
+
+  /** The plain `{code, message, details}` object public methods resolve with. */
+  toJSON() {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** Turn anything thrown into a CallsError, keeping a CallsError as it is. */
+export function asCallsError(error, fallbackCode = ErrorCode.ERROR_JSON_EXCEPTION) {
+  if (error instanceof CallsError) return error;
+  const message = error && error.message ? error.message : String(error);
+  return new CallsError(fallbackCode, message);
+}
+
+/** The error a websocket close code stands for, or null for closes that are not errors. */
+export function errorForCloseCode(code, reason = "") {
+  const known = CLOSE_CODE_ERRORS.get(code);
+  if (known) return new CallsError(known[0], reason || known[1], { closeCode: code });
+  if (code === CloseCode.NORMAL_CLOSURE || code === CloseCode.LEFT) return null;
+  return new CallsError(ErrorCode.ERROR_CONNECTION_FAILED, reason || "The connection to the call server was lost.", {
+    closeCode: code,
+  });
+}

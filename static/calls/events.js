@@ -1,0 +1,65 @@
+/**
+ * Event names (calls-api §6) and the tiny emitter behind
+ * `CometChatCalls.addEventListener(name, callback)`.
+ */
+
+export const Events = Object.freeze({
+  // Session.
+  onSessionJoined: "onSessionJoined",
+  onSessionLeft: "onSessionLeft",
+  onConnectionClosed: "onConnectionClosed",
+  onConnectionFailed: "onConnectionFailed",
+  onError: "onError",
+  // Participants.
+  onParticipantJoined: "onParticipantJoined",
+  onParticipantLeft: "onParticipantLeft",
+  onParticipantListChanged: "onParticipantListChanged",
+  onParticipantAudioMuted: "onParticipantAudioMuted",
+  onParticipantAudioUnmuted: "onParticipantAudioUnmuted",
+  onParticipantVideoPaused: "onParticipantVideoPaused",
+  onParticipantVideoResumed: "onParticipantVideoResumed",
+  // Local media.
+  onAudioMuted: "onAudioMuted",
+  onAudioUnMuted: "onAudioUnMuted",
+  onVideoPaused: "onVideoPaused",
+  onVideoResumed: "onVideoResumed",
+  // Buttons: fired before the button's default action.
+  onLeaveSessionButtonClicked: "onLeaveSessionButtonClicked",
+  onToggleAudioButtonClicked: "onToggleAudioButtonClicked",
+  onToggleVideoButtonClicked: "onToggleVideoButtonClicked",
+  onShareInviteButtonClicked: "onShareInviteButtonClicked",
+});
+
+export class Emitter {
+  constructor() {
+    this._listeners = new Map();
+  }
+
+  /** Register `callback` for `name`; returns a function that unregisters it. */
+  addEventListener(name, callback) {
+    if (typeof name !== "string" || !name) throw new TypeError("Event name must be a non-empty string.");
+    if (typeof callback !== "function") throw new TypeError("Event callback must be a function.");
+    if (!(name in Events)) console.warn(`[calls] "${name}" is not an event this SDK emits.`);
+    if (!this._listeners.has(name)) this._listeners.set(name, new Set());
+    // Wrap so the same function registered twice is two registrations, each removable on its own.
+    const entry = { callback };
+    this._listeners.get(name).add(entry);
+    return () => {
+      const set = this._listeners.get(name);
+      if (set) set.delete(entry);
+    };
+  }
+
+  /** Call every listener of `name`; a listener that throws does not stop the others. */
+  emit(name, ...args) {
+    const set = this._listeners.get(name);
+    if (!set) return;
+    for (const { callback } of [...set]) {
+      try {
+        callback(...args);
+      } catch (error) {
+        console.error(`[calls] ${name} listener failed:`, error);
+      }
+    }
+  }
+}

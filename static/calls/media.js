@@ -1,0 +1,159 @@
+/**
+ * The local microphone and camera.
+ *
+ * Muting keeps the microphone open (track.enabled = false, instant to undo);
+ * pausing video stops the camera so its light goes off, and resuming opens it
+ * again. A VOICE session never asks for the camera.
+ */
+
+import { CallsError, ErrorCode } from "./errors.js";
+
+const AUDIO_CONSTRAINTS = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+const VIDEO_CONSTRAINTS = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30, max: 30 } };
+
+export function audioConstraints(deviceId) {
+  return deviceId ? { ...AUDIO_CONSTRAINTS, deviceId } : { ...AUDIO_CONSTRAINTS };
+}
+
+export function videoConstraints(deviceId) {
+  return deviceId ? { ...VIDEO_CONSTRAINTS, deviceId } : { ...VIDEO_CONSTRAINTS, facingMode: "user" };
+}
+
+function deviceError(kind, error) {
+  const what = kind === "audio" ? "microphone" : "camera";
+  const blocked = error && (error.name === "NotAllowedError" || error.name === "SecurityError");
+  const message = blocked ? `Access to the ${what} was blocked.` : `The ${what} could not be opened.`;
+  return new CallsError(ErrorCode.ERROR_MEDIA_DEVICE, message, { kind, name: error ? error.name : "" });
+}
+
+/** Open one kind of device; resolve its track or throw ERROR_MEDIA_DEVICE. */
+export async function openTrack(kind, deviceId) {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    throw deviceError(kind, { name: "NotSupportedError" });
+  }
+  const constraints = kind === "audio" ? { audio: audioConstraints(deviceId) } : { video: videoConstraints(deviceId) };
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia(constraints);
+    return stream.getTracks()[0];
+  } catch (error) {
+    throw deviceError(kind, error);
+  }
+}
+
+/**
+ * Open the microphone and (optionally) the camera in one prompt, falling back
+ * to each on its own so a missing camera does not cost the microphone.
+ * Resolves {audio, video, problems}: a track or null per kind, and a
+ * CallsError per kind that could not be opened.
+ */
+export async function openDevices({ audio, video, audioDeviceId = "", videoDeviceId = "" }) {
+  const result = { audio: null, video: null, problems: [] };
+  if (!audio && !video) return result;
+  if (audio && video && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({
+        audio: audioConstraints(audioDeviceId),
+        video: videoConstraints(videoDeviceId),
+      });
+      result.audio = stream.getAudioTracks()[0] || null;
+      result.video = stream.getVideoTracks()[0] || null;
+      return result;
+    } catch {
+      // Try each device on its own below: one of them may still work.
+    }
+  }
+  for (const kind of ["audio", "video"]) {
+    if (!(kind === "audio" ? audio : video)) continue;
+    try {
+      result[kind] = await openTrack(kind, kind === "audio" ? audioDeviceId : videoDeviceId);
+    } catch (error) {
+      result.problems.push(error);
+    }
+  }
+  return result;
+}
+
+/** Whether audio output can be routed to a chosen device (setSinkId). */
+export function canChooseAudioOutput() {
+  return typeof HTMLMediaElement !== "undefined" && "setSinkId" in HTMLMediaElement.prototype;
+}
+
+/** The media devices by kind: {audioInput, videoInput, audioOutput}, each [{deviceId, label}]. */
+export async function listDevices() {
+  const found = { audioInput: [], videoInput: [], audioOutput: [] };
+  if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return found;
+  const keys = { audioinput: "audioInput", videoinput: "videoInput", audiooutput: "audioOutput" };
+  const devices = await navigator.mediaDevices.enumerateDevices();
+  for (const device of devices) {
+    const key = keys[device.kind];
+    if (!key || !device.deviceId) continue;
+    const number = found[key].length + 1;
+    const fallback = { audioInput: "Microphone", videoInput: "Camera", audioOutput: "Speaker" }[key];
+    found[key].push({ deviceId: device.deviceId, label: device.label || `${fallback} ${number}` });
+  }
+  if (!canChooseAudioOutput()) found.audioOutput = [];
+  return found;
+}
+
+function stopTrack(track) {
+  if (track && track.readyState !== "ended") track.stop();
+}
+
+/** The local participant's microphone and camera for the length of one call. */
+export class LocalMedia {
+  constructor({ video, audioDeviceId = "", videoDeviceId = "" }) {
+    this.videoAllowed = video;
+    this.audioDeviceId = audioDeviceId;
+    this.videoDeviceId = videoDeviceId;
+    this.audioTrack = null;
+    this.videoTrack = null;
+  }
+
+  /**
+   * Open what the call starts with. Failures are not fatal: the call goes on
+   * without that device, and `problems` says what could not be opened.
+   */
+  async start({ withVideo }) {
+    const opened = await openDevices({
+      audio: true,
+      video: this.videoAllowed && withVideo,
+      audioDeviceId: this.audioDeviceId,
+      videoDeviceId: this.videoDeviceId,
+    });
+    this.audioTrack = opened.audio;
+    this.videoTrack = opened.video;
+    return opened.problems;
+  }
+
+  setAudioEnabled(enabled) {
+    if (this.audioTrack) this.audioTrack.enabled = enabled;
+  }
+
+  /** Open the microphone if the call started without one; resolve the track. */
+  async ensureAudio() {
+    if (!this.audioTrack || this.audioTrack.readyState === "ended") {
+      this.audioTrack = await openTrack("audio", this.audioDeviceId);
+    }
+    return this.audioTrack;
+  }
+
+  /** Open the camera (again); resolve the new track. */
+  async startVideo() {
+    if (!this.videoAllowed) throw new CallsError(ErrorCode.ERROR_MEDIA_DEVICE, "This is a voice call.", { kind: "video" });
+    stopTrack(this.videoTrack);
+    this.videoTrack = await openTrack("video", this.videoDeviceId);
+    return this.videoTrack;
+  }
+
+  /** Close the camera: its light goes off. */
+  stopVideo() {
+    stopTrack(this.videoTrack);
+    this.videoTrack = null;
+  }
+
+  stop() {
+    stopTrack(this.audioTrack);
+    this.stopVideo();
+    this.audioTrack = null;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Participant objects (calls-api §6) and the list of who is in the call.
+ *
+ * Listeners get frozen copies, so an app cannot change the SDK's state by
+ * writing to an event's participant.
+ */
+
+const DEFAULTS = {
+  pid: "",
+  uid: "",
+  name: "",
+  avatar: "",
+  role: "participant",
+  isLocal: false,
+  type: "human",
+  audioMuted: false,
+  videoPaused: false,
+  isPinned: false,
+  isPresenting: false,
+  raisedHandTimestamp: 0,
+  joinedAt: 0,
+};
+
+/** A Participant from the server's wire form, with every §6 field present. */
+export function makeParticipant(wire, isLocal) {
+  const participant = { ...DEFAULTS };
+  for (const key of Object.keys(DEFAULTS)) {
+    if (wire[key] !== undefined && typeof wire[key] === typeof DEFAULTS[key]) participant[key] = wire[key];
+  }
+  participant.isLocal = isLocal;
+  return participant;
+}
+
+export function snapshot(participant) {
+  return Object.freeze({ ...participant });
+}
+
+export class ParticipantList {
+  constructor() {
+    this._byId = new Map();
+  }
+
+  get size() {
+    return this._byId.size;
+  }
+
+  has(pid) {
+    return this._byId.has(pid);
+  }
+
+  get(pid) {
+    return this._byId.get(pid) || null;
+  }
+
+  /** Add or replace a participant; returns it. */
+  put(participant) {
+    this._byId.set(participant.pid, participant);
+    return participant;
+  }
+
+  /** Remove and return a participant (null if absent). */
+  remove(pid) {
+    const participant = this.get(pid);
+    this._byId.delete(pid);
+    return participant;
+  }
+
+  /** Apply `changes`; returns the names of the fields that really changed. */
+  update(pid, changes) {
+    const participant = this.get(pid);
+    if (!participant) return [];
+    const changed = Object.keys(changes).filter((key) => participant[key] !== changes[key]);
+    Object.assign(participant, changes);
+    return changed;
+  }
+
+  /** Frozen copies, local participant first, then in order of joining. */
+  snapshots() {
+    return [...this._byId.values()]
+      .sort((a, b) => Number(b.isLocal) - Number(a.isLocal) || a.joinedAt - b.joinedAt)
+      .map(snapshot);
+  }
+}

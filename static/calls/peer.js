@@ -1,0 +1,134 @@
+/**
+ * The browser's one RTCPeerConnection to the SFU.
+ *
+ * The server always makes the offers and the browser only answers, so there
+ * is no glare. Each offer names the transceivers this browser publishes on
+ * (`publish`: {audio: mid, video: mid}) and whose media every other mid
+ * carries (`tracks`: {mid: {participantId, kind}}). The server does not
+ * trickle ICE: an answer is sent once candidate gathering is complete.
+ */
+
+import { CallsError, ErrorCode } from "./errors.js";
+
+export const ICE_GATHERING_TIMEOUT_MS = 10_000;
+const RECEIVING = new Set(["recvonly", "sendrecv"]);
+
+/** Resolve when `pc` has gathered all its candidates (or after `timeoutMs`, with what it has). */
+export function iceGatheringComplete(pc, timeoutMs = ICE_GATHERING_TIMEOUT_MS) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      pc.removeEventListener("icegatheringstatechange", onChange);
+      resolve();
+    };
+    const onChange = () => {
+      if (pc.iceGatheringState === "complete") done();
+    };
+    const timer = setTimeout(() => {
+      console.warn("[calls] ICE gathering is taking long; answering with the candidates found so far.");
+      done();
+    }, timeoutMs);
+    pc.addEventListener("icegatheringstatechange", onChange);
+  });
+}
+
+export class PeerTransport {
+  /**
+   * @param {object} options
+   * @param {RTCIceServer[]} options.iceServers
+   * @param {function(string, object): void} options.send signaling send(type, fields)
+   * @param {function(string, string, MediaStreamTrack): void} options.onRemoteTrack (participantId, kind, track)
+   * @param {function(CallsError): void} options.onError
+   * @param {function(string): void} options.onConnectionState
+   */
+  constructor({ iceServers, send, onRemoteTrack, onError, onConnectionState }) {
+    this._send = send;
+    this._onRemoteTrack = onRemoteTrack;
+    this._onError = onError;
+    this._tracks = {};
+    this._local = { audio: null, video: null };
+    this._senders = { audio: null, video: null };
+    this._queue = Promise.resolve();
+    this._closed = false;
+    this.pc = new RTCPeerConnection({ iceServers: iceServers || [], bundlePolicy: "max-bundle" });
+    this.pc.addEventListener("track", (event) => this._handleTrack(event));
+    this.pc.addEventListener("connectionstatechange", () => onConnectionState(this.pc.connectionState));
+  }
+
+  /** The tracks to publish once the server names their transceivers (null = nothing yet). */
+  setLocalTracks({ audio = null, video = null }) {
+    this._local = { audio, video };
+  }
+
+  /** Queue the server's offer; offers are answered strictly one after another. */
+  handleOffer(message) {
+    this._queue = this._queue
+      .then(() => this._answer(message))
+      .catch((error) => {
+        if (this._closed) return;
+        this._onError(new CallsError(ErrorCode.ERROR_MEDIA_NEGOTIATION, `Could not answer the server's offer: ${error.message}`));
+      });
+    return this._queue;
+  }
+
+  /** Publish `track` (or nothing, with null) as this browser's `kind` ("audio" or "video"). */
+  async replaceTrack(kind, track) {
+    this._local[kind] = track;
+    const sender = this._senders[kind];
+    if (sender) await sender.replaceTrack(track);
+  }
+
+  close() {
+    this._closed = true;
+    this.pc.close();
+  }
+
+  async _answer({ sdp, publish = {}, tracks = {} }) {
+    if (this._closed) return;
+    // Known before setRemoteDescription: the track events it fires are looked up here.
+    this._tracks = tracks && typeof tracks === "object" ? tracks : {};
+    await this.pc.setRemoteDescription({ type: "offer", sdp });
+    await this._bindPublishing(publish || {});
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    await iceGatheringComplete(this.pc);
+    if (this._closed) return;
+    this._send("answer", { sdp: this.pc.localDescription.sdp });
+    this._reconcileReceivers();
+  }
+
+  async _bindPublishing(publish) {
+    for (const kind of ["audio", "video"]) {
+      const mid = publish[kind];
+      if (!mid || (this._senders[kind] && this._senderMid(kind) === mid)) continue;
+      const transceiver = this.pc.getTransceivers().find((t) => t.mid === mid);
+      if (!transceiver) throw new Error(`the offer has no media section with mid ${mid}`);
+      transceiver.direction = "sendonly";
+      await transceiver.sender.replaceTrack(this._local[kind]);
+      this._senders[kind] = transceiver.sender;
+    }
+  }
+
+  _senderMid(kind) {
+    const transceiver = this.pc.getTransceivers().find((t) => t.sender === this._senders[kind]);
+    return transceiver ? transceiver.mid : null;
+  }
+
+  _handleTrack(event) {
+    const info = this._tracks[event.transceiver.mid];
+    if (info) this._onRemoteTrack(info.participantId, info.kind || event.track.kind, event.track);
+  }
+
+  /**
+   * Hand over every receiving transceiver's track again: the server reuses idle
+   * transceivers for new participants, which does not always fire a track event.
+   */
+  _reconcileReceivers() {
+    for (const transceiver of this.pc.getTransceivers()) {
+      const info = this._tracks[transceiver.mid];
+      if (info && RECEIVING.has(transceiver.currentDirection)) {
+        this._onRemoteTrack(info.participantId, info.kind || transceiver.receiver.track.kind, transceiver.receiver.track);
+      }
+    }
+  }
+}

@@ -1,0 +1,398 @@
+/**
+ * One join of one call, from "connecting" to "left": wires the signaling
+ * channel, the peer connection, the local media and the call view together,
+ * and keeps the participant list the events report.
+ */
+
+import { CallsError, ErrorCode, asCallsError, errorForCloseCode, CloseCode } from "./errors.js";
+import { Events } from "./events.js";
+import { LocalMedia } from "./media.js";
+import { ParticipantList, makeParticipant, snapshot } from "./participants.js";
+import { PeerTransport } from "./peer.js";
+import { DEFAULT_DISPLAY_NAME } from "./settings.js";
+import { SignalingChannel, signalingUrl } from "./signaling.js";
+import { fetchGuestToken } from "./tokens.js";
+import { CallView } from "./ui.js";
+
+export const JOIN_TIMEOUT_MS = 20_000;
+
+const ok = (data = null) => ({ data, error: null });
+const failed = (error) => ({ data: null, error: asCallsError(error).toJSON() });
+const notInCall = () => failed(new CallsError(ErrorCode.ERR_CALL_NOT_A_PART, "You are not in a call."));
+
+export function defaultShareUrl(sessionId) {
+  return `${window.location.origin}/s/${encodeURIComponent(sessionId)}/`;
+}
+
+export class CallSession {
+  /**
+   * @param {object} options
+   * @param {string} options.sessionId
+   * @param {string} options.token a call token, or "" to join as a guest
+   * @param {object} options.settings normalized SessionSettings
+   * @param {HTMLElement} options.container
+   * @param {import("./events.js").Emitter} options.emitter
+   * @param {function(): void} options.onRejoin called when the person asks to join again
+   */
+  constructor({ sessionId, token, settings, container, emitter, onRejoin }) {
+    this.sessionId = sessionId;
+    this.settings = settings;
+    this._token = token;
+    // With a token and no displayName, the server uses the name the token was issued under.
+    this._displayName = settings.displayName || (token ? "" : DEFAULT_DISPLAY_NAME);
+    this.participantId = "";
+    this.state = "idle"; // idle → connecting → joined → left | failed
+    this._container = container;
+    this._emitter = emitter;
+    this._onRejoin = onRejoin;
+    this._voice = settings.sessionType === "VOICE";
+    this._participants = new ParticipantList();
+    this._remoteTracks = new Map();
+    this._actions = Promise.resolve();
+    this._joinWaiter = null;
+    this._joinTimer = null;
+    this._audioMuted = settings.startAudioMuted;
+    this._videoPaused = this._voice || settings.startVideoPaused;
+    this._onPageHide = () => this._signaling && this._signaling.send("leave");
+    this._onCameraEnded = () => this.setVideoPaused(true);
+    this._media = new LocalMedia({
+      video: !this._voice,
+      audioDeviceId: settings.audioInputDeviceId,
+      videoDeviceId: settings.videoInputDeviceId,
+    });
+    this._signaling = null;
+    this._peer = null;
+    this._view = null;
+  }
+
+  get active() {
+    return this.state === "connecting" || this.state === "joined";
+  }
+
+  /** Join the call; resolves {data, error} and never rejects. */
+  async join() {
+    this.state = "connecting";
+    this._view = new CallView(this._container, {
+      settings: this.settings,
+      shareUrl: this.settings.shareUrl || defaultShareUrl(this.sessionId),
+      onAction: (action) => this._handleAction(action),
+    });
+    this._view.showConnecting();
+    try {
+      const token = this._token || (await fetchGuestToken(this.sessionId, this._displayName));
+      this._checkNotCancelled();
+      const problems = await this._media.start({ withVideo: !this._videoPaused });
+      this._checkNotCancelled();
+      this._audioMuted = this._audioMuted || !this._media.audioTrack;
+      this._videoPaused = this._videoPaused || !this._media.videoTrack;
+      this._media.setAudioEnabled(!this._audioMuted);
+      this._watchCamera(this._media.videoTrack);
+      const joined = new Promise((resolve, reject) => (this._joinWaiter = { resolve, reject }));
+      joined.catch(() => {}); // Awaited below; this only keeps an early failure from being reported as unhandled.
+      this._signaling = new SignalingChannel(signalingUrl(this.sessionId), {
+        onMessage: (message) => this._receive(message),
+        onClose: (close) => this._closed(close),
+      });
+      await this._signaling.open();
+      this._checkNotCancelled();
+      this._signaling.send("join", {
+        token,
+        ...(this._displayName ? { displayName: this._displayName } : {}),
+        audioMuted: this._audioMuted,
+        videoPaused: this._videoPaused,
+      });
+      this._joinTimer = setTimeout(
+        () => this._rejectJoin(new CallsError(ErrorCode.ERROR_CONNECTION_FAILED, "The call server did not let us in.")),
+        JOIN_TIMEOUT_MS,
+      );
+      await joined;
+      for (const problem of problems) this._view.notify(problem.message);
+      return ok({
+        sessionId: this.sessionId,
+        participantId: this.participantId,
+        participants: this._participants.snapshots(),
+      });
+    } catch (error) {
+      return this._failJoin(error);
+    } finally {
+      clearTimeout(this._joinTimer);
+      this._joinWaiter = null;
+    }
+  }
+
+  /** Leave the call (or stop joining it). */
+  async leave() {
+    if (this.state === "connecting") {
+      this.state = "left";
+      this._rejectJoin(new CallsError(ErrorCode.ERROR_JOIN_CANCELLED, "Left before the join completed."));
+      this._cleanup();
+      this._view.showLeft("left");
+      return ok();
+    }
+    if (this.state !== "joined") return notInCall();
+    this.state = "left";
+    this._signaling.send("leave");
+    this._cleanup();
+    this._view.showLeft("left");
+    this._emitter.emit(Events.onSessionLeft, { sessionId: this.sessionId, reason: "left" });
+    return ok();
+  }
+
+  setAudioMuted(muted) {
+    return this._serialise(async () => {
+      if (!muted && !this._media.audioTrack) {
+        await this._peer.replaceTrack("audio", await this._media.ensureAudio());
+      }
+      this._media.setAudioEnabled(!muted);
+      if (this._audioMuted === muted) return;
+      this._audioMuted = muted;
+      this._localMediaChanged();
+      this._emitter.emit(muted ? Events.onAudioMuted : Events.onAudioUnMuted);
+    });
+  }
+
+  setVideoPaused(paused) {
+    return this._serialise(async () => {
+      if (this._voice) throw new CallsError(ErrorCode.ERROR_MEDIA_DEVICE, "This is a voice call.", { kind: "video" });
+      if (this._videoPaused === paused) return;
+      if (paused) {
+        await this._peer.replaceTrack("video", null);
+        this._media.stopVideo();
+      } else {
+        const track = await this._media.startVideo();
+        this._watchCamera(track);
+        await this._peer.replaceTrack("video", track);
+      }
+      this._view.setTrack(this.participantId, "video", this._media.videoTrack);
+      this._videoPaused = paused;
+      this._localMediaChanged();
+      this._emitter.emit(paused ? Events.onVideoPaused : Events.onVideoResumed);
+    });
+  }
+
+  get audioMuted() {
+    return this._audioMuted;
+  }
+
+  get videoPaused() {
+    return this._videoPaused;
+  }
+
+  /** Run media actions one at a time, so fast clicks cannot interleave. */
+  _serialise(action) {
+    const run = async () => {
+      if (this.state !== "joined") return notInCall();
+      try {
+        await action();
+        return ok();
+      } catch (error) {
+        const reported = asCallsError(error, ErrorCode.ERROR_MEDIA_DEVICE);
+        this._view.notify(reported.message);
+        return failed(reported);
+      }
+    };
+    const result = this._actions.then(run);
+    this._actions = result;
+    return result;
+  }
+
+  // Signaling.
+
+  _receive(message) {
+    switch (message.type) {
+      case "joined":
+        if (this.state === "connecting") this._enterCall(message);
+        break;
+      case "offer":
+        if (this._peer) this._peer.handleOffer(message);
+        break;
+      case "participant_joined":
+        if (this.state === "joined") this._participantJoined(message.participant || {});
+        break;
+      case "participant_left":
+        if (this.state === "joined") this._participantLeft(message.participantId);
+        break;
+      case "media":
+        if (this.state === "joined") this._participantMedia(message);
+        break;
+      case "error":
+        this._serverError(message);
+        break;
+      case "session_ended":
+        if (this.state === "joined") this._callOver("ended", { code: CloseCode.SESSION_ENDED, reason: String(message.reason || "") });
+        break;
+      default:
+        console.debug("[calls] ignoring signaling message", message.type);
+    }
+  }
+
+  _enterCall(message) {
+    this.participantId = String(message.participantId || "");
+    this.state = "joined";
+    this._peer = new PeerTransport({
+      iceServers: Array.isArray(message.iceServers) ? message.iceServers : this.settings.iceServers,
+      send: (type, fields) => this._signaling.send(type, fields),
+      onRemoteTrack: (pid, kind, track) => this._remoteTrack(pid, kind, track),
+      onError: (error) => this._reportError(error),
+      onConnectionState: (state) => this._connectionState(state),
+    });
+    this._peer.setLocalTracks({ audio: this._media.audioTrack, video: this._media.videoTrack });
+    const local = makeParticipant(
+      { pid: this.participantId, name: this._displayName, audioMuted: this._audioMuted, videoPaused: this._videoPaused, joinedAt: Date.now() },
+      true,
+    );
+    this._participants.put(local);
+    for (const wire of Array.isArray(message.participants) ? message.participants : []) {
+      if (wire && wire.pid && wire.pid !== this.participantId) this._participants.put(makeParticipant(wire, false));
+    }
+    this._view.showCall();
+    for (const participant of this._participants.snapshots()) this._view.addParticipant(participant);
+    this._view.setTrack(this.participantId, "video", this._media.videoTrack);
+    this._view.setLocalMedia({ audioMuted: this._audioMuted, videoPaused: this._videoPaused });
+    window.addEventListener("pagehide", this._onPageHide);
+    this._emitter.emit(Events.onSessionJoined, { sessionId: this.sessionId, participant: snapshot(local) });
+    this._emitter.emit(Events.onParticipantListChanged, this._participants.snapshots());
+    if (this._joinWaiter) this._joinWaiter.resolve();
+  }
+
+  _participantJoined(wire) {
+    if (!wire.pid || wire.pid === this.participantId) return;
+    const participant = this._participants.put(makeParticipant(wire, false));
+    this._view.addParticipant(snapshot(participant));
+    const tracks = this._remoteTracks.get(participant.pid) || {};
+    for (const [kind, track] of Object.entries(tracks)) this._view.setTrack(participant.pid, kind, track);
+    this._view.notify(`${participant.name} joined`);
+    this._emitter.emit(Events.onParticipantJoined, snapshot(participant));
+    this._emitter.emit(Events.onParticipantListChanged, this._participants.snapshots());
+  }
+
+  _participantLeft(pid) {
+    const participant = this._participants.remove(pid);
+    this._remoteTracks.delete(pid);
+    if (!participant || participant.isLocal) return;
+    this._view.removeParticipant(pid);
+    this._view.notify(`${participant.name} left`);
+    this._emitter.emit(Events.onParticipantLeft, snapshot(participant));
+    this._emitter.emit(Events.onParticipantListChanged, this._participants.snapshots());
+  }
+
+  _participantMedia({ participantId, audioMuted, videoPaused }) {
+    if (participantId === this.participantId) return; // The local state is ours to say.
+    const changes = {};
+    if (typeof audioMuted === "boolean") changes.audioMuted = audioMuted;
+    if (typeof videoPaused === "boolean") changes.videoPaused = videoPaused;
+    const changed = this._participants.update(participantId, changes);
+    if (!changed.length) return;
+    const participant = snapshot(this._participants.get(participantId));
+    this._view.updateParticipant(participant);
+    if (changed.includes("audioMuted")) {
+      this._emitter.emit(audioMuted ? Events.onParticipantAudioMuted : Events.onParticipantAudioUnmuted, participant);
+    }
+    if (changed.includes("videoPaused")) {
+      this._emitter.emit(videoPaused ? Events.onParticipantVideoPaused : Events.onParticipantVideoResumed, participant);
+    }
+    this._emitter.emit(Events.onParticipantListChanged, this._participants.snapshots());
+  }
+
+  _serverError({ code, message, details }) {
+    const error = new CallsError(String(code || ErrorCode.ERROR_JSON_EXCEPTION), String(message || "The server reported an error."), details || {});
+    if (this.state === "connecting") this._rejectJoin(error);
+    else this._reportError(error);
+  }
+
+  _closed({ code, reason, byClient }) {
+    if (byClient) return;
+    if (this.state === "connecting") {
+      this._rejectJoin(errorForCloseCode(code, reason) || new CallsError(ErrorCode.ERROR_CONNECTION_FAILED, "The call server closed the connection."));
+      return;
+    }
+    if (this.state === "joined") this._callOver(code === CloseCode.SESSION_ENDED ? "ended" : "disconnected", { code, reason });
+  }
+
+  /** The server ended the call, or the connection to it was lost. */
+  _callOver(why, { code, reason }) {
+    this.state = "left";
+    this._cleanup();
+    this._view.showLeft(why);
+    this._emitter.emit(Events.onConnectionClosed, { code, reason });
+    this._emitter.emit(Events.onSessionLeft, { sessionId: this.sessionId, reason: why });
+  }
+
+  // Media.
+
+  _remoteTrack(pid, kind, track) {
+    this._remoteTracks.set(pid, { ...this._remoteTracks.get(pid), [kind]: track });
+    this._view.setTrack(pid, kind, track);
+  }
+
+  _localMediaChanged() {
+    const state = { audioMuted: this._audioMuted, videoPaused: this._videoPaused };
+    this._participants.update(this.participantId, state);
+    this._view.updateParticipant(snapshot(this._participants.get(this.participantId)));
+    this._view.setLocalMedia(state);
+    this._signaling.send("media", state);
+  }
+
+  _watchCamera(track) {
+    // A camera that is unplugged or taken by the system ends its track: show the camera as off.
+    if (track) track.addEventListener("ended", this._onCameraEnded, { once: true });
+  }
+
+  _connectionState(state) {
+    if (state === "failed") {
+      this._view.notify("The media connection failed.");
+      this._emitter.emit(Events.onConnectionFailed, { sessionId: this.sessionId });
+    }
+  }
+
+  _handleAction(action) {
+    const buttonEvents = {
+      "toggle-audio": Events.onToggleAudioButtonClicked,
+      "toggle-video": Events.onToggleVideoButtonClicked,
+      leave: Events.onLeaveSessionButtonClicked,
+      share: Events.onShareInviteButtonClicked,
+    };
+    if (buttonEvents[action]) this._emitter.emit(buttonEvents[action]);
+    if (action === "toggle-audio") this.setAudioMuted(!this._audioMuted);
+    else if (action === "toggle-video") this.setVideoPaused(!this._videoPaused);
+    else if (action === "leave") this.leave();
+    else if (action === "share") this._view.copyShareLink();
+    else if (action === "rejoin") this._onRejoin();
+  }
+
+  // Endings.
+
+  _checkNotCancelled() {
+    if (this.state !== "connecting") throw new CallsError(ErrorCode.ERROR_JOIN_CANCELLED, "Left before the join completed.");
+  }
+
+  _rejectJoin(error) {
+    if (this._joinWaiter) this._joinWaiter.reject(error);
+  }
+
+  _failJoin(error) {
+    const reported = asCallsError(error, ErrorCode.ERROR_CONNECTION_FAILED);
+    // Also after leave() cancelled the join: devices that opened meanwhile must close.
+    this._cleanup();
+    if (this.state === "connecting") {
+      this.state = "failed";
+      this._view.showError(reported);
+    }
+    return failed(reported);
+  }
+
+  _reportError(error) {
+    console.warn(`[calls] ${error.code}: ${error.message}`);
+    this._emitter.emit(Events.onError, error.toJSON());
+  }
+
+  _cleanup() {
+    clearTimeout(this._joinTimer);
+    window.removeEventListener("pagehide", this._onPageHide);
+    if (this._media.videoTrack) this._media.videoTrack.removeEventListener("ended", this._onCameraEnded);
+    if (this._peer) this._peer.close();
+    if (this._signaling) this._signaling.close();
+    this._media.stop();
+    this._remoteTracks.clear();
+  }
+}
