@@ -1,0 +1,96 @@
+"""Pages: home, join by ID or link, the share-link page, and the create_session command."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from sessions_app import protocol
+from sessions_app.links import session_id_from_input, share_url
+from sessions_app.models import CallSession, SessionType
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_page_offers_to_start_and_join(client: Client) -> None:
+    """The home page renders both forms."""
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b'name="session"' in response.content
+
+
+def test_starting_a_call_creates_a_session_and_shows_its_link(client: Client) -> None:
+    """POSTing the start form creates an unguessable session and shows its share link."""
+    response = client.post("/", {"title": "Retro <b>", "type": "VOICE"})
+    assert response.status_code == 200
+    session = CallSession.objects.get()
+    assert len(session.session_id) == 20 and session.session_type == SessionType.VOICE
+    assert f"/s/{session.session_id}/".encode() in response.content
+    assert b"Retro <b>" not in response.content
+
+
+def test_unknown_session_type_falls_back_to_video(client: Client) -> None:
+    """A forged session type does not crash: the call is a video call."""
+    client.post("/", {"type": "HOLOGRAM"})
+    assert CallSession.objects.get().session_type == SessionType.VIDEO
+
+
+def test_join_by_link_redirects_to_the_session(client: Client) -> None:
+    """Pasting a full share link goes to that session's page."""
+    response = client.get("/join/", {"session": "https://calls.example/s/abc123/?displayName=x"})
+    assert response.status_code == 302 and response["Location"] == "/s/abc123/"
+
+
+def test_join_with_garbage_shows_error_call_session_id(client: Client) -> None:
+    """An empty or invalid ID re-renders the form with ERROR_CALL_SESSION_ID."""
+    response = client.get("/join/", {"session": "   "})
+    assert response.status_code == 400
+    assert protocol.ERROR_CALL_SESSION_ID.encode() in response.content
+
+
+def test_session_page_has_the_call_container(client: Client) -> None:
+    """The share link renders the page with #call_view_container and the call config."""
+    session = CallSession.objects.create(title="Weekly")
+    response = client.get(f"/s/{session.session_id}/")
+    assert response.status_code == 200
+    assert b'id="call_view_container"' in response.content
+    assert session.session_id.encode() in response.content
+
+
+@pytest.mark.parametrize("session_id", ["nope", "bad$id"])
+def test_unknown_session_is_a_404_page(client: Client, session_id: str) -> None:
+    """Unknown sessions get a clear 404, not a crash."""
+    response = client.get(f"/s/{session_id}/")
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("abc123", "abc123"),
+        ("  abc123 ", "abc123"),
+        ("http://h:8000/s/abc123/", "abc123"),
+        ("/s/abc_12-3/?x=1", "abc_12-3"),
+        ("", None),
+        ("http://h/other/", None),
+        ("a b", None),
+        ("x" * 65, None),
+    ],
+)
+def test_session_id_from_input(text: str, expected: str | None) -> None:
+    """Bare IDs and share links both yield the session ID; anything else yields None."""
+    assert session_id_from_input(text) == expected
+
+
+def test_create_session_prints_share_url_last(settings: object) -> None:
+    """create_session prints the share URL on its last line, honouring CALLS_PUBLIC_URL."""
+    settings.CALLS_PUBLIC_URL = "https://meet.example.org"  # type: ignore[attr-defined]
+    out = io.StringIO()
+    call_command("create_session", "--title", "Demo", "--type", "VOICE", stdout=out)
+    session = CallSession.objects.get()
+    assert out.getvalue().strip().splitlines()[-1] == f"https://meet.example.org/s/{session.session_id}/"
+    assert session.title == "Demo" and session.session_type == SessionType.VOICE
+    assert share_url(session.session_id) == f"https://meet.example.org/s/{session.session_id}/"
