@@ -124,3 +124,38 @@ def test_moved_internals_fail_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(compat.aiortc, "__version__", "9.9.9")
     with pytest.raises(compat.AiortcIncompatible, match=r"9\.9\.9"):
         compat.check_aiortc_internals()
+
+
+def test_configured_media_ips_are_the_host_candidates() -> None:
+    """CALLS_MEDIA_IPS decides where aioice gathers: loopback included, by address family."""
+    from aioice import ice as aioice_ice
+
+    from sessions_app.sfu.ice import use_host_addresses
+
+    try:
+        use_host_addresses(["127.0.0.1", "::1"])
+        assert aioice_ice.get_host_addresses(use_ipv4=True, use_ipv6=False) == ["127.0.0.1"]
+        assert aioice_ice.get_host_addresses(use_ipv4=True, use_ipv6=True) == ["127.0.0.1", "::1"]
+        use_host_addresses([])
+        assert "127.0.0.1" not in aioice_ice.get_host_addresses(use_ipv4=True, use_ipv6=False)
+    finally:
+        use_host_addresses([])
+
+
+async def test_server_offers_carry_the_announced_address() -> None:
+    """With CALLS_MEDIA_ANNOUNCED_IP set, the SDP the browser gets names the public address."""
+    from sessions_app.sfu import SFU, MediaConfig
+
+    offers: list[dict[str, object]] = []
+
+    async def send_signal(message: dict[str, object]) -> None:
+        offers.append(message)
+
+    sfu = SFU(MediaConfig(media_ips=("127.0.0.1",), announced_ip="203.0.113.9"))
+    try:
+        await sfu.join("room", "ann", send_signal)
+        sdp = str(offers[0]["sdp"])
+        assert "203.0.113.9" in sdp and " 127.0.0.1 " not in sdp
+        assert offers[0]["publish"] == {"audio": "0", "video": "1"}
+    finally:
+        await sfu.close_all()
