@@ -3,11 +3,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh requirements-dev.txt
-if [ ! -x /usr/bin/chromium ]; then
+missing=""
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+[ -x /usr/bin/firefox-esr ] || missing="$missing firefox-esr"
+command -v node >/dev/null 2>&1 || missing="$missing nodejs npm"
+if [ -n "$missing" ]; then
   sudo_cmd=""
   [ "$(id -u)" = "0" ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq $missing >/dev/null
+fi
+# The Firefox test drives stock Firefox ESR with puppeteer-core (WebDriver BiDi), pinned by its lock file.
+if [ ! -d tests/firefox/node_modules/puppeteer-core ]; then
+  npm ci --prefix tests/firefox --no-audit --no-fund --loglevel=error
 fi
 .venv/bin/ruff check .
 .venv/bin/python manage.py makemigrations --check --dry-run -v0

@@ -157,8 +157,10 @@ class ParticipantPeer:
         """Apply the browser's answer, then send the next offer if changes piled up meanwhile."""
         if not self._awaiting_answer or self._closed:
             raise NegotiationError("No offer is waiting for an answer.")
+        sdp = share_bundle_candidates(sdp)
+        logger.debug("participant %s answer:\n%s", self.participant_id, sdp)
         try:
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=share_bundle_candidates(sdp), type="answer"))
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
         except Exception as exc:
             raise NegotiationError(f"The answer was refused: {exc}") from exc
         finally:
