@@ -82,7 +82,10 @@ export class Tile {
       await this.audio.play();
       return true;
     } catch (error) {
-      if (error.name === "NotAllowedError") this._onAudioBlocked();
+      if (error.name === "NotAllowedError") {
+        console.warn("[calls] the browser blocked sound until the page is clicked.");
+        this._onAudioBlocked();
+      }
       return false;
     }
   }

@@ -1,0 +1,205 @@
+"""
+Browser tests: a real server (Daphne, as in production) and Debian's Chromium driven by Playwright.
+
+The server runs as a subprocess on a free port with its own SQLite database;
+sessions are created with ``manage.py create_session`` against that database.
+Every page gets its own browser context, so each one is a separate person
+(own storage, own fake camera and microphone).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+BIN_DIR = Path(sys.executable).parent
+CHROMIUM = "/usr/bin/chromium"
+SERVER_START_TIMEOUT_S = 30
+PAGE_TIMEOUT_MS = 20_000
+SCREENSHOT_DIR = PROJECT_ROOT / "test-artifacts" / "screenshots"
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--autoplay-policy=no-user-gesture-required",
+]
+# What a visitor who has not granted camera or microphone access gets: autoplay with sound is blocked.
+AUTOPLAY_ANYTHING = "--autoplay-policy=no-user-gesture-required"
+NO_PERMISSION_ARGS = [arg for arg in CHROMIUM_ARGS if arg not in {"--use-fake-ui-for-media-stream", AUTOPLAY_ANYTHING}]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    """Return once the server accepts connections; fail with its log if it dies or never does."""
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"The server exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail(f"The server did not listen on port {port} within {SERVER_START_TIMEOUT_S} s:\n{log_path.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def server_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment of the test server and of the management commands run against its database."""
+    database = tmp_path_factory.mktemp("browser-db") / "calls.sqlite3"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "calls_project.settings",
+        "DJANGO_DEBUG": "1",
+        "CALLS_MEDIA_IPS": "127.0.0.1",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "PYTHONUNBUFFERED": "1",
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=PROJECT_ROOT, env=env, check=True)
+    return env
+
+
+@pytest.fixture(scope="session")
+def live_server_url(server_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Daphne server serving the whole app (pages, static files, websockets) on a free port."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server_env["CALLS_PUBLIC_URL"] = url
+    log_path = tmp_path_factory.mktemp("browser-server") / "daphne.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(BIN_DIR / "daphne"), "-b", "127.0.0.1", "-p", str(port), "calls_project.asgi:application"],
+            cwd=PROJECT_ROOT,
+            env=server_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_port(port, process, log_path)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def manage(live_server_url: str, server_env: dict[str, str]) -> Callable[..., str]:
+    """Run a management command against the test server's database; return its output."""
+
+    def run(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=PROJECT_ROOT, env=server_env, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    return run
+
+
+@pytest.fixture
+def create_session(live_server_url: str, manage: Callable[..., str]) -> Callable[..., str]:
+    """Create a session with ``manage.py create_session``; return its share URL (the command's last line)."""
+
+    def create(title: str = "", session_type: str = "VIDEO") -> str:
+        output = manage("create_session", "--type", session_type, *(["--title", title] if title else []))
+        share_url = output.strip().splitlines()[-1]
+        assert share_url.startswith(f"{live_server_url}/s/"), output
+        return share_url
+
+    return create
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test.sh does).")
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: object) -> Iterator[Browser]:
+    """Headless Chromium with a fake camera and microphone that autoplays sound."""
+    browser = playwright_instance.chromium.launch(  # type: ignore[attr-defined]
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session")
+def browser_without_permissions(playwright_instance: object) -> Iterator[Browser]:
+    """Chromium where camera and microphone are refused and Chromium's own autoplay policy applies."""
+    browser = playwright_instance.chromium.launch(  # type: ignore[attr-defined]
+        executable_path=CHROMIUM,
+        headless=True,
+        args=NO_PERMISSION_ARGS,
+        ignore_default_args=[AUTOPLAY_ANYTHING],
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
+    """
+    Open ``url`` as a new person (own context). Console output is printed (pytest shows it for
+    failing tests) and, when ``console`` is a list, collected into it from the first line on.
+    """
+    contexts: list[BrowserContext] = []
+
+    def open_(
+        url: str, width: int = 1280, height: int = 800, on: Browser | None = None, console: list[str] | None = None
+    ) -> Page:
+        context = (on or browser).new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(PAGE_TIMEOUT_MS)
+        label = f"page {len(contexts)}"
+
+        def on_console(message: ConsoleMessage) -> None:
+            print(f"[{label}] console.{message.type}: {message.text}")
+            if console is not None:
+                console.append(message.text)
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: print(f"[{label}] page error: {error}"))
+        page.goto(url)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOT_DIR
