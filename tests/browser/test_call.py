@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +28,16 @@ LEAVE_SEEN_WITHIN_MS = 5_000
 # The fake microphone beeps; silence is 0 and comfort noise stays far below this.
 AUDIBLE_PEAK = 0.01
 BLOCKED_SOUND_WARNING = "blocked sound until the page is clicked"
+# Load the SDK into any page of the site and join with a call token, in a container of its own.
+JOIN_WITH_TOKEN = """
+async (token) => {
+  const { default: calls } = await import("/static/calls/calls.js");
+  const container = document.createElement("div");
+  container.id = "call_view_container";
+  document.querySelector("main").replaceChildren(container);
+  return calls.joinSession(token, {}, container);
+}
+"""
 
 
 def test_three_people_see_and_hear_each_other_and_a_leaver_disappears(
@@ -237,3 +248,52 @@ def test_prejoin_fits_phones_and_desktops(
     page.locator("#cc-join").scroll_into_view_if_needed()
     expect(page.locator("#cc-join")).to_be_in_viewport()
     page.screenshot(path=str(screenshot_dir / f"prejoin-{width}px.png"))
+
+
+def test_members_join_with_tokens_generated_beforehand(
+    open_page: Callable[..., Page], manage: Callable[..., str], live_server_url: str
+) -> None:
+    """joinSession accepts a call token from the REST API; the others see the name it was issued under."""
+    app = json.loads(manage("create_app", "--name", "Token test").strip().splitlines()[-1])
+    page_a = open_page(live_server_url + "/")
+    api = page_a.request
+    headers = {"appid": app["appId"], "apikey": app["apiKey"]}
+
+    def post(path: str, body: dict[str, str]) -> dict[str, str]:
+        response = api.post(f"{live_server_url}/api/v1/{path}", headers=headers, data=body)
+        assert response.ok, response.text()
+        return response.json()["data"]
+
+    session_id = post("sessions", {"title": "Members only"})["sessionId"]
+    tokens = {}
+    for uid, name in (("ada", "Ada Lovelace"), ("bob", "Bob")):
+        post("users", {"uid": uid, "name": name})
+        tokens[uid] = post("tokens", {"uid": uid, "sessionId": session_id})["token"]
+
+    page_b = open_page(live_server_url + "/")
+    results = [
+        page.evaluate(JOIN_WITH_TOKEN, token) for page, token in ((page_a, tokens["ada"]), (page_b, tokens["bob"]))
+    ]
+    assert [result["error"] for result in results] == [None, None]
+    assert {result["data"]["sessionId"] for result in results} == {session_id}
+    expect_state(page_b, "joined")
+    ada_on_b = tile(page_b, results[0]["data"]["participantId"])
+    expect(ada_on_b.locator(".cc-tile__name")).to_have_text("Ada Lovelace")
+    wait_for_remote_media(page_b, count=1)
+
+
+def test_members_only_call_page_asks_for_a_login(
+    open_page: Callable[..., Page], manage: Callable[..., str], live_server_url: str
+) -> None:
+    """The share link of a call that admits no guests says so instead of offering to join."""
+    app = json.loads(manage("create_app", "--name", "Members").strip().splitlines()[-1])
+    page = open_page(live_server_url + "/")
+    response = page.request.post(
+        f"{live_server_url}/api/v1/sessions",
+        headers={"appid": app["appId"], "apikey": app["apiKey"]},
+        data={"title": "Board"},
+    )
+    page.goto(response.json()["data"]["shareUrl"])
+    expect_state(page, "error")
+    expect(page.locator(ROOT)).to_contain_text("This call needs a login")
+    expect(page.locator("#cc-join")).to_have_count(0)
