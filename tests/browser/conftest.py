@@ -136,7 +136,9 @@ def create_session(live_server_url: str, manage: Callable[..., str]) -> Callable
     return create
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in this thread
+# while it is open, which would break every pytest-asyncio test collected after the browser tests.
+@pytest.fixture(scope="module")
 def playwright_instance() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test.sh does).")
@@ -144,7 +146,7 @@ def playwright_instance() -> Iterator[object]:
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_instance: object) -> Iterator[Browser]:
     """Headless Chromium with a fake camera and microphone that autoplays sound."""
     browser = playwright_instance.chromium.launch(  # type: ignore[attr-defined]
@@ -154,7 +156,7 @@ def browser(playwright_instance: object) -> Iterator[Browser]:
     browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_without_permissions(playwright_instance: object) -> Iterator[Browser]:
     """Chromium where camera and microphone are refused and Chromium's own autoplay policy applies."""
     browser = playwright_instance.chromium.launch(  # type: ignore[attr-defined]
