@@ -31,14 +31,15 @@ function main() {
 
   const query = settingsFromQuery(new URLSearchParams(window.location.search));
   const preferences = loadPreferences();
-  const sessionType = query.settings.sessionType || config.sessionType;
+  // A video call may be joined with audio only; a voice call carries no video whatever the link says.
+  const sessionType = config.sessionType === "VOICE" ? "VOICE" : query.settings.sessionType || config.sessionType;
   const base = {
     title: config.title || "",
-    sessionType,
     shareUrl: config.shareUrl,
     iceServers: config.iceServers || [],
     hideShareInviteButton: false,
     ...query.settings,
+    sessionType,
   };
   const join = (choices) => CometChatCalls.joinSession(config.sessionId, { ...base, ...choices }, container);
 
