@@ -12,13 +12,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "calls_project.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.security.websocket import OriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from sessions_app.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+        # Signaling is open to our own hosts and to the sites allowed to embed calls.
+        "websocket": OriginValidator(
+            URLRouter(websocket_urlpatterns), [*settings.ALLOWED_HOSTS, *settings.CALLS_EMBED_ORIGINS]
+        ),
     }
 )

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "sessions_app.cors.ApiCorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -143,6 +144,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Share links and media.
 CALLS_PUBLIC_URL = os.environ.get("CALLS_PUBLIC_URL", "").rstrip("/")
 CALLS_MEDIA_IPS = env_list("CALLS_MEDIA_IPS", [])
+CALLS_CORS_ALLOWED_ORIGINS = env_list("CALLS_CORS_ALLOWED_ORIGINS", ["*"])
+try:
+    CALLS_CALL_TOKEN_TTL_SECONDS = int(os.environ.get("CALLS_CALL_TOKEN_TTL_SECONDS", "") or 6 * 60 * 60)
+except ValueError:
+    raise ImproperlyConfigured("CALLS_CALL_TOKEN_TTL_SECONDS must be a whole number of seconds.") from None
+CALLS_TOKEN_RATE = os.environ.get("CALLS_TOKEN_RATE", "") or "60/m"
+CALLS_LOGIN_RATE = os.environ.get("CALLS_LOGIN_RATE", "") or "20/m"
+# Origins of third-party sites that embed calls with the SDK (their pages open our websocket).
+CALLS_EMBED_ORIGINS = env_list("CALLS_EMBED_ORIGINS", [])
 CALLS_MEDIA_ANNOUNCED_IP = os.environ.get("CALLS_MEDIA_ANNOUNCED_IP", "").strip()
 try:
     CALLS_ICE_SERVERS = json.loads(os.environ.get("CALLS_ICE_SERVERS", "") or "[]")

@@ -104,7 +104,7 @@ class CallConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(group_name(self.session_id), self.channel_name)
         await self._send(
             protocol.joined_message(
-                participant.participant_id,
+                participant.as_wire(),
                 self.session_id,
                 [other.as_wire() for other in others],
                 settings.CALLS_ICE_SERVERS,

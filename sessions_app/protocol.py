@@ -15,7 +15,8 @@ Client → server messages
     ``ping``    ``{}``: heartbeat; answered with ``pong``.
 
 Server → client messages
-    ``joined``              ``{participantId, sessionId, participants, iceServers}``
+    ``joined``              ``{participantId, participant, sessionId, participants, iceServers}``
+                            (``participant`` is the joiner as the others see it)
     ``offer``               ``{sdp, publish: {audio, video}, tracks: {mid: {participantId, kind}}}``
     ``participant_joined``  ``{participant}``
     ``participant_left``    ``{participantId, reason}``
@@ -220,14 +221,15 @@ def error_message(code: str, message: str, details: dict[str, Any] | None = None
 
 
 def joined_message(
-    participant_id: str,
+    participant: dict[str, Any],
     session_id: str,
     participants: list[dict[str, Any]],
     ice_servers: list[dict[str, Any]],
 ) -> dict[str, Any]:
     return {
         "type": "joined",
-        "participantId": participant_id,
+        "participantId": participant["pid"],
+        "participant": participant,
         "sessionId": session_id,
         "participants": participants,
         "iceServers": ice_servers,

@@ -399,3 +399,22 @@ def test_secrets_never_reach_the_logs(api: Api, caplog: pytest.LogCaptureFixture
     api.call("GET", "/users", "/users", appid=api.app.app_id, apikey="sekrit-key-value")
     api.call("GET", "/me", "/me", appid=api.app.app_id, authtoken="sekrit-token-value")
     assert "sekrit" not in caplog.text and api.api_key not in caplog.text
+
+
+def test_api_answers_cors_preflight_for_embedding_sites(client: Client) -> None:
+    """The SDK on another origin may call the API: preflights succeed and name our headers."""
+    response = client.options(
+        "/api/v1/tokens",
+        headers={"origin": "https://acme.example", "access-control-request-method": "POST"},
+    )
+    assert response.status_code == 204
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "authtoken" in response["Access-Control-Allow-Headers"]
+
+
+def test_cors_can_be_narrowed_to_listed_origins(client: Client, settings: Any) -> None:
+    settings.CALLS_CORS_ALLOWED_ORIGINS = ["https://acme.example"]
+    allowed = client.get("/api/v1/openapi.json", headers={"origin": "https://acme.example"})
+    refused = client.get("/api/v1/openapi.json", headers={"origin": "https://evil.example"})
+    assert allowed["Access-Control-Allow-Origin"] == "https://acme.example"
+    assert "Access-Control-Allow-Origin" not in refused

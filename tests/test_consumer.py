@@ -158,6 +158,7 @@ async def test_presence_join_media_and_leave(sfu_cleanup: None) -> None:
     assert ann_joined["participants"] == []
     bob = await open_socket(session.session_id)
     bob_joined = await join(bob, "Bob", session.session_id)
+    assert bob_joined["participant"]["name"] == "Bob" and bob_joined["participant"]["role"] == "guest"
     assert [p["name"] for p in bob_joined["participants"]] == ["Ann Lee"]
     seen_by_ann = await receive_type(ann, "participant_joined")
     assert seen_by_ann["participant"]["pid"] == bob_joined["participantId"]

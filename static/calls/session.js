@@ -237,8 +237,17 @@ export class CallSession {
       onConnectionState: (state) => this._connectionState(state),
     });
     this._peer.setLocalTracks({ audio: this._media.audioTrack, video: this._media.videoTrack });
+    // The server's view of us carries the name, uid and role from the call token.
+    const server = message.participant && typeof message.participant === "object" ? message.participant : {};
     const local = makeParticipant(
-      { pid: this.participantId, name: this._displayName, audioMuted: this._audioMuted, videoPaused: this._videoPaused, joinedAt: Date.now() },
+      {
+        ...server,
+        pid: this.participantId,
+        name: server.name || this._displayName,
+        audioMuted: this._audioMuted,
+        videoPaused: this._videoPaused,
+        joinedAt: server.joinedAt || Date.now(),
+      },
       true,
     );
     this._participants.put(local);
