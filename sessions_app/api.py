@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
-from . import protocol
+from . import protocol, signals
 from .api_support import (
     ApiError,
     api_view,
@@ -24,8 +24,9 @@ from .api_support import (
     validate_uid,
 )
 from .links import is_valid_session_id, share_url
-from .models import App, AppUser, AuthToken, CallSession, SessionStatus, SessionType
+from .models import END_REASON_TERMINATED, App, AppUser, AuthToken, CallSession, SessionStatus, SessionType
 from .openapi import openapi_schema
+from .presence import session_payload
 from .protocol import clean_display_name
 from .tokens import call_tokens
 
@@ -244,12 +245,15 @@ def end_session(request: HttpRequest, session_id: str) -> JsonResponse:
 
 
 def end_call(session: CallSession) -> None:
+    """End a call for everyone: record it, revoke its tokens, then drop every connected participant."""
     from .consumers import group_name
 
-    session.status = SessionStatus.ENDED
-    session.ended_at = timezone.now()
-    session.save(update_fields=["status", "ended_at"])
-    call_tokens.revoke_for_session(session)
+    with transaction.atomic():
+        was_running = session.status == SessionStatus.ONGOING
+        session.mark_ended(END_REASON_TERMINATED)
+        call_tokens.revoke_for_session(session)
+        if was_running:
+            signals.meeting_ended.send(CallSession, session=session, data=session_payload(session))
     async_to_sync(get_channel_layer().group_send)(
         group_name(session.session_id), {"type": "call.ended", "reason": "ended", "sender": ""}
     )

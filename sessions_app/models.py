@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 import string
+from datetime import datetime
 
 from django.db import models
 from django.utils import timezone
@@ -142,6 +143,10 @@ class SessionType(models.TextChoices):
     VOICE = "VOICE", "Voice"
 
 
+END_REASON_TERMINATED = "terminated"
+END_REASON_EMPTY = "empty"
+
+
 class SessionStatus(models.TextChoices):
     INITIATED = "initiated", "Initiated"
     ONGOING = "ongoing", "Ongoing"
@@ -162,6 +167,8 @@ class CallSession(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=16, blank=True)
+    peak_participants = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -171,14 +178,37 @@ class CallSession(models.Model):
 
     @property
     def is_ended(self) -> bool:
-        return self.status == SessionStatus.ENDED
+        """Ended for everyone (end for all, API, admin): its link no longer admits anyone."""
+        return self.status == SessionStatus.ENDED and self.end_reason == END_REASON_TERMINATED
 
-    def mark_started(self) -> None:
-        """Record the first join; later joins leave the start time alone."""
+    @property
+    def total_duration_seconds(self) -> float:
+        if self.started_at is None:
+            return 0.0
+        return ((self.ended_at or timezone.now()) - self.started_at).total_seconds()
+
+    def mark_started(self) -> bool:
+        """
+        Record a join that (re)opens the call; return True when the meeting starts now.
+
+        A session whose last participant left is ended but not terminated: the
+        next join reopens it, as a meeting room does.
+        """
+        if self.status == SessionStatus.ONGOING:
+            return False
         if self.status == SessionStatus.INITIATED:
-            self.status = SessionStatus.ONGOING
             self.started_at = timezone.now()
-            self.save(update_fields=["status", "started_at"])
+        self.status = SessionStatus.ONGOING
+        self.ended_at = None
+        self.end_reason = ""
+        self.save(update_fields=["status", "started_at", "ended_at", "end_reason"])
+        return True
+
+    def mark_ended(self, reason: str) -> None:
+        self.status = SessionStatus.ENDED
+        self.ended_at = timezone.now()
+        self.end_reason = reason
+        self.save(update_fields=["status", "ended_at", "end_reason"])
 
 
 class Participant(models.Model):
@@ -194,6 +224,9 @@ class Participant(models.Model):
     leave_reason = models.CharField(max_length=32, blank=True)
     audio_muted = models.BooleanField(default=False)
     video_paused = models.BooleanField(default=False)
+    audio_seconds = models.FloatField(default=0.0, help_text="Time with the microphone on.")
+    video_seconds = models.FloatField(default=0.0, help_text="Time with the camera on.")
+    media_since = models.DateTimeField(null=True, blank=True, help_text="Start of the current media state.")
 
     class Meta:
         ordering = ["joined_at"]
@@ -205,6 +238,20 @@ class Participant(models.Model):
     @property
     def is_present(self) -> bool:
         return self.left_at is None
+
+    @property
+    def duration_seconds(self) -> float:
+        return ((self.left_at or timezone.now()) - self.joined_at).total_seconds()
+
+    def account_media(self, now: datetime) -> None:
+        """Add the time since the last media change to the audio and video totals."""
+        if self.media_since is not None:
+            elapsed = max(0.0, (now - self.media_since).total_seconds())
+            if not self.audio_muted:
+                self.audio_seconds += elapsed
+            if not self.video_paused:
+                self.video_seconds += elapsed
+        self.media_since = now
 
     def as_wire(self) -> dict[str, object]:
         """The §6 Participant object as the SDK receives it (``isLocal`` is set client-side)."""

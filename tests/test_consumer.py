@@ -94,7 +94,7 @@ async def test_unknown_session_is_refused() -> None:
 
 async def test_ended_session_is_refused() -> None:
     """An ended session gets ERR_CALL_TERMINATED."""
-    session = await new_session(status=SessionStatus.ENDED)
+    session = await new_session(status=SessionStatus.ENDED, end_reason="terminated")
     communicator = await open_socket(session.session_id)
     assert (await communicator.receive_json_from())["code"] == protocol.ERR_CALL_TERMINATED
 

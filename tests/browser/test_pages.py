@@ -82,7 +82,8 @@ def test_ended_call_says_so_instead_of_offering_to_join(
         "shell",
         "-c",
         "from sessions_app.models import CallSession, SessionStatus; "
-        f"CallSession.objects.filter(session_id={session_id!r}).update(status=SessionStatus.ENDED)",
+        f"CallSession.objects.filter(session_id={session_id!r})"
+        ".update(status=SessionStatus.ENDED, end_reason='terminated')",
     )
     page = open_page(share_url)
     expect_state(page, "ended")
