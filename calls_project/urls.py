@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from sessions_app import api, views
+from sessions_app import api, call_logs, views
 
 api_v1 = [
     path("openapi.json", api.openapi_view, name="api-openapi"),
@@ -16,6 +16,8 @@ api_v1 = [
     path("sessions/<str:session_id>", api.session_view, name="api-session"),
     path("sessions/<str:session_id>/end", api.end_session_view, name="api-end-session"),
     path("sessions/<str:session_id>/guest_token", api.guest_token_view, name="api-guest-token"),
+    path("calls", call_logs.calls_view, name="api-calls"),
+    path("calls/<str:session_id>", call_logs.call_view, name="api-call"),
 ]
 
 urlpatterns = [

@@ -14,6 +14,7 @@ from . import protocol, signals
 from .api_support import (
     ApiError,
     api_view,
+    app_session,
     field,
     json_body,
     paginate,
@@ -23,7 +24,7 @@ from .api_support import (
     require_user,
     validate_uid,
 )
-from .links import is_valid_session_id, share_url
+from .links import share_url
 from .models import END_REASON_TERMINATED, App, AppUser, AuthToken, CallSession, SessionStatus, SessionType
 from .openapi import openapi_schema
 from .presence import session_payload
@@ -50,21 +51,6 @@ def app_user(app: App, uid: str) -> AppUser:
         return AppUser.objects.get(app=app, uid=validate_uid(uid))
     except AppUser.DoesNotExist:
         raise ApiError(protocol.ERR_UID_NOT_FOUND, "No user has this uid.", 404, {"uid": uid}) from None
-
-
-def app_session(app: App | None, session_id: Any) -> CallSession:
-    """The session ``session_id`` if ``app`` may use it (app-less sessions belong to no app)."""
-    if not isinstance(session_id, str) or not session_id.strip():
-        raise ApiError(protocol.ERR_EMPTY_CALL_SESSION_ID, "sessionId is empty.", details={"field": "sessionId"})
-    if not is_valid_session_id(session_id):
-        raise ApiError(protocol.ERR_CALL_SESSION_NOT_FOUND, "No call has this session ID.", 404)
-    try:
-        session = CallSession.objects.select_related("app").get(session_id=session_id)
-    except CallSession.DoesNotExist:
-        raise ApiError(protocol.ERR_CALL_SESSION_NOT_FOUND, "No call has this session ID.", 404) from None
-    if app is not None and session.app_id is not None and session.app_id != app.pk:
-        raise ApiError(protocol.AUTH_ERR_NO_ACCESS, "This session belongs to another app.", 403)
-    return session
 
 
 def openapi(request: HttpRequest) -> JsonResponse:

@@ -21,7 +21,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django_ratelimit.core import is_ratelimited
 
 from . import protocol
-from .models import App, AppUser, AuthToken, hash_secret
+from .links import is_valid_session_id
+from .models import App, AppUser, AuthToken, CallSession, hash_secret
 
 UID_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 DEFAULT_PAGE_SIZE = 30
@@ -190,3 +191,18 @@ def paginate(request: HttpRequest, queryset: QuerySet[Any], serialize: Callable[
             },
         }
     )
+
+
+def app_session(app: App | None, session_id: Any) -> CallSession:
+    """The session ``session_id`` if ``app`` may use it (app-less sessions belong to no app)."""
+    if not isinstance(session_id, str) or not session_id.strip():
+        raise ApiError(protocol.ERR_EMPTY_CALL_SESSION_ID, "sessionId is empty.", details={"field": "sessionId"})
+    if not is_valid_session_id(session_id):
+        raise ApiError(protocol.ERR_CALL_SESSION_NOT_FOUND, "No call has this session ID.", 404)
+    try:
+        session = CallSession.objects.select_related("app").get(session_id=session_id)
+    except CallSession.DoesNotExist:
+        raise ApiError(protocol.ERR_CALL_SESSION_NOT_FOUND, "No call has this session ID.", 404) from None
+    if app is not None and session.app_id is not None and session.app_id != app.pk:
+        raise ApiError(protocol.AUTH_ERR_NO_ACCESS, "This session belongs to another app.", 403)
+    return session

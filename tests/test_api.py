@@ -83,6 +83,8 @@ def test_openapi_schema_is_served_and_lists_every_route(client: Client) -> None:
         "/users", "/users/{uid}", "/users/{uid}/auth_tokens", "/users/{uid}/auth_tokens/{tokenId}", "/login",
         "/me", "/tokens", "/sessions", "/sessions/{sessionId}", "/sessions/{sessionId}/end",
         "/sessions/{sessionId}/guest_token",
+        "/calls",
+        "/calls/{sessionId}",
     }  # fmt: skip
     jsonschema.Draft202012Validator.check_schema(schema["components"]["schemas"]["Error"])
 
@@ -418,3 +420,14 @@ def test_cors_can_be_narrowed_to_listed_origins(client: Client, settings: Any) -
     refused = client.get("/api/v1/openapi.json", headers={"origin": "https://evil.example"})
     assert allowed["Access-Control-Allow-Origin"] == "https://acme.example"
     assert "Access-Control-Allow-Origin" not in refused
+
+
+def test_call_logs_follow_the_schema(api: Api) -> None:
+    """GET /calls and /calls/{sessionId} answer as the OpenAPI schema says."""
+    session = CallSession.objects.create(app=api.app, started_at=timezone.now(), status=SessionStatus.ONGOING)
+    status, listed = api.server("GET", "/calls", "/calls")
+    assert status == 200 and listed["data"][0]["sessionId"] == session.session_id
+    status, detail = api.server("GET", f"/calls/{session.session_id}", "/calls/{sessionId}")
+    assert status == 200 and detail["data"]["participants"] == []
+    status, missing = api.server("GET", "/calls/nosuchcall", "/calls/{sessionId}")
+    assert (status, error_code(missing)) == (404, protocol.ERR_CALL_SESSION_NOT_FOUND)
