@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
@@ -26,6 +24,7 @@ from .api_support import (
 )
 from .links import share_url
 from .models import END_REASON_TERMINATED, App, AppUser, AuthToken, CallSession, SessionStatus, SessionType
+from .moderation import end_for_everyone_sync
 from .openapi import openapi_schema
 from .presence import session_payload
 from .protocol import clean_display_name
@@ -232,17 +231,13 @@ def end_session(request: HttpRequest, session_id: str) -> JsonResponse:
 
 def end_call(session: CallSession) -> None:
     """End a call for everyone: record it, revoke its tokens, then drop every connected participant."""
-    from .consumers import group_name
-
     with transaction.atomic():
         was_running = session.status == SessionStatus.ONGOING
         session.mark_ended(END_REASON_TERMINATED)
         call_tokens.revoke_for_session(session)
         if was_running:
             signals.meeting_ended.send(CallSession, session=session, data=session_payload(session))
-    async_to_sync(get_channel_layer().group_send)(
-        group_name(session.session_id), {"type": "call.ended", "reason": "ended", "sender": ""}
-    )
+    end_for_everyone_sync(session.session_id, protocol.LEAVE_REASON_ENDED)
 
 
 openapi_view = api_view({"GET": openapi})

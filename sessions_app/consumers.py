@@ -19,7 +19,9 @@ from . import presence, protocol
 from .links import is_valid_session_id
 from .media import get_sfu
 from .models import CallSession, SessionType
+from .moderation import group_name, moderate
 from .protocol import ProtocolError
+from .sfu import SFU
 from .sfu.peer import NegotiationError
 from .sfu.room import UnknownParticipant
 from .tokens import CallTokenError
@@ -27,13 +29,11 @@ from .tokens import CallTokenError
 logger = logging.getLogger(__name__)
 
 
-def group_name(session_id: str) -> str:
-    return f"call.{session_id}"
-
-
 class CallConsumer(AsyncWebsocketConsumer):
     session: CallSession | None = None
     participant_id: str | None = None
+    audio_muted = False
+    video_paused = False
 
     async def connect(self) -> None:
         self.session_id: str = self.scope["url_route"]["kwargs"]["session_id"]
@@ -80,11 +80,9 @@ class CallConsumer(AsyncWebsocketConsumer):
         elif isinstance(message, protocol.Answer):
             await self._answer(message)
         elif isinstance(message, protocol.MediaState):
-            await presence.update_media(self.participant_id, message.audio_muted, message.video_paused)
-            await self._broadcast(
-                "call.media",
-                protocol.media_message(self.participant_id, message.audio_muted, message.video_paused),
-            )
+            await self._set_media(message.audio_muted, message.video_paused)
+        elif isinstance(message, protocol.Moderate):
+            await moderate(self.session_id, message.target, message.action, by=self.participant_id)
         elif isinstance(message, protocol.Leave):
             await self._leave(protocol.LEAVE_REASON_LEFT)
             await self.close(code=protocol.WS_1000_NORMAL_CLOSURE)
@@ -112,7 +110,23 @@ class CallConsumer(AsyncWebsocketConsumer):
         )
         await self._broadcast("call.participant_joined", protocol.participant_joined_message(participant.as_wire()))
         kinds = ("audio",) if self.session.session_type == SessionType.VOICE else ("audio", "video")
-        await get_sfu().join(self.session_id, participant.participant_id, self._send, kinds)
+        self.audio_muted, self.video_paused = participant.audio_muted, participant.video_paused
+        sfu = get_sfu()
+        await sfu.join(self.session_id, participant.participant_id, self._send, kinds)
+        self._enforce_media(sfu)
+
+    def _enforce_media(self, sfu: SFU) -> None:
+        """The SFU forwards only what the participant has on: muted means silent for everyone."""
+        assert self.participant_id is not None
+        sfu.set_forwarding(self.session_id, self.participant_id, "audio", not self.audio_muted)
+        sfu.set_forwarding(self.session_id, self.participant_id, "video", not self.video_paused)
+
+    async def _set_media(self, audio_muted: bool, video_paused: bool) -> None:
+        assert self.participant_id is not None
+        self.audio_muted, self.video_paused = audio_muted, video_paused
+        self._enforce_media(get_sfu())
+        await presence.update_media(self.participant_id, audio_muted, video_paused)
+        await self._broadcast("call.media", protocol.media_message(self.participant_id, audio_muted, video_paused))
 
     async def _answer(self, message: protocol.Answer) -> None:
         assert self.participant_id is not None
@@ -153,6 +167,21 @@ class CallConsumer(AsyncWebsocketConsumer):
     call_participant_joined = _relay
     call_participant_left = _relay
     call_media = _relay
+
+    async def call_moderate(self, event: dict[str, Any]) -> None:
+        """A moderator acts on this connection's participant: enforce it here, tell the client."""
+        if event["target"] != self.participant_id or self.participant_id is None:
+            return
+        action = event["action"]
+        if action == protocol.MODERATION_REMOVE:
+            await self._send(protocol.removed_message(protocol.LEAVE_REASON_REMOVED))
+            await self._leave(protocol.LEAVE_REASON_REMOVED)
+            await self.close(code=protocol.WS_4003_REMOVED)
+            return
+        audio_muted = self.audio_muted or action == protocol.MODERATION_MUTE
+        video_paused = self.video_paused or action == protocol.MODERATION_PAUSE_VIDEO
+        await self._send(protocol.moderation_message(action, event["by"]))
+        await self._set_media(audio_muted, video_paused)
 
     async def call_ended(self, event: dict[str, Any]) -> None:
         """The call was ended for everyone (REST API or admin): say so and drop the connection."""

@@ -13,6 +13,8 @@ Client → server messages
     ``media``   ``{audioMuted, videoPaused}``: the sender's own media state.
     ``leave``   ``{}``: leave the call; the server then closes the socket.
     ``ping``    ``{}``: heartbeat; answered with ``pong``.
+    ``moderate`` ``{target, action}``: mute a participant (``mute``) or pause their
+                video (``pause_video``); enforced by the server.
 
 Server → client messages
     ``joined``              ``{participantId, participant, sessionId, participants, iceServers}``
@@ -23,6 +25,9 @@ Server → client messages
     ``media``               ``{participantId, audioMuted, videoPaused}``
     ``error``               ``{code, message, details}``
     ``session_ended``       ``{reason}``: the call was ended for everyone; the socket closes.
+    ``moderation``          ``{action, by}``: a moderator muted you or paused your video;
+                            the server has stopped forwarding it until you turn it back on.
+    ``removed``             ``{reason}``: you were removed from the call; the socket closes (4003).
     ``pong``                ``{}``
 """
 
@@ -71,9 +76,17 @@ WS_4009_MESSAGE_TOO_BIG = 4009
 WS_4010_SESSION_ENDED = 4010
 WS_4011_INVALID_SESSION_ID = 4011
 WS_4001_CALL_TOKEN = 4001
+WS_4003_REMOVED = 4003
 
 LEAVE_REASON_LEFT = "left"
 LEAVE_REASON_DISCONNECTED = "disconnected"
+LEAVE_REASON_REMOVED = "removed"
+LEAVE_REASON_ENDED = "ended"
+
+MODERATION_MUTE = "mute"
+MODERATION_PAUSE_VIDEO = "pause_video"
+MODERATION_REMOVE = "remove"
+CLIENT_MODERATION_ACTIONS = (MODERATION_MUTE, MODERATION_PAUSE_VIDEO)
 
 
 class ProtocolError(Exception):
@@ -106,6 +119,12 @@ class MediaState:
 
 
 @dataclass(frozen=True, slots=True)
+class Moderate:
+    target: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
 class Leave:
     pass
 
@@ -115,7 +134,7 @@ class Ping:
     pass
 
 
-ClientMessage = Join | Answer | MediaState | Leave | Ping
+ClientMessage = Join | Answer | MediaState | Moderate | Leave | Ping
 
 
 def _invalid(field: str, problem: str) -> ProtocolError:
@@ -176,10 +195,19 @@ def _parse_media(data: dict[str, Any]) -> MediaState:
     )
 
 
+def _parse_moderate(data: dict[str, Any]) -> Moderate:
+    target = _string(data, "target", 64)
+    action = data.get("action")
+    if action not in CLIENT_MODERATION_ACTIONS:
+        raise _invalid("action", f"must be one of {', '.join(CLIENT_MODERATION_ACTIONS)}")
+    return Moderate(target=target, action=action)
+
+
 _PARSERS = {
     "join": _parse_join,
     "answer": _parse_answer,
     "media": _parse_media,
+    "moderate": _parse_moderate,
     "leave": lambda data: Leave(),
     "ping": lambda data: Ping(),
 }
@@ -259,6 +287,14 @@ def offer_message(sdp: str, publish: dict[str, str], tracks: dict[str, dict[str,
 
 def session_ended_message(reason: str) -> dict[str, Any]:
     return {"type": "session_ended", "reason": reason}
+
+
+def moderation_message(action: str, by: str) -> dict[str, Any]:
+    return {"type": "moderation", "action": action, "by": by}
+
+
+def removed_message(reason: str) -> dict[str, Any]:
+    return {"type": "removed", "reason": reason}
 
 
 def pong_message() -> dict[str, Any]:

@@ -18,6 +18,7 @@ from sessions_app.models import CallSession, Participant, SessionStatus
 from sessions_app.routing import websocket_urlpatterns
 from sessions_app.tokens import call_tokens
 from tests.media_client import MediaClient
+from tests.test_sfu import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
@@ -68,7 +69,9 @@ def guest_token(session_id: str, name: str = "Guest") -> str:
 async def join(communicator: WebsocketCommunicator, name: str, session_id: str) -> dict[str, Any]:
     token = await guest_token(session_id)
     await communicator.send_json_to({"type": "join", "token": token, "displayName": name})
-    return await receive_type(communicator, "joined")
+    joined = await receive_type(communicator, "joined")
+    _joined_ids[id(communicator)] = joined["participantId"]
+    return joined
 
 
 async def test_invalid_session_id_is_refused_with_error_call_session_id() -> None:
@@ -268,4 +271,67 @@ async def test_joined_identity_comes_from_the_token(sfu_cleanup: None) -> None:
     joined = await receive_type(communicator, "joined")
     row = await database_sync_to_async(Participant.objects.get)(participant_id=joined["participantId"])
     assert row.uid.startswith("guest_") and row.is_guest and row.display_name == "Typed Name"
+    await communicator.disconnect()
+
+
+async def test_moderator_mute_is_enforced_by_the_server(sfu_cleanup: None) -> None:
+    """Muting a participant stops the SFU forwarding their audio, tells them, and shows them muted."""
+    from sessions_app.media import get_sfu
+
+    session = await new_session()
+    ann, bob = await open_socket(session.session_id), await open_socket(session.session_id)
+    await join(ann, "Ann", session.session_id)
+    bob_joined = await join(bob, "Bob", session.session_id)
+    bob_id = bob_joined["participantId"]
+    sfu = get_sfu()
+    await wait_until(lambda: session.session_id in sfu.rooms and bob_id in sfu.rooms[session.session_id].peers)
+    published = sfu.rooms[session.session_id].peers[bob_id].published
+    assert published["audio"].forwarding is True
+
+    await ann.send_json_to({"type": "moderate", "target": bob_id, "action": "mute"})
+    told = await receive_type(bob, "moderation")
+    assert told["action"] == "mute" and told["by"] == ann_id_of(ann)
+    assert (await receive_type(ann, "media")) == protocol.media_message(bob_id, True, False)
+    assert published["audio"].forwarding is False and published["video"].forwarding is True
+
+    await bob.send_json_to({"type": "media", "audioMuted": False, "videoPaused": False})
+    assert (await receive_type(ann, "media"))["audioMuted"] is False
+    assert published["audio"].forwarding is True
+    await ann.disconnect()
+    await bob.disconnect()
+
+
+_joined_ids: dict[int, str] = {}
+
+
+def ann_id_of(communicator: WebsocketCommunicator) -> str:
+    return _joined_ids[id(communicator)]
+
+
+async def test_removed_participant_is_dropped_with_a_reason(sfu_cleanup: None) -> None:
+    """Removing a participant tells them why, closes their socket with 4003, and the others see them leave."""
+    from sessions_app.moderation import moderate
+
+    session = await new_session()
+    ann, bob = await open_socket(session.session_id), await open_socket(session.session_id)
+    await join(ann, "Ann", session.session_id)
+    bob_id = (await join(bob, "Bob", session.session_id))["participantId"]
+    await moderate(session.session_id, bob_id, "remove", by="admin")
+    assert (await receive_type(bob, "removed"))["reason"] == "removed"
+    assert (await bob.receive_output(timeout=5))["code"] == protocol.WS_4003_REMOVED
+    left = await receive_type(ann, "participant_left")
+    assert left == protocol.participant_left_message(bob_id, "removed")
+    await ann.disconnect()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [{"type": "moderate", "target": "x", "action": "remove"}, {"type": "moderate", "action": "mute"}],
+)
+async def test_participants_cannot_remove_or_send_malformed_moderation(message: dict[str, Any]) -> None:
+    """Only mute and pause_video are participant actions; anything else is ERROR_JSON_EXCEPTION."""
+    session = await new_session()
+    communicator = await open_socket(session.session_id)
+    await communicator.send_json_to(message)
+    assert (await communicator.receive_json_from())["code"] == protocol.ERROR_JSON_EXCEPTION
     await communicator.disconnect()

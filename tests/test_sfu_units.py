@@ -159,3 +159,25 @@ async def test_server_offers_carry_the_announced_address() -> None:
         assert offers[0]["publish"] == {"audio": "0", "video": "1"}
     finally:
         await sfu.close_all()
+
+
+def test_held_back_track_forwards_nothing_and_resumes_at_a_keyframe() -> None:
+    """A muted (or moderated) publisher's frames reach no subscriber; video resumes at a keyframe."""
+    from types import SimpleNamespace
+
+    published = PublishedTrack("video", "pub")
+    track = ForwardingTrack("video")
+    track.attach(published)
+    track._started = True
+    published.on_frame(SimpleNamespace(data=b"\x00", timestamp=0))
+    assert len(track._queue) == 1
+    track._queue.clear()
+    published.set_forwarding(False)
+    published.on_frame(SimpleNamespace(data=b"\x00", timestamp=1))
+    assert len(track._queue) == 0
+    published.set_forwarding(True)
+    published.on_frame(SimpleNamespace(data=b"\x01", timestamp=2))
+    assert len(track._queue) == 0, "after resuming, video waits for a keyframe"
+    published.on_frame(SimpleNamespace(data=b"\x00", timestamp=3))
+    assert len(track._queue) == 1
+    track.stop()

@@ -33,6 +33,7 @@ class PublishedTrack:
         self.subscribers: list[ForwardingTrack] = []
         self.media_ssrc: int | None = None
         self.frames_received = 0
+        self.forwarding = True
         self._time_base = VIDEO_TIME_BASE if kind == "video" else AUDIO_TIME_BASE
         self._is_video = kind == "video"
         self._send_pli: Callable[[int], Awaitable[None]] | None = None
@@ -43,7 +44,21 @@ class PublishedTrack:
         """Give the track the publisher receiver's way of sending a PLI."""
         self._send_pli = send_pli
 
+    def set_forwarding(self, enabled: bool) -> None:
+        """
+        Forward this track or hold it back (muted, camera off, or stopped by a moderator).
+
+        The server enforces it: a client that keeps sending is not heard. Video
+        resumes at a keyframe.
+        """
+        if enabled and not self.forwarding:
+            for subscriber in self.subscribers:
+                subscriber.await_keyframe()
+        self.forwarding = enabled
+
     def on_frame(self, jitter_frame: JitterFrame) -> None:
+        if not self.forwarding:
+            return
         data = jitter_frame.data
         frame = EncodedFrame(
             data,

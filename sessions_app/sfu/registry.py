@@ -54,6 +54,26 @@ class SFU:
         if not room.peers and self.rooms.get(session_id) is room:
             del self.rooms[session_id]
 
+    def set_forwarding(self, session_id: str, participant_id: str, kind: str, enabled: bool) -> None:
+        """Forward (or hold back) what a participant publishes of ``kind``; a no-op if unknown."""
+        room = self.rooms.get(session_id)
+        peer = room.peers.get(participant_id) if room else None
+        published = peer.published.get(kind) if peer else None
+        if published is not None:
+            published.set_forwarding(enabled)
+
+    def participant_stats(self, session_id: str, participant_id: str) -> dict[str, Any] | None:
+        """Server-side state of one participant's media, for operators (None if not hosted here)."""
+        room = self.rooms.get(session_id)
+        peer = room.peers.get(participant_id) if room else None
+        if peer is None:
+            return None
+        return {
+            "connectionState": peer.connection_state,
+            "framesReceived": {kind: track.frames_received for kind, track in peer.published.items()},
+            "forwarding": {kind: track.forwarding for kind, track in peer.published.items()},
+        }
+
     async def end_session(self, session_id: str) -> None:
         room = self.rooms.pop(session_id, None)
         if room is not None:

@@ -1,0 +1,26 @@
+"""Moderation reaches the target participant's connection, wherever it is, through the channel layer."""
+
+from __future__ import annotations
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+
+def group_name(session_id: str) -> str:
+    """The channel-layer group of every connection in one session."""
+    return f"call.{session_id}"
+
+
+async def moderate(session_id: str, target: str, action: str, by: str) -> None:
+    """Ask ``target``'s connection to apply ``action`` (mute, pause_video, remove); it enforces it."""
+    await get_channel_layer().group_send(
+        group_name(session_id), {"type": "call.moderate", "target": target, "action": action, "by": by, "sender": ""}
+    )
+
+
+async def end_for_everyone(session_id: str, reason: str) -> None:
+    await get_channel_layer().group_send(group_name(session_id), {"type": "call.ended", "reason": reason, "sender": ""})
+
+
+moderate_sync = async_to_sync(moderate)
+end_for_everyone_sync = async_to_sync(end_for_everyone)
