@@ -1,27 +1,168 @@
-from django.contrib import admin
+"""
+The Django admin for operators: apps, users, tokens, sessions, participants, and live calls.
 
-from .models import CallSession, Participant
+Secrets are never shown: apps, auth tokens and call tokens show a prefix at
+most; an app's keys are shown once, when the admin creates it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.http import HttpRequest
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from . import admin_live
+from .links import share_url
+from .models import App, AppUser, AuthToken, CallSession, CallToken, Participant, hash_secret, new_secret
+
+
+@admin.register(App)
+class AppAdmin(admin.ModelAdmin):
+    list_display = ("name", "app_id", "region", "api_key_prefix", "auth_key_prefix", "created_at")
+    search_fields = ("name", "app_id")
+    fields = ("name", "region", "app_id", "api_key_prefix", "auth_key_prefix", "created_at")
+    readonly_fields = ("app_id", "api_key_prefix", "auth_key_prefix", "created_at")
+
+    def save_model(self, request: HttpRequest, obj: App, form: Any, change: bool) -> None:
+        if not change:
+            api_key, auth_key = new_secret(), new_secret()
+            obj.api_key_prefix, obj.api_key_hash = api_key[:6], hash_secret(api_key)
+            obj.auth_key_prefix, obj.auth_key_hash = auth_key[:6], hash_secret(auth_key)
+            super().save_model(request, obj, form, change)
+            messages.warning(
+                request,
+                f"Copy these now, they are not shown again. API key: {api_key}  Auth key: {auth_key}",
+            )
+            return
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(AppUser)
+class AppUserAdmin(admin.ModelAdmin):
+    list_display = ("uid", "name", "app", "created_at")
+    list_filter = ("app",)
+    search_fields = ("uid", "name")
+
+
+@admin.register(AuthToken)
+class AuthTokenAdmin(admin.ModelAdmin):
+    list_display = ("token_prefix", "user", "created_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("user__uid", "token_prefix")
+    fields = ("user", "token_prefix", "created_at", "revoked_at")
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # auth tokens are minted through the REST API, which shows them once
+
+    @admin.action(description="Revoke the selected auth tokens")
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        messages.success(request, f"{count} auth token(s) revoked.")
+
+
+@admin.register(CallToken)
+class CallTokenAdmin(admin.ModelAdmin):
+    list_display = ("short_jti", "uid", "display_name", "session", "is_guest", "issued_at", "expires_at", "revoked_at")
+    list_filter = ("is_guest", "revoked_at")
+    search_fields = ("uid", "session__session_id")
+    fields = ("short_jti", "uid", "display_name", "session", "is_guest", "issued_at", "expires_at", "revoked_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="token id")
+    def short_jti(self, obj: CallToken) -> str:
+        return obj.jti[:8] + "…"
 
 
 class ParticipantInline(admin.TabularInline):
     model = Participant
     extra = 0
-    fields = ("participant_id", "display_name", "joined_at", "left_at", "leave_reason", "audio_muted", "video_paused")
+    fields = ("display_name", "uid", "joined_at", "left_at", "leave_reason", "audio_muted", "video_paused",
+              "audio_seconds", "video_seconds")  # fmt: skip
     readonly_fields = fields
     can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(CallSession)
 class CallSessionAdmin(admin.ModelAdmin):
-    list_display = ("session_id", "title", "session_type", "status", "created_at", "started_at", "ended_at")
-    list_filter = ("status", "session_type")
+    change_list_template = "admin/sessions_app/callsession/change_list.html"
+    list_display = ("__str__", "session_id", "app", "session_type", "status", "peak_participants", "started_at",
+                    "ended_at")  # fmt: skip
+    list_filter = ("status", "session_type", "app")
     search_fields = ("session_id", "title")
-    readonly_fields = ("started_at", "ended_at")
+    fields = ("title", "session_type", "app", "allow_guests", "share_link", "session_id", "status", "end_reason",
+              "created_at", "started_at", "ended_at", "peak_participants")  # fmt: skip
+    readonly_fields = ("share_link", "session_id", "status", "end_reason", "created_at", "started_at", "ended_at",
+                       "peak_participants")  # fmt: skip
     inlines = [ParticipantInline]
+    actions = ["end_for_everyone", "revoke_tokens"]
+
+    @admin.display(description="Share link")
+    def share_link(self, obj: CallSession) -> str:
+        if not obj.pk:
+            return "Shown once the session is saved."
+        url = share_url(obj.session_id)
+        return format_html(
+            '<input class="vTextField calls-share-link" readonly value="{}" aria-label="Share link"> '
+            '<button type="button" class="button" data-copy-share-link>Copy</button> '
+            '<a href="{}" target="_blank" rel="noopener">Open</a>',
+            url,
+            url,
+        )
+
+    def response_add(self, request: HttpRequest, obj: CallSession, post_url_continue: str | None = None) -> Any:
+        messages.success(request, format_html("Share link: <a href='{0}'>{0}</a>", share_url(obj.session_id, request)))
+        return super().response_add(request, obj, post_url_continue)
+
+    @admin.action(description="End the selected calls for everyone")
+    def end_for_everyone(self, request: HttpRequest, queryset: Any) -> None:
+        admin_live.end_sessions(request, queryset)
+
+    @admin.action(description="Revoke the selected calls' tokens")
+    def revoke_tokens(self, request: HttpRequest, queryset: Any) -> None:
+        admin_live.revoke_session_tokens(request, queryset)
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("live/", wrap(admin_live.live_page), name="sessions_app_live"),
+            path(
+                "live/participant/<str:participant_id>/<str:action>/",
+                wrap(admin_live.participant_action),
+                name="sessions_app_live_participant",
+            ),
+            path(
+                "live/session/<str:session_id>/<str:action>/",
+                wrap(admin_live.session_action),
+                name="sessions_app_live_session",
+            ),
+            *super().get_urls(),
+        ]
 
 
 @admin.register(Participant)
 class ParticipantAdmin(admin.ModelAdmin):
-    list_display = ("display_name", "participant_id", "session", "joined_at", "left_at", "audio_muted", "video_paused")
-    search_fields = ("display_name", "participant_id", "session__session_id")
+    list_display = ("display_name", "uid", "participant_id", "session", "joined_at", "left_at", "audio_muted",
+                    "video_paused")  # fmt: skip
+    list_filter = ("is_guest", "leave_reason")
+    search_fields = ("display_name", "uid", "participant_id", "session__session_id")
     list_select_related = ("session",)
+    readonly_fields = [f.name for f in Participant._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+def live_url() -> str:
+    return reverse("admin:sessions_app_live")

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
-from . import protocol, signals
+from . import protocol
 from .api_support import (
     ApiError,
     api_view,
@@ -23,10 +23,9 @@ from .api_support import (
     validate_uid,
 )
 from .links import share_url
-from .models import END_REASON_TERMINATED, App, AppUser, AuthToken, CallSession, SessionStatus, SessionType
-from .moderation import end_for_everyone_sync
+from .models import App, AppUser, AuthToken, CallSession, SessionStatus, SessionType
+from .moderation import end_call
 from .openapi import openapi_schema
-from .presence import session_payload
 from .protocol import clean_display_name
 from .tokens import call_tokens
 
@@ -227,17 +226,6 @@ def end_session(request: HttpRequest, session_id: str) -> JsonResponse:
         raise ApiError(protocol.ERR_CALL_TERMINATED, "This call has already ended.", 409)
     end_call(session)
     return JsonResponse({"data": session_as_api(session, request)})
-
-
-def end_call(session: CallSession) -> None:
-    """End a call for everyone: record it, revoke its tokens, then drop every connected participant."""
-    with transaction.atomic():
-        was_running = session.status == SessionStatus.ONGOING
-        session.mark_ended(END_REASON_TERMINATED)
-        call_tokens.revoke_for_session(session)
-        if was_running:
-            signals.meeting_ended.send(CallSession, session=session, data=session_payload(session))
-    end_for_everyone_sync(session.session_id, protocol.LEAVE_REASON_ENDED)
 
 
 openapi_view = api_view({"GET": openapi})

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import transaction
+
+from . import protocol, signals
+from .models import END_REASON_TERMINATED, CallSession, SessionStatus
+from .presence import session_payload
+from .tokens import call_tokens
 
 
 def group_name(session_id: str) -> str:
@@ -24,3 +30,14 @@ async def end_for_everyone(session_id: str, reason: str) -> None:
 
 moderate_sync = async_to_sync(moderate)
 end_for_everyone_sync = async_to_sync(end_for_everyone)
+
+
+def end_call(session: CallSession) -> None:
+    """End a call for everyone: record it, revoke its tokens, then drop every connected participant."""
+    with transaction.atomic():
+        was_running = session.status == SessionStatus.ONGOING
+        session.mark_ended(END_REASON_TERMINATED)
+        call_tokens.revoke_for_session(session)
+        if was_running:
+            signals.meeting_ended.send(CallSession, session=session, data=session_payload(session))
+    end_for_everyone_sync(session.session_id, protocol.LEAVE_REASON_ENDED)

@@ -1,0 +1,136 @@
+"""The operators' admin: staff only, secrets hidden, live calls and actions that act on the real call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from sessions_app import protocol
+from sessions_app.models import App, CallSession, Participant, SessionStatus
+
+pytestmark = pytest.mark.django_db
+
+ADMIN_PAGES = [
+    "/admin/",
+    "/admin/sessions_app/callsession/",
+    "/admin/sessions_app/callsession/add/",
+    "/admin/sessions_app/callsession/live/",
+    "/admin/sessions_app/app/",
+    "/admin/sessions_app/appuser/",
+    "/admin/sessions_app/authtoken/",
+    "/admin/sessions_app/calltoken/",
+    "/admin/sessions_app/participant/",
+]
+
+
+@pytest.fixture
+def staff(client: Client) -> Client:
+    client.force_login(User.objects.create_superuser("operator", "op@example.org", "pw-for-tests-only"))
+    return client
+
+
+@pytest.fixture
+def live_call() -> tuple[CallSession, Participant]:
+    session = CallSession.objects.create(title="Board <meeting>", status=SessionStatus.ONGOING)
+    participant = Participant.objects.create(session=session, display_name="Ann <script>")
+    return session, participant
+
+
+@pytest.mark.parametrize("page", ADMIN_PAGES)
+def test_admin_pages_render_for_staff(staff: Client, page: str, live_call: Any) -> None:
+    assert staff.get(page).status_code == 200
+
+
+@pytest.mark.parametrize("page", ADMIN_PAGES)
+def test_admin_pages_refuse_anonymous_and_non_staff(client: Client, page: str) -> None:
+    """Anonymous visitors and users without staff status are sent to the login page."""
+    assert client.get(page).status_code == 302
+    client.force_login(User.objects.create_user("visitor", password="pw-for-tests-only"))
+    response = client.get(page)
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_live_actions_refuse_non_staff(client: Client, live_call: tuple[CallSession, Participant]) -> None:
+    session, participant = live_call
+    client.force_login(User.objects.create_user("visitor", password="pw-for-tests-only"))
+    for url in (
+        f"/admin/sessions_app/callsession/live/participant/{participant.participant_id}/remove/",
+        f"/admin/sessions_app/callsession/live/session/{session.session_id}/end/",
+    ):
+        assert client.post(url).status_code == 302
+    session.refresh_from_db()
+    assert session.status == SessionStatus.ONGOING
+
+
+def test_live_page_lists_calls_in_progress_escaped(staff: Client, live_call: tuple[CallSession, Participant]) -> None:
+    """The live page shows each call in progress and who is in it; names are escaped."""
+    session, participant = live_call
+    Participant.objects.create(session=session, display_name="Gone", left_at=session.created_at)
+    page = staff.get("/admin/sessions_app/callsession/live/", headers={"HX-Request": "true"}).content.decode()
+    assert f'data-participant-id="{participant.participant_id}"' in page
+    assert "Ann &lt;script&gt;" in page and "<script>" not in page.split("live-messages")[1]
+    assert "Gone" not in page
+    assert f"/s/{session.session_id}/" in page
+    full = staff.get("/admin/sessions_app/callsession/live/").content.decode()
+    assert "htmx-2.min.js" in full and 'hx-trigger="every 2s"' in full
+
+
+def test_app_secrets_are_shown_once_and_never_again(staff: Client) -> None:
+    """Creating an app in the admin shows its keys once; its pages show only prefixes."""
+    response = staff.post("/admin/sessions_app/app/add/", {"name": "Acme", "region": "eu"}, follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("API key:" in m for m in shown)
+    api_key = shown[0].split("API key: ")[1].split()[0]
+    app = App.objects.get(name="Acme")
+    assert app.check_api_key(api_key)
+    page = staff.get(f"/admin/sessions_app/app/{app.pk}/change/").content.decode()
+    assert api_key not in page and app.api_key_prefix in page
+
+
+def test_created_session_shows_its_share_link(staff: Client) -> None:
+    response = staff.post(
+        "/admin/sessions_app/callsession/add/", {
+            "title": "Town hall",
+            "session_type": "VIDEO",
+            "allow_guests": "on",
+            "participants-TOTAL_FORMS": "0",
+            "participants-INITIAL_FORMS": "0",
+        },
+        follow=True,
+    )  # fmt: skip
+    session = CallSession.objects.get(title="Town hall")
+    assert f"/s/{session.session_id}/" in response.content.decode()
+    change = staff.get(f"/admin/sessions_app/callsession/{session.pk}/change/").content.decode()
+    assert "data-copy-share-link" in change
+
+
+def test_ending_from_the_admin_ends_the_call(staff: Client, live_call: tuple[CallSession, Participant]) -> None:
+    session, _ = live_call
+    url = f"/admin/sessions_app/callsession/live/session/{session.session_id}/end/"
+    response = staff.post(url, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "ended for everyone" in response.content.decode()
+    session.refresh_from_db()
+    assert session.is_ended
+    again = staff.post(url, headers={"HX-Request": "true"}).content.decode()
+    assert "already ended" in again
+
+
+def test_actions_on_ended_calls_or_gone_participants_say_so(
+    staff: Client, live_call: tuple[CallSession, Participant], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Acting on a participant of an ended call, or one who left, changes nothing and says why."""
+    sent: list[tuple[str, ...]] = []
+    monkeypatch.setattr("sessions_app.admin_live.moderate_sync", lambda *args: sent.append(args))
+    session, participant = live_call
+    url = f"/admin/sessions_app/callsession/live/participant/{participant.participant_id}/mute/"
+    assert "was muted" in staff.post(url).content.decode()
+    assert sent == [(session.session_id, participant.participant_id, protocol.MODERATION_MUTE, "admin")]
+    Participant.objects.filter(pk=participant.pk).update(left_at=session.created_at)
+    assert "already left" in staff.post(url).content.decode()
+    CallSession.objects.filter(pk=session.pk).update(status=SessionStatus.ENDED, end_reason="terminated")
+    assert "already ended" in staff.post(url).content.decode()
+    assert len(sent) == 1
+    assert staff.post(url.replace("/mute/", "/explode/")).status_code == 403
