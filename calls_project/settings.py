@@ -173,5 +173,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "sessions_app": {"level": os.environ.get("CALLS_LOG_LEVEL", "INFO")},
+        "webhooks": {"level": os.environ.get("CALLS_LOG_LEVEL", "INFO")},
     },
 }
