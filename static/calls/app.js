@@ -1,67 +1,130 @@
 /**
  * The share-link page (/s/<id>/): reads the server's #call-config and the
- * link's query parameters, then shows the pre-join screen or, with
- * skipPrejoin=1, joins straight away.
+ * link's query parameters, initialises the SDK for the call's app, then
+ * shows the pre-join screen or, with skipPrejoin=1, joins straight away.
+ *
+ * A call that admits guests is joined as a guest unless this browser is
+ * logged in to its app. A members-only call first asks for a login (auth
+ * token, or uid and auth key), and the SDK generates the member's token.
  */
 
 import CometChatCalls from "./calls.js";
+import { LoginMethod, LoginScreen } from "./login.js";
 import { loadPreferences, savePreferences } from "./preferences.js";
 import { PrejoinScreen, renderNotice } from "./prejoin.js";
 import { DEFAULT_DISPLAY_NAME, settingsFromQuery } from "./settings.js";
+
+// The SDK's app for calls started on this site's home page, which belong to no app.
+const SITE_APP_ID = "calls";
 
 function readConfig() {
   const element = document.getElementById("call-config");
   return element ? JSON.parse(element.textContent) : null;
 }
 
+class CallPage {
+  constructor(config, container) {
+    this.config = config;
+    this.container = container;
+    this.homeUrl = container.dataset.homeUrl || "/";
+    this.membersOnly = config.allowGuests === false;
+    this.query = settingsFromQuery(new URLSearchParams(window.location.search));
+    // A video call may be joined with audio only; a voice call carries no video whatever the link says.
+    this.sessionType = config.sessionType === "VOICE" ? "VOICE" : this.query.settings.sessionType || config.sessionType;
+  }
+
+  async start() {
+    const { config, container, homeUrl } = this;
+    const ready = await CometChatCalls.init({
+      appId: config.appId || SITE_APP_ID,
+      region: config.region || "",
+      host: window.location.origin,
+      allowGuests: !this.membersOnly,
+    });
+    if (!ready.success) {
+      renderNotice(container, { state: "error", title: "This call cannot start", text: `${ready.error.message} (${ready.error.code})`, homeUrl });
+      return;
+    }
+    if (config.ended) {
+      renderNotice(container, { state: "ended", title: "This call has ended", text: "You can start a new call and share its link.", homeUrl });
+      return;
+    }
+    this.next();
+  }
+
+  /** Sign in first on a members-only call; then the pre-join screen (or the call itself). */
+  next(error = null) {
+    if (this.membersOnly && !CometChatCalls.isUserLoggedIn()) this.showLogin(error);
+    else this.showPrejoin();
+  }
+
+  showLogin(error) {
+    new LoginScreen(this.container, {
+      homeUrl: this.homeUrl,
+      error,
+      signIn: ({ method, uid, secret }) =>
+        method === LoginMethod.AUTH_KEY ? CometChatCalls.login(uid, secret) : CometChatCalls.loginWithAuthToken(secret),
+      onSignedIn: () => this.next(),
+    });
+  }
+
+  showPrejoin() {
+    const preferences = loadPreferences();
+    const member = CometChatCalls.getLoggedInUser();
+    const devices = {
+      audioInputDeviceId: preferences.audioInputDeviceId || "",
+      videoInputDeviceId: preferences.videoInputDeviceId || "",
+      audioOutputDeviceId: preferences.audioOutputDeviceId || "",
+    };
+    if (this.query.skipPrejoin) {
+      // A member joins under their own name unless the link names another; a guest under the last name used here.
+      const fallback = member ? "" : preferences.displayName || DEFAULT_DISPLAY_NAME;
+      this.join({ displayName: this.query.settings.displayName || fallback, ...devices });
+      return;
+    }
+    new PrejoinScreen(this.container, {
+      title: this.config.title || "",
+      voice: this.sessionType === "VOICE",
+      initial: { ...preferences, ...(member ? { displayName: member.name } : {}), ...this.query.settings },
+      account: member,
+      onSignOut: member ? () => this.signOut() : null,
+      onJoin: (choices) => {
+        savePreferences(choices);
+        this.join(choices);
+      },
+    });
+  }
+
+  async signOut() {
+    await CometChatCalls.logout();
+    this.next();
+  }
+
+  async join(choices) {
+    const { config } = this;
+    const settings = {
+      title: config.title || "",
+      shareUrl: config.shareUrl,
+      iceServers: config.iceServers || [],
+      hideShareInviteButton: false,
+      ...this.query.settings,
+      sessionType: this.sessionType,
+      ...choices,
+    };
+    const { error } = await CometChatCalls.joinSession(config.sessionId, settings, this.container);
+    if (error && error.code === CometChatCalls.ErrorCode.ERROR_AUTH_TOKEN && CometChatCalls.isUserLoggedIn()) {
+      // The remembered login no longer works (revoked, or its user deleted): forget it and ask again.
+      await CometChatCalls.logout();
+      this.next({ ...error, message: "Your login is no longer valid: sign in again." });
+    }
+  }
+}
+
 function main() {
   const config = readConfig();
   const container = document.getElementById("call_view_container");
   if (!config || !container) return;
-  const homeUrl = container.dataset.homeUrl || "/";
-  if (config.ended) {
-    renderNotice(container, { state: "ended", title: "This call has ended", text: "You can start a new call and share its link.", homeUrl });
-    return;
-  }
-  if (config.allowGuests === false) {
-    // Joining as a member (init/login) is not offered by this page.
-    renderNotice(container, { state: "error", title: "This call needs a login", text: "Only signed-in members of its app can join it.", homeUrl });
-    return;
-  }
-
-  const query = settingsFromQuery(new URLSearchParams(window.location.search));
-  const preferences = loadPreferences();
-  // A video call may be joined with audio only; a voice call carries no video whatever the link says.
-  const sessionType = config.sessionType === "VOICE" ? "VOICE" : query.settings.sessionType || config.sessionType;
-  const base = {
-    title: config.title || "",
-    shareUrl: config.shareUrl,
-    iceServers: config.iceServers || [],
-    hideShareInviteButton: false,
-    ...query.settings,
-    sessionType,
-  };
-  const join = (choices) => CometChatCalls.joinSession(config.sessionId, { ...base, ...choices }, container);
-
-  if (query.skipPrejoin) {
-    join({
-      displayName: query.settings.displayName || preferences.displayName || DEFAULT_DISPLAY_NAME,
-      audioInputDeviceId: preferences.audioInputDeviceId || "",
-      videoInputDeviceId: preferences.videoInputDeviceId || "",
-      audioOutputDeviceId: preferences.audioOutputDeviceId || "",
-    });
-    return;
-  }
-
-  new PrejoinScreen(container, {
-    title: config.title || "",
-    voice: sessionType === "VOICE",
-    initial: { ...preferences, ...query.settings },
-    onJoin: (choices) => {
-      savePreferences(choices);
-      join(choices);
-    },
-  });
+  new CallPage(config, container).start();
 }
 
 main();

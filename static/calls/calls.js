@@ -2,20 +2,41 @@
  * The public API: `CometChatCalls`, named as in CometChat's Calls SDK v5 so
  * an app written against it ports with little more than a change of import.
  *
- * Later additions (init/login, call tokens, more actions) live in their own
- * modules and hang off this object the same way joinSession does.
+ * The flow is CometChat's: init() → login() → generateToken() →
+ * joinSession(). Nothing works before init(). Joining by session ID needs a
+ * logged-in user (the SDK generates the token), except in an SDK
+ * initialised with `allowGuests: true` (our share-link page), where a
+ * visitor who is not logged in joins with a guest token.
  */
 
-import { CallsError, ErrorCode, asCallsError } from "./errors.js";
+import * as auth from "./auth.js";
+import { getConfig, parseAppSettings, requireConfig, setConfig, shareUrl, signalingUrl } from "./config.js";
+import { CallsError, ErrorCode, asCallsError, failure, success } from "./errors.js";
 import { Emitter, Events } from "./events.js";
 import { CallSession } from "./session.js";
-import { Layout, SessionType, normalizeSettings } from "./settings.js";
-import { isCallToken, sessionIdFromToken } from "./tokens.js";
+import { DEFAULT_DISPLAY_NAME, Layout, SessionType, normalizeSettings } from "./settings.js";
+import { fetchGuestToken, isCallToken, requestCallToken, sessionIdFromToken } from "./tokens.js";
 
 const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 const emitter = new Emitter();
 let current = null;
+
+/**
+ * Configure the SDK: {appId, region, host?, allowGuests?}. Resolves
+ * {success, error} and never throws; a failed init leaves the SDK as it was.
+ * Takes up the login remembered for this app, if any.
+ */
+async function init(appSettings) {
+  try {
+    const config = parseAppSettings(appSettings);
+    setConfig(config);
+    auth.restoreLogin(config.appId);
+    return { success: true, error: null };
+  } catch (error) {
+    return { success: false, error: asCallsError(error, ErrorCode.ERROR_COMETCHAT_CALLS_SDK_INIT).toJSON() };
+  }
+}
 
 function resolveContainer(container) {
   const element = typeof container === "string" ? document.getElementById(container) : container;
@@ -35,37 +56,91 @@ function checkSessionId(sessionId) {
   return sessionId;
 }
 
+/** The call token in joinSession's first argument (a token string or generateToken's {token}), or "". */
+function givenToken(tokenOrSessionId) {
+  if (isCallToken(tokenOrSessionId)) return tokenOrSessionId.trim();
+  if (tokenOrSessionId && typeof tokenOrSessionId === "object") {
+    if (isCallToken(tokenOrSessionId.token)) return tokenOrSessionId.token.trim();
+    throw new CallsError(ErrorCode.ERROR_CALL_TOKEN, "The call token is missing or not valid.");
+  }
+  return "";
+}
+
+/** The logged-in user's credentials for the REST API, or null. */
+function memberCredentials() {
+  const authToken = auth.getUserAuthToken();
+  return authToken ? { appId: requireConfig().appId, authToken } : null;
+}
+
+/** Where the join's call token comes from, and the name to join under ("" = the token's). */
+function tokenSource(sessionId, token, displayName) {
+  if (token) return { getToken: async () => token, displayName };
+  const credentials = memberCredentials();
+  if (credentials) return { getToken: async () => (await requestCallToken(sessionId, credentials)).token, displayName };
+  if (requireConfig().allowGuests) {
+    const name = displayName || DEFAULT_DISPLAY_NAME;
+    return { getToken: () => fetchGuestToken(sessionId, name), displayName: name };
+  }
+  throw new CallsError(
+    ErrorCode.ERROR_AUTH_TOKEN,
+    "No user is logged in: call login() or loginWithAuthToken() first, or join with a call token.",
+  );
+}
+
 /**
  * Join a call and render it in `container` (an element or its id).
- * `tokenOrSessionId` is a call token generated beforehand, or a session ID
- * (the SDK then gets a guest token itself). Resolves {data, error}; never rejects.
+ * `tokenOrSessionId` is a call token generated beforehand (or generateToken's
+ * data), or a session ID: the SDK then generates the logged-in user's token
+ * (or, in a guest-capable SDK with nobody logged in, a guest token).
+ * Resolves {data, error}; never rejects.
  */
 async function joinSession(tokenOrSessionId, settings, container) {
   let session;
   try {
-    const token = isCallToken(tokenOrSessionId) ? tokenOrSessionId.trim() : "";
-    const id = checkSessionId(token ? sessionIdFromToken(token) : tokenOrSessionId);
+    requireConfig();
+    const token = givenToken(tokenOrSessionId);
+    const sessionId = checkSessionId(token ? sessionIdFromToken(token) : tokenOrSessionId);
     const normalized = normalizeSettings(settings);
     const element = resolveContainer(container);
     if (current && current.active) {
       throw new CallsError(ErrorCode.ERR_CALL_USER_ALREADY_JOINED, "Already in a call: leave it first.");
     }
+    const { getToken, displayName } = tokenSource(sessionId, token, normalized.displayName);
     session = new CallSession({
-      sessionId: id,
-      token,
+      sessionId,
+      getToken,
+      displayName,
       settings: normalized,
       container: element,
       emitter,
+      signalingUrl: signalingUrl(sessionId),
+      shareUrl: normalized.shareUrl || shareUrl(sessionId),
       onRejoin: () => joinSession(tokenOrSessionId, settings, container),
     });
   } catch (error) {
-    return { data: null, error: asCallsError(error).toJSON() };
+    return failure(error);
   }
   current = session;
   return session.join();
 }
 
-const notInCall = () => ({ data: null, error: new CallsError(ErrorCode.ERR_CALL_NOT_A_PART, "You are not in a call.").toJSON() });
+/**
+ * A call token for the logged-in user to join `sessionId`. Resolves
+ * {data: {token, sessionId, uid, expiresAt}, error}; never rejects.
+ */
+async function generateToken(sessionId) {
+  try {
+    requireConfig();
+    const id = checkSessionId(sessionId);
+    const credentials = memberCredentials();
+    if (!credentials) throw new CallsError(ErrorCode.ERROR_NO_USER_LOGGED_IN, "No user is logged in: call login() first.");
+    return success(await requestCallToken(id, credentials));
+  } catch (error) {
+    return failure(error);
+  }
+}
+
+const notInCall = () => failure(new CallsError(ErrorCode.ERR_CALL_NOT_A_PART, "You are not in a call."));
 
 function withSession(action) {
   return current && current.active ? action(current) : Promise.resolve(notInCall());
@@ -76,6 +151,19 @@ const CometChatCalls = Object.freeze({
   Layout,
   ErrorCode,
   Events,
+  // Setup and auth (calls-api §2, §3).
+  init,
+  isInitialized: () => getConfig() !== null,
+  login: auth.login,
+  loginWithAuthToken: auth.loginWithAuthToken,
+  logout: auth.logout,
+  getLoggedInUser: auth.getLoggedInUser,
+  isUserLoggedIn: auth.isUserLoggedIn,
+  getUserAuthToken: auth.getUserAuthToken,
+  addLoginListener: auth.addLoginListener,
+  removeLoginListener: auth.removeLoginListener,
+  generateToken,
+  // The call.
   joinSession,
   /** Leave the call. Resolves {data, error}. */
   leaveSession: () => withSession((session) => session.leave()),

@@ -90,6 +90,16 @@ export function asCallsError(error, fallbackCode = ErrorCode.ERROR_JSON_EXCEPTIO
   return new CallsError(fallbackCode, message);
 }
 
+/** What a public method resolves on success: `{data, error: null}`. */
+export function success(data = null) {
+  return { data, error: null };
+}
+
+/** What a public method resolves on failure: `{data: null, error: {code, message, details}}`. */
+export function failure(error, fallbackCode = ErrorCode.ERROR_JSON_EXCEPTION) {
+  return { data: null, error: asCallsError(error, fallbackCode).toJSON() };
+}
+
 /** The error a websocket close code stands for, or null for closes that are not errors. */
 export function errorForCloseCode(code, reason = "") {
   const known = CLOSE_CODE_ERRORS.get(code);

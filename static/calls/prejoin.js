@@ -27,11 +27,15 @@ export class PrejoinScreen {
    * @param {boolean} options.voice a voice call: no camera
    * @param {object} options.initial {displayName, startAudioMuted, startVideoPaused, *DeviceId}
    * @param {function(object): void} options.onJoin called with the person's choices
+   * @param {object} [options.account] the logged-in CallUser, shown with a Sign out button
+   * @param {function(): void} [options.onSignOut] called when Sign out is clicked (after the preview closes)
    */
-  constructor(container, { title, voice, initial, onJoin }) {
+  constructor(container, { title, voice, initial, onJoin, account = null, onSignOut = null }) {
     this._container = container;
     this._voice = voice;
     this._onJoin = onJoin;
+    this._account = account;
+    this._onSignOut = onSignOut;
     this._audioOn = !initial.startAudioMuted;
     this._videoOn = !voice && !initial.startVideoPaused;
     this._devices = {
@@ -87,6 +91,7 @@ export class PrejoinScreen {
       { class: "cc-prejoin__form", novalidate: true, onsubmit: (event) => this._submit(event) },
       h("h2", { class: "cc-prejoin__heading", text: "Ready to join?" }),
       title ? h("p", { class: "cc-prejoin__title", text: title }) : null,
+      this._accountLine(),
       h("label", { class: "cc-prejoin__name", for: "cc-display-name" }, h("span", { class: "cc-label", text: "Your name" }), this._name),
       h("div", { class: "cc-prejoin__devices" }, this._mic.wrapper, this._voice ? null : this._camera.wrapper, this._speaker.wrapper),
       this._problem,
@@ -95,6 +100,26 @@ export class PrejoinScreen {
     this.root = h("div", { class: "cc-root", "data-state": "prejoin", "data-session-type": this._voice ? "VOICE" : "VIDEO" }, h("div", { class: "cc-prejoin" }, this._preview, form));
     replaceChildren(this._container, this.root);
     this._renderToggles();
+  }
+
+  _accountLine() {
+    if (!this._account) return null;
+    const { name, uid } = this._account;
+    return h(
+      "p",
+      { class: "cc-prejoin__account" },
+      h("span", { text: "Signed in as " }),
+      h("strong", { class: "cc-prejoin__account-name", text: name || uid }),
+      name && name !== uid ? h("span", { class: "cc-prejoin__account-uid", text: ` (${uid})` }) : null,
+      this._onSignOut
+        ? h("button", { type: "button", class: "cc-link-button", id: "cc-sign-out", "data-action": "sign-out", text: "Sign out", onclick: () => this._signOut() })
+        : null,
+    );
+  }
+
+  _signOut() {
+    this.destroy();
+    this._onSignOut();
   }
 
   async _start() {

@@ -9,9 +9,7 @@ import { Events } from "./events.js";
 import { LocalMedia } from "./media.js";
 import { ParticipantList, makeParticipant, snapshot } from "./participants.js";
 import { PeerTransport } from "./peer.js";
-import { DEFAULT_DISPLAY_NAME } from "./settings.js";
-import { SignalingChannel, signalingUrl } from "./signaling.js";
-import { fetchGuestToken } from "./tokens.js";
+import { SignalingChannel } from "./signaling.js";
 import { CallView } from "./ui.js";
 
 export const JOIN_TIMEOUT_MS = 20_000;
@@ -20,26 +18,26 @@ const ok = (data = null) => ({ data, error: null });
 const failed = (error) => ({ data: null, error: asCallsError(error).toJSON() });
 const notInCall = () => failed(new CallsError(ErrorCode.ERR_CALL_NOT_A_PART, "You are not in a call."));
 
-export function defaultShareUrl(sessionId) {
-  return `${window.location.origin}/s/${encodeURIComponent(sessionId)}/`;
-}
-
 export class CallSession {
   /**
    * @param {object} options
    * @param {string} options.sessionId
-   * @param {string} options.token a call token, or "" to join as a guest
+   * @param {function(): Promise<string>} options.getToken the call token to join with (asked for once the view shows "connecting")
+   * @param {string} options.displayName the name to join under; "" for the name the token was issued under
    * @param {object} options.settings normalized SessionSettings
    * @param {HTMLElement} options.container
    * @param {import("./events.js").Emitter} options.emitter
+   * @param {string} options.signalingUrl the session's websocket
+   * @param {string} options.shareUrl the link the share button copies
    * @param {function(): void} options.onRejoin called when the person asks to join again
    */
-  constructor({ sessionId, token, settings, container, emitter, onRejoin }) {
+  constructor({ sessionId, getToken, displayName, settings, container, emitter, signalingUrl, shareUrl, onRejoin }) {
     this.sessionId = sessionId;
     this.settings = settings;
-    this._token = token;
-    // With a token and no displayName, the server uses the name the token was issued under.
-    this._displayName = settings.displayName || (token ? "" : DEFAULT_DISPLAY_NAME);
+    this._getToken = getToken;
+    this._displayName = displayName;
+    this._signalingUrl = signalingUrl;
+    this._shareUrl = shareUrl;
     this.participantId = "";
     this.state = "idle"; // idle → connecting → joined → left | failed
     this._container = container;
@@ -74,12 +72,12 @@ export class CallSession {
     this.state = "connecting";
     this._view = new CallView(this._container, {
       settings: this.settings,
-      shareUrl: this.settings.shareUrl || defaultShareUrl(this.sessionId),
+      shareUrl: this._shareUrl,
       onAction: (action) => this._handleAction(action),
     });
     this._view.showConnecting();
     try {
-      const token = this._token || (await fetchGuestToken(this.sessionId, this._displayName));
+      const token = await this._getToken();
       this._checkNotCancelled();
       const problems = await this._media.start({ withVideo: !this._videoPaused });
       this._checkNotCancelled();
@@ -89,7 +87,7 @@ export class CallSession {
       this._watchCamera(this._media.videoTrack);
       const joined = new Promise((resolve, reject) => (this._joinWaiter = { resolve, reject }));
       joined.catch(() => {}); // Awaited below; this only keeps an early failure from being reported as unhandled.
-      this._signaling = new SignalingChannel(signalingUrl(this.sessionId), {
+      this._signaling = new SignalingChannel(this._signalingUrl, {
         onMessage: (message) => this._receive(message),
         onClose: (close) => this._closed(close),
       });

@@ -1,6 +1,7 @@
 /**
  * The signaling websocket: JSON messages to and from /ws/calls/<sessionId>/
  * (the message types are those of sessions_app/protocol.py), plus a heartbeat.
+ * The URL comes from config.js (the configured host).
  */
 
 import { CallsError, ErrorCode } from "./errors.js";
@@ -8,12 +9,6 @@ import { CallsError, ErrorCode } from "./errors.js";
 export const HEARTBEAT_INTERVAL_MS = 10_000;
 export const HEARTBEAT_TIMEOUT_MS = 35_000;
 export const CONNECT_TIMEOUT_MS = 15_000;
-
-/** The websocket URL for a session, ws: or wss: as the page itself. */
-export function signalingUrl(sessionId, location = window.location) {
-  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}/ws/calls/${encodeURIComponent(sessionId)}/`;
-}
 
 export class SignalingChannel {
   /**

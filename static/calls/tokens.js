@@ -1,14 +1,15 @@
 /**
  * Call tokens: what the `join` message carries (sessions_app/tokens.py).
  *
- * A token is a signed JWT bound to one session; the SDK reads the session ID
- * out of it (it never verifies it: the server does). Without a token, a
- * share-link visitor joins as a guest with one from the REST API.
+ * A token is a signed JWT bound to one session and one user; the SDK reads
+ * the session ID out of it (it never verifies it: the server does). Tokens
+ * come from the REST API: a logged-in user's from POST /tokens, a
+ * share-link guest's from POST /sessions/<id>/guest_token.
  */
 
+import { apiRequest } from "./api.js";
 import { CallsError, ErrorCode } from "./errors.js";
 
-export const API_BASE = "/api/v1";
 const JWT_PATTERN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** Whether `value` has the shape of a call token (rather than a session ID). */
@@ -16,7 +17,7 @@ export function isCallToken(value) {
   return typeof value === "string" && JWT_PATTERN.test(value.trim());
 }
 
-/** The session a call token was issued for; throws ERROR_CALL_TOKEN when it has none. */
+/** The session a call token was issued for; throws ERROR_CALL_TOKEN when it names none. */
 export function sessionIdFromToken(token) {
   try {
     const payload = token.trim().split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
@@ -28,36 +29,29 @@ export function sessionIdFromToken(token) {
   throw new CallsError(ErrorCode.ERROR_CALL_TOKEN, "The call token is not valid.");
 }
 
-/** POST `body` to the REST API; resolve its `data`, or throw the CallsError its error body names. */
-async function post(path, body) {
-  let response;
-  try {
-    response = await fetch(`${API_BASE}${path}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(body),
-      credentials: "same-origin",
-    });
-  } catch {
-    throw new CallsError(ErrorCode.ERROR_CONNECTION_FAILED, "Could not reach the call server.");
+function tokenFrom(data) {
+  if (typeof data.token !== "string" || !isCallToken(data.token)) {
+    throw new CallsError(ErrorCode.ERROR_JSON_EXCEPTION, "The call server sent no usable token.");
   }
-  let payload = null;
-  try {
-    payload = await response.json();
-  } catch {
-    payload = null;
-  }
-  if (response.ok && payload && payload.data) return payload.data;
-  const error = payload && payload.error;
-  if (error && typeof error.code === "string") throw new CallsError(error.code, String(error.message || ""), error.details || {});
-  throw new CallsError(ErrorCode.ERROR_JSON_EXCEPTION, `The call server answered ${response.status} without an error body.`);
+  return data.token;
+}
+
+/**
+ * A call token for the logged-in user: {token, sessionId, uid, expiresAt}
+ * (expiresAt in seconds since the epoch).
+ */
+export async function requestCallToken(sessionId, { appId, authToken }) {
+  const data = await apiRequest("POST", "/tokens", { headers: { appid: appId, authtoken: authToken }, body: { sessionId } });
+  return Object.freeze({
+    token: tokenFrom(data),
+    sessionId: String(data.sessionId || sessionId),
+    uid: String(data.uid || ""),
+    expiresAt: Number(data.expiresAt) || 0,
+  });
 }
 
 /** A guest's call token for `sessionId`, under `displayName`. */
 export async function fetchGuestToken(sessionId, displayName) {
-  const data = await post(`/sessions/${encodeURIComponent(sessionId)}/guest_token`, { displayName });
-  if (typeof data.token !== "string" || !data.token) {
-    throw new CallsError(ErrorCode.ERROR_JSON_EXCEPTION, "The call server sent no token.");
-  }
-  return data.token;
+  const data = await apiRequest("POST", `/sessions/${encodeURIComponent(sessionId)}/guest_token`, { body: { displayName } });
+  return tokenFrom(data);
 }

@@ -23,8 +23,16 @@ const ERROR_SCREENS = {
   [ErrorCode.ERR_GUESTS_NOT_ALLOWED]: ["This call needs a login", "Only signed-in members can join it."],
   [ErrorCode.ERROR_CALL_TOKEN]: ["Your invitation was refused", "It may have expired or been revoked."],
   [ErrorCode.ERR_TOO_MANY_REQUESTS]: ["Too many attempts", "Wait a minute, then try again."],
+  [ErrorCode.ERROR_AUTH_TOKEN]: ["Your login was refused", "Sign in again to join this call."],
+  [ErrorCode.AUTH_ERR_NO_ACCESS]: ["You cannot join this call", "It belongs to another app."],
 };
-const FINAL_ERRORS = new Set([ErrorCode.ERR_CALL_TERMINATED, ErrorCode.ERR_CALL_SESSION_NOT_FOUND, ErrorCode.ERR_GUESTS_NOT_ALLOWED]);
+const FINAL_ERRORS = new Set([
+  ErrorCode.ERR_CALL_TERMINATED,
+  ErrorCode.ERR_CALL_SESSION_NOT_FOUND,
+  ErrorCode.ERR_GUESTS_NOT_ALLOWED,
+  ErrorCode.ERROR_AUTH_TOKEN,
+  ErrorCode.AUTH_ERR_NO_ACCESS,
+]);
 
 function formatDuration(totalSeconds) {
   const hours = Math.floor(totalSeconds / 3600);

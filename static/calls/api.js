@@ -1,0 +1,50 @@
+/**
+ * The calls server's REST API (/api/v1, sessions_app/openapi.py) on the
+ * configured host. Authentication is by headers only (appid, authtoken),
+ * never cookies, so the same calls work from an embedding site's origin.
+ */
+
+import { apiUrl } from "./config.js";
+import { CallsError, ErrorCode } from "./errors.js";
+
+/**
+ * Send one request; resolve the response's `data`, or throw a CallsError:
+ * the code of the server's error body, ERROR_CONNECTION_FAILED when the
+ * server cannot be reached, ERROR_JSON_EXCEPTION when its answer is unreadable.
+ *
+ * @param {"GET"|"POST"} method
+ * @param {string} path below /api/v1, e.g. "/tokens"
+ * @param {{headers?: object, body?: object}} [options]
+ */
+export async function apiRequest(method, path, { headers = {}, body } = {}) {
+  let response;
+  try {
+    response = await fetch(apiUrl(path), {
+      method,
+      headers: {
+        Accept: "application/json",
+        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "omit",
+      cache: "no-store",
+    });
+  } catch {
+    throw new CallsError(ErrorCode.ERROR_CONNECTION_FAILED, "Could not reach the call server.");
+  }
+  let payload = null;
+  try {
+    payload = await response.json();
+  } catch {
+    payload = null;
+  }
+  if (response.ok && payload && payload.data && typeof payload.data === "object") return payload.data;
+  const error = payload && payload.error;
+  if (error && typeof error.code === "string") {
+    throw new CallsError(error.code, String(error.message || ""), error.details && typeof error.details === "object" ? error.details : {});
+  }
+  throw new CallsError(ErrorCode.ERROR_JSON_EXCEPTION, `The call server answered ${response.status} without a readable body.`, {
+    status: response.status,
+  });
+}
