@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from playwright.sync_api import Locator, Page, expect
 
 CONTAINER = "#call_view_container"
@@ -67,6 +69,35 @@ async (selector) => {
   return peaks;
 }
 """
+
+
+# Load the SDK into any page of the site (as an app would), with a call container of its own.
+LOAD_SDK = """
+async () => {
+  await import("/static/calls/calls.js");
+  const container = document.createElement("div");
+  container.id = "call_view_container";
+  document.querySelector("main").replaceChildren(container);
+}
+"""
+
+
+def load_sdk(page: Page) -> Page:
+    """Import the SDK into ``page`` (not initialised) and give it an empty #call_view_container."""
+    page.evaluate(LOAD_SDK)
+    return page
+
+
+def sdk(page: Page, body: str, arg: Any = None) -> Any:
+    """
+    Run ``body`` (an async function body) in ``page`` with ``calls`` (the SDK), ``container`` and
+    ``arg`` in scope; return what it returns.
+    """
+    script = (
+        "async (arg) => { const calls = window.CometChatCalls; "
+        f'const container = document.getElementById("call_view_container"); {body}\n}}'
+    )
+    return page.evaluate(script, arg)
 
 
 def join_url(share_url: str, name: str, **params: str) -> str:

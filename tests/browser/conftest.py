@@ -9,6 +9,7 @@ Every page gets its own browser context, so each one is a separate person
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+
+from .rest import AppServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(sys.executable).parent
@@ -77,6 +80,9 @@ def server_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "CALLS_MEDIA_IPS": "127.0.0.1",
         "DATABASE_URL": f"sqlite:///{database}",
         "PYTHONUNBUFFERED": "1",
+        # Every page of the suite asks for tokens and logins from 127.0.0.1: production's limits would trip.
+        "CALLS_TOKEN_RATE": "10000/m",
+        "CALLS_LOGIN_RATE": "10000/m",
     }
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=PROJECT_ROOT, env=env, check=True)
     return env
@@ -121,6 +127,13 @@ def manage(live_server_url: str, server_env: dict[str, str]) -> Callable[..., st
         return result.stdout
 
     return run
+
+
+@pytest.fixture
+def app_server(live_server_url: str, manage: Callable[..., str]) -> AppServer:
+    """A new app (``manage.py create_app``) and its server's use of the REST API."""
+    keys = json.loads(manage("create_app", "--name", "Browser test app").strip().splitlines()[-1])
+    return AppServer(live_server_url, keys["appId"], keys["apiKey"], keys["authKey"])
 
 
 @pytest.fixture
