@@ -5,13 +5,18 @@ Acme's server keeps its calls API key (never sent to browsers). When one of
 its users opens a lesson, it makes sure the user exists in calls, creates
 the lesson's call session once, and mints a call token for that user and that
 session through the REST API. The page then loads the calls SDK from the
-calls server and joins with that token.
+calls server, initialises it with the calls server as its ``host`` and joins
+with that token (a call token needs no login in the browser).
 
 Run (calls on :8000, this site on :8100):
 
     .venv/bin/python manage.py create_app --name "Acme Tutoring"   # note appId and apiKey
     CALLS_APP_ID=... CALLS_API_KEY=... .venv/bin/python docs/embed_example/server.py
     open http://127.0.0.1:8100/lesson?user=ann and http://127.0.0.1:8100/lesson?user=bob
+
+Deployed for real, list this site's origin in the calls server's
+CALLS_EMBED_ORIGINS so its pages may open the signaling websocket (the REST
+API and the SDK's files already answer any origin).
 
 Standard library only, so it stands for any backend (PHP, Rails, Node...).
 """
