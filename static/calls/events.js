@@ -10,6 +10,8 @@ export const Events = Object.freeze({
   onConnectionClosed: "onConnectionClosed",
   onConnectionFailed: "onConnectionFailed",
   onError: "onError",
+  // A moderator (another participant or an operator) muted us or turned our camera off.
+  onModeratedByParticipant: "onModeratedByParticipant",
   // Participants.
   onParticipantJoined: "onParticipantJoined",
   onParticipantLeft: "onParticipantLeft",

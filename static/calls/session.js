@@ -216,6 +216,12 @@ export class CallSession {
       case "error":
         this._serverError(message);
         break;
+      case "moderation":
+        if (this.state === "joined") this._moderated(message);
+        break;
+      case "removed":
+        if (this.state === "joined") this._callOver("removed", { code: CloseCode.REMOVED, reason: String(message.reason || "") });
+        break;
       case "session_ended":
         if (this.state === "joined") this._callOver("ended", { code: CloseCode.SESSION_ENDED, reason: String(message.reason || "") });
         break;
@@ -314,6 +320,16 @@ export class CallSession {
       return;
     }
     if (this.state === "joined") this._callOver(code === CloseCode.SESSION_ENDED ? "ended" : "disconnected", { code, reason });
+  }
+
+  /**
+   * A moderator muted us or turned our camera off: the server has already stopped forwarding it,
+   * so the local state follows (we can turn it back on ourselves).
+   */
+  _moderated(message) {
+    if (message.action === "mute" && !this._audioMuted) this.setAudioMuted(true);
+    else if (message.action === "pause_video" && !this._videoPaused) this.setVideoPaused(true);
+    this._emitter.emit(Events.onModeratedByParticipant, { action: String(message.action || ""), by: String(message.by || "") });
   }
 
   /** The server ended the call, or the connection to it was lost. */

@@ -26,6 +26,13 @@ const ERROR_SCREENS = {
   [ErrorCode.ERROR_AUTH_TOKEN]: ["Your login was refused", "Sign in again to join this call."],
   [ErrorCode.AUTH_ERR_NO_ACCESS]: ["You cannot join this call", "It belongs to another app."],
 };
+// Why we are out of the call → what the left screen says.
+const LEFT_SCREENS = {
+  left: ["You left the call", "Thanks for joining."],
+  disconnected: ["You were disconnected", "The connection to the call was lost."],
+  removed: ["You were removed from the call", "A moderator removed you from this call."],
+};
+
 const FINAL_ERRORS = new Set([
   ErrorCode.ERR_CALL_TERMINATED,
   ErrorCode.ERR_CALL_SESSION_NOT_FOUND,
@@ -115,6 +122,7 @@ export class CallView {
 
   /** The call is over for this browser: `reason` is "left", "disconnected" or "ended". */
   showLeft(reason) {
+    this.root.dataset.leftReason = reason;
     this._teardownCall();
     if (reason === "ended") {
       this._setState("ended");
@@ -122,10 +130,9 @@ export class CallView {
       return;
     }
     this._setState("left");
-    const title = reason === "disconnected" ? "You were disconnected" : "You left the call";
-    const text = reason === "disconnected" ? "The connection to the call was lost." : "Thanks for joining.";
+    const [title, text] = LEFT_SCREENS[reason] || LEFT_SCREENS.left;
     this._showScreen(
-      icon(reason === "disconnected" ? "error" : "callEnd"),
+      icon(reason === "left" ? "callEnd" : "error"),
       h("h2", { class: "cc-screen__title", text: title }),
       h("p", { class: "cc-screen__text", text }),
       this._rejoinButton("Rejoin"),
