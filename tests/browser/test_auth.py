@@ -428,6 +428,27 @@ def test_error_call_token_for_an_expired_token(
     expect_state(sdk_page, "error")
 
 
+def test_tokens_of_an_ended_call_are_refused_with_err_call_terminated(sdk_page: Page, app_server: AppServer) -> None:
+    """Ending a call revokes its tokens; the server names the reason (the call is over), not the token."""
+    session_id = app_server.create_session()["sessionId"]
+    app_server.create_user("ann", "Ann Lee")
+    init(sdk_page, app_server)
+    login(sdk_page, app_server, "ann")
+    token = sdk(sdk_page, "return (await calls.generateToken(arg)).data.token;", session_id)
+    app_server.call("POST", f"/sessions/{session_id}/end")
+    results = sdk(
+        sdk_page,
+        CODE
+        + """
+        const generate = await code(calls.generateToken(arg.sessionId));
+        return [generate, await code(calls.joinSession(arg.token, {}, container))];
+        """,
+        {"sessionId": session_id, "token": token},
+    )
+    assert results == ["ERR_CALL_TERMINATED", "ERR_CALL_TERMINATED"]
+    expect_state(sdk_page, "ended")
+
+
 # The flows of the seed: login → generateToken → joinSession(token), and joinSession(sessionId).
 
 
