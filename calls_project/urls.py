@@ -11,6 +11,7 @@ api_v1 = [
     path("users/<str:uid>/auth_tokens/<int:token_id>", api.auth_token_view, name="api-auth-token"),
     path("login", api.login_view, name="api-login"),
     path("me", api.me_view, name="api-me"),
+    path("logout", api.logout_view, name="api-logout"),
     path("tokens", api.call_tokens_view, name="api-call-tokens"),
     path("sessions", api.sessions_view, name="api-sessions"),
     path("sessions/<str:session_id>", api.session_view, name="api-session"),

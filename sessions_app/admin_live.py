@@ -55,8 +55,12 @@ def _context(request: HttpRequest) -> dict[str, Any]:
         session.share_link = share_url(session.session_id, request)  # type: ignore[attr-defined]
         for participant in session.present:  # type: ignore[attr-defined]
             participant.media_stats = sfu.participant_stats(session.session_id, participant.participant_id)
-    return {**admin.site.each_context(request), "sessions": sessions, "refresh_seconds": LIVE_REFRESH_SECONDS,
-            "title": "Live calls"}
+    return {
+        **admin.site.each_context(request),
+        "sessions": sessions,
+        "refresh_seconds": LIVE_REFRESH_SECONDS,
+        "title": "Live calls",
+    }
 
 
 def _partial(request: HttpRequest) -> HttpResponse:

@@ -19,6 +19,7 @@ from .api_support import (
     rate_limit,
     request_app,
     require_api_key,
+    require_auth_token,
     require_user,
     validate_uid,
 )
@@ -123,6 +124,14 @@ def login(request: HttpRequest) -> JsonResponse:
     user = app_user(app, uid)
     _, secret = AuthToken.issue(user)
     return JsonResponse({"data": {**user.as_api(), "authToken": secret}})
+
+
+def logout(request: HttpRequest) -> JsonResponse:
+    """Revoke the auth token the request carries: the SDK's logout ends the login for good."""
+    _, token = require_auth_token(request)
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    return JsonResponse({"data": token.as_api()})
 
 
 def me(request: HttpRequest) -> JsonResponse:
@@ -235,6 +244,7 @@ auth_tokens_view = api_view({"GET": list_auth_tokens, "POST": create_auth_token}
 auth_token_view = api_view({"DELETE": revoke_auth_token})
 login_view = api_view({"POST": login})
 me_view = api_view({"GET": me})
+logout_view = api_view({"POST": logout})
 call_tokens_view = api_view({"POST": create_call_token})
 guest_token_view = api_view({"POST": create_guest_token})
 sessions_view = api_view({"GET": list_sessions, "POST": create_session})

@@ -102,7 +102,7 @@ def field(
 
 
 def validate_uid(uid: Any) -> str:
-    if isinstance(uid, str) and " " in uid.strip():
+    if isinstance(uid, str) and any(ch.isspace() for ch in uid.strip()):
         raise ApiError(protocol.ERROR_UID_WITH_SPACE, "A uid cannot contain spaces.", details={"field": "uid"})
     if not isinstance(uid, str) or not UID_RE.match(uid.strip()):
         raise ApiError(
@@ -142,8 +142,8 @@ def check_auth_token_format(token: Any) -> str:
     return token.strip()
 
 
-def require_user(request: HttpRequest) -> tuple[App, AppUser]:
-    """The app and user whose auth token the request carries."""
+def require_auth_token(request: HttpRequest) -> tuple[App, AuthToken]:
+    """The app and the (active) auth token the request carries."""
     app = request_app(request)
     secret = check_auth_token_format(request.headers.get("authtoken", ""))
     try:
@@ -152,6 +152,12 @@ def require_user(request: HttpRequest) -> tuple[App, AppUser]:
         )
     except AuthToken.DoesNotExist:
         raise ApiError(protocol.ERROR_AUTH_TOKEN, "The auth token is not valid.", 401) from None
+    return app, token
+
+
+def require_user(request: HttpRequest) -> tuple[App, AppUser]:
+    """The app and user whose auth token the request carries."""
+    app, token = require_auth_token(request)
     return app, token.user
 
 

@@ -311,6 +311,13 @@ def openapi_schema() -> dict[str, Any]:
                     "responses": {"200": _json(_data(_ref("User")), "The user"), **_errors(400, 401)},
                 },
             },
+            "/logout": {
+                "post": {
+                    "summary": "Revoke the auth token the request carries (the SDK's logout)",
+                    "parameters": [APP_ID, AUTH_TOKEN],
+                    "responses": {"200": _json(_data(_ref("AuthToken")), "Revoked"), **_errors(400, 401)},
+                },
+            },
             "/tokens": {
                 "post": {
                     "summary": "Generate a call token for one session (authtoken, or apikey with uid)",

@@ -81,7 +81,8 @@ def test_openapi_schema_is_served_and_lists_every_route(client: Client) -> None:
     assert schema["openapi"].startswith("3.1")
     assert set(schema["paths"]) == {
         "/users", "/users/{uid}", "/users/{uid}/auth_tokens", "/users/{uid}/auth_tokens/{tokenId}", "/login",
-        "/me", "/tokens", "/sessions", "/sessions/{sessionId}", "/sessions/{sessionId}/end",
+        "/me",
+        "/logout", "/tokens", "/sessions", "/sessions/{sessionId}", "/sessions/{sessionId}/end",
         "/sessions/{sessionId}/guest_token",
         "/calls",
         "/calls/{sessionId}",
@@ -193,6 +194,7 @@ def test_sessions_of_another_app_are_out_of_reach(api: Api) -> None:
     ("uid", "code"),
     [
         ("has space", protocol.ERROR_UID_WITH_SPACE),
+        ("has\ttab", protocol.ERROR_UID_WITH_SPACE),
         ("bad/uid", protocol.ERROR_INVALID_UID),
         ("", protocol.ERROR_INVALID_UID),
         (7, protocol.ERROR_INVALID_UID),
@@ -431,3 +433,17 @@ def test_call_logs_follow_the_schema(api: Api) -> None:
     assert status == 200 and detail["data"]["participants"] == []
     status, missing = api.server("GET", "/calls/nosuchcall", "/calls/{sessionId}")
     assert (status, error_code(missing)) == (404, protocol.ERR_CALL_SESSION_NOT_FOUND)
+
+
+def test_logout_revokes_the_callers_auth_token(api: Api) -> None:
+    """POST /logout with an auth token revokes exactly that token."""
+    api.server("POST", "/users", "/users", {"uid": "ann", "name": "Ann"})
+    _, first = api.server("POST", "/users/ann/auth_tokens", "/users/{uid}/auth_tokens")
+    _, second = api.server("POST", "/users/ann/auth_tokens", "/users/{uid}/auth_tokens")
+    secret = first["data"]["authToken"]
+    status, body = api.call("POST", "/logout", "/logout", appid=api.app.app_id, authtoken=secret)
+    assert status == 200 and body["data"]["revokedAt"] is not None
+    status, refused = api.call("GET", "/me", "/me", appid=api.app.app_id, authtoken=secret)
+    assert (status, error_code(refused)) == (401, protocol.ERROR_AUTH_TOKEN)
+    status, _ = api.call("GET", "/me", "/me", appid=api.app.app_id, authtoken=second["data"]["authToken"])
+    assert status == 200

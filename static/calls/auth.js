@@ -75,11 +75,11 @@ async function runLogin(check, exchange) {
   try {
     const { appId } = requireConfig();
     const checked = check();
-    const { data, authToken } = await exchange(appId, checked);
+    const { data, authToken, minted = false } = await exchange(appId, checked);
     const user = callUser(data);
-    saveLogin(appId, { user, authToken });
+    saveLogin(appId, { user, authToken, minted });
     // init() may have switched apps meanwhile: the login still belongs to the app it was made for.
-    if (getConfig() && getConfig().appId === appId) loggedIn = { appId, user, authToken };
+    if (getConfig() && getConfig().appId === appId) loggedIn = { appId, user, authToken, minted };
     notify("onLoginSuccess", user);
     return success(user);
   } catch (error) {
@@ -106,7 +106,7 @@ export function login(uid, authKey) {
       if (typeof data.authToken !== "string" || !data.authToken) {
         throw new CallsError(ErrorCode.ERROR_JSON_EXCEPTION, "The call server sent no auth token.");
       }
-      return { data, authToken: data.authToken };
+      return { data, authToken: data.authToken, minted: true };
     },
   );
 }
@@ -122,14 +122,23 @@ export function loginWithAuthToken(authToken) {
   );
 }
 
-/** Forget the logged-in user (here and in storage). Resolves {data: null, error}. */
+/**
+ * Forget the logged-in user (here and in storage). An auth token the SDK's development login
+ * minted is also revoked on the server; one the app's server minted stays the app's to revoke.
+ * Resolves {data: null, error}.
+ */
 export async function logout() {
   try {
     const { appId } = requireConfig();
     if (loginInFlight) throw new CallsError(ErrorCode.ERROR_LOGIN_IN_PROGRESS, "A login is in progress: log out once it is over.");
     if (!loggedIn) throw new CallsError(ErrorCode.ERROR_NO_USER_LOGGED_IN, "No user is logged in.");
+    const { authToken, minted } = loggedIn;
     loggedIn = null;
     clearLogin(appId);
+    if (minted) {
+      // Best effort: being offline must not keep anyone logged in here.
+      await apiRequest("POST", "/logout", { headers: { appid: appId, authtoken: authToken } }).catch(() => {});
+    }
   } catch (error) {
     const result = failure(error);
     notify("onLogoutFailure", result.error);
@@ -142,7 +151,7 @@ export async function logout() {
 /** After init(): take up the login remembered for `appId`, if any. */
 export function restoreLogin(appId) {
   const stored = loadLogin(appId);
-  loggedIn = stored ? { appId, user: callUser(stored.user), authToken: stored.authToken } : null;
+  loggedIn = stored ? { appId, user: callUser(stored.user), authToken: stored.authToken, minted: stored.minted } : null;
 }
 
 /** The logged-in CallUser, or null. */

@@ -11,13 +11,16 @@ const PREFIX = "calls.auth.";
 
 const key = (appId) => PREFIX + appId;
 
-/** The stored login for `appId` as {user, authToken}, or null (also for anything malformed). */
+/**
+ * The stored login for `appId` as {user, authToken, minted}, or null (also for anything malformed).
+ * `minted` says the SDK's own development login created the auth token, so logout revokes it.
+ */
 export function loadLogin(appId) {
   try {
     const stored = JSON.parse(window.localStorage.getItem(key(appId)) || "null");
     const user = stored && stored.user;
     if (user && typeof user.uid === "string" && user.uid && typeof stored.authToken === "string" && stored.authToken) {
-      return { user, authToken: stored.authToken };
+      return { user, authToken: stored.authToken, minted: stored.minted === true };
     }
   } catch {
     // Unavailable storage or a value this SDK did not write: nobody is remembered.
@@ -25,9 +28,9 @@ export function loadLogin(appId) {
   return null;
 }
 
-export function saveLogin(appId, { user, authToken }) {
+export function saveLogin(appId, { user, authToken, minted = false }) {
   try {
-    window.localStorage.setItem(key(appId), JSON.stringify({ user, authToken }));
+    window.localStorage.setItem(key(appId), JSON.stringify({ user, authToken, minted }));
   } catch {
     // The login then lasts as long as the page.
   }

@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect
 
 from .call_page import CONTAINER, ROOT, expect_state, load_sdk, local_participant_id, sdk, tile, wait_for_remote_media
 from .conftest import PROJECT_ROOT, free_port
-from .rest import AppServer
+from .rest import AppServer, rest
 
 pytestmark = pytest.mark.browser
 
@@ -537,6 +537,7 @@ def test_login_survives_a_reload_per_app_and_logout_forgets_it(
     assert stored == {
         "user": {"uid": "ann", "name": "Ann Lee", "avatar": "", "status": "available"},
         "authToken": token,
+        "minted": True,
     }
 
     sdk_page.reload()
@@ -559,6 +560,9 @@ def test_login_survives_a_reload_per_app_and_logout_forgets_it(
         app_server.app_id,
     )
     assert result == {"r": {"data": None, "error": None}, "events": ["logout"], "loggedIn": False, "stored": None}
+    # The development login minted that auth token, so logging out revoked it on the server.
+    status, refused = rest(app_server.base_url, "GET", "/me", None, appid=app_server.app_id, authtoken=token)
+    assert (status, refused["error"]["code"]) == (401, "ERROR_AUTH_TOKEN")
     sdk_page.reload()
     load_sdk(sdk_page)
     init(sdk_page, app_server)
