@@ -139,6 +139,18 @@ def me(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"data": user.as_api()})
 
 
+def issue_call_token(session: CallSession, user: AppUser | None, name: str) -> JsonResponse:
+    """Issue a call token for ``session`` unless it has ended; answer 201 with it."""
+    if session.is_ended:
+        raise ApiError(protocol.ERR_CALL_TERMINATED, "This call has ended.", 409)
+    token, record = call_tokens.issue(session, user, name)
+    expires_at = int(record.expires_at.timestamp())
+    return JsonResponse(
+        {"data": {"token": token, "sessionId": session.session_id, "uid": record.uid, "expiresAt": expires_at}},
+        status=201,
+    )
+
+
 def create_call_token(request: HttpRequest) -> JsonResponse:
     """
     A call token for one session: for the logged-in user (authtoken), or for
@@ -154,20 +166,7 @@ def create_call_token(request: HttpRequest) -> JsonResponse:
     session = app_session(app, data.get("sessionId"))
     if session.app_id is None and not session.allow_guests:
         raise ApiError(protocol.AUTH_ERR_NO_ACCESS, "This session is not open to this app.", 403)
-    if session.is_ended:
-        raise ApiError(protocol.ERR_CALL_TERMINATED, "This call has ended.", 409)
-    token, record = call_tokens.issue(session, user, user.name)
-    return JsonResponse(
-        {
-            "data": {
-                "token": token,
-                "sessionId": session.session_id,
-                "uid": user.uid,
-                "expiresAt": int(record.expires_at.timestamp()),
-            }
-        },
-        status=201,
-    )
+    return issue_call_token(session, user, user.name)
 
 
 def create_guest_token(request: HttpRequest, session_id: str) -> JsonResponse:
@@ -176,21 +175,8 @@ def create_guest_token(request: HttpRequest, session_id: str) -> JsonResponse:
     session = app_session(None, session_id)
     if not session.allow_guests:
         raise ApiError(protocol.ERR_GUESTS_NOT_ALLOWED, "This call asks you to log in.", 403)
-    if session.is_ended:
-        raise ApiError(protocol.ERR_CALL_TERMINATED, "This call has ended.", 409)
     name = clean_display_name(field(json_body(request), "displayName", str, required=False, default="Guest"))
-    token, record = call_tokens.issue(session, None, name or "Guest")
-    return JsonResponse(
-        {
-            "data": {
-                "token": token,
-                "sessionId": session.session_id,
-                "uid": record.uid,
-                "expiresAt": int(record.expires_at.timestamp()),
-            }
-        },
-        status=201,
-    )
+    return issue_call_token(session, None, name or "Guest")
 
 
 # Sessions (server side: apikey).

@@ -3,58 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, JsonResponse
 
 from . import protocol
 from .api_support import ApiError, api_view, app_session, paginate, require_api_key
-from .models import CallSession, Participant, SessionStatus, SessionType
+from .logs import call_log
+from .models import CallSession, SessionStatus, SessionType
 
-MINUTE_SECONDS = 60.0
 TRUE_VALUES = {"true", "1", "yes"}
 FALSE_VALUES = {"false", "0", "no"}
-
-
-def participant_log(participant: Participant) -> dict[str, Any]:
-    return {
-        "participantId": participant.participant_id,
-        "uid": participant.uid,
-        "name": participant.display_name,
-        "isGuest": participant.is_guest,
-        "joinedAt": int(participant.joined_at.timestamp()),
-        "leftAt": int(participant.left_at.timestamp()) if participant.left_at else None,
-        "leaveReason": participant.leave_reason,
-        "totalDurationSeconds": round(participant.duration_seconds, 3),
-        "audioMinutes": round(participant.audio_seconds / MINUTE_SECONDS, 3),
-        "videoMinutes": round(participant.video_seconds / MINUTE_SECONDS, 3),
-    }
-
-
-def call_log(session: CallSession, with_participants: bool) -> dict[str, Any]:
-    participants = list(session.participants.all())
-    log: dict[str, Any] = {
-        "sessionId": session.session_id,
-        "title": session.title,
-        "type": session.session_type,
-        "status": session.status,
-        "endReason": session.end_reason,
-        "initiator": participants[0].uid if participants else None,
-        "startedAt": int(session.started_at.timestamp()) if session.started_at else None,
-        "endedAt": int(session.ended_at.timestamp()) if session.ended_at else None,
-        "totalDurationSeconds": round(session.total_duration_seconds, 3),
-        "totalParticipants": len({p.uid or p.participant_id for p in participants}),
-        "totalJoins": len(participants),
-        "peakParticipants": session.peak_participants,
-        "totalAudioMinutes": round(sum(p.audio_seconds for p in participants) / MINUTE_SECONDS, 3),
-        "totalVideoMinutes": round(sum(p.video_seconds for p in participants) / MINUTE_SECONDS, 3),
-        "hasRecording": False,
-        "recordings": [],
-    }
-    if with_participants:
-        log["participants"] = [participant_log(p) for p in participants]
-    return log
 
 
 def _timestamp(request: HttpRequest, name: str) -> datetime | None:

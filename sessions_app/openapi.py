@@ -140,6 +140,7 @@ SCHEMAS: dict[str, Any] = {
             "videoMinutes",
         ],
         "properties": {
+            "sessionId": {"type": "string"},
             "participantId": {"type": "string"},
             "uid": {"type": "string"},
             "name": {"type": "string"},

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import signals
+from .logs import call_log, participant_log
 from .models import END_REASON_EMPTY, CallSession, Participant, SessionStatus, SessionType
 from .tokens import CallIdentity, call_tokens
 
@@ -36,31 +37,8 @@ def verify_call_token(token: str, session_id: str) -> CallIdentity:
 
 
 def session_payload(session: CallSession) -> dict[str, object]:
-    return {
-        "sessionId": session.session_id,
-        "title": session.title,
-        "type": session.session_type,
-        "status": session.status,
-        "startedAt": int(session.started_at.timestamp()) if session.started_at else None,
-        "endedAt": int(session.ended_at.timestamp()) if session.ended_at else None,
-        "peakParticipants": session.peak_participants,
-    }
-
-
-def participant_payload(participant: Participant) -> dict[str, object]:
-    return {
-        "sessionId": participant.session.session_id,
-        "participantId": participant.participant_id,
-        "uid": participant.uid,
-        "name": participant.display_name,
-        "isGuest": participant.is_guest,
-        "joinedAt": int(participant.joined_at.timestamp()),
-        "leftAt": int(participant.left_at.timestamp()) if participant.left_at else None,
-        "leaveReason": participant.leave_reason,
-        "durationSeconds": round(participant.duration_seconds, 3),
-        "audioSeconds": round(participant.audio_seconds, 3),
-        "videoSeconds": round(participant.video_seconds, 3),
-    }
+    """A webhook's ``data`` for meeting_started/ended: the session's call log, without its joins."""
+    return call_log(session, with_participants=False)
 
 
 @database_sync_to_async
@@ -88,7 +66,7 @@ def add_participant(
             session.save(update_fields=["peak_participants"])
         if started:
             signals.meeting_started.send(CallSession, session=session, data=session_payload(session))
-        signals.meeting_participant_joined.send(CallSession, session=session, data=participant_payload(participant))
+        signals.meeting_participant_joined.send(CallSession, session=session, data=participant_log(participant))
     return participant, others
 
 
@@ -125,7 +103,7 @@ def mark_left(participant_id: str, reason: str) -> None:
         participant.save()
         session = CallSession.objects.select_for_update().get(pk=participant.session_id)
         participant.session = session
-        signals.meeting_participant_left.send(CallSession, session=session, data=participant_payload(participant))
+        signals.meeting_participant_left.send(CallSession, session=session, data=participant_log(participant))
         if not session.participants.filter(left_at__isnull=True).exists() and session.status != SessionStatus.ENDED:
             session.mark_ended(END_REASON_EMPTY)
             signals.meeting_ended.send(CallSession, session=session, data=session_payload(session))
