@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
+import time
+from collections import deque
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -19,7 +22,7 @@ from . import presence, protocol
 from .links import is_valid_session_id
 from .media import get_sfu
 from .models import CallSession, SessionType
-from .moderation import group_name, moderate
+from .moderation import end_session_for_all, group_name, moderate
 from .protocol import ProtocolError
 from .sfu import SFU
 from .sfu.peer import NegotiationError
@@ -28,12 +31,20 @@ from .tokens import CallTokenError
 
 logger = logging.getLogger(__name__)
 
+CHAT_WINDOW_S = 10.0
+CHAT_MESSAGES_PER_WINDOW = 20
+
 
 class CallConsumer(AsyncWebsocketConsumer):
     session: CallSession | None = None
     participant_id: str | None = None
     audio_muted = False
     video_paused = False
+    display_name: str | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._chat_times: deque[float] = deque()
 
     async def connect(self) -> None:
         self.session_id: str = self.scope["url_route"]["kwargs"]["session_id"]
@@ -83,6 +94,15 @@ class CallConsumer(AsyncWebsocketConsumer):
             await self._set_media(message.audio_muted, message.video_paused)
         elif isinstance(message, protocol.Moderate):
             await moderate(self.session_id, message.target, message.action, by=self.participant_id)
+        elif isinstance(message, protocol.Hand):
+            raised_at = await presence.set_hand(self.participant_id, message.raised)
+            await self._broadcast("call.everyone", protocol.hand_message(self.participant_id, raised_at))
+        elif isinstance(message, protocol.Chat):
+            await self._chat(message.text)
+        elif isinstance(message, protocol.ScreenShare):
+            await self._screen_share(message.enabled)
+        elif isinstance(message, protocol.EndForAll):
+            await end_session_for_all(self.session_id)
         elif isinstance(message, protocol.Leave):
             await self._leave(protocol.LEAVE_REASON_LEFT)
             await self.close(code=protocol.WS_1000_NORMAL_CLOSURE)
@@ -99,6 +119,7 @@ class CallConsumer(AsyncWebsocketConsumer):
             self.session, identity, message.display_name or identity.name, message.audio_muted, message.video_paused
         )
         self.participant_id = participant.participant_id
+        self.display_name = participant.display_name
         await self.channel_layer.group_add(group_name(self.session_id), self.channel_name)
         await self._send(
             protocol.joined_message(
@@ -127,6 +148,28 @@ class CallConsumer(AsyncWebsocketConsumer):
         self._enforce_media(get_sfu())
         await presence.update_media(self.participant_id, audio_muted, video_paused)
         await self._broadcast("call.media", protocol.media_message(self.participant_id, audio_muted, video_paused))
+
+    async def _chat(self, text: str) -> None:
+        assert self.participant_id is not None and self.display_name is not None
+        now = time.monotonic()
+        while self._chat_times and now - self._chat_times[0] > CHAT_WINDOW_S:
+            self._chat_times.popleft()
+        if len(self._chat_times) >= CHAT_MESSAGES_PER_WINDOW:
+            raise ProtocolError(protocol.ERR_TOO_MANY_REQUESTS, "Too many chat messages; slow down.")
+        self._chat_times.append(now)
+        message = protocol.chat_message(
+            secrets.token_hex(8), self.participant_id, self.display_name, text, int(time.time() * 1000)
+        )
+        await self._broadcast("call.everyone", message)
+
+    async def _screen_share(self, enabled: bool) -> None:
+        assert self.participant_id is not None
+        try:
+            await get_sfu().set_screen_share(self.session_id, self.participant_id, enabled)
+        except UnknownParticipant:
+            raise ProtocolError(protocol.ERR_CALL_NOT_A_PART, "Your media connection is gone.") from None
+        await presence.set_presenting(self.participant_id, enabled)
+        await self._broadcast("call.everyone", protocol.screen_share_message(self.participant_id, enabled))
 
     async def _answer(self, message: protocol.Answer) -> None:
         assert self.participant_id is not None
@@ -167,6 +210,11 @@ class CallConsumer(AsyncWebsocketConsumer):
     call_participant_joined = _relay
     call_participant_left = _relay
     call_media = _relay
+
+    async def call_everyone(self, event: dict[str, Any]) -> None:
+        """Relay to every participant, the sender included (chat echo, hand order, screen share)."""
+        if self.participant_id is not None:
+            await self._send(event["message"])
 
     async def call_moderate(self, event: dict[str, Any]) -> None:
         """A moderator acts on this connection's participant: enforce it here, tell the client."""

@@ -227,6 +227,8 @@ class Participant(models.Model):
     audio_seconds = models.FloatField(default=0.0, help_text="Time with the microphone on.")
     video_seconds = models.FloatField(default=0.0, help_text="Time with the camera on.")
     media_since = models.DateTimeField(null=True, blank=True, help_text="Start of the current media state.")
+    hand_raised_at = models.DateTimeField(null=True, blank=True)
+    is_presenting = models.BooleanField(default=False, help_text="Sharing a screen.")
 
     class Meta:
         ordering = ["joined_at"]
@@ -264,8 +266,8 @@ class Participant(models.Model):
             "type": "human",
             "audioMuted": self.audio_muted,
             "videoPaused": self.video_paused,
-            "isPresenting": False,
-            "raisedHandTimestamp": 0,
+            "isPresenting": self.is_presenting,
+            "raisedHandTimestamp": int(self.hand_raised_at.timestamp() * 1000) if self.hand_raised_at else 0,
             "joinedAt": int(self.joined_at.timestamp() * 1000),
         }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -41,3 +42,17 @@ def end_call(session: CallSession) -> None:
         if was_running:
             signals.meeting_ended.send(CallSession, session=session, data=session_payload(session))
     end_for_everyone_sync(session.session_id, protocol.LEAVE_REASON_ENDED)
+
+
+@database_sync_to_async
+def _end_call_by_id(session_id: str) -> bool:
+    session = CallSession.objects.filter(session_id=session_id).first()
+    if session is None or session.is_ended:
+        return False
+    end_call(session)
+    return True
+
+
+async def end_session_for_all(session_id: str) -> None:
+    """A participant's endSessionForAll(): the same as the REST API's and the admin's end."""
+    await _end_call_by_id(session_id)

@@ -107,3 +107,19 @@ def mark_left(participant_id: str, reason: str) -> None:
         if not session.participants.filter(left_at__isnull=True).exists() and session.status != SessionStatus.ENDED:
             session.mark_ended(END_REASON_EMPTY)
             signals.meeting_ended.send(CallSession, session=session, data=session_payload(session))
+
+
+@database_sync_to_async
+def set_hand(participant_id: str, raised: bool) -> int:
+    """Raise or lower a hand; return its raise time in ms (0 when lowered). Hands are ordered by it."""
+    raised_at = timezone.now() if raised else None
+    participant = Participant.objects.get(participant_id=participant_id)
+    if raised and participant.hand_raised_at is not None:
+        raised_at = participant.hand_raised_at  # raising again keeps one's place in the queue
+    Participant.objects.filter(pk=participant.pk).update(hand_raised_at=raised_at)
+    return int(raised_at.timestamp() * 1000) if raised_at else 0
+
+
+@database_sync_to_async
+def set_presenting(participant_id: str, presenting: bool) -> None:
+    Participant.objects.filter(participant_id=participant_id).update(is_presenting=presenting)

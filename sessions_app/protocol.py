@@ -15,6 +15,11 @@ Client → server messages
     ``ping``    ``{}``: heartbeat; answered with ``pong``.
     ``moderate`` ``{target, action}``: mute a participant (``mute``) or pause their
                 video (``pause_video``); enforced by the server.
+    ``hand``    ``{raised}``: raise or lower one's hand.
+    ``chat``    ``{text}``: an in-call chat message to everyone (at most MAX_CHAT_CHARS).
+    ``screen_share`` ``{enabled}``: start or stop publishing a screen; the next offer's
+                ``publish.screen`` names the transceiver to send it on.
+    ``end_for_all`` ``{}``: end the call for everyone.
 
 Server → client messages
     ``joined``              ``{participantId, participant, sessionId, participants, iceServers}``
@@ -28,6 +33,11 @@ Server → client messages
     ``moderation``          ``{action, by}``: a moderator muted you or paused your video;
                             the server has stopped forwarding it until you turn it back on.
     ``removed``             ``{reason}``: you were removed from the call; the socket closes (4003).
+    ``hand``                ``{participantId, raised, raisedHandTimestamp}`` (ms; 0 when lowered)
+    ``chat``                ``{id, participantId, name, text, sentAt}`` (to everyone, sender included)
+    ``screen_share``        ``{participantId, enabled}``
+    ``dominant_speaker``    ``{participantId}``: who speaks now (from RTP audio levels)
+    Offers name each received track's ``source``: ``audio``, ``video`` or ``screen``.
     ``pong``                ``{}``
 """
 
@@ -125,6 +135,26 @@ class Moderate:
 
 
 @dataclass(frozen=True, slots=True)
+class Hand:
+    raised: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenShare:
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EndForAll:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
 class Leave:
     pass
 
@@ -134,7 +164,7 @@ class Ping:
     pass
 
 
-ClientMessage = Join | Answer | MediaState | Moderate | Leave | Ping
+ClientMessage = Join | Answer | MediaState | Moderate | Hand | Chat | ScreenShare | EndForAll | Leave | Ping
 
 
 def _invalid(field: str, problem: str) -> ProtocolError:
@@ -166,6 +196,7 @@ def clean_display_name(value: str) -> str:
 
 
 MAX_TOKEN_CHARS = 2048
+MAX_CHAT_CHARS = 2000
 
 
 def _parse_join(data: dict[str, Any]) -> Join:
@@ -203,11 +234,22 @@ def _parse_moderate(data: dict[str, Any]) -> Moderate:
     return Moderate(target=target, action=action)
 
 
+def _parse_chat(data: dict[str, Any]) -> Chat:
+    text = _string(data, "text", MAX_CHAT_CHARS).strip()
+    if not text:
+        raise _invalid("text", "must not be blank")
+    return Chat(text=text)
+
+
 _PARSERS = {
     "join": _parse_join,
     "answer": _parse_answer,
     "media": _parse_media,
     "moderate": _parse_moderate,
+    "hand": lambda data: Hand(raised=_bool(data, "raised", True)),
+    "chat": _parse_chat,
+    "screen_share": lambda data: ScreenShare(enabled=_bool(data, "enabled", True)),
+    "end_for_all": lambda data: EndForAll(),
     "leave": lambda data: Leave(),
     "ping": lambda data: Ping(),
 }
@@ -295,6 +337,30 @@ def moderation_message(action: str, by: str) -> dict[str, Any]:
 
 def removed_message(reason: str) -> dict[str, Any]:
     return {"type": "removed", "reason": reason}
+
+
+def hand_message(participant_id: str, raised_at_ms: int) -> dict[str, Any]:
+    return {
+        "type": "hand",
+        "participantId": participant_id,
+        "raised": raised_at_ms > 0,
+        "raisedHandTimestamp": raised_at_ms,
+    }
+
+
+def chat_message(message_id: str, participant_id: str, name: str, text: str, sent_at_ms: int) -> dict[str, Any]:
+    return {
+        "type": "chat",
+        "id": message_id,
+        "participantId": participant_id,
+        "name": name,
+        "text": text,
+        "sentAt": sent_at_ms,
+    }
+
+
+def screen_share_message(participant_id: str, enabled: bool) -> dict[str, Any]:
+    return {"type": "screen_share", "participantId": participant_id, "enabled": enabled}
 
 
 def pong_message() -> dict[str, Any]:

@@ -86,7 +86,7 @@ class MediaClient:
 
     def recorder_for(self, participant_id: str, kind: str) -> EncodedFrameRecorder:
         for mid, owner in self.track_owner.items():
-            if owner == {"participantId": participant_id, "kind": kind}:
+            if owner["participantId"] == participant_id and owner["kind"] == kind:
                 return self.recorders[mid]
         raise KeyError((participant_id, kind))
 

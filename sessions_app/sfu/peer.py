@@ -19,7 +19,7 @@ from aiortc import (
 
 from .config import MediaConfig
 from .forwarding import ForwardingTrack
-from .published import PublishedTrack
+from .published import SOURCE_KINDS, PublishedTrack
 from .sdp import announce_address, share_bundle_candidates
 from .tap import tap_receiver
 
@@ -58,6 +58,7 @@ class Subscription:
     transceiver: RTCRtpTransceiver
     track: ForwardingTrack
     publisher_id: str | None
+    source: str | None = None
     fresh: bool = True
 
 
@@ -71,7 +72,7 @@ class ParticipantPeer:
     answer is in (aiortc loses transceivers added mid-negotiation otherwise).
     """
 
-    def __init__(self, participant_id: str, kinds: tuple[str, ...], config: MediaConfig, send_signal: SendSignal):
+    def __init__(self, participant_id: str, sources: tuple[str, ...], config: MediaConfig, send_signal: SendSignal):
         self.participant_id = participant_id
         self.config = config
         self._send_signal = send_signal
@@ -80,26 +81,62 @@ class ParticipantPeer:
         )
         self.published: dict[str, PublishedTrack] = {}
         self._publish_transceivers: dict[str, RTCRtpTransceiver] = {}
-        for kind in kinds:
-            transceiver = self.pc.addTransceiver(kind, direction="recvonly")
-            transceiver.setCodecPreferences(codec_preferences(kind))
-            published = PublishedTrack(kind, participant_id)
-            tap_receiver(transceiver.receiver, published)
-            self.published[kind] = published
-            self._publish_transceivers[kind] = transceiver
         self.subscriptions: list[Subscription] = []
         self._awaiting_answer = False
         self._dirty = False
         self._closed = False
         self.negotiations = 0
+        for source in sources:
+            self.start_publishing(source)
 
         @self.pc.on("connectionstatechange")
         def on_connection_state() -> None:
             logger.debug("participant %s connection %s", participant_id, self.pc.connectionState)
 
+    async def signal(self, message: dict[str, Any]) -> None:
+        """Send a message to this participant (a closed peer sends nothing)."""
+        if not self._closed:
+            await self._send_signal(message)
+
     @property
     def connection_state(self) -> str:
         return self.pc.connectionState
+
+    def start_publishing(self, source: str) -> PublishedTrack:
+        """
+        Receive ``source`` (audio, video, screen) from this participant, from the next offer on.
+
+        A source published before (a screen share started again) reuses its
+        transceiver: aiortc cannot remove m-lines.
+        """
+        published = self.published.get(source)
+        if published is not None:
+            self._publish_transceivers[source].direction = "recvonly"
+            published.set_forwarding(True)
+        else:
+            kind = SOURCE_KINDS[source]
+            transceiver = self.pc.addTransceiver(kind, direction="recvonly")
+            transceiver.setCodecPreferences(codec_preferences(kind))
+            published = PublishedTrack(kind, self.participant_id, source)
+            tap_receiver(transceiver.receiver, published)
+            self.published[source] = published
+            self._publish_transceivers[source] = transceiver
+        self._dirty = True
+        return published
+
+    def stop_publishing(self, source: str) -> PublishedTrack | None:
+        """Stop receiving ``source``; its transceiver goes inactive until it is published again."""
+        published = self.published.get(source)
+        if published is None or self._publish_transceivers[source].direction == "inactive":
+            return None
+        self._publish_transceivers[source].direction = "inactive"
+        published.set_forwarding(False)
+        self._dirty = True
+        return published
+
+    def is_publishing(self, source: str) -> bool:
+        transceiver = self._publish_transceivers.get(source)
+        return transceiver is not None and transceiver.direction != "inactive"
 
     def subscribe(self, published: PublishedTrack) -> None:
         """Start forwarding ``published`` to this participant (sent with the next offer)."""
@@ -118,13 +155,14 @@ class ParticipantPeer:
             idle.transceiver.direction = "sendonly"
         idle.track.attach(published)
         idle.publisher_id = published.participant_id
+        idle.source = published.source
         idle.fresh = True
         self._dirty = True
 
-    def unsubscribe(self, publisher_id: str) -> None:
-        """Stop forwarding a publisher; its transceivers go inactive and are reused later."""
+    def unsubscribe(self, publisher_id: str, source: str | None = None) -> None:
+        """Stop forwarding a publisher (or one of its sources); the transceivers go inactive for reuse."""
         for subscription in self.subscriptions:
-            if subscription.publisher_id == publisher_id:
+            if subscription.publisher_id == publisher_id and source in (None, subscription.source):
                 subscription.track.detach()
                 subscription.transceiver.direction = "inactive"
                 subscription.publisher_id = None
@@ -145,9 +183,13 @@ class ParticipantPeer:
             return
         self.negotiations += 1
         sdp = announce_address(self.pc.localDescription.sdp, self.config.announced_ip)
-        publish = {kind: t.mid for kind, t in self._publish_transceivers.items() if t.mid is not None}
+        publish = {
+            source: t.mid
+            for source, t in self._publish_transceivers.items()
+            if t.mid is not None and t.direction != "inactive"
+        }
         tracks = {
-            s.transceiver.mid: {"participantId": s.publisher_id, "kind": s.track.kind}
+            s.transceiver.mid: {"participantId": s.publisher_id, "kind": s.track.kind, "source": s.source}
             for s in self.subscriptions
             if s.publisher_id is not None and s.transceiver.mid is not None
         }

@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from .forwarding import ForwardingTrack
 
 KEYFRAME_DEBOUNCE_S = 0.3
+# What a participant can publish, and the media kind of each.
+SOURCE_KINDS = {"audio": "audio", "video": "video", "screen": "video"}
+SILENCE_DBOV = 127
+LEVEL_SMOOTHING = 0.25
 
 
 class PublishedTrack:
@@ -27,9 +31,12 @@ class PublishedTrack:
     publisher.
     """
 
-    def __init__(self, kind: str, participant_id: str) -> None:
+    def __init__(self, kind: str, participant_id: str, source: str | None = None) -> None:
         self.kind = kind
         self.participant_id = participant_id
+        self.source = source or kind
+        # Loudness from the audio-level header extension (RFC 6464): 0 silent .. 127 loudest, smoothed.
+        self.loudness = 0.0
         self.subscribers: list[ForwardingTrack] = []
         self.media_ssrc: int | None = None
         self.frames_received = 0
@@ -70,6 +77,10 @@ class PublishedTrack:
         self.frames_received += 1
         for subscriber in self.subscribers:
             subscriber.push(frame)
+
+    def observe_audio_level(self, dbov: int) -> None:
+        """One packet's level (-dBov, 0 loudest): speaker detection reads ``loudness``, no decoding needed."""
+        self.loudness += LEVEL_SMOOTHING * ((SILENCE_DBOV - dbov) - self.loudness)
 
     def on_upstream_loss(self) -> None:
         """

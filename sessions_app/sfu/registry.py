@@ -32,12 +32,26 @@ class SFU:
         self.rooms: dict[str, Room] = {}
 
     async def join(
-        self, session_id: str, participant_id: str, send_signal: SendSignal, kinds: tuple[str, ...] = ("audio", "video")
+        self,
+        session_id: str,
+        participant_id: str,
+        send_signal: SendSignal,
+        sources: tuple[str, ...] = ("audio", "video"),
     ) -> None:
         room = self.rooms.get(session_id)
         if room is None:
             room = self.rooms[session_id] = Room(session_id, self.config)
-        await room.join(participant_id, kinds, send_signal)
+        await room.join(participant_id, sources, send_signal)
+
+    async def set_screen_share(self, session_id: str, participant_id: str, enabled: bool) -> None:
+        """Start or stop receiving a participant's screen, and forwarding it to everyone else."""
+        room = self.rooms.get(session_id)
+        if room is None:
+            raise UnknownParticipant(participant_id)
+        if enabled:
+            await room.start_publishing(participant_id, "screen")
+        else:
+            await room.stop_publishing(participant_id, "screen")
 
     async def handle_answer(self, session_id: str, participant_id: str, sdp: str) -> None:
         room = self.rooms.get(session_id)
@@ -54,11 +68,11 @@ class SFU:
         if not room.peers and self.rooms.get(session_id) is room:
             del self.rooms[session_id]
 
-    def set_forwarding(self, session_id: str, participant_id: str, kind: str, enabled: bool) -> None:
-        """Forward (or hold back) what a participant publishes of ``kind``; a no-op if unknown."""
+    def set_forwarding(self, session_id: str, participant_id: str, source: str, enabled: bool) -> None:
+        """Forward (or hold back) what a participant publishes of ``source``; a no-op if unknown."""
         room = self.rooms.get(session_id)
         peer = room.peers.get(participant_id) if room else None
-        published = peer.published.get(kind) if peer else None
+        published = peer.published.get(source) if peer else None
         if published is not None:
             published.set_forwarding(enabled)
 

@@ -7,6 +7,7 @@ import logging
 
 from .config import MediaConfig
 from .peer import ParticipantPeer, SendSignal
+from .speakers import SPEAKER_CHECK_INTERVAL_S, DominantSpeaker
 
 logger = logging.getLogger(__name__)
 
@@ -33,15 +34,17 @@ class Room:
         self.config = config
         self.peers: dict[str, ParticipantPeer] = {}
         self._lock = asyncio.Lock()
+        self.speakers = DominantSpeaker()
+        self._speaker_task: asyncio.Task[None] | None = None
 
     def __len__(self) -> int:
         return len(self.peers)
 
-    async def join(self, participant_id: str, kinds: tuple[str, ...], send_signal: SendSignal) -> ParticipantPeer:
+    async def join(self, participant_id: str, sources: tuple[str, ...], send_signal: SendSignal) -> ParticipantPeer:
         async with self._lock:
             if participant_id in self.peers:
                 raise ParticipantExists(participant_id)
-            peer = ParticipantPeer(participant_id, kinds, self.config, send_signal)
+            peer = ParticipantPeer(participant_id, sources, self.config, send_signal)
             for other in self.peers.values():
                 for published in other.published.values():
                     peer.subscribe(published)
@@ -49,7 +52,37 @@ class Room:
                     other.subscribe(published)
             self.peers[participant_id] = peer
             others = [p for p in self.peers.values() if p is not peer]
+            if self._speaker_task is None:
+                self._speaker_task = asyncio.ensure_future(self._watch_speakers())
         await self._negotiate([peer, *others])
+        return peer
+
+    async def start_publishing(self, participant_id: str, source: str) -> None:
+        """The participant adds a source (a screen share): everyone else receives it."""
+        async with self._lock:
+            peer = self._peer(participant_id)
+            if peer.is_publishing(source):
+                return
+            published = peer.start_publishing(source)
+            others = [p for p in self.peers.values() if p is not peer]
+            for other in others:
+                other.subscribe(published)
+        await self._negotiate([peer, *others])
+
+    async def stop_publishing(self, participant_id: str, source: str) -> None:
+        async with self._lock:
+            peer = self._peer(participant_id)
+            if peer.stop_publishing(source) is None:
+                return
+            others = [p for p in self.peers.values() if p is not peer]
+            for other in others:
+                other.unsubscribe(participant_id, source)
+        await self._negotiate([peer, *others])
+
+    def _peer(self, participant_id: str) -> ParticipantPeer:
+        peer = self.peers.get(participant_id)
+        if peer is None:
+            raise UnknownParticipant(participant_id)
         return peer
 
     async def leave(self, participant_id: str) -> None:
@@ -60,6 +93,8 @@ class Room:
             others = list(self.peers.values())
             for other in others:
                 other.unsubscribe(participant_id)
+            if not self.peers:
+                self._stop_watching_speakers()
         await peer.close()
         await self._negotiate(others)
 
@@ -73,7 +108,28 @@ class Room:
         async with self._lock:
             peers = list(self.peers.values())
             self.peers.clear()
+            self._stop_watching_speakers()
         await asyncio.gather(*(peer.close() for peer in peers), return_exceptions=True)
+
+    async def _watch_speakers(self) -> None:
+        """Tell everyone who the dominant speaker is whenever it changes."""
+        while True:
+            await asyncio.sleep(SPEAKER_CHECK_INTERVAL_S)
+            levels = {
+                pid: peer.published["audio"].loudness
+                for pid, peer in self.peers.items()
+                if "audio" in peer.published and peer.published["audio"].forwarding
+            }
+            speaker = self.speakers.update(levels)
+            if speaker is not None:
+                message = {"type": "dominant_speaker", "participantId": speaker}
+                peers = list(self.peers.values())
+                await asyncio.gather(*(peer.signal(message) for peer in peers), return_exceptions=True)
+
+    def _stop_watching_speakers(self) -> None:
+        if self._speaker_task is not None:
+            self._speaker_task.cancel()
+            self._speaker_task = None
 
     async def _negotiate(self, peers: list[ParticipantPeer]) -> None:
         results = await asyncio.gather(*(peer.negotiate() for peer in peers), return_exceptions=True)

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiortc.jitterbuffer import JitterBuffer
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtp import RtpPacket
 
 from .published import PublishedTrack
 
 AUDIO_JITTER_CAPACITY = 16
+
+
+class LevelMeteringJitterBuffer(JitterBuffer):
+    """The audio jitter buffer, also reading each packet's audio-level header extension."""
+
+    def __init__(self, published: PublishedTrack) -> None:
+        super().__init__(capacity=AUDIO_JITTER_CAPACITY, prefetch=0)
+        self._observe = published.observe_audio_level
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        level = packet.extensions.audio_level
+        if level is not None:
+            self._observe(level[1])
+        return super().add(packet)
 
 
 class DecoderQueueTap:
@@ -43,13 +58,11 @@ def tap_receiver(receiver: RTCRtpReceiver, published: PublishedTrack) -> None:
     Also learns the publisher's SSRC when the receiver starts (for keyframe
     requests) and tells ``published`` when aiortc gives up on lost packets.
     Audio gets a jitter buffer that releases each packet as soon as the next
-    one arrives: we forward, we do not play out.
+    one arrives (we forward, we do not play out) and meters its level.
     """
     receiver._RTCRtpReceiver__decoder_queue = DecoderQueueTap(published)  # type: ignore[attr-defined]
     if published.kind == "audio":
-        receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(  # type: ignore[attr-defined]
-            capacity=AUDIO_JITTER_CAPACITY, prefetch=0
-        )
+        receiver._RTCRtpReceiver__jitter_buffer = LevelMeteringJitterBuffer(published)  # type: ignore[attr-defined]
 
     send_pli = receiver._send_rtcp_pli
     start_receiving = receiver.receive
