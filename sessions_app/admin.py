@@ -24,7 +24,7 @@ from .models import App, AppUser, AuthToken, CallSession, CallToken, Participant
 class AppAdmin(admin.ModelAdmin):
     list_display = ("name", "app_id", "region", "api_key_prefix", "auth_key_prefix", "created_at")
     search_fields = ("name", "app_id")
-    fields = ("name", "region", "app_id", "api_key_prefix", "auth_key_prefix", "created_at")
+    fields = ("name", "region", "default_settings", "app_id", "api_key_prefix", "auth_key_prefix", "created_at")
     readonly_fields = ("app_id", "api_key_prefix", "auth_key_prefix", "created_at")
 
     def save_model(self, request: HttpRequest, obj: App, form: Any, change: bool) -> None:
@@ -101,7 +101,8 @@ class CallSessionAdmin(admin.ModelAdmin):
                     "ended_at")  # fmt: skip
     list_filter = ("status", "session_type", "app")
     search_fields = ("session_id", "title")
-    fields = ("title", "session_type", "app", "allow_guests", "share_link", "session_id", "status", "end_reason",
+    fields = ("title", "session_type", "app", "allow_guests", "settings", "locked_settings", "share_link",
+              "session_id", "status", "end_reason",
               "created_at", "started_at", "ended_at", "peak_participants")  # fmt: skip
     readonly_fields = ("share_link", "session_id", "status", "end_reason", "created_at", "started_at", "ended_at",
                        "peak_participants")  # fmt: skip

@@ -27,7 +27,8 @@ from .links import share_url
 from .models import App, AppUser, AuthToken, CallSession, SessionStatus, SessionType
 from .moderation import end_call
 from .openapi import openapi_schema
-from .protocol import clean_display_name
+from .protocol import ProtocolError, clean_display_name
+from .session_settings import clean_locks, clean_settings
 from .tokens import call_tokens
 
 
@@ -38,6 +39,8 @@ def session_as_api(session: CallSession, request: HttpRequest) -> dict[str, Any]
         "type": session.session_type,
         "status": session.status,
         "allowGuests": session.allow_guests,
+        "settings": session.settings,
+        "lockedSettings": session.locked_settings,
         "shareUrl": share_url(session.session_id, request),
         "createdAt": int(session.created_at.timestamp()),
         "startedAt": int(session.started_at.timestamp()) if session.started_at else None,
@@ -200,8 +203,15 @@ def create_session(request: HttpRequest) -> JsonResponse:
     session_type = SessionType.VOICE if session_type == "AUDIO" else session_type
     if session_type not in SessionType.values:
         raise ApiError(protocol.ERR_BAD_REQUEST, "'type' is VIDEO or VOICE.", details={"field": "type"})
+    try:
+        session_defaults = clean_settings(data.get("settings"))
+        locked = clean_locks(data.get("lockedSettings"))
+    except ProtocolError as exc:
+        raise ApiError(exc.code, exc.message, details=exc.details) from None
     session = CallSession.objects.create(
         app=app,
+        settings=session_defaults,
+        locked_settings=locked,
         title=field(data, "title", str, required=False, default="", max_length=200).strip(),
         session_type=session_type,
         allow_guests=field(data, "allowGuests", bool, required=False, default=False),

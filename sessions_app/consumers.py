@@ -18,7 +18,7 @@ from typing import Any
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from . import presence, protocol
+from . import presence, protocol, session_settings
 from .links import is_valid_session_id
 from .media import get_sfu
 from .models import CallSession, SessionType
@@ -31,6 +31,13 @@ from .tokens import CallTokenError
 
 logger = logging.getLogger(__name__)
 
+# Client messages a session's locked settings can forbid, by the name session_settings uses.
+FORBIDDABLE = {
+    protocol.Chat: "chat",
+    protocol.Hand: "hand",
+    protocol.ScreenShare: "screen_share",
+    protocol.Moderate: "moderate",
+}
 CHAT_WINDOW_S = 10.0
 CHAT_MESSAGES_PER_WINDOW = 20
 
@@ -41,6 +48,7 @@ class CallConsumer(AsyncWebsocketConsumer):
     audio_muted = False
     video_paused = False
     display_name: str | None = None
+    forbidden: frozenset[str] | set[str] = frozenset()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -88,6 +96,8 @@ class CallConsumer(AsyncWebsocketConsumer):
             await self._join(message)
         elif self.participant_id is None:
             raise ProtocolError(protocol.ERR_CALL_NOT_A_PART, "Join the call first.")
+        elif FORBIDDABLE.get(type(message)) in self.forbidden:
+            raise ProtocolError(protocol.AUTH_ERR_NO_ACCESS, "The host does not allow this in this call.")
         elif isinstance(message, protocol.Answer):
             await self._answer(message)
         elif isinstance(message, protocol.MediaState):
@@ -115,8 +125,20 @@ class CallConsumer(AsyncWebsocketConsumer):
             identity = await presence.verify_call_token(message.token, self.session_id)
         except CallTokenError as exc:
             raise ProtocolError(protocol.ERROR_CALL_TOKEN, str(exc)) from None
+        session = self.session
+        locked = session.locked_settings
+        effective = session_settings.effective_settings(
+            session.app.default_settings if session.app else {},
+            session.settings,
+            locked,
+            session_settings.clean_settings(message.settings),
+        )
+        self.forbidden = session_settings.forbidden_messages(effective, locked)
+        # A host's locked "start muted" holds whatever the client asks.
+        audio_muted = message.audio_muted or ("startAudioMuted" in locked and effective["startAudioMuted"])
+        video_paused = message.video_paused or ("startVideoPaused" in locked and effective["startVideoPaused"])
         participant, others = await presence.add_participant(
-            self.session, identity, message.display_name or identity.name, message.audio_muted, message.video_paused
+            session, identity, message.display_name or identity.name, audio_muted, video_paused
         )
         self.participant_id = participant.participant_id
         self.display_name = participant.display_name
@@ -127,6 +149,8 @@ class CallConsumer(AsyncWebsocketConsumer):
                 self.session_id,
                 [other.as_wire() for other in others],
                 settings.CALLS_ICE_SERVERS,
+                effective,
+                locked,
             )
         )
         await self._broadcast("call.participant_joined", protocol.participant_joined_message(participant.as_wire()))

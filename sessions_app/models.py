@@ -8,6 +8,7 @@ import secrets
 import string
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -48,6 +49,9 @@ class App(models.Model):
     app_id = models.CharField(max_length=32, unique=True, default=new_app_id)
     name = models.CharField(max_length=100)
     region = models.CharField(max_length=16, default="us")
+    default_settings = models.JSONField(
+        default=dict, blank=True, help_text="SessionSettings every session of this app starts from."
+    )
     api_key_prefix = models.CharField(max_length=SECRET_PREFIX_LENGTH)
     api_key_hash = models.CharField(max_length=64, unique=True)
     auth_key_prefix = models.CharField(max_length=SECRET_PREFIX_LENGTH)
@@ -59,6 +63,15 @@ class App(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.app_id})"
+
+    def clean(self) -> None:
+        from .protocol import ProtocolError
+        from .session_settings import clean_settings
+
+        try:
+            self.default_settings = clean_settings(self.default_settings)
+        except ProtocolError as exc:
+            raise ValidationError({"default_settings": exc.message}) from None
 
     @classmethod
     def create_with_keys(cls, name: str, region: str = "us") -> tuple[App, str, str]:
@@ -169,12 +182,31 @@ class CallSession(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=16, blank=True)
     peak_participants = models.PositiveIntegerField(default=0)
+    settings = models.JSONField(
+        default=dict, blank=True, help_text="SessionSettings defaults for this call (over the app's)."
+    )
+    locked_settings = models.JSONField(
+        default=list, blank=True, help_text="Option names participants cannot override; the server enforces them."
+    )
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return self.title or self.session_id
+
+    def clean(self) -> None:
+        from .protocol import ProtocolError
+        from .session_settings import clean_locks, clean_settings
+
+        try:
+            self.settings = clean_settings(self.settings)
+        except ProtocolError as exc:
+            raise ValidationError({"settings": exc.message}) from None
+        try:
+            self.locked_settings = clean_locks(self.locked_settings)
+        except ProtocolError as exc:
+            raise ValidationError({"locked_settings": exc.message}) from None
 
     @property
     def is_ended(self) -> bool:

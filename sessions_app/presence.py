@@ -23,7 +23,7 @@ class SessionUnavailable(Exception):
 @database_sync_to_async
 def load_session(session_id: str) -> CallSession:
     try:
-        session = CallSession.objects.get(session_id=session_id)
+        session = CallSession.objects.select_related("app").get(session_id=session_id)
     except CallSession.DoesNotExist:
         raise SessionUnavailable(ended=False) from None
     if session.is_ended:

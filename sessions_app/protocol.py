@@ -7,8 +7,9 @@ outgoing message with the ``*_message()`` helpers below; the JS SDK
 (``static/calls/signaling.js``) mirrors these names.
 
 Client → server messages
-    ``join``    ``{token, displayName?, audioMuted, videoPaused}``: enter the call with a
-                call token (``tokens.py``); ``displayName`` overrides the token's name.
+    ``join``    ``{token, displayName?, audioMuted, videoPaused, settings?}``: enter the call with a
+                call token (``tokens.py``); ``displayName`` overrides the token's name;
+                ``settings`` are the SessionSettings asked for (``session_settings.py``).
     ``answer``  ``{sdp}``: the answer to the server's latest ``offer``.
     ``media``   ``{audioMuted, videoPaused}``: the sender's own media state.
     ``leave``   ``{}``: leave the call; the server then closes the socket.
@@ -22,7 +23,8 @@ Client → server messages
     ``end_for_all`` ``{}``: end the call for everyone.
 
 Server → client messages
-    ``joined``              ``{participantId, participant, sessionId, participants, iceServers}``
+    ``joined``              ``{participantId, participant, sessionId, participants, iceServers,
+                            settings, lockedSettings}`` (``settings``: the effective ones)
                             (``participant`` is the joiner as the others see it)
     ``offer``               ``{sdp, publish: {audio, video}, tracks: {mid: {participantId, kind}}}``
     ``participant_joined``  ``{participant}``
@@ -44,7 +46,7 @@ Server → client messages
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -115,6 +117,7 @@ class Join:
     display_name: str
     audio_muted: bool
     video_paused: bool
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +212,15 @@ def _parse_join(data: dict[str, Any]) -> Join:
         display_name=name,
         audio_muted=_bool(data, "audioMuted", False),
         video_paused=_bool(data, "videoPaused", False),
+        settings=_object(data, "settings"),
     )
+
+
+def _object(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise _invalid(name, "must be an object")
+    return value
 
 
 def _parse_answer(data: dict[str, Any]) -> Answer:
@@ -295,6 +306,8 @@ def joined_message(
     session_id: str,
     participants: list[dict[str, Any]],
     ice_servers: list[dict[str, Any]],
+    settings: dict[str, Any],
+    locked_settings: list[str],
 ) -> dict[str, Any]:
     return {
         "type": "joined",
@@ -303,6 +316,8 @@ def joined_message(
         "sessionId": session_id,
         "participants": participants,
         "iceServers": ice_servers,
+        "settings": settings,
+        "lockedSettings": locked_settings,
     }
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sessions_app.links import share_url
 from sessions_app.models import CallSession, SessionType
+from sessions_app.protocol import ProtocolError
+from sessions_app.session_settings import clean_locks, clean_settings
 
 
 class Command(BaseCommand):
@@ -16,8 +19,26 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--title", default="", help="Title shown in the call header.")
         parser.add_argument("--type", default=SessionType.VIDEO, choices=SessionType.values, dest="session_type")
+        parser.add_argument(
+            "--setting", action="append", default=[], metavar="NAME=JSON",
+            help="A SessionSettings default, e.g. --setting startAudioMuted=true --setting layout='\"SPOTLIGHT\"'",
+        )  # fmt: skip
+        parser.add_argument("--lock", action="append", default=[], metavar="NAME", help="Forbid overriding NAME.")
 
-    def handle(self, *args: Any, title: str, session_type: str, **options: Any) -> None:
-        session = CallSession.objects.create(title=title[:200], session_type=session_type)
+    def handle(self, *args: Any, title: str, session_type: str, setting: list[str], lock: list[str], **_: Any) -> None:
+        defaults: dict[str, Any] = {}
+        for item in setting:
+            name, _sep, raw = item.partition("=")
+            try:
+                defaults[name] = json.loads(raw)
+            except ValueError:
+                defaults[name] = raw  # a bare word is a string: layout=SPOTLIGHT
+        try:
+            defaults, locked = clean_settings(defaults), clean_locks(lock)
+        except ProtocolError as exc:
+            raise CommandError(exc.message) from None
+        session = CallSession.objects.create(
+            title=title[:200], session_type=session_type, settings=defaults, locked_settings=locked
+        )
         self.stdout.write(f"Session {session.session_id} ({session.session_type})")
         self.stdout.write(share_url(session.session_id))
