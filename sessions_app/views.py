@@ -9,7 +9,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from . import protocol
 from .links import is_valid_session_id, session_id_from_input, share_url
-from .models import CallSession, SessionType
+from .models import CallSession, Participant, SessionType
+from .tokens import CallTokenError, call_tokens
 
 
 @require_http_methods(["GET", "POST"])
@@ -71,3 +72,27 @@ def session_page(request: HttpRequest, session_id: str) -> HttpResponse:
         },
     }
     return render(request, "sessions_app/session.html", context)
+
+
+@require_GET
+def participant_list(request: HttpRequest, session_id: str) -> HttpResponse:
+    """
+    The participant list panel, rendered by the server for htmx (``hx-get`` with an
+    ``X-Call-Token`` header): raised hands first, in the order they went up, then by join time.
+    Only a holder of a valid call token for this session sees who is in it.
+    """
+    try:
+        call_tokens.verify(request.headers.get("X-Call-Token", ""), session_id)
+    except CallTokenError as exc:
+        return render(
+            request,
+            "sessions_app/_participants.html",
+            {"error": str(exc), "error_code": protocol.ERROR_CALL_TOKEN},
+            status=403,
+        )
+    present = list(
+        Participant.objects.filter(session__session_id=session_id, left_at__isnull=True).order_by("joined_at")
+    )
+    hands = sorted((p for p in present if p.hand_raised_at), key=lambda p: p.hand_raised_at)
+    others = [p for p in present if not p.hand_raised_at]
+    return render(request, "sessions_app/_participants.html", {"hands": hands, "others": others, "count": len(present)})

@@ -94,3 +94,38 @@ def test_create_session_prints_share_url_last(settings: object) -> None:
     assert out.getvalue().strip().splitlines()[-1] == f"https://meet.example.org/s/{session.session_id}/"
     assert session.title == "Demo" and session.session_type == SessionType.VOICE
     assert share_url(session.session_id) == f"https://meet.example.org/s/{session.session_id}/"
+
+
+def test_participant_list_partial_orders_raised_hands_first(client: Client) -> None:
+    """The server-rendered list shows raised hands in raise order, then everyone else; names escaped."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sessions_app.models import Participant
+    from sessions_app.tokens import call_tokens
+
+    session = CallSession.objects.create()
+    now = timezone.now()
+    Participant.objects.create(session=session, display_name="<i>Ann</i>", joined_at=now)
+    Participant.objects.create(session=session, display_name="Bob", hand_raised_at=now + timedelta(seconds=5))
+    Participant.objects.create(session=session, display_name="Cho", hand_raised_at=now + timedelta(seconds=1))
+    Participant.objects.create(session=session, display_name="Gone", left_at=now)
+    token, _ = call_tokens.issue(session, None, "Viewer")
+    response = client.get(
+        f"/s/{session.session_id}/participants/", headers={"X-Call-Token": token, "HX-Request": "true"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200 and 'data-count="3"' in page
+    assert page.index("Cho") < page.index("Bob") < page.index("&lt;i&gt;Ann&lt;/i&gt;")
+    assert "Gone" not in page and "<i>Ann</i>" not in page
+
+
+def test_participant_list_needs_a_call_token_for_that_session(client: Client) -> None:
+    from sessions_app.tokens import call_tokens
+
+    session, other = CallSession.objects.create(), CallSession.objects.create()
+    token, _ = call_tokens.issue(other, None, "Viewer")
+    for headers in ({}, {"X-Call-Token": token}):
+        response = client.get(f"/s/{session.session_id}/participants/", headers=headers)
+        assert response.status_code == 403 and protocol.ERROR_CALL_TOKEN.encode() in response.content
