@@ -14,7 +14,7 @@ import { getConfig, parseAppSettings, requireConfig, setConfig, shareUrl, signal
 import { CallsError, ErrorCode, asCallsError, failure, success } from "./errors.js";
 import { Emitter, Events } from "./events.js";
 import { CallSession } from "./session.js";
-import { DEFAULT_DISPLAY_NAME, Layout, SessionType, normalizeSettings } from "./settings.js";
+import { CameraFacing, DEFAULT_DISPLAY_NAME, Layout, SessionType, normalizeSettings } from "./settings.js";
 import { fetchGuestToken, isCallToken, requestCallToken, sessionIdFromToken } from "./tokens.js";
 
 const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -143,12 +143,18 @@ async function generateToken(sessionId) {
 const notInCall = () => failure(new CallsError(ErrorCode.ERR_CALL_NOT_A_PART, "You are not in a call."));
 
 function withSession(action) {
-  return current && current.active ? action(current) : Promise.resolve(notInCall());
+  return current && current.active ? Promise.resolve(action(current)) : Promise.resolve(notInCall());
+}
+
+/** A synchronous getter: `read(session)` in a call, else `fallback`. */
+function fromSession(read, fallback) {
+  return current && current.state === "joined" ? read(current) : fallback;
 }
 
 const CometChatCalls = Object.freeze({
   SessionType,
   Layout,
+  CameraFacing,
   ErrorCode,
   Events,
   // Setup and auth (calls-api §2, §3).
@@ -171,6 +177,28 @@ const CometChatCalls = Object.freeze({
   unmuteAudio: () => withSession((session) => session.setAudioMuted(false)),
   pauseVideo: () => withSession((session) => session.setVideoPaused(true)),
   resumeVideo: () => withSession((session) => session.setVideoPaused(false)),
+  /** The next camera (or front ↔ rear with one camera). */
+  switchCamera: () => withSession((session) => session.switchCamera()),
+  /** TILE, SIDEBAR or SPOTLIGHT (this screen only). */
+  setLayout: (layout) => withSession((session) => session.setLayout(layout)),
+  /** Feature a participant on this screen only. `type` is accepted for CometChat compatibility. */
+  pinParticipant: (participantId, type) => withSession((session) => session.pinParticipant(typeof participantId === "string" ? participantId : "")),
+  unpinParticipant: () => withSession((session) => session.pinParticipant("")),
+  showParticipantList: () => withSession((session) => session.setParticipantListVisible(true)),
+  hideParticipantList: () => withSession((session) => session.setParticipantListVisible(false)),
+  /** Moderation: the server mutes them and tells their browser. */
+  muteParticipant: (participantId) => withSession((session) => session.moderate(participantId, "mute")),
+  pauseParticipantVideo: (participantId) => withSession((session) => session.moderate(participantId, "pause_video")),
+  // Devices: the lists and current devices are synchronous, as CometChat's (empty/null outside a call).
+  getAudioInputDevices: () => fromSession((session) => session.devices("audioInput"), []),
+  getVideoInputDevices: () => fromSession((session) => session.devices("videoInput"), []),
+  getAudioOutputDevices: () => fromSession((session) => session.devices("audioOutput"), []),
+  getCurrentAudioInputDevice: () => fromSession((session) => session.currentDevice("audioInput"), null),
+  getCurrentVideoInputDevice: () => fromSession((session) => session.currentDevice("videoInput"), null),
+  getCurrentAudioOutputDevice: () => fromSession((session) => session.currentDevice("audioOutput"), null),
+  setAudioInputDevice: (deviceId) => withSession((session) => session.setAudioInputDevice(deviceId)),
+  setVideoInputDevice: (deviceId) => withSession((session) => session.setVideoInputDevice(deviceId)),
+  setAudioOutputDevice: (deviceId) => withSession((session) => session.setAudioOutputDevice(deviceId)),
   /** Register a listener (event names as calls-api §6); returns a function that removes it. */
   addEventListener: (name, callback) => emitter.addEventListener(name, callback),
 });

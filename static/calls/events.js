@@ -7,6 +7,7 @@ export const Events = Object.freeze({
   // Session.
   onSessionJoined: "onSessionJoined",
   onSessionLeft: "onSessionLeft",
+  onSessionTimedOut: "onSessionTimedOut",
   onConnectionClosed: "onConnectionClosed",
   onConnectionFailed: "onConnectionFailed",
   onError: "onError",
@@ -25,11 +26,26 @@ export const Events = Object.freeze({
   onAudioUnMuted: "onAudioUnMuted",
   onVideoPaused: "onVideoPaused",
   onVideoResumed: "onVideoResumed",
+  // Devices: the one in use changed (argument: the device), or the list of a kind changed (argument: the list).
+  onAudioInputDeviceChanged: "onAudioInputDeviceChanged",
+  onAudioOutputDeviceChanged: "onAudioOutputDeviceChanged",
+  onVideoInputDeviceChanged: "onVideoInputDeviceChanged",
+  onAudioInputDevicesChanged: "onAudioInputDevicesChanged",
+  onAudioOutputDevicesChanged: "onAudioOutputDevicesChanged",
+  onVideoInputDevicesChanged: "onVideoInputDevicesChanged",
+  // Layout.
+  onCallLayoutChanged: "onCallLayoutChanged",
+  onParticipantListVisible: "onParticipantListVisible",
+  onParticipantListHidden: "onParticipantListHidden",
   // Buttons: fired before the button's default action.
   onLeaveSessionButtonClicked: "onLeaveSessionButtonClicked",
   onToggleAudioButtonClicked: "onToggleAudioButtonClicked",
   onToggleVideoButtonClicked: "onToggleVideoButtonClicked",
   onShareInviteButtonClicked: "onShareInviteButtonClicked",
+  onChangeLayoutButtonClicked: "onChangeLayoutButtonClicked",
+  onParticipantListButtonClicked: "onParticipantListButtonClicked",
+  // Extension: the switch-camera button (CometChat has no event for it).
+  onSwitchCameraButtonClicked: "onSwitchCameraButtonClicked",
 });
 
 export class Emitter {

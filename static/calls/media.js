@@ -11,12 +11,17 @@ import { CallsError, ErrorCode } from "./errors.js";
 const AUDIO_CONSTRAINTS = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
 const VIDEO_CONSTRAINTS = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30, max: 30 } };
 
-export function audioConstraints(deviceId) {
-  return deviceId ? { ...AUDIO_CONSTRAINTS, deviceId } : { ...AUDIO_CONSTRAINTS };
+export const FacingMode = Object.freeze({ FRONT: "user", REAR: "environment" });
+
+/** `exact`: this device or fail (a device chosen during the call); else preferred (a remembered one may be gone). */
+export function audioConstraints(deviceId, { exact = false } = {}) {
+  if (!deviceId) return { ...AUDIO_CONSTRAINTS };
+  return { ...AUDIO_CONSTRAINTS, deviceId: exact ? { exact: deviceId } : deviceId };
 }
 
-export function videoConstraints(deviceId) {
-  return deviceId ? { ...VIDEO_CONSTRAINTS, deviceId } : { ...VIDEO_CONSTRAINTS, facingMode: "user" };
+export function videoConstraints(deviceId, { exact = false, facingMode = FacingMode.FRONT } = {}) {
+  if (!deviceId) return { ...VIDEO_CONSTRAINTS, facingMode };
+  return { ...VIDEO_CONSTRAINTS, deviceId: exact ? { exact: deviceId } : deviceId };
 }
 
 function deviceError(kind, error) {
@@ -26,12 +31,12 @@ function deviceError(kind, error) {
   return new CallsError(ErrorCode.ERROR_MEDIA_DEVICE, message, { kind, name: error ? error.name : "" });
 }
 
-/** Open one kind of device; resolve its track or throw ERROR_MEDIA_DEVICE. */
-export async function openTrack(kind, deviceId) {
+/** Open one kind of device; resolve its track or throw ERROR_MEDIA_DEVICE. `options` as the constraints'. */
+export async function openTrack(kind, deviceId, options = {}) {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     throw deviceError(kind, { name: "NotSupportedError" });
   }
-  const constraints = kind === "audio" ? { audio: audioConstraints(deviceId) } : { video: videoConstraints(deviceId) };
+  const constraints = kind === "audio" ? { audio: audioConstraints(deviceId, options) } : { video: videoConstraints(deviceId, options) };
   try {
     const stream = await navigator.mediaDevices.getUserMedia(constraints);
     return stream.getTracks()[0];
@@ -46,14 +51,14 @@ export async function openTrack(kind, deviceId) {
  * Resolves {audio, video, problems}: a track or null per kind, and a
  * CallsError per kind that could not be opened.
  */
-export async function openDevices({ audio, video, audioDeviceId = "", videoDeviceId = "" }) {
+export async function openDevices({ audio, video, audioDeviceId = "", videoDeviceId = "", facingMode = FacingMode.FRONT }) {
   const result = { audio: null, video: null, problems: [] };
   if (!audio && !video) return result;
   if (audio && video && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
     try {
       const stream = await navigator.mediaDevices.getUserMedia({
         audio: audioConstraints(audioDeviceId),
-        video: videoConstraints(videoDeviceId),
+        video: videoConstraints(videoDeviceId, { facingMode }),
       });
       result.audio = stream.getAudioTracks()[0] || null;
       result.video = stream.getVideoTracks()[0] || null;
@@ -65,7 +70,7 @@ export async function openDevices({ audio, video, audioDeviceId = "", videoDevic
   for (const kind of ["audio", "video"]) {
     if (!(kind === "audio" ? audio : video)) continue;
     try {
-      result[kind] = await openTrack(kind, kind === "audio" ? audioDeviceId : videoDeviceId);
+      result[kind] = await openTrack(kind, kind === "audio" ? audioDeviceId : videoDeviceId, { facingMode });
     } catch (error) {
       result.problems.push(error);
     }
@@ -78,7 +83,7 @@ export function canChooseAudioOutput() {
   return typeof HTMLMediaElement !== "undefined" && "setSinkId" in HTMLMediaElement.prototype;
 }
 
-/** The media devices by kind: {audioInput, videoInput, audioOutput}, each [{deviceId, label}]. */
+/** The media devices by kind: {audioInput, videoInput, audioOutput}, each [{deviceId, label, kind, groupId}]. */
 export async function listDevices() {
   const found = { audioInput: [], videoInput: [], audioOutput: [] };
   if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return found;
@@ -89,7 +94,9 @@ export async function listDevices() {
     if (!key || !device.deviceId) continue;
     const number = found[key].length + 1;
     const fallback = { audioInput: "Microphone", videoInput: "Camera", audioOutput: "Speaker" }[key];
-    found[key].push({ deviceId: device.deviceId, label: device.label || `${fallback} ${number}` });
+    found[key].push(
+      Object.freeze({ deviceId: device.deviceId, label: device.label || `${fallback} ${number}`, kind: device.kind, groupId: device.groupId || "" }),
+    );
   }
   if (!canChooseAudioOutput()) found.audioOutput = [];
   return found;
@@ -101,10 +108,11 @@ function stopTrack(track) {
 
 /** The local participant's microphone and camera for the length of one call. */
 export class LocalMedia {
-  constructor({ video, audioDeviceId = "", videoDeviceId = "" }) {
+  constructor({ video, audioDeviceId = "", videoDeviceId = "", facingMode = FacingMode.FRONT }) {
     this.videoAllowed = video;
     this.audioDeviceId = audioDeviceId;
     this.videoDeviceId = videoDeviceId;
+    this.facingMode = facingMode;
     this.audioTrack = null;
     this.videoTrack = null;
   }
@@ -119,6 +127,7 @@ export class LocalMedia {
       video: this.videoAllowed && withVideo,
       audioDeviceId: this.audioDeviceId,
       videoDeviceId: this.videoDeviceId,
+      facingMode: this.facingMode,
     });
     this.audioTrack = opened.audio;
     this.videoTrack = opened.video;
@@ -141,8 +150,45 @@ export class LocalMedia {
   async startVideo() {
     if (!this.videoAllowed) throw new CallsError(ErrorCode.ERROR_MEDIA_DEVICE, "This is a voice call.", { kind: "video" });
     stopTrack(this.videoTrack);
-    this.videoTrack = await openTrack("video", this.videoDeviceId);
+    this.videoTrack = await openTrack("video", this.videoDeviceId, { facingMode: this.facingMode });
     return this.videoTrack;
+  }
+
+  /**
+   * Use another microphone: the new one opens before the old one closes, so a
+   * device that fails leaves the call as it was. Resolves the new track.
+   */
+  async switchAudio(deviceId) {
+    const track = await openTrack("audio", deviceId, { exact: true });
+    if (this.audioTrack) track.enabled = this.audioTrack.enabled;
+    stopTrack(this.audioTrack);
+    this.audioTrack = track;
+    this.audioDeviceId = deviceId;
+    return track;
+  }
+
+  /**
+   * Use another camera (by deviceId, or by facing mode when `deviceId` is "").
+   * With the camera off only the choice is kept; resolves the new track or null.
+   */
+  async switchVideo({ deviceId = "", facingMode = this.facingMode }) {
+    if (!this.videoAllowed) throw new CallsError(ErrorCode.ERROR_MEDIA_DEVICE, "This is a voice call.", { kind: "video" });
+    if (this.videoTrack) {
+      // Some phones cannot open two cameras at once: close the old one first.
+      stopTrack(this.videoTrack);
+      this.videoTrack = null; // If the new camera fails, the camera is off.
+      this.videoTrack = await openTrack("video", deviceId, { exact: Boolean(deviceId), facingMode });
+    }
+    this.videoDeviceId = deviceId;
+    this.facingMode = facingMode;
+    return this.videoTrack;
+  }
+
+  /** The deviceId a live track of `kind` uses, else the one chosen. */
+  currentDeviceId(kind) {
+    const track = kind === "audio" ? this.audioTrack : this.videoTrack;
+    const live = track && track.readyState === "live" && track.getSettings ? track.getSettings().deviceId : "";
+    return live || (kind === "audio" ? this.audioDeviceId : this.videoDeviceId);
   }
 
   /** Close the camera: its light goes off. */

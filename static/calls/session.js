@@ -4,12 +4,15 @@
  * and keeps the participant list the events report.
  */
 
+import { DeviceKind, DeviceWatcher } from "./devices.js";
 import { CallsError, ErrorCode, asCallsError, errorForCloseCode, CloseCode } from "./errors.js";
 import { Events } from "./events.js";
-import { LocalMedia } from "./media.js";
+import { IdleTimer } from "./idle.js";
+import { FacingMode, LocalMedia, canChooseAudioOutput } from "./media.js";
 import { ParticipantList, makeParticipant, snapshot } from "./participants.js";
 import { PeerTransport } from "./peer.js";
 import { SignalingChannel } from "./signaling.js";
+import { Layout, parseLayout } from "./settings.js";
 import { CallView } from "./ui.js";
 
 export const JOIN_TIMEOUT_MS = 20_000;
@@ -17,6 +20,17 @@ export const JOIN_TIMEOUT_MS = 20_000;
 const ok = (data = null) => ({ data, error: null });
 const failed = (error) => ({ data: null, error: asCallsError(error).toJSON() });
 const notInCall = () => failed(new CallsError(ErrorCode.ERR_CALL_NOT_A_PART, "You are not in a call."));
+const LAYOUT_ORDER = [Layout.TILE, Layout.SIDEBAR, Layout.SPOTLIGHT];
+// Control-bar buttons and the event each fires before its default action (calls-api §6).
+const BUTTON_EVENTS = {
+  "toggle-audio": Events.onToggleAudioButtonClicked,
+  "toggle-video": Events.onToggleVideoButtonClicked,
+  "switch-camera": Events.onSwitchCameraButtonClicked,
+  leave: Events.onLeaveSessionButtonClicked,
+  share: Events.onShareInviteButtonClicked,
+  "change-layout": Events.onChangeLayoutButtonClicked,
+  "participant-list": Events.onParticipantListButtonClicked,
+};
 
 export class CallSession {
   /**
@@ -57,6 +71,22 @@ export class CallSession {
       video: !this._voice,
       audioDeviceId: settings.audioInputDeviceId,
       videoDeviceId: settings.videoInputDeviceId,
+      facingMode: settings.initialCameraFacing === "REAR" ? FacingMode.REAR : FacingMode.FRONT,
+    });
+    this._devices = new DeviceWatcher({
+      media: this._media,
+      audioOutputDeviceId: settings.audioOutputDeviceId,
+      emit: (name, arg) => this.state === "joined" && this._emitter.emit(name, arg),
+    });
+    this._layout = settings.layout;
+    this._pinned = "";
+    this._listOpen = false;
+    this._idle = new IdleTimer({
+      beforePrompt: settings.idleTimeoutPeriodBeforePrompt,
+      afterPrompt: settings.idleTimeoutPeriodAfterPrompt,
+      prompt: (ms) => this._view.showIdlePrompt(ms),
+      dismiss: () => this._view.hideIdlePrompt(),
+      timeOut: () => this._timedOut(),
     });
     this._signaling = null;
     this._peer = null;
@@ -73,7 +103,7 @@ export class CallSession {
     this._view = new CallView(this._container, {
       settings: this.settings,
       shareUrl: this._shareUrl,
-      onAction: (action) => this._handleAction(action),
+      onAction: (action, pid) => this._handleAction(action, pid),
     });
     this._view.showConnecting();
     try {
@@ -105,6 +135,7 @@ export class CallSession {
       );
       await joined;
       for (const problem of problems) this._view.notify(problem.message);
+      await this._devices.start();
       return ok({
         sessionId: this.sessionId,
         participantId: this.participantId,
@@ -128,12 +159,170 @@ export class CallSession {
       return ok();
     }
     if (this.state !== "joined") return notInCall();
+    this._leaveBecause("left");
+    return ok();
+  }
+
+  /** Leave the call on our side: `reason` is "left", "timedOut" or "peerLeft". */
+  _leaveBecause(reason) {
     this.state = "left";
     this._signaling.send("leave");
     this._cleanup();
-    this._view.showLeft("left");
-    this._emitter.emit(Events.onSessionLeft, { sessionId: this.sessionId, reason: "left" });
+    this._view.showLeft(reason);
+    if (reason === "timedOut") this._emitter.emit(Events.onSessionTimedOut, { sessionId: this.sessionId });
+    this._emitter.emit(Events.onSessionLeft, { sessionId: this.sessionId, reason });
+  }
+
+  _timedOut() {
+    if (this.state === "joined") this._leaveBecause("timedOut");
+  }
+
+  // In-call view actions (local to this screen).
+
+  /** TILE, SIDEBAR or SPOTLIGHT; onCallLayoutChanged when it changes. */
+  setLayout(layout) {
+    if (this.state !== "joined") return notInCall();
+    const parsed = typeof layout === "string" ? parseLayout(layout) : null;
+    if (!parsed) return failed(new CallsError(ErrorCode.ERROR_JSON_EXCEPTION, "The layout must be TILE, SIDEBAR or SPOTLIGHT.", { field: "layout" }));
+    if (parsed !== this._layout) {
+      this._layout = parsed;
+      this._view.setLayout(parsed);
+      this._emitter.emit(Events.onCallLayoutChanged, parsed);
+    }
     return ok();
+  }
+
+  get layout() {
+    return this._layout;
+  }
+
+  /** Feature `pid` on this screen (nobody else sees it); "" unpins. */
+  pinParticipant(pid) {
+    if (this.state !== "joined") return notInCall();
+    if (pid && !this._participants.has(pid)) return failed(this._unknownParticipant(pid));
+    const previous = this._pinned;
+    if (previous === pid) return ok();
+    this._pinned = pid;
+    if (previous && this._participants.has(previous)) this._participants.update(previous, { isPinned: false });
+    if (pid) this._participants.update(pid, { isPinned: true });
+    for (const changed of [previous, pid]) {
+      if (changed && this._participants.has(changed)) this._view.updateParticipant(snapshot(this._participants.get(changed)));
+    }
+    this._view.setPinned(pid);
+    this._listChanged();
+    return ok();
+  }
+
+  setParticipantListVisible(visible) {
+    if (this.state !== "joined") return notInCall();
+    if (this._listOpen !== visible) {
+      this._listOpen = visible;
+      this._view.setParticipantListOpen(visible);
+      this._emitter.emit(visible ? Events.onParticipantListVisible : Events.onParticipantListHidden);
+    }
+    return ok();
+  }
+
+  /** Moderation: ask the server to mute `pid` ("mute") or turn their camera off ("pause_video"). */
+  moderate(pid, action) {
+    if (this.state !== "joined") return notInCall();
+    if (typeof pid !== "string" || !this._participants.has(pid)) return failed(this._unknownParticipant(pid));
+    if (pid === this.participantId) {
+      return failed(new CallsError(ErrorCode.ERR_BAD_REQUEST, "Use muteAudio() or pauseVideo() for yourself.", { participantId: pid }));
+    }
+    this._signaling.send("moderate", { target: pid, action });
+    return ok();
+  }
+
+  _unknownParticipant(pid) {
+    return new CallsError(ErrorCode.ERR_NOT_FOUND, "Nobody in this call has that participant ID.", { participantId: String(pid) });
+  }
+
+  // Devices.
+
+  devices(kind) {
+    return this.state === "joined" ? this._devices.list(kind) : [];
+  }
+
+  currentDevice(kind) {
+    return this.state === "joined" ? this._devices.current(kind) : null;
+  }
+
+  setAudioInputDevice(deviceId) {
+    return this._serialise(async () => {
+      this._checkDevice(DeviceKind.audioInput, deviceId, "audio");
+      const track = await this._media.switchAudio(deviceId);
+      await this._peer.replaceTrack("audio", track);
+      this._devices.announceCurrent(DeviceKind.audioInput);
+    });
+  }
+
+  setVideoInputDevice(deviceId) {
+    return this._serialise(async () => {
+      this._checkDevice(DeviceKind.videoInput, deviceId, "video");
+      await this._useCamera({ deviceId });
+    });
+  }
+
+  /** The next camera, or the other facing mode (front/rear) with only one camera. */
+  switchCamera() {
+    return this._serialise(async () => {
+      if (this._voice) throw new CallsError(ErrorCode.ERROR_MEDIA_DEVICE, "This is a voice call.", { kind: "video" });
+      const next = this._devices.nextCamera();
+      if (next) await this._useCamera({ deviceId: next.deviceId });
+      else await this._useCamera({ facingMode: this._media.facingMode === FacingMode.FRONT ? FacingMode.REAR : FacingMode.FRONT });
+    });
+  }
+
+  /** Where the browser has setSinkId; elsewhere remote audio stays on the default speaker and this resolves ERROR_MEDIA_DEVICE. */
+  setAudioOutputDevice(deviceId) {
+    return this._serialise(async () => {
+      if (!canChooseAudioOutput()) {
+        throw new CallsError(ErrorCode.ERROR_MEDIA_DEVICE, "This browser cannot choose the speaker.", { kind: "audiooutput", reason: "unsupported" });
+      }
+      this._checkDevice(DeviceKind.audioOutput, deviceId, "audiooutput");
+      try {
+        await this._view.setAudioOutput(deviceId);
+      } catch (error) {
+        throw new CallsError(ErrorCode.ERROR_MEDIA_DEVICE, "The speaker could not be used.", { kind: "audiooutput", name: error.name || "" });
+      }
+      this._devices.audioOutputDeviceId = deviceId;
+      this._devices.announceCurrent(DeviceKind.audioOutput);
+    });
+  }
+
+  _checkDevice(kind, deviceId, name) {
+    if (typeof deviceId !== "string" || !this._devices.has(kind, deviceId)) {
+      throw new CallsError(ErrorCode.ERROR_MEDIA_DEVICE, "There is no such device.", { kind: name, deviceId: String(deviceId) });
+    }
+  }
+
+  async _useCamera(choice) {
+    if (this._voice) throw new CallsError(ErrorCode.ERROR_MEDIA_DEVICE, "This is a voice call.", { kind: "video" });
+    const had = Boolean(this._media.videoTrack);
+    let track;
+    try {
+      track = await this._media.switchVideo(choice);
+    } finally {
+      // The old camera is closed either way; a failed new one leaves the camera off.
+      if (had && !this._media.videoTrack) await this._cameraGone();
+    }
+    if (track) {
+      this._watchCamera(track);
+      await this._peer.replaceTrack("video", track);
+      this._view.setTrack(this.participantId, "video", track);
+    }
+    this._devices.announceCurrent(DeviceKind.videoInput);
+  }
+
+  async _cameraGone() {
+    await this._peer.replaceTrack("video", null);
+    this._view.setTrack(this.participantId, "video", null);
+    if (!this._videoPaused) {
+      this._videoPaused = true;
+      this._localMediaChanged();
+      this._emitter.emit(Events.onVideoPaused);
+    }
   }
 
   setAudioMuted(muted) {
@@ -264,7 +453,7 @@ export class CallSession {
     this._view.setLocalMedia({ audioMuted: this._audioMuted, videoPaused: this._videoPaused });
     window.addEventListener("pagehide", this._onPageHide);
     this._emitter.emit(Events.onSessionJoined, { sessionId: this.sessionId, participant: snapshot(local) });
-    this._emitter.emit(Events.onParticipantListChanged, this._participants.snapshots());
+    this._listChanged();
     if (this._joinWaiter) this._joinWaiter.resolve();
   }
 
@@ -274,9 +463,9 @@ export class CallSession {
     this._view.addParticipant(snapshot(participant));
     const tracks = this._remoteTracks.get(participant.pid) || {};
     for (const [kind, track] of Object.entries(tracks)) this._view.setTrack(participant.pid, kind, track);
-    this._view.notify(`${participant.name} joined`);
+    if (this.settings.enableNotifications) this._view.notify(`${participant.name || "Guest"} joined`);
     this._emitter.emit(Events.onParticipantJoined, snapshot(participant));
-    this._emitter.emit(Events.onParticipantListChanged, this._participants.snapshots());
+    this._listChanged();
   }
 
   _participantLeft(pid) {
@@ -284,9 +473,15 @@ export class CallSession {
     this._remoteTracks.delete(pid);
     if (!participant || participant.isLocal) return;
     this._view.removeParticipant(pid);
-    this._view.notify(`${participant.name} left`);
+    if (pid === this._pinned) {
+      this._pinned = "";
+      this._view.setPinned("");
+    }
+    if (this.settings.enableNotifications) this._view.notify(`${participant.name || "Guest"} left`);
     this._emitter.emit(Events.onParticipantLeft, snapshot(participant));
-    this._emitter.emit(Events.onParticipantListChanged, this._participants.snapshots());
+    this._listChanged();
+    // A peer call is over for both once the other side has gone.
+    if (this.settings.isPeerCall && this._participants.size === 1 && this.state === "joined") this._leaveBecause("peerLeft");
   }
 
   _participantMedia({ participantId, audioMuted, videoPaused }) {
@@ -304,7 +499,7 @@ export class CallSession {
     if (changed.includes("videoPaused")) {
       this._emitter.emit(videoPaused ? Events.onParticipantVideoPaused : Events.onParticipantVideoResumed, participant);
     }
-    this._emitter.emit(Events.onParticipantListChanged, this._participants.snapshots());
+    this._listChanged();
   }
 
   _serverError({ code, message, details }) {
@@ -354,6 +549,15 @@ export class CallSession {
     this._view.updateParticipant(snapshot(this._participants.get(this.participantId)));
     this._view.setLocalMedia(state);
     this._signaling.send("media", state);
+    this._listChanged();
+  }
+
+  /** After every join, leave or change: the panel, the idle timer and onParticipantListChanged. */
+  _listChanged() {
+    const everyone = this._participants.snapshots();
+    this._view.setParticipants(everyone);
+    this._idle.setAlone(everyone.length === 1);
+    this._emitter.emit(Events.onParticipantListChanged, everyone);
   }
 
   _watchCamera(track) {
@@ -368,19 +572,41 @@ export class CallSession {
     }
   }
 
-  _handleAction(action) {
-    const buttonEvents = {
-      "toggle-audio": Events.onToggleAudioButtonClicked,
-      "toggle-video": Events.onToggleVideoButtonClicked,
-      leave: Events.onLeaveSessionButtonClicked,
-      share: Events.onShareInviteButtonClicked,
-    };
-    if (buttonEvents[action]) this._emitter.emit(buttonEvents[action]);
-    if (action === "toggle-audio") this.setAudioMuted(!this._audioMuted);
-    else if (action === "toggle-video") this.setVideoPaused(!this._videoPaused);
-    else if (action === "leave") this.leave();
-    else if (action === "share") this._view.copyShareLink();
-    else if (action === "rejoin") this._onRejoin();
+  /** A click in the call view; the button's event fires before its default action. */
+  _handleAction(action, pid = "") {
+    if (BUTTON_EVENTS[action]) this._emitter.emit(BUTTON_EVENTS[action]);
+    switch (action) {
+      case "toggle-audio":
+        return this.setAudioMuted(!this._audioMuted);
+      case "toggle-video":
+        return this.setVideoPaused(!this._videoPaused);
+      case "switch-camera":
+        return this.switchCamera();
+      case "leave":
+        return this.leave();
+      case "share":
+        return this._view.copyShareLink();
+      case "change-layout":
+        return this.setLayout(LAYOUT_ORDER[(LAYOUT_ORDER.indexOf(this._layout) + 1) % LAYOUT_ORDER.length]);
+      case "participant-list":
+        return this.setParticipantListVisible(!this._listOpen);
+      case "close-participant-list":
+        return this.setParticipantListVisible(false);
+      case "pin":
+        return this.pinParticipant(pid);
+      case "unpin":
+        return this.pinParticipant("");
+      case "mute-participant":
+        return this.moderate(pid, "mute");
+      case "pause-participant-video":
+        return this.moderate(pid, "pause_video");
+      case "stay":
+        return this._idle.stay();
+      case "rejoin":
+        return this._onRejoin();
+      default:
+        return null;
+    }
   }
 
   // Endings.
@@ -411,6 +637,8 @@ export class CallSession {
 
   _cleanup() {
     clearTimeout(this._joinTimer);
+    this._idle.cancel();
+    this._devices.stop();
     window.removeEventListener("pagehide", this._onPageHide);
     if (this._media.videoTrack) this._media.videoTrack.removeEventListener("ended", this._onCameraEnded);
     if (this._peer) this._peer.close();

@@ -4,35 +4,61 @@
  *
  * Unknown keys are ignored so settings written for CometChat (or for a later
  * version of this SDK) still join; a known key with a wrong type or value is
- * refused with ERROR_JSON_EXCEPTION.
+ * refused with ERROR_JSON_EXCEPTION naming the field (`details.field`).
  */
 
 import { CallsError, ErrorCode } from "./errors.js";
 
 export const SessionType = Object.freeze({ VIDEO: "VIDEO", VOICE: "VOICE" });
 export const Layout = Object.freeze({ TILE: "TILE", SIDEBAR: "SIDEBAR", SPOTLIGHT: "SPOTLIGHT" });
+export const CameraFacing = Object.freeze({ FRONT: "FRONT", REAR: "REAR" });
 export const DEFAULT_DISPLAY_NAME = "Guest";
 export const MAX_DISPLAY_NAME_CHARS = 100;
+// The longest idle period accepted: a day (setTimeout overflows past 2^31 - 1 ms).
+const MAX_PERIOD_MS = 86_400_000;
 
-const BOOLEAN_SETTINGS = {
+export const BOOLEAN_SETTINGS = Object.freeze({
   startAudioMuted: false,
   startVideoPaused: false,
+  autoStartRecording: false,
+  isPeerCall: false,
+  enableNotifications: true,
+  enableParticipantContextMenu: true,
+  enableNoiseReduction: false,
   hideControlPanel: false,
+  hideHeaderPanel: false,
+  hideSessionTimer: false,
   hideLeaveSessionButton: false,
   hideToggleAudioButton: false,
   hideToggleVideoButton: false,
+  hideSwitchCameraButton: false,
+  hideRaiseHandButton: false,
+  hideParticipantListButton: false,
+  hideChangeLayoutButton: false,
+  hideScreenSharingButton: false,
+  hideRecordingButton: true,
   hideShareInviteButton: true,
-  hideSessionTimer: false,
-};
+  hideChatButton: true,
+  hideNetworkIndicator: false,
+  hideRecordingStatusIndicator: false,
+});
 
-const STRING_SETTINGS = {
+const STRING_SETTINGS = Object.freeze({
   title: "",
   displayName: "",
   audioInputDeviceId: "",
   audioOutputDeviceId: "",
   videoInputDeviceId: "",
   shareUrl: "",
-};
+});
+
+export const PERIOD_SETTINGS = Object.freeze({
+  idleTimeoutPeriodBeforePrompt: 60_000,
+  idleTimeoutPeriodAfterPrompt: 120_000,
+});
+
+// Settings a share link may carry, besides the booleans and periods (the rest are the app's to set).
+const QUERY_STRINGS = ["title", "audioInputDeviceId", "videoInputDeviceId", "audioOutputDeviceId"];
 
 function invalid(field, problem) {
   return new CallsError(ErrorCode.ERROR_JSON_EXCEPTION, `SessionSettings.${field} ${problem}.`, { field });
@@ -50,19 +76,36 @@ export function parseLayout(value) {
   return upper in Layout ? upper : null;
 }
 
+export function parseCameraFacing(value) {
+  const upper = String(value).trim().toUpperCase();
+  return upper in CameraFacing ? upper : null;
+}
+
+/** A period in ms: a whole number from 1 ms to a day, else null. */
+export function parsePeriod(value) {
+  const number = typeof value === "string" && value.trim() ? Number(value) : value;
+  return Number.isInteger(number) && number > 0 && number <= MAX_PERIOD_MS ? number : null;
+}
+
 /** Collapse whitespace and drop control characters, as the server does. */
 export function cleanDisplayName(value) {
   const printable = Array.from(String(value)).filter((ch) => !/\p{Cc}|\p{Cf}/u.test(ch)).join("");
   return printable.split(/\s+/).filter(Boolean).join(" ").slice(0, MAX_DISPLAY_NAME_CHARS);
 }
 
-/** Validate `input` and fill in defaults; throw ERROR_JSON_EXCEPTION when it is not usable. */
+const ENUMS = [
+  ["sessionType", parseSessionType, "must be VIDEO or VOICE", SessionType.VIDEO],
+  ["layout", parseLayout, "must be TILE, SIDEBAR or SPOTLIGHT", Layout.TILE],
+  ["initialCameraFacing", parseCameraFacing, "must be FRONT or REAR", CameraFacing.FRONT],
+];
+
+/** Validate `input` and fill in defaults; throw ERROR_JSON_EXCEPTION naming the first bad field. */
 export function normalizeSettings(input) {
   if (input === undefined || input === null) input = {};
   if (typeof input !== "object" || Array.isArray(input)) {
     throw new CallsError(ErrorCode.ERROR_JSON_EXCEPTION, "SessionSettings must be an object.");
   }
-  const settings = { sessionType: SessionType.VIDEO, layout: Layout.TILE };
+  const settings = {};
   for (const [key, fallback] of Object.entries(BOOLEAN_SETTINGS)) {
     const value = input[key] ?? fallback;
     if (typeof value !== "boolean") throw invalid(key, "must be true or false");
@@ -73,13 +116,15 @@ export function normalizeSettings(input) {
     if (typeof value !== "string") throw invalid(key, "must be a string");
     settings[key] = value;
   }
-  if (input.sessionType !== undefined && input.sessionType !== null) {
-    settings.sessionType = parseSessionType(input.sessionType);
-    if (!settings.sessionType) throw invalid("sessionType", "must be VIDEO or VOICE");
+  for (const [key, fallback] of Object.entries(PERIOD_SETTINGS)) {
+    const value = input[key] ?? fallback;
+    if (typeof value !== "number" || parsePeriod(value) === null) throw invalid(key, `must be a whole number of ms from 1 to ${MAX_PERIOD_MS}`);
+    settings[key] = value;
   }
-  if (input.layout !== undefined && input.layout !== null) {
-    settings.layout = parseLayout(input.layout);
-    if (!settings.layout) throw invalid("layout", "must be TILE, SIDEBAR or SPOTLIGHT");
+  for (const [key, parse, problem, fallback] of ENUMS) {
+    const value = input[key] ?? fallback;
+    settings[key] = typeof value === "string" ? parse(value) : null;
+    if (!settings[key]) throw invalid(key, problem);
   }
   settings.iceServers = input.iceServers ?? [];
   if (!Array.isArray(settings.iceServers)) throw invalid("iceServers", "must be a list of RTCIceServer objects");
@@ -101,16 +146,16 @@ function parseBoolean(value) {
  */
 export function settingsFromQuery(searchParams) {
   const settings = {};
-  const displayName = searchParams.get("displayName");
-  if (displayName !== null && cleanDisplayName(displayName)) settings.displayName = cleanDisplayName(displayName);
-  const sessionType = searchParams.get("sessionType");
-  if (sessionType !== null && parseSessionType(sessionType)) settings.sessionType = parseSessionType(sessionType);
-  const layout = searchParams.get("layout");
-  if (layout !== null && parseLayout(layout)) settings.layout = parseLayout(layout);
-  for (const key of ["startAudioMuted", "startVideoPaused"]) {
-    const value = searchParams.get(key);
-    if (value !== null && parseBoolean(value) !== null) settings[key] = parseBoolean(value);
-  }
+  const take = (key, parse) => {
+    const raw = searchParams.get(key);
+    const value = raw === null ? null : parse(raw);
+    if (value !== null && value !== "") settings[key] = value;
+  };
+  take("displayName", cleanDisplayName);
+  for (const [key, parse] of ENUMS) take(key, parse);
+  for (const key of Object.keys(BOOLEAN_SETTINGS)) take(key, parseBoolean);
+  for (const key of Object.keys(PERIOD_SETTINGS)) take(key, parsePeriod);
+  for (const key of QUERY_STRINGS) take(key, (value) => value.trim());
   const skip = searchParams.get("skipPrejoin");
   return { settings, skipPrejoin: skip !== null && parseBoolean(skip) === true };
 }

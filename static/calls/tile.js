@@ -6,13 +6,15 @@
 
 import { avatarColourClass, h, initials } from "./dom.js";
 import { icon } from "./icons.js";
+import { menuButton } from "./tile-menu.js";
 
 export class Tile {
   /**
    * @param {object} participant a §6 Participant
-   * @param {{voice: boolean, onAudioBlocked: function(), audioOutputDeviceId: string}} options
+   * @param {{voice: boolean, onAudioBlocked: function(), audioOutputDeviceId: string, openMenu: ?function(HTMLElement, object)}} options
+   *   openMenu: the participant menu's opener, or null without a menu
    */
-  constructor(participant, { voice, onAudioBlocked, audioOutputDeviceId }) {
+  constructor(participant, { voice, onAudioBlocked, audioOutputDeviceId, openMenu = null }) {
     this.pid = participant.pid;
     this.isLocal = participant.isLocal;
     this._onAudioBlocked = onAudioBlocked;
@@ -40,6 +42,7 @@ export class Tile {
       this.audio,
       h("div", { class: "cc-tile__avatar" }, this._avatar),
       h("div", { class: "cc-tile__label" }, this._mutedBadge, this._name),
+      openMenu ? menuButton(participant, (button) => openMenu(button, this.participant)) : null,
     );
     if (this.video) {
       const ready = () => this._setVideoReady(this.video.videoWidth > 0);
@@ -50,6 +53,8 @@ export class Tile {
   }
 
   update(participant) {
+    this.participant = participant;
+    this.element.dataset.pinned = String(Boolean(participant.isPinned));
     const name = participant.name || (this.isLocal ? "You" : "Guest");
     this._name.textContent = this.isLocal && participant.name ? `${name} (You)` : name;
     this._avatar.textContent = initials(name);
@@ -71,7 +76,9 @@ export class Tile {
     if (!this.audio || track === this._audioTrack) return;
     this._audioTrack = track;
     this.audio.srcObject = track ? new MediaStream([track]) : null;
-    if (this._audioOutputDeviceId) this.setAudioOutput(this._audioOutputDeviceId);
+    if (this._audioOutputDeviceId) {
+      this.setAudioOutput(this._audioOutputDeviceId).catch((error) => console.warn("[calls] could not switch the speaker:", error));
+    }
     if (track) this.playAudio();
   }
 
@@ -90,11 +97,10 @@ export class Tile {
     }
   }
 
-  setAudioOutput(deviceId) {
+  /** Play this tile's audio on the speaker `deviceId`; resolves once it does (rejects if it cannot). */
+  async setAudioOutput(deviceId) {
     this._audioOutputDeviceId = deviceId;
-    if (this.audio && typeof this.audio.setSinkId === "function") {
-      this.audio.setSinkId(deviceId).catch((error) => console.warn("[calls] could not switch the speaker:", error));
-    }
+    if (this.audio && typeof this.audio.setSinkId === "function") await this.audio.setSinkId(deviceId);
   }
 
   _setVideoReady(ready) {

@@ -7,10 +7,13 @@
  */
 
 import { copyText } from "./clipboard.js";
+import { ControlBar, Header } from "./controls.js";
 import { h, replaceChildren } from "./dom.js";
 import { ErrorCode } from "./errors.js";
 import { icon } from "./icons.js";
+import { ParticipantPanel } from "./participant-list.js";
 import { Tile } from "./tile.js";
+import { ParticipantMenu } from "./tile-menu.js";
 
 const TOAST_MS = 4000;
 const FEATURED_LAYOUTS = new Set(["SIDEBAR", "SPOTLIGHT"]);
@@ -31,6 +34,8 @@ const LEFT_SCREENS = {
   left: ["You left the call", "Thanks for joining."],
   disconnected: ["You were disconnected", "The connection to the call was lost."],
   removed: ["You were removed from the call", "A moderator removed you from this call."],
+  timedOut: ["You left the call", "Nobody else was here, so the call ended for you."],
+  peerLeft: ["The call has ended", "The other person left the call."],
 };
 
 const FINAL_ERRORS = new Set([
@@ -41,29 +46,15 @@ const FINAL_ERRORS = new Set([
   ErrorCode.AUTH_ERR_NO_ACCESS,
 ]);
 
-function formatDuration(totalSeconds) {
-  const hours = Math.floor(totalSeconds / 3600);
-  const minutes = Math.floor((totalSeconds % 3600) / 60);
-  const seconds = totalSeconds % 60;
-  const pad = (n) => String(n).padStart(2, "0");
-  return hours ? `${hours}:${pad(minutes)}:${pad(seconds)}` : `${pad(minutes)}:${pad(seconds)}`;
-}
-
-function controlButton(action, iconName, label, extraClass = "") {
-  return h(
-    "button",
-    { type: "button", class: `cc-btn ${extraClass}`.trim(), id: `cc-${action}`, "data-action": action, "aria-label": label, title: label },
-    icon(iconName),
-  );
-}
-
 export class CallView {
   /**
    * @param {HTMLElement} container
    * @param {object} options
    * @param {object} options.settings normalized SessionSettings
    * @param {string} options.shareUrl the link others join with
-   * @param {function(string): void} options.onAction "toggle-audio" | "toggle-video" | "leave" | "share" | "rejoin"
+   * @param {function(string, string=): void} options.onAction (action, participantId?): "toggle-audio" |
+   *   "toggle-video" | "switch-camera" | "leave" | "share" | "change-layout" | "participant-list" |
+   *   "close-participant-list" | "pin" | "unpin" | "mute-participant" | "pause-participant-video" | "stay" | "rejoin"
    */
   constructor(container, { settings, shareUrl, onAction }) {
     this.container = container;
@@ -71,8 +62,9 @@ export class CallView {
     this._shareUrl = shareUrl;
     this._onAction = onAction;
     this._voice = settings.sessionType === "VOICE";
+    this._layout = settings.layout;
+    this._pinned = "";
     this._tiles = new Map();
-    this._timer = null;
     this._onKeyDown = (event) => this._shortcut(event);
 
     this._main = h("div", { class: "cc-stage__main" });
@@ -86,16 +78,33 @@ export class CallView {
       "Click to enable audio",
     );
     this._toasts = h("div", { class: "cc-toasts", role: "status", "aria-live": "polite" });
-    this._controls = this._buildControls();
+    this._header = new Header(settings);
+    this._controls = new ControlBar({ settings, voice: this._voice, onAction: (action) => this._onAction(action) });
     this._screen = h("div", { class: "cc-screen", hidden: true });
-    this.root = h(
-      "div",
-      { class: "cc-root", "data-state": "connecting", "data-session-type": settings.sessionType, "data-layout": settings.layout },
-      this._stage,
-      this._alone,
+    this.root = h("div", {
+      class: "cc-root",
+      "data-state": "connecting",
+      "data-session-type": settings.sessionType,
+      "data-layout": settings.layout,
+    });
+    this._menu = settings.enableParticipantContextMenu
+      ? new ParticipantMenu({ root: this.root, voice: this._voice, onAction: (action, pid) => this._onAction(action, pid) })
+      : null;
+    this._panel = new ParticipantPanel({
+      voice: this._voice,
+      menu: Boolean(this._menu),
+      openMenu: (button, participant) => this._menu.open(button, participant),
+      onClose: () => this._onAction("close-participant-list"),
+    });
+    this._idle = null;
+    this._body = h("div", { class: "cc-body" }, this._stage, this._panel.element, this._alone);
+    this.root.append(
+      this._header.element,
+      this._body,
       this._audioUnlock,
       this._toasts,
-      this._controls,
+      this._controls.element,
+      this._menu ? this._menu.element : null,
       this._screen,
     );
     replaceChildren(container, this.root);
@@ -116,7 +125,7 @@ export class CallView {
     this._setState("joined");
     this._screen.hidden = true;
     this._arrange();
-    this._startTimer();
+    this._header.start();
     document.addEventListener("keydown", this._onKeyDown);
   }
 
@@ -169,7 +178,8 @@ export class CallView {
     const tile = new Tile(participant, {
       voice: this._voice,
       onAudioBlocked: () => (this._audioUnlock.hidden = false),
-      audioOutputDeviceId: this._settings.audioOutputDeviceId,
+      audioOutputDeviceId: this._audioOutputDeviceId ?? this._settings.audioOutputDeviceId,
+      openMenu: this._menu ? (button, current) => this._menu.open(button, current) : null,
     });
     this._tiles.set(participant.pid, tile);
     this._arrange();
@@ -178,6 +188,12 @@ export class CallView {
   updateParticipant(participant) {
     const tile = this._tiles.get(participant.pid);
     if (tile) tile.update(participant);
+  }
+
+  /** The participant list changed: re-render the panel (you first). */
+  setParticipants(participants) {
+    this._panel.render(participants);
+    if (this._menu && this._menu.isOpen && !participants.some((p) => p.pid === this._menu.element.dataset.pid)) this._menu.close(false);
   }
 
   removeParticipant(pid) {
@@ -197,19 +213,60 @@ export class CallView {
   }
 
   /** Reflect the local microphone and camera on the control bar. */
-  setLocalMedia({ audioMuted, videoPaused }) {
-    const audio = this._controls.querySelector('[data-action="toggle-audio"]');
-    const audioLabel = audioMuted ? "Turn on microphone" : "Turn off microphone";
-    this._setButton(audio, audioMuted ? "micOff" : "mic", audioLabel, audioMuted);
-    const video = this._controls.querySelector('[data-action="toggle-video"]');
-    if (video) {
-      const videoLabel = videoPaused ? "Turn on camera" : "Turn off camera";
-      this._setButton(video, videoPaused ? "videocamOff" : "videocam", videoLabel, videoPaused);
-    }
+  setLocalMedia(state) {
+    this._controls.setLocalMedia(state);
   }
 
-  setAudioOutput(deviceId) {
-    for (const tile of this._tiles.values()) tile.setAudioOutput(deviceId);
+  /** Play remote audio on the speaker `deviceId`; rejects if the browser cannot. */
+  async setAudioOutput(deviceId) {
+    this._audioOutputDeviceId = deviceId;
+    await Promise.all([...this._tiles.values()].map((tile) => tile.setAudioOutput(deviceId)));
+  }
+
+  setLayout(layout) {
+    this._layout = layout;
+    this.root.dataset.layout = layout;
+    this._controls.setLayout(layout);
+    this._arrange();
+  }
+
+  /** Feature `pid` on this screen ("" for nobody). */
+  setPinned(pid) {
+    this._pinned = pid;
+    this._arrange();
+  }
+
+  setParticipantListOpen(open) {
+    this._panel.setOpen(open);
+    this._controls.setListOpen(open);
+    this.root.dataset.panel = open ? "participants" : "";
+  }
+
+  /** "Still there?": shown when alone for a while; Stay keeps the call, else it ends in `ms`. */
+  showIdlePrompt(ms) {
+    this.hideIdlePrompt();
+    const title = h("h2", { class: "cc-idle__title", id: "cc-idle-title", text: "Still there?" });
+    const text = h("p", {
+      class: "cc-idle__text",
+      id: "cc-idle-text",
+      text: `You're the only one here. You'll leave the call in ${Math.ceil(ms / 1000)} seconds unless you stay.`,
+    });
+    const stay = h("button", { type: "button", class: "cc-button cc-button--primary", "data-action": "stay", text: "Stay", onclick: () => this._onAction("stay") });
+    const leave = h("button", { type: "button", class: "cc-button cc-button--secondary", "data-action": "idle-leave", text: "Leave now", onclick: () => this._onAction("leave") });
+    this._idle = h(
+      "div",
+      { class: "cc-idle", role: "alertdialog", "aria-modal": "false", "aria-labelledby": "cc-idle-title", "aria-describedby": "cc-idle-text" },
+      title,
+      text,
+      h("div", { class: "cc-idle__actions" }, leave, stay),
+    );
+    this.root.append(this._idle);
+    stay.focus();
+  }
+
+  hideIdlePrompt() {
+    if (this._idle) this._idle.remove();
+    this._idle = null;
   }
 
   notify(text) {
@@ -219,30 +276,6 @@ export class CallView {
   }
 
   // Building blocks.
-
-  _buildControls() {
-    const s = this._settings;
-    const buttons = [
-      s.hideToggleAudioButton ? null : controlButton("toggle-audio", "mic", "Turn off microphone"),
-      s.hideToggleVideoButton || this._voice ? null : controlButton("toggle-video", "videocam", "Turn off camera"),
-      s.hideShareInviteButton ? null : controlButton("share", "link", "Copy the link to this call"),
-      s.hideLeaveSessionButton ? null : controlButton("leave", "callEnd", "Leave call", "cc-btn--leave"),
-    ];
-    this._timerText = h("span", { class: "cc-controls__timer", hidden: s.hideSessionTimer, text: "00:00" });
-    this._count = h("span", { class: "cc-controls__count-number", text: "1" });
-    const bar = h(
-      "div",
-      { class: "cc-controls", role: "toolbar", "aria-label": "Call controls", hidden: s.hideControlPanel },
-      h("div", { class: "cc-controls__info" }, this._timerText, s.title ? h("span", { class: "cc-controls__title", text: s.title }) : null),
-      h("div", { class: "cc-controls__buttons" }, buttons),
-      h("div", { class: "cc-controls__meta", title: "People in the call" }, icon("people"), this._count),
-    );
-    bar.addEventListener("click", (event) => {
-      const button = event.target.closest("[data-action]");
-      if (button && bar.contains(button)) this._onAction(button.dataset.action);
-    });
-    return bar;
-  }
 
   _buildAloneHint() {
     const field = h("input", { class: "cc-field cc-alone__link", type: "text", readOnly: true, value: this._shareUrl, "aria-label": "Link to this call" });
@@ -277,14 +310,6 @@ export class CallView {
     );
   }
 
-  _setButton(button, iconName, label, off) {
-    if (!button) return;
-    button.replaceChildren(icon(iconName));
-    button.setAttribute("aria-label", label);
-    button.title = label;
-    button.dataset.off = String(off);
-  }
-
   _setState(state) {
     this.root.dataset.state = state;
   }
@@ -297,20 +322,24 @@ export class CallView {
   }
 
   /**
-   * Lay the tiles out. TILE: one grid. SIDEBAR / SPOTLIGHT: the first remote
-   * participant in the main area, everyone else in the strip. Moving a
-   * playing element within one task does not pause it.
+   * Lay the tiles out. TILE: one grid. SIDEBAR / SPOTLIGHT: one featured
+   * tile (the pinned participant, else the first other one) in the main
+   * area, everyone else in the strip; TILE with someone pinned features them
+   * as SPOTLIGHT does. Moving a playing element within one task does not
+   * pause it.
    */
   _arrange() {
     const tiles = [...this._tiles.values()];
-    const featured = FEATURED_LAYOUTS.has(this._settings.layout) && tiles.length > 1 ? tiles.find((t) => !t.isLocal) : null;
+    const pinned = this._tiles.get(this._pinned) || null;
+    let featured = null;
+    if (tiles.length > 1) featured = pinned || (FEATURED_LAYOUTS.has(this._layout) ? tiles.find((t) => !t.isLocal) : null);
     for (const tile of tiles) {
       const parent = !featured || tile === featured ? this._main : this._strip;
       if (tile.element.parentNode !== parent) parent.append(tile.element);
     }
     this._main.dataset.count = String(this._main.children.length);
     this._stage.dataset.featured = String(Boolean(featured));
-    this._count.textContent = String(tiles.length);
+    this._controls.setCount(tiles.length);
     this._alone.hidden = tiles.length !== 1 || this.root.dataset.state !== "joined";
   }
 
@@ -319,30 +348,26 @@ export class CallView {
     this._audioUnlock.hidden = results.every(Boolean);
   }
 
-  _startTimer() {
-    const started = Date.now();
-    const tick = () => (this._timerText.textContent = formatDuration(Math.floor((Date.now() - started) / 1000)));
-    tick();
-    this._timer = setInterval(tick, 1000);
-  }
-
   /** Meet's shortcuts: Ctrl/⌘+D toggles the microphone, Ctrl/⌘+E the camera. */
   _shortcut(event) {
     if (!(event.ctrlKey || event.metaKey) || event.altKey || event.shiftKey) return;
     const action = { d: "toggle-audio", e: "toggle-video" }[event.key.toLowerCase()];
-    if (!action || !this._controls.querySelector(`[data-action="${action}"]`)) return;
+    if (!action || !this._controls.has(action)) return;
     event.preventDefault();
     this._onAction(action);
   }
 
   _teardownCall() {
-    clearInterval(this._timer);
-    this._timer = null;
+    this._header.stop();
+    this.hideIdlePrompt();
+    if (this._menu) this._menu.close(false);
+    this.setParticipantListOpen(false);
+    this._header.element.hidden = true;
     document.removeEventListener("keydown", this._onKeyDown);
     for (const tile of this._tiles.values()) tile.destroy();
     this._tiles.clear();
     this._alone.hidden = true;
     this._audioUnlock.hidden = true;
-    this._controls.hidden = true;
+    this._controls.element.hidden = true;
   }
 }

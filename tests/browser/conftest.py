@@ -187,14 +187,22 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
     """
     Open ``url`` as a new person (own context). Console output is printed (pytest shows it for
     failing tests) and, when ``console`` is a list, collected into it from the first line on.
+    ``init_script`` runs in every document of the context before the page's own scripts.
     """
     contexts: list[BrowserContext] = []
 
     def open_(
-        url: str, width: int = 1280, height: int = 800, on: Browser | None = None, console: list[str] | None = None
+        url: str,
+        width: int = 1280,
+        height: int = 800,
+        on: Browser | None = None,
+        console: list[str] | None = None,
+        init_script: str | None = None,
     ) -> Page:
         context = (on or browser).new_context(viewport={"width": width, "height": height})
         contexts.append(context)
+        if init_script:
+            context.add_init_script(init_script)
         page = context.new_page()
         page.set_default_timeout(PAGE_TIMEOUT_MS)
         label = f"page {len(contexts)}"

@@ -1,0 +1,129 @@
+/**
+ * The call's header (title and session timer) and control bar. Which
+ * controls exist follows the hide flags of SessionSettings; clicks are
+ * reported as actions.
+ */
+
+import { h } from "./dom.js";
+import { icon } from "./icons.js";
+
+const LAYOUT_NAMES = { TILE: "Tile", SIDEBAR: "Sidebar", SPOTLIGHT: "Spotlight" };
+const LAYOUT_ICONS = { TILE: "gridView", SIDEBAR: "sidebar", SPOTLIGHT: "spotlight" };
+
+export function formatDuration(totalSeconds) {
+  const hours = Math.floor(totalSeconds / 3600);
+  const minutes = Math.floor((totalSeconds % 3600) / 60);
+  const seconds = totalSeconds % 60;
+  const pad = (n) => String(n).padStart(2, "0");
+  return hours ? `${hours}:${pad(minutes)}:${pad(seconds)}` : `${pad(minutes)}:${pad(seconds)}`;
+}
+
+function controlButton(action, iconName, label, extraClass = "") {
+  return h(
+    "button",
+    { type: "button", class: `cc-btn ${extraClass}`.trim(), id: `cc-${action}`, "data-action": action, "aria-label": label, title: label },
+    icon(iconName),
+  );
+}
+
+function setButton(button, iconName, label, extra = {}) {
+  if (!button) return;
+  button.replaceChildren(icon(iconName));
+  button.setAttribute("aria-label", label);
+  button.title = label;
+  for (const [name, value] of Object.entries(extra)) button.setAttribute(name, value);
+}
+
+/** The title and the time since joining (`.cc-header`). */
+export class Header {
+  constructor(settings) {
+    this._timer = null;
+    this._time = h("span", { class: "cc-header__timer", role: "timer", "aria-label": "Time in the call", hidden: settings.hideSessionTimer, text: "00:00" });
+    this.element = h(
+      "header",
+      { class: "cc-header", hidden: settings.hideHeaderPanel },
+      settings.title ? h("h1", { class: "cc-header__title", text: settings.title }) : null,
+      this._time,
+    );
+  }
+
+  start() {
+    const started = Date.now();
+    const tick = () => (this._time.textContent = formatDuration(Math.floor((Date.now() - started) / 1000)));
+    tick();
+    this._timer = setInterval(tick, 1000);
+  }
+
+  stop() {
+    clearInterval(this._timer);
+    this._timer = null;
+  }
+}
+
+/** The control bar (`role="toolbar"`); `onAction(name)` for every click. */
+export class ControlBar {
+  constructor({ settings, voice, onAction }) {
+    const s = settings;
+    const video = !voice;
+    this._buttons = h(
+      "div",
+      { class: "cc-controls__buttons" },
+      s.hideToggleAudioButton ? null : controlButton("toggle-audio", "mic", "Turn off microphone"),
+      s.hideToggleVideoButton || !video ? null : controlButton("toggle-video", "videocam", "Turn off camera"),
+      s.hideSwitchCameraButton || !video ? null : controlButton("switch-camera", "flipCamera", "Switch camera"),
+      s.hideShareInviteButton ? null : controlButton("share", "link", "Copy the link to this call"),
+      s.hideLeaveSessionButton ? null : controlButton("leave", "callEnd", "Leave call", "cc-btn--leave"),
+    );
+    this._count = h("span", { class: "cc-controls__count", "aria-hidden": "true", text: "1" });
+    this._list = s.hideParticipantListButton ? null : controlButton("participant-list", "people", "Show everyone");
+    if (this._list) {
+      this._list.append(this._count);
+      this._list.setAttribute("aria-expanded", "false");
+      this._list.setAttribute("aria-controls", "cc-participant-panel");
+    }
+    this._layout = s.hideChangeLayoutButton ? null : controlButton("change-layout", "gridView", "Change layout");
+    this.element = h(
+      "div",
+      { class: "cc-controls", role: "toolbar", "aria-label": "Call controls", hidden: s.hideControlPanel },
+      h("div", { class: "cc-controls__info" }),
+      this._buttons,
+      h("div", { class: "cc-controls__meta" }, this._layout, this._list),
+    );
+    this.element.addEventListener("click", (event) => {
+      const button = event.target.closest("[data-action]");
+      if (button && this.element.contains(button)) onAction(button.dataset.action);
+    });
+    this.setLayout(s.layout);
+  }
+
+  has(action) {
+    return Boolean(this.element.querySelector(`[data-action="${action}"]`));
+  }
+
+  setLocalMedia({ audioMuted, videoPaused }) {
+    const audio = this.element.querySelector('[data-action="toggle-audio"]');
+    setButton(audio, audioMuted ? "micOff" : "mic", audioMuted ? "Turn on microphone" : "Turn off microphone", { "data-off": String(audioMuted) });
+    const video = this.element.querySelector('[data-action="toggle-video"]');
+    setButton(video, videoPaused ? "videocamOff" : "videocam", videoPaused ? "Turn on camera" : "Turn off camera", { "data-off": String(videoPaused) });
+  }
+
+  setLayout(layout) {
+    setButton(this._layout, LAYOUT_ICONS[layout], `Change layout (now ${LAYOUT_NAMES[layout]})`, { "data-layout": layout });
+  }
+
+  setCount(count) {
+    this._count.textContent = String(count);
+    if (this._list) {
+      const label = `Show everyone (${count} in the call)`;
+      this._list.setAttribute("aria-label", this._list.getAttribute("aria-expanded") === "true" ? `Hide everyone (${count} in the call)` : label);
+      this._list.title = "People";
+    }
+  }
+
+  setListOpen(open) {
+    if (!this._list) return;
+    this._list.setAttribute("aria-expanded", String(open));
+    this._list.dataset.active = String(open);
+    this.setCount(Number(this._count.textContent));
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The participant context menu (enableParticipantContextMenu): pin or unpin
+ * anyone (local view), and mute or turn off the camera of someone else
+ * (moderation, enforced by the server). One menu element serves every tile
+ * and every row of the participant list.
+ *
+ * Keyboard: the menu opens with focus on its first item; ↑/↓ move, Escape or
+ * Tab close it and focus returns to the button that opened it.
+ */
+
+import { h } from "./dom.js";
+import { icon } from "./icons.js";
+
+/** The items for `participant`: [{action, label, iconName}]. */
+export function menuItems(participant, { voice }) {
+  const items = [
+    participant.isPinned
+      ? { action: "unpin", label: "Unpin", iconName: "pin" }
+      : { action: "pin", label: participant.isLocal ? "Pin yourself" : `Pin ${participant.name || "Guest"}`, iconName: "pin" },
+  ];
+  if (!participant.isLocal && !participant.audioMuted) items.push({ action: "mute-participant", label: "Mute", iconName: "micOff" });
+  if (!participant.isLocal && !voice && !participant.videoPaused) {
+    items.push({ action: "pause-participant-video", label: "Turn off camera", iconName: "videocamOff" });
+  }
+  return items;
+}
+
+/** The "More options" button a tile or list row carries. */
+export function menuButton(participant, onOpen) {
+  const button = h("button", {
+    type: "button",
+    class: "cc-menu-button",
+    "data-action": "participant-menu",
+    "aria-haspopup": "menu",
+    "aria-expanded": "false",
+    "aria-label": `More options for ${participant.name || "Guest"}`,
+    title: "More options",
+  }, icon("moreVert"));
+  button.addEventListener("click", (event) => {
+    event.stopPropagation();
+    onOpen(button);
+  });
+  return button;
+}
+
+export class ParticipantMenu {
+  /**
+   * @param {object} options
+   * @param {HTMLElement} options.root the call view's root (the menu is positioned inside it)
+   * @param {boolean} options.voice a voice call (no camera items)
+   * @param {function(string, string): void} options.onAction (action, pid)
+   */
+  constructor({ root, voice, onAction }) {
+    this._root = root;
+    this._voice = voice;
+    this._onAction = onAction;
+    this._opener = null;
+    this.element = h("div", { class: "cc-menu", role: "menu", hidden: true, id: "cc-participant-menu" });
+    this.element.addEventListener("keydown", (event) => this._key(event));
+    this._onOutside = (event) => {
+      if (!this.element.contains(event.target) && event.target !== this._opener) this.close(false);
+    };
+  }
+
+  get isOpen() {
+    return !this.element.hidden;
+  }
+
+  /** Open under `opener` with the items for `participant`. */
+  open(opener, participant) {
+    if (this.isOpen && this._opener === opener) {
+      this.close(true);
+      return;
+    }
+    this.close(false);
+    const items = menuItems(participant, { voice: this._voice }).map(({ action, label, iconName }) =>
+      h(
+        "button",
+        {
+          type: "button",
+          class: "cc-menu__item",
+          role: "menuitem",
+          tabindex: "-1",
+          "data-action": action,
+          onclick: () => {
+            this.close(true);
+            this._onAction(action, participant.pid);
+          },
+        },
+        icon(iconName),
+        h("span", { text: label }),
+      ),
+    );
+    this.element.replaceChildren(...items);
+    this.element.setAttribute("aria-label", `Options for ${participant.name || "Guest"}`);
+    this.element.dataset.pid = participant.pid;
+    this._opener = opener;
+    opener.setAttribute("aria-expanded", "true");
+    this.element.hidden = false;
+    this._place(opener);
+    document.addEventListener("pointerdown", this._onOutside, true);
+    items[0].focus();
+  }
+
+  /** Close; with `refocus`, focus goes back to the button that opened it. */
+  close(refocus) {
+    if (!this.isOpen) return;
+    this.element.hidden = true;
+    document.removeEventListener("pointerdown", this._onOutside, true);
+    const opener = this._opener;
+    this._opener = null;
+    if (opener) {
+      opener.setAttribute("aria-expanded", "false");
+      if (refocus && opener.isConnected) opener.focus();
+    }
+  }
+
+  _place(opener) {
+    const root = this._root.getBoundingClientRect();
+    const anchor = opener.getBoundingClientRect();
+    const menu = this.element.getBoundingClientRect();
+    const left = Math.min(Math.max(8, anchor.right - root.left - menu.width), root.width - menu.width - 8);
+    const below = anchor.bottom - root.top + 4;
+    const top = below + menu.height > root.height - 8 ? Math.max(8, anchor.top - root.top - menu.height - 4) : below;
+    this.element.style.left = `${left}px`;
+    this.element.style.top = `${top}px`;
+  }
+
+  _key(event) {
+    const items = [...this.element.querySelectorAll('[role="menuitem"]')];
+    const index = items.indexOf(document.activeElement);
+    if (event.key === "Escape") {
+      event.preventDefault();
+      this.close(true);
+    } else if (event.key === "Tab") {
+      this.close(true);
+    } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      items[(index + step + items.length) % items.length].focus();
+    } else if (event.key === "Home" || event.key === "End") {
+      event.preventDefault();
+      items[event.key === "Home" ? 0 : items.length - 1].focus();
+    }
+  }
+}

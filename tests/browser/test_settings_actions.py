@@ -1,0 +1,452 @@
+"""SessionSettings, in-call actions and their events (calls-api §4-6), across real pages and the real server."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from .call_page import CONTAINER, ROOT, expect_state, join_url, load_sdk, local_participant_id, sdk, tile
+
+pytestmark = pytest.mark.browser
+
+# Record every event named in `names` into window.__events as [name, argument, root's state and layout].
+RECORD_EVENTS = """
+(names) => {
+  window.__events = window.__events || [];
+  for (const name of names) {
+    window.CometChatCalls.addEventListener(name, (arg) => {
+      const root = document.querySelector("#call_view_container .cc-root");
+      window.__events.push([name, arg === undefined ? null : JSON.parse(JSON.stringify(arg)),
+        root.dataset.state, root.dataset.layout]);
+    });
+  }
+}
+"""
+# Every getUserMedia call's constraints, recorded before the page's own scripts run.
+RECORD_GET_USER_MEDIA = """
+window.__gum = [];
+const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getUserMedia = (constraints) => {
+  window.__gum.push(JSON.parse(JSON.stringify(constraints)));
+  return original(constraints);
+};
+"""
+
+
+CONTROLS = ("toggle-audio", "toggle-video", "switch-camera", "share", "leave", "change-layout", "participant-list")
+
+
+def record(page: Page, *names: str) -> None:
+    page.evaluate(RECORD_EVENTS, list(names))
+
+
+def events(page: Page) -> list[list[Any]]:
+    return page.evaluate("window.__events || []")
+
+
+def event_names(page: Page) -> list[str]:
+    return [event[0] for event in events(page)]
+
+
+def wait_for_event(page: Page, name: str) -> None:
+    page.wait_for_function("(name) => (window.__events || []).some((e) => e[0] === name)", arg=name)
+
+
+def call(page: Page, expression: str, arg: Any = None) -> Any:
+    """Run ``calls.<expression>`` (awaited) in ``page``; return its result."""
+    return sdk(page, f"return await calls.{expression};", arg)
+
+
+def joined(
+    open_page: Callable[..., Page],
+    share_url: str,
+    name: str,
+    *,
+    width: int = 1280,
+    height: int = 800,
+    init_script: str | None = None,
+    **params: str,
+) -> Page:
+    """Open the share link with skipPrejoin and ``params``; return the page once it is in the call."""
+    page = open_page(join_url(share_url, name, **params), width, height, init_script=init_script)
+    expect_state(page, "joined")
+    return page
+
+
+def button(page: Page, action: str) -> Locator:
+    return page.locator(f'{CONTAINER} .cc-controls [data-action="{action}"]')
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"hideControlPanel": "yes"}, "hideControlPanel"),
+        ({"enableNotifications": 1}, "enableNotifications"),
+        ({"layout": "GRID"}, "layout"),
+        ({"sessionType": "HOLOGRAM"}, "sessionType"),
+        ({"initialCameraFacing": "SIDEWAYS"}, "initialCameraFacing"),
+        ({"idleTimeoutPeriodBeforePrompt": -5}, "idleTimeoutPeriodBeforePrompt"),
+        ({"idleTimeoutPeriodAfterPrompt": 1.5}, "idleTimeoutPeriodAfterPrompt"),
+        ({"title": 42}, "title"),
+        ({"audioOutputDeviceId": False}, "audioOutputDeviceId"),
+        ({"hideRecordingButton": "false"}, "hideRecordingButton"),
+    ],
+)
+def test_invalid_settings_name_the_field(
+    open_page: Callable[..., Page], live_server_url: str, settings: dict[str, Any], field: str
+) -> None:
+    """A setting of the wrong type or value: joinSession resolves ERROR_JSON_EXCEPTION naming it; nothing renders."""
+    page = load_sdk(open_page(live_server_url + "/"))
+    result = sdk(
+        page,
+        "await calls.init({appId: 'calls', region: 'us'});"
+        "return await calls.joinSession('some-session', arg, container);",
+        settings,
+    )
+    assert result["data"] is None
+    assert result["error"]["code"] == "ERROR_JSON_EXCEPTION"
+    assert result["error"]["details"] == {"field": field}
+    assert field in result["error"]["message"]
+    expect(page.locator(ROOT)).to_have_count(0)
+
+
+def test_hide_flags_from_the_link_hide_their_controls(
+    open_page: Callable[..., Page], create_session: Callable[..., str]
+) -> None:
+    """Each hide flag of the share link (1/true) hides its control; without them every control is there."""
+    share_url = create_session(title="Flags")
+    plain = joined(open_page, share_url, "Plain")
+    for action in CONTROLS:
+        expect(button(plain, action)).to_be_visible()
+    expect(plain.locator(f"{CONTAINER} .cc-header__title")).to_have_text("Flags")
+    expect(plain.locator(f"{CONTAINER} .cc-header__timer")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+
+    flags = {
+        "hideToggleAudioButton": "1",
+        "hideToggleVideoButton": "true",
+        "hideSwitchCameraButton": "1",
+        "hideShareInviteButton": "1",
+        "hideLeaveSessionButton": "1",
+        "hideChangeLayoutButton": "TRUE",
+        "hideParticipantListButton": "1",
+        "hideSessionTimer": "1",
+        "enableParticipantContextMenu": "0",
+    }
+    page = joined(open_page, share_url, "Hidden", **flags)
+    for action in CONTROLS:
+        expect(button(page, action)).to_have_count(0)
+    expect(page.locator(f"{CONTAINER} .cc-header__timer")).to_be_hidden()
+    expect(page.locator(f"{CONTAINER} .cc-header__title")).to_be_visible()
+    expect(page.locator(f"{CONTAINER} [data-action='participant-menu']")).to_have_count(0)
+    expect(plain.locator(f"{CONTAINER} [data-participant-id] [data-action='participant-menu']")).to_have_count(2)
+
+    bare = joined(open_page, share_url, "Bare", hideHeaderPanel="1", hideControlPanel="1")
+    expect(bare.locator(f"{CONTAINER} .cc-header")).to_be_hidden()
+    expect(bare.locator(f"{CONTAINER} .cc-controls")).to_be_hidden()
+
+
+def test_layouts_switch_and_fire_on_call_layout_changed(
+    open_page: Callable[..., Page], create_session: Callable[..., str]
+) -> None:
+    """The layout button cycles TILE → SIDEBAR → SPOTLIGHT; setLayout too; each change fires onCallLayoutChanged."""
+    share_url = create_session()
+    a = joined(open_page, share_url, "Ann")
+    b = joined(open_page, share_url, "Bob")
+    b_id = local_participant_id(b)
+    expect(tile(a, b_id)).to_have_count(1)
+    record(a, "onChangeLayoutButtonClicked", "onCallLayoutChanged")
+
+    button(a, "change-layout").click()
+    expect(a.locator(ROOT)).to_have_attribute("data-layout", "SIDEBAR")
+    wait_for_event(a, "onCallLayoutChanged")
+    # The button's event came first, while the layout was still TILE.
+    assert [e[0] for e in events(a)] == ["onChangeLayoutButtonClicked", "onCallLayoutChanged"]
+    assert events(a)[0][3] == "TILE" and events(a)[1][1] == "SIDEBAR"
+    expect(a.locator(f"{CONTAINER} .cc-stage__main > [data-participant-id='{b_id}']")).to_have_count(1)
+    expect(a.locator(f"{CONTAINER} .cc-stage__strip > [data-local='true']")).to_be_visible()
+
+    assert call(a, "setLayout('SPOTLIGHT')")["error"] is None
+    expect(a.locator(ROOT)).to_have_attribute("data-layout", "SPOTLIGHT")
+    assert call(a, "setLayout('SPOTLIGHT')")["error"] is None  # No change, no event.
+    assert call(a, "setLayout('TILE')")["error"] is None
+    assert [e[1] for e in events(a) if e[0] == "onCallLayoutChanged"] == ["SIDEBAR", "SPOTLIGHT", "TILE"]
+    expect(a.locator(f"{CONTAINER} .cc-stage__strip > *")).to_have_count(0)
+    assert call(a, "setLayout('GRID')")["error"]["code"] == "ERROR_JSON_EXCEPTION"
+    expect(b.locator(ROOT)).to_have_attribute("data-layout", "TILE")
+
+
+def test_pin_and_unpin_are_local(open_page: Callable[..., Page], create_session: Callable[..., str]) -> None:
+    """pinParticipant features someone on this screen only (isPinned in the list); the tile menu pins too."""
+    share_url = create_session()
+    a = joined(open_page, share_url, "Ann")
+    b = joined(open_page, share_url, "Bob")
+    c = joined(open_page, share_url, "Cy")
+    a_id, c_id = local_participant_id(a), local_participant_id(c)
+    expect(a.locator(f"{CONTAINER} [data-participant-id]")).to_have_count(3)
+    record(a, "onParticipantListChanged")
+
+    assert call(a, "pinParticipant(arg)", c_id)["error"] is None
+    main = a.locator(f"{CONTAINER} .cc-stage__main > [data-participant-id]")
+    expect(main).to_have_count(1)
+    expect(main).to_have_attribute("data-participant-id", c_id)
+    expect(a.locator(f"{CONTAINER} .cc-stage__strip > [data-participant-id]")).to_have_count(2)
+    pinned = [p["pid"] for p in events(a)[-1][1] if p["isPinned"]]
+    assert pinned == [c_id]
+    expect(b.locator(f"{CONTAINER} .cc-stage__strip > *")).to_have_count(0)  # Nobody else's view changes.
+
+    assert call(a, "unpinParticipant()")["error"] is None
+    expect(a.locator(f"{CONTAINER} .cc-stage__main > [data-participant-id]")).to_have_count(3)
+    assert not any(p["isPinned"] for p in events(a)[-1][1])
+    assert call(a, "pinParticipant('nobody')")["error"]["code"] == "ERR_NOT_FOUND"
+
+    # The same through the tile's menu, by keyboard.
+    menu_button = tile(a, a_id).locator("[data-action='participant-menu']")
+    menu_button.focus()
+    a.keyboard.press("Enter")
+    menu = a.locator(f"{CONTAINER} .cc-menu")
+    expect(menu).to_be_visible()
+    expect(menu.locator("[role='menuitem']").first).to_be_focused()
+    a.keyboard.press("Enter")
+    expect(menu).to_be_hidden()
+    featured = a.locator(f"{CONTAINER} .cc-stage__main > [data-participant-id]")
+    expect(featured).to_have_attribute("data-participant-id", a_id)
+    expect(tile(a, a_id)).to_have_attribute("data-pinned", "true")
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1440, 900)])
+def test_participant_list_shows_everyone(
+    open_page: Callable[..., Page],
+    create_session: Callable[..., str],
+    screenshot_dir: Path,
+    width: int,
+    height: int,
+) -> None:
+    """The people button opens a list of everyone (events before/after); it follows joins and mutes; it closes."""
+    share_url = create_session(title="Weekly sync")
+    a = joined(open_page, share_url, "Ada%20Lovelace", width=width, height=height)
+    b = joined(open_page, share_url, "Bo", startAudioMuted="1")
+    record(a, "onParticipantListButtonClicked", "onParticipantListVisible", "onParticipantListHidden")
+    panel = a.locator(f"{CONTAINER} .cc-panel")
+    expect(panel).to_be_hidden()
+
+    button(a, "participant-list").click()
+    expect(panel).to_be_visible()
+    expect(button(a, "participant-list")).to_have_attribute("aria-expanded", "true")
+    wait_for_event(a, "onParticipantListVisible")
+    assert event_names(a) == ["onParticipantListButtonClicked", "onParticipantListVisible"]
+    rows = panel.locator(".cc-panel__row")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0).locator(".cc-panel__name")).to_have_text("Ada Lovelace (You)")
+    expect(rows.nth(1).locator(".cc-panel__name")).to_have_text("Bo")
+    expect(rows.nth(1).locator("[aria-label='Microphone off']")).to_have_count(1)
+
+    cy = joined(open_page, share_url, "Cy", startVideoPaused="1")
+    expect(rows).to_have_count(3)
+    expect(panel.locator(".cc-panel__title")).to_have_text("People (3)")
+    expect(panel.locator(f"[data-pid='{local_participant_id(cy)}'] [aria-label='Camera off']")).to_have_count(1)
+    assert a.evaluate("document.documentElement.scrollWidth") <= width
+    box = panel.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5
+    a.screenshot(path=str(screenshot_dir / f"call-participant-list-{width}px.png"))
+
+    b.click(f"{CONTAINER} .cc-controls [data-action='leave']")
+    expect(rows).to_have_count(2)
+    assert call(a, "hideParticipantList()")["error"] is None
+    expect(panel).to_be_hidden()
+    wait_for_event(a, "onParticipantListHidden")
+    assert call(a, "showParticipantList()")["error"] is None
+    expect(panel).to_be_visible()
+    a.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    assert event_names(a)[-1] == "onParticipantListHidden"
+
+
+def test_mute_participant_and_pause_their_video(
+    open_page: Callable[..., Page], create_session: Callable[..., str]
+) -> None:
+    """muteParticipant from A mutes B (B's own tile and button, A's view of B); the tile menu turns B's camera off."""
+    share_url = create_session()
+    a = joined(open_page, share_url, "Ann")
+    b = joined(open_page, share_url, "Bob")
+    b_id = local_participant_id(b)
+    b_on_a = tile(a, b_id)
+    expect(b_on_a).to_have_attribute("data-audio-muted", "false")
+    record(b, "onModeratedByParticipant", "onAudioMuted", "onVideoPaused")
+
+    assert call(a, "muteParticipant(arg)", b_id)["error"] is None
+    b_local = b.locator(f"{CONTAINER} [data-participant-id][data-local='true']")
+    expect(b_local).to_have_attribute("data-audio-muted", "true")
+    expect(button(b, "toggle-audio")).to_have_attribute("data-off", "true")
+    expect(b_on_a).to_have_attribute("data-audio-muted", "true")
+    wait_for_event(b, "onAudioMuted")
+
+    b_on_a.hover()
+    b_on_a.locator("[data-action='participant-menu']").click()
+    menu = a.locator(f"{CONTAINER} .cc-menu")
+    expect(menu.locator("[data-action='mute-participant']")).to_have_count(0)  # Already muted.
+    menu.locator("[data-action='pause-participant-video']").click()
+    expect(b_local).to_have_attribute("data-video-paused", "true")
+    expect(b_on_a).to_have_attribute("data-video-paused", "true")
+    wait_for_event(b, "onVideoPaused")
+    assert call(a, "muteParticipant('nobody')")["error"]["code"] == "ERR_NOT_FOUND"
+
+
+def test_peer_call_ends_for_both_when_one_leaves(
+    open_page: Callable[..., Page], create_session: Callable[..., str]
+) -> None:
+    """isPeerCall: when one side leaves, the other leaves too (onSessionLeft, reason peerLeft)."""
+    share_url = create_session()
+    a = joined(open_page, share_url, "Ann", isPeerCall="1")
+    b = joined(open_page, share_url, "Bob", isPeerCall="1")
+    expect(a.locator(f"{CONTAINER} [data-participant-id]")).to_have_count(2)
+    record(a, "onParticipantLeft", "onSessionLeft")
+    button(b, "leave").click()
+    expect_state(a, "left")
+    expect(a.locator(ROOT)).to_have_attribute("data-left-reason", "peerLeft")
+    expect(a.locator(ROOT)).to_contain_text("The other person left the call")
+    wait_for_event(a, "onSessionLeft")
+    assert event_names(a) == ["onParticipantLeft", "onSessionLeft"]
+    assert events(a)[-1][1]["reason"] == "peerLeft"
+
+
+def test_idle_timeout_prompts_then_leaves(open_page: Callable[..., Page], create_session: Callable[..., str]) -> None:
+    """Alone: "Still there?" after the first period; Stay restarts it; someone joining cancels it; then it leaves."""
+    share_url = create_session()
+    periods = {"idleTimeoutPeriodBeforePrompt": "1500", "idleTimeoutPeriodAfterPrompt": "1500"}
+    a = joined(open_page, share_url, "Ann", **periods)
+    record(a, "onSessionTimedOut", "onSessionLeft")
+    prompt = a.locator(f"{CONTAINER} .cc-idle")
+    expect(prompt).to_be_visible(timeout=5_000)
+    expect(prompt).to_contain_text("Still there?")
+    expect(prompt.locator("[data-action='stay']")).to_be_focused()
+    prompt.locator("[data-action='stay']").click()
+    expect(prompt).to_have_count(0)
+
+    expect(prompt).to_be_visible(timeout=5_000)
+    b = joined(open_page, share_url, "Bob")
+    expect(prompt).to_have_count(0)
+    button(b, "leave").click()
+    expect(a.locator(f"{CONTAINER} [data-participant-id]")).to_have_count(1)
+    assert events(a) == []
+
+    expect(prompt).to_be_visible(timeout=5_000)
+    expect_state(a, "left")
+    expect(a.locator(ROOT)).to_have_attribute("data-left-reason", "timedOut")
+    assert event_names(a) == ["onSessionTimedOut", "onSessionLeft"]
+    assert events(a)[-1][1]["reason"] == "timedOut"
+
+
+def test_share_invite_copies_the_link(open_page: Callable[..., Page], create_session: Callable[..., str]) -> None:
+    """The share button fires onShareInviteButtonClicked, then copies the call's link and says so."""
+    share_url = create_session()
+    page = joined(open_page, share_url, "Ann")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    record(page, "onShareInviteButtonClicked")
+    button(page, "share").click()
+    expect(page.locator(f"{CONTAINER} .cc-toast")).to_have_text("Link copied")
+    assert event_names(page) == ["onShareInviteButtonClicked"]
+    assert page.evaluate("navigator.clipboard.readText()") == share_url
+
+
+def test_button_events_fire_before_the_default_action(
+    open_page: Callable[..., Page], create_session: Callable[..., str]
+) -> None:
+    """Each button's event comes before what the button does."""
+    page = joined(open_page, create_session(), "Ann")
+    record(
+        page,
+        "onToggleAudioButtonClicked",
+        "onAudioMuted",
+        "onToggleVideoButtonClicked",
+        "onVideoPaused",
+        "onLeaveSessionButtonClicked",
+        "onSessionLeft",
+    )
+    button(page, "toggle-audio").click()
+    wait_for_event(page, "onAudioMuted")
+    button(page, "toggle-video").click()
+    wait_for_event(page, "onVideoPaused")
+    button(page, "leave").click()
+    wait_for_event(page, "onSessionLeft")
+    assert event_names(page) == [
+        "onToggleAudioButtonClicked",
+        "onAudioMuted",
+        "onToggleVideoButtonClicked",
+        "onVideoPaused",
+        "onLeaveSessionButtonClicked",
+        "onSessionLeft",
+    ]
+    assert events(page)[4][2] == "joined"  # Still in the call when the leave button's event fired.
+
+
+def test_voice_sessions_never_ask_for_a_camera(
+    open_page: Callable[..., Page], create_session: Callable[..., str]
+) -> None:
+    """No getUserMedia call of a VOICE session (or a video call joined as voice) names video; REAR asks for it."""
+    voice = joined(open_page, create_session(session_type="VOICE"), "Ann", init_script=RECORD_GET_USER_MEDIA)
+    video_call = create_session()
+    as_voice = joined(open_page, video_call, "Bob", sessionType="VOICE", init_script=RECORD_GET_USER_MEDIA)
+    for page in (voice, as_voice):
+        expect(button(page, "switch-camera")).to_have_count(0)
+        constraints = page.evaluate("window.__gum")
+        assert constraints and all("video" not in c and c.get("audio") for c in constraints), constraints
+        assert call(page, "switchCamera()")["error"]["code"] == "ERROR_MEDIA_DEVICE"
+    rear = joined(open_page, video_call, "Cy", initialCameraFacing="REAR", init_script=RECORD_GET_USER_MEDIA)
+    constraints = rear.evaluate("window.__gum")
+    assert constraints[0]["video"]["facingMode"] == "environment", constraints
+
+
+def test_devices_can_be_listed_chosen_and_followed(
+    open_page: Callable[..., Page], create_session: Callable[..., str]
+) -> None:
+    """Device lists and current devices; choosing a device (events); a bad one is refused; devicechange is followed."""
+    page = joined(open_page, create_session(), "Ann")
+    record(page, "onAudioInputDeviceChanged", "onVideoInputDeviceChanged", "onAudioInputDevicesChanged")
+    mics = sdk(page, "return calls.getAudioInputDevices();")
+    cameras = sdk(page, "return calls.getVideoInputDevices();")
+    assert mics and cameras, (mics, cameras)
+    assert sdk(page, "return calls.getCurrentVideoInputDevice();")["deviceId"] in {c["deviceId"] for c in cameras}
+
+    assert call(page, "setAudioInputDevice(arg)", mics[-1]["deviceId"])["error"] is None
+    assert call(page, "setVideoInputDevice(arg)", cameras[-1]["deviceId"])["error"] is None
+    assert call(page, "switchCamera()")["error"] is None
+    assert event_names(page) == ["onAudioInputDeviceChanged", "onVideoInputDeviceChanged", "onVideoInputDeviceChanged"]
+    assert events(page)[0][1]["deviceId"] == mics[-1]["deviceId"]
+    local = page.locator(f"{CONTAINER} [data-local='true'][data-participant-id]")
+    expect(local).to_have_attribute("data-video-ready", "true")
+    assert (
+        page.evaluate("document.querySelector('[data-local=\"true\"] video').srcObject.getVideoTracks()[0].readyState")
+        == "live"
+    )
+    assert call(page, "setVideoInputDevice('no-such-camera')")["error"]["code"] == "ERROR_MEDIA_DEVICE"
+    assert call(page, "setAudioOutputDevice('no-such-speaker')")["error"]["code"] == "ERROR_MEDIA_DEVICE"
+
+    # A microphone is plugged in: the list changes and the event fires.
+    page.evaluate(
+        """() => {
+          const original = navigator.mediaDevices.enumerateDevices.bind(navigator.mediaDevices);
+          navigator.mediaDevices.enumerateDevices = async () => [...await original(),
+            {deviceId: "usb-mic", kind: "audioinput", label: "USB microphone", groupId: "usb"}];
+          navigator.mediaDevices.dispatchEvent(new Event("devicechange"));
+        }"""
+    )
+    wait_for_event(page, "onAudioInputDevicesChanged")
+    assert "USB microphone" in [d["label"] for d in events(page)[-1][1]]
+    assert "usb-mic" in [d["deviceId"] for d in sdk(page, "return calls.getAudioInputDevices();")]
+
+
+def test_notifications_can_be_turned_off(open_page: Callable[..., Page], create_session: Callable[..., str]) -> None:
+    """enableNotifications: joins show a toast by default and none when it is off."""
+    share_url = create_session()
+    quiet = joined(open_page, share_url, "Quiet", enableNotifications="0")
+    loud = joined(open_page, share_url, "Loud")
+    c = joined(open_page, share_url, "Cy")
+    expect(loud.locator(f"{CONTAINER} .cc-toast")).to_have_text("Cy joined")
+    expect(quiet.locator(f"{CONTAINER} [data-participant-id]")).to_have_count(3)
+    expect(quiet.locator(f"{CONTAINER} .cc-toast")).to_have_count(0)
+    assert local_participant_id(c)
