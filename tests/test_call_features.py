@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import fractions
-import json
 import math
 from typing import Any
 
@@ -21,7 +20,7 @@ from sessions_app.models import CallSession
 from sessions_app.sfu import SFU, MediaConfig
 from sessions_app.sfu.speakers import DominantSpeaker
 from tests.media_client import MediaClient
-from tests.test_consumer import join, new_session, open_socket, receive_type
+from tests.test_consumer import answer_offers, join, new_session, open_socket, receive_type
 from tests.test_sfu import connect, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
@@ -113,17 +112,6 @@ async def test_end_for_all_ends_the_call_for_everyone() -> None:
     assert (await ann.receive_output(timeout=5))["code"] == protocol.WS_4010_SESSION_ENDED
     refreshed = await database_sync_to_async(CallSession.objects.get)(pk=session.pk)
     assert refreshed.is_ended
-
-
-async def answer_offers(communicator: WebsocketCommunicator, client: MediaClient) -> None:
-    while True:
-        message = await communicator.receive_json_from(timeout=30)
-        if message["type"] == "offer":
-
-            async def send_answer(sdp: str) -> None:
-                await communicator.send_to(text_data=json.dumps({"type": "answer", "sdp": sdp}))
-
-            await client.handle_offer(message, send_answer)
 
 
 async def test_screen_share_is_a_second_video_track_others_receive_and_lose() -> None:
