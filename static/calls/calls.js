@@ -189,6 +189,20 @@ const CometChatCalls = Object.freeze({
   /** Moderation: the server mutes them and tells their browser. */
   muteParticipant: (participantId) => withSession((session) => session.moderate(participantId, "mute")),
   pauseParticipantVideo: (participantId) => withSession((session) => session.moderate(participantId, "pause_video")),
+  /** End the call for everyone in it (a moderation action: offered where enableParticipantContextMenu is). */
+  endSessionForAll: () => withSession((session) => session.features.endForAll()),
+  raiseHand: () => withSession((session) => session.features.setHandRaised(true)),
+  lowerHand: () => withSession((session) => session.features.setHandRaised(false)),
+  /** Present a screen, window or tab (getDisplayMedia); others see it as a "screen-share" tile. */
+  startScreenSharing: () => withSession((session) => session.features.setScreenSharing(true)),
+  stopScreenSharing: () => withSession((session) => session.features.setScreenSharing(false)),
+  /** The unread badge on the chat button. */
+  setChatButtonUnreadCount: (count) => withSession((session) => session.features.setUnread(count)),
+  /** Extension: send an in-call chat message (hideChatButton: false); onChatMessageReceived for everyone. */
+  sendChatMessage: (text) => withSession((session) => session.features.sendChat(text)),
+  /** Extension: open or close the chat panel. */
+  showChat: () => withSession((session) => session.features.setChatOpen(true)),
+  hideChat: () => withSession((session) => session.features.setChatOpen(false)),
   // Devices: the lists and current devices are synchronous, as CometChat's (empty/null outside a call).
   getAudioInputDevices: () => fromSession((session) => session.devices("audioInput"), []),
   getVideoInputDevices: () => fromSession((session) => session.devices("videoInput"), []),

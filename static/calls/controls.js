@@ -18,6 +18,10 @@ export function formatDuration(totalSeconds) {
   return hours ? `${hours}:${pad(minutes)}:${pad(seconds)}` : `${pad(minutes)}:${pad(seconds)}`;
 }
 
+function canShareScreen() {
+  return Boolean(navigator.mediaDevices && typeof navigator.mediaDevices.getDisplayMedia === "function");
+}
+
 function controlButton(action, iconName, label, extraClass = "") {
   return h(
     "button",
@@ -71,9 +75,20 @@ export class ControlBar {
       s.hideToggleAudioButton ? null : controlButton("toggle-audio", "mic", "Turn off microphone"),
       s.hideToggleVideoButton || !video ? null : controlButton("toggle-video", "videocam", "Turn off camera"),
       s.hideSwitchCameraButton || !video ? null : controlButton("switch-camera", "flipCamera", "Switch camera"),
+      s.hideScreenSharingButton || !video || !canShareScreen() ? null : controlButton("screen-share", "screenShare", "Present your screen"),
+      s.hideRaiseHandButton ? null : controlButton("raise-hand", "hand", "Raise hand"),
       s.hideShareInviteButton ? null : controlButton("share", "link", "Copy the link to this call"),
       s.hideLeaveSessionButton ? null : controlButton("leave", "callEnd", "Leave call", "cc-btn--leave"),
+      // Ending the call for everyone is a moderation action: offered where moderation is.
+      s.hideLeaveSessionButton || !s.enableParticipantContextMenu ? null : controlButton("end-for-all", "callEnd", "End the call for everyone", "cc-btn--leave cc-btn--end-all"),
     );
+    this._unread = h("span", { class: "cc-controls__unread", "aria-hidden": "true", hidden: true, text: "0" });
+    this._chat = s.hideChatButton ? null : controlButton("chat", "chat", "Show messages");
+    if (this._chat) {
+      this._chat.append(this._unread);
+      this._chat.setAttribute("aria-expanded", "false");
+      this._chat.setAttribute("aria-controls", "cc-chat-panel");
+    }
     this._count = h("span", { class: "cc-controls__count", "aria-hidden": "true", text: "1" });
     this._list = s.hideParticipantListButton ? null : controlButton("participant-list", "people", "Show everyone");
     if (this._list) {
@@ -87,7 +102,7 @@ export class ControlBar {
       { class: "cc-controls", role: "toolbar", "aria-label": "Call controls", hidden: s.hideControlPanel },
       h("div", { class: "cc-controls__info" }),
       this._buttons,
-      h("div", { class: "cc-controls__meta" }, this._layout, this._list),
+      h("div", { class: "cc-controls__meta" }, this._layout, this._chat, this._list),
     );
     this.element.addEventListener("click", (event) => {
       const button = event.target.closest("[data-action]");
@@ -118,6 +133,40 @@ export class ControlBar {
       this._list.setAttribute("aria-label", this._list.getAttribute("aria-expanded") === "true" ? `Hide everyone (${count} in the call)` : label);
       this._list.title = "People";
     }
+  }
+
+  setHandRaised(raised) {
+    const button = this.element.querySelector('[data-action="raise-hand"]');
+    setButton(button, "hand", raised ? "Lower hand" : "Raise hand", { "data-active": String(raised), "aria-pressed": String(raised) });
+  }
+
+  setScreenSharing(sharing) {
+    const button = this.element.querySelector('[data-action="screen-share"]');
+    setButton(button, sharing ? "stopScreenShare" : "screenShare", sharing ? "Stop presenting" : "Present your screen", {
+      "data-active": String(sharing),
+      "aria-pressed": String(sharing),
+    });
+  }
+
+  setChatOpen(open) {
+    if (!this._chat) return;
+    this._chat.setAttribute("aria-expanded", String(open));
+    this._chat.dataset.active = String(open);
+    this._chat.setAttribute("aria-label", open ? "Hide messages" : this._chatLabel());
+  }
+
+  /** The unread badge on the chat button (0 hides it). */
+  setUnread(count) {
+    if (!this._chat) return;
+    this._unread.textContent = count > 99 ? "99+" : String(count);
+    this._unread.hidden = count <= 0;
+    this._chat.dataset.unread = String(count);
+    if (this._chat.getAttribute("aria-expanded") !== "true") this._chat.setAttribute("aria-label", this._chatLabel());
+  }
+
+  _chatLabel() {
+    const count = Number(this._chat.dataset.unread || 0);
+    return count > 0 ? `Show messages (${count} unread)` : "Show messages";
   }
 
   setListOpen(open) {

@@ -21,11 +21,20 @@ export const Events = Object.freeze({
   onParticipantAudioUnmuted: "onParticipantAudioUnmuted",
   onParticipantVideoPaused: "onParticipantVideoPaused",
   onParticipantVideoResumed: "onParticipantVideoResumed",
+  onParticipantHandRaised: "onParticipantHandRaised",
+  onParticipantHandLowered: "onParticipantHandLowered",
+  onParticipantStartedScreenShare: "onParticipantStartedScreenShare",
+  onParticipantStoppedScreenShare: "onParticipantStoppedScreenShare",
+  onDominantSpeakerChanged: "onDominantSpeakerChanged",
+  // Extension: an in-call chat message ({id, participantId, name, text, sentAt, isLocal}).
+  onChatMessageReceived: "onChatMessageReceived",
   // Local media.
   onAudioMuted: "onAudioMuted",
   onAudioUnMuted: "onAudioUnMuted",
   onVideoPaused: "onVideoPaused",
   onVideoResumed: "onVideoResumed",
+  onScreenShareStarted: "onScreenShareStarted",
+  onScreenShareStopped: "onScreenShareStopped",
   // Devices: the one in use changed (argument: the device), or the list of a kind changed (argument: the list).
   onAudioInputDeviceChanged: "onAudioInputDeviceChanged",
   onAudioOutputDeviceChanged: "onAudioOutputDeviceChanged",
@@ -44,6 +53,9 @@ export const Events = Object.freeze({
   onShareInviteButtonClicked: "onShareInviteButtonClicked",
   onChangeLayoutButtonClicked: "onChangeLayoutButtonClicked",
   onParticipantListButtonClicked: "onParticipantListButtonClicked",
+  onRaiseHandButtonClicked: "onRaiseHandButtonClicked",
+  onChatButtonClicked: "onChatButtonClicked",
+  onScreenShareButtonClicked: "onScreenShareButtonClicked",
   // Extension: the switch-camera button (CometChat has no event for it).
   onSwitchCameraButtonClicked: "onSwitchCameraButtonClicked",
 });

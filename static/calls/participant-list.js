@@ -51,21 +51,24 @@ export class ParticipantPanel {
     if (open) this._close.focus();
   }
 
-  /** Show `participants` (§6 Participants, you first). */
+  /** Show `participants` (§6 Participants, you first): raised hands on top, in the order they went up. */
   render(participants) {
     this._heading.textContent = `People (${participants.length})`;
-    this._list.replaceChildren(...participants.map((participant) => this._row(participant)));
+    const raised = participants.filter((p) => p.raisedHandTimestamp).sort((a, b) => a.raisedHandTimestamp - b.raisedHandTimestamp);
+    const rest = participants.filter((p) => !p.raisedHandTimestamp);
+    this._list.replaceChildren(...[...raised, ...rest].map((participant) => this._row(participant)));
   }
 
   _row(participant) {
     const name = participant.name || (participant.isLocal ? "You" : "Guest");
     const states = [];
+    if (participant.raisedHandTimestamp) states.push(h("span", { class: "cc-panel__state cc-panel__state--hand", role: "img", "aria-label": "Hand raised" }, icon("hand")));
     if (participant.audioMuted) states.push(h("span", { class: "cc-panel__state", role: "img", "aria-label": "Microphone off" }, icon("micOff")));
     if (!this._voice && participant.videoPaused) states.push(h("span", { class: "cc-panel__state", role: "img", "aria-label": "Camera off" }, icon("videocamOff")));
     if (participant.isPinned) states.push(h("span", { class: "cc-panel__state", role: "img", "aria-label": "Pinned" }, icon("pin")));
     return h(
       "li",
-      { class: "cc-panel__row", "data-pid": participant.pid, "data-self": participant.isLocal ? "true" : false },
+      { class: "cc-panel__row", "data-pid": participant.pid, "data-hand-raised": String(Boolean(participant.raisedHandTimestamp)), "data-self": participant.isLocal ? "true" : false },
       h("span", { class: `cc-avatar cc-avatar--small ${avatarColourClass(participant.pid)}`, "aria-hidden": "true", text: initials(name) }),
       h("span", { class: "cc-panel__name", text: participant.isLocal ? `${name} (You)` : name }),
       h("span", { class: "cc-panel__states" }, states),

@@ -3,8 +3,9 @@
  *
  * The server always makes the offers and the browser only answers, so there
  * is no glare. Each offer names the transceivers this browser publishes on
- * (`publish`: {audio: mid, video: mid}) and whose media every other mid
- * carries (`tracks`: {mid: {participantId, kind}}). The server does not
+ * (`publish`: {audio: mid, video: mid, screen?: mid}) and whose media every
+ * other mid carries (`tracks`: {mid: {participantId, kind, source}}, source
+ * "audio" | "video" | "screen"). The server does not
  * trickle ICE: an answer is sent once candidate gathering is complete.
  */
 
@@ -33,12 +34,19 @@ export function iceGatheringComplete(pc, timeoutMs = ICE_GATHERING_TIMEOUT_MS) {
   });
 }
 
+/** "audio", "video" or "screen" for a received track. */
+function sourceOf(info, track) {
+  if (info.source === "screen") return "screen";
+  return info.kind || track.kind;
+}
+
 export class PeerTransport {
   /**
    * @param {object} options
    * @param {RTCIceServer[]} options.iceServers
    * @param {function(string, object): void} options.send signaling send(type, fields)
-   * @param {function(string, string, MediaStreamTrack): void} options.onRemoteTrack (participantId, kind, track)
+   * @param {function(string, string, MediaStreamTrack): void} options.onRemoteTrack (participantId, source, track):
+   *   source "audio", "video" or "screen"
    * @param {function(CallsError): void} options.onError
    * @param {function(string): void} options.onConnectionState
    */
@@ -47,8 +55,8 @@ export class PeerTransport {
     this._onRemoteTrack = onRemoteTrack;
     this._onError = onError;
     this._tracks = {};
-    this._local = { audio: null, video: null };
-    this._senders = { audio: null, video: null };
+    this._local = { audio: null, video: null, screen: null };
+    this._senders = { audio: null, video: null, screen: null };
     this._queue = Promise.resolve();
     this._closed = false;
     this.pc = new RTCPeerConnection({ iceServers: iceServers || [], bundlePolicy: "max-bundle" });
@@ -58,7 +66,23 @@ export class PeerTransport {
 
   /** The tracks to publish once the server names their transceivers (null = nothing yet). */
   setLocalTracks({ audio = null, video = null }) {
-    this._local = { audio, video };
+    this._local = { ...this._local, audio, video };
+  }
+
+  /** The offer's mid → {participantId, kind, source} of what this browser receives. */
+  get tracks() {
+    return this._tracks;
+  }
+
+  /**
+   * Publish a screen track on the transceiver the server's next offer names (publish.screen);
+   * null stops: the sender goes quiet now and the server makes that transceiver inactive.
+   */
+  async setScreenTrack(track) {
+    this._local.screen = track;
+    const sender = this._senders.screen;
+    if (sender) await sender.replaceTrack(track);
+    if (!track) this._senders.screen = null;
   }
 
   /** Queue the server's offer; offers are answered strictly one after another. */
@@ -72,7 +96,7 @@ export class PeerTransport {
     return this._queue;
   }
 
-  /** Publish `track` (or nothing, with null) as this browser's `kind` ("audio" or "video"). */
+  /** Publish `track` (or nothing, with null) as this browser's `kind` ("audio", "video" or "screen"). */
   async replaceTrack(kind, track) {
     this._local[kind] = track;
     const sender = this._senders[kind];
@@ -98,8 +122,9 @@ export class PeerTransport {
   }
 
   async _bindPublishing(publish) {
-    for (const kind of ["audio", "video"]) {
+    for (const kind of ["audio", "video", "screen"]) {
       const mid = publish[kind];
+      if (kind === "screen" && !this._local.screen) continue;
       if (!mid || (this._senders[kind] && this._senderMid(kind) === mid)) continue;
       const transceiver = this.pc.getTransceivers().find((t) => t.mid === mid);
       if (!transceiver) throw new Error(`the offer has no media section with mid ${mid}`);
@@ -116,7 +141,7 @@ export class PeerTransport {
 
   _handleTrack(event) {
     const info = this._tracks[event.transceiver.mid];
-    if (info) this._onRemoteTrack(info.participantId, info.kind || event.track.kind, event.track);
+    if (info) this._onRemoteTrack(info.participantId, sourceOf(info, event.track), event.track);
   }
 
   /**
@@ -127,7 +152,7 @@ export class PeerTransport {
     for (const transceiver of this.pc.getTransceivers()) {
       const info = this._tracks[transceiver.mid];
       if (info && RECEIVING.has(transceiver.currentDirection)) {
-        this._onRemoteTrack(info.participantId, info.kind || transceiver.receiver.track.kind, transceiver.receiver.track);
+        this._onRemoteTrack(info.participantId, sourceOf(info, transceiver.receiver.track), transceiver.receiver.track);
       }
     }
   }

@@ -4,6 +4,7 @@
  * and keeps the participant list the events report.
  */
 
+import { CallFeatures } from "./call-features.js";
 import { DeviceKind, DeviceWatcher } from "./devices.js";
 import { CallsError, ErrorCode, asCallsError, errorForCloseCode, CloseCode } from "./errors.js";
 import { Events } from "./events.js";
@@ -30,6 +31,9 @@ const BUTTON_EVENTS = {
   share: Events.onShareInviteButtonClicked,
   "change-layout": Events.onChangeLayoutButtonClicked,
   "participant-list": Events.onParticipantListButtonClicked,
+  "raise-hand": Events.onRaiseHandButtonClicked,
+  chat: Events.onChatButtonClicked,
+  "screen-share": Events.onScreenShareButtonClicked,
 };
 
 export class CallSession {
@@ -91,6 +95,26 @@ export class CallSession {
     this._signaling = null;
     this._peer = null;
     this._view = null;
+    // Options the session locks (from `joined`): the server's values win over the page's.
+    this._locked = new Set();
+    this._features = new CallFeatures(this);
+  }
+
+  // Result helpers for call-features.js.
+  _ok(data = null) {
+    return ok(data);
+  }
+
+  _failed(error) {
+    return failed(error);
+  }
+
+  _notInCall() {
+    return notInCall();
+  }
+
+  get features() {
+    return this._features;
   }
 
   get active() {
@@ -100,11 +124,7 @@ export class CallSession {
   /** Join the call; resolves {data, error} and never rejects. */
   async join() {
     this.state = "connecting";
-    this._view = new CallView(this._container, {
-      settings: this.settings,
-      shareUrl: this._shareUrl,
-      onAction: (action, pid) => this._handleAction(action, pid),
-    });
+    this._buildView();
     this._view.showConnecting();
     try {
       const token = await this._getToken();
@@ -147,6 +167,41 @@ export class CallSession {
       clearTimeout(this._joinTimer);
       this._joinWaiter = null;
     }
+  }
+
+  _buildView() {
+    if (this._view) this._view.destroy();
+    this._view = new CallView(this._container, {
+      settings: this.settings,
+      shareUrl: this._shareUrl,
+      onAction: (action, pid) => this._handleAction(action, pid),
+    });
+  }
+
+  /**
+   * `joined` carries the effective settings and the options the session locks: a locked option
+   * takes the server's value whatever the page asked (its controls go if it hides them).
+   */
+  _applyServerSettings(message) {
+    const server = message.settings && typeof message.settings === "object" ? message.settings : {};
+    this._locked = new Set(Array.isArray(message.lockedSettings) ? message.lockedSettings.filter((n) => typeof n === "string") : []);
+    const overrides = {};
+    for (const name of this._locked) {
+      if (name === "sessionType") continue; // Fixed when the session was created; the page already follows it.
+      if (name in this.settings && typeof server[name] === typeof this.settings[name] && server[name] !== this.settings[name]) overrides[name] = server[name];
+    }
+    if (!Object.keys(overrides).length) return;
+    this.settings = Object.freeze({ ...this.settings, ...overrides });
+    if ("layout" in overrides) this._layout = this.settings.layout;
+    if (overrides.startAudioMuted && !this._audioMuted) {
+      this._audioMuted = true;
+      this._media.setAudioEnabled(false);
+    }
+    if (overrides.startVideoPaused && !this._videoPaused) {
+      this._media.stopVideo();
+      this._videoPaused = true;
+    }
+    this._buildView();
   }
 
   /** Leave the call (or stop joining it). */
@@ -215,6 +270,7 @@ export class CallSession {
 
   setParticipantListVisible(visible) {
     if (this.state !== "joined") return notInCall();
+    if (visible && this._features._chatOpen) this._features.setChatOpen(false);
     if (this._listOpen !== visible) {
       this._listOpen = visible;
       this._view.setParticipantListOpen(visible);
@@ -411,6 +467,18 @@ export class CallSession {
       case "removed":
         if (this.state === "joined") this._callOver("removed", { code: CloseCode.REMOVED, reason: String(message.reason || "") });
         break;
+      case "hand":
+        if (this.state === "joined") this._features.handChanged(message);
+        break;
+      case "chat":
+        if (this.state === "joined") this._features.chatReceived(message);
+        break;
+      case "screen_share":
+        if (this.state === "joined") this._features.screenShareChanged(message);
+        break;
+      case "dominant_speaker":
+        if (this.state === "joined") this._features.dominantSpeaker(message);
+        break;
       case "session_ended":
         if (this.state === "joined") this._callOver("ended", { code: CloseCode.SESSION_ENDED, reason: String(message.reason || "") });
         break;
@@ -422,6 +490,7 @@ export class CallSession {
   _enterCall(message) {
     this.participantId = String(message.participantId || "");
     this.state = "joined";
+    this._applyServerSettings(message);
     this._peer = new PeerTransport({
       iceServers: Array.isArray(message.iceServers) ? message.iceServers : this.settings.iceServers,
       send: (type, fields) => this._signaling.send(type, fields),
@@ -451,6 +520,7 @@ export class CallSession {
     for (const participant of this._participants.snapshots()) this._view.addParticipant(participant);
     this._view.setTrack(this.participantId, "video", this._media.videoTrack);
     this._view.setLocalMedia({ audioMuted: this._audioMuted, videoPaused: this._videoPaused });
+    this._features.start();
     window.addEventListener("pagehide", this._onPageHide);
     this._emitter.emit(Events.onSessionJoined, { sessionId: this.sessionId, participant: snapshot(local) });
     this._listChanged();
@@ -462,7 +532,10 @@ export class CallSession {
     const participant = this._participants.put(makeParticipant(wire, false));
     this._view.addParticipant(snapshot(participant));
     const tracks = this._remoteTracks.get(participant.pid) || {};
-    for (const [kind, track] of Object.entries(tracks)) this._view.setTrack(participant.pid, kind, track);
+    for (const [kind, track] of Object.entries(tracks)) {
+      if (kind === "screen") this._features.remoteScreen(participant.pid, track);
+      else this._view.setTrack(participant.pid, kind, track);
+    }
     if (this.settings.enableNotifications) this._view.notify(`${participant.name || "Guest"} joined`);
     this._emitter.emit(Events.onParticipantJoined, snapshot(participant));
     this._listChanged();
@@ -473,6 +546,7 @@ export class CallSession {
     this._remoteTracks.delete(pid);
     if (!participant || participant.isLocal) return;
     this._view.removeParticipant(pid);
+    this._features.participantLeft(pid);
     if (pid === this._pinned) {
       this._pinned = "";
       this._view.setPinned("");
@@ -505,7 +579,11 @@ export class CallSession {
   _serverError({ code, message, details }) {
     const error = new CallsError(String(code || ErrorCode.ERROR_JSON_EXCEPTION), String(message || "The server reported an error."), details || {});
     if (this.state === "connecting") this._rejectJoin(error);
-    else this._reportError(error);
+    else {
+      // In the call: a refused action (a locked feature, a chat flood) is said on screen too.
+      if (this.state === "joined") this._view.notify(error.message);
+      this._reportError(error);
+    }
   }
 
   _closed({ code, reason, byClient }) {
@@ -538,9 +616,11 @@ export class CallSession {
 
   // Media.
 
-  _remoteTrack(pid, kind, track) {
-    this._remoteTracks.set(pid, { ...this._remoteTracks.get(pid), [kind]: track });
-    this._view.setTrack(pid, kind, track);
+  /** `source` is "audio", "video" or "screen" (a screen share gets a tile of its own). */
+  _remoteTrack(pid, source, track) {
+    this._remoteTracks.set(pid, { ...this._remoteTracks.get(pid), [source]: track });
+    if (source === "screen") this._features.remoteScreen(pid, track);
+    else this._view.setTrack(pid, source, track);
   }
 
   _localMediaChanged() {
@@ -600,6 +680,18 @@ export class CallSession {
         return this.moderate(pid, "mute");
       case "pause-participant-video":
         return this.moderate(pid, "pause_video");
+      case "raise-hand":
+        return this._features.setHandRaised(!this._features.handRaised);
+      case "screen-share":
+        return this._features.setScreenSharing(!this._features.screenSharing);
+      case "end-for-all":
+        return this._features.endForAll();
+      case "chat":
+        return this._features.setChatOpen(!this._features._chatOpen);
+      case "close-chat":
+        return this._features.setChatOpen(false);
+      case "send-chat":
+        return this._features.sendChat(pid);
       case "stay":
         return this._idle.stay();
       case "rejoin":
@@ -638,6 +730,7 @@ export class CallSession {
   _cleanup() {
     clearTimeout(this._joinTimer);
     this._idle.cancel();
+    this._features.stop();
     this._devices.stop();
     window.removeEventListener("pagehide", this._onPageHide);
     if (this._media.videoTrack) this._media.videoTrack.removeEventListener("ended", this._onCameraEnded);

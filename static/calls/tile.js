@@ -14,9 +14,12 @@ export class Tile {
    * @param {{voice: boolean, onAudioBlocked: function(), audioOutputDeviceId: string, openMenu: ?function(HTMLElement, object)}} options
    *   openMenu: the participant menu's opener, or null without a menu
    */
-  constructor(participant, { voice, onAudioBlocked, audioOutputDeviceId, openMenu = null }) {
+  constructor(participant, { voice, onAudioBlocked, audioOutputDeviceId, openMenu = null, networkIndicator = true }) {
     this.pid = participant.pid;
     this.isLocal = participant.isLocal;
+    // A screen share is a tile of its own, type "screen-share", with id "<pid>:screen".
+    this.isScreen = participant.type === "screen-share";
+    if (this.isScreen) voice = false;
     this._onAudioBlocked = onAudioBlocked;
     this._audioOutputDeviceId = audioOutputDeviceId;
     this._videoTrack = null;
@@ -25,7 +28,17 @@ export class Tile {
     this.video = voice
       ? null
       : h("video", { class: "cc-tile__video", muted: true, autoplay: true, playsInline: true, "aria-hidden": "true" });
-    this.audio = this.isLocal ? null : h("audio", { class: "cc-tile__audio", autoplay: true });
+    this.audio = this.isLocal || this.isScreen ? null : h("audio", { class: "cc-tile__audio", autoplay: true });
+    this._hand = h("span", { class: "cc-tile__hand", role: "img", "aria-label": "Hand raised", hidden: true }, icon("hand"));
+    this._network = networkIndicator && !this.isScreen
+      ? h(
+          "span",
+          { class: "cc-tile__network", role: "img", "data-quality": "good", "aria-label": "Connection: good" },
+          h("span", { class: "cc-tile__bar" }),
+          h("span", { class: "cc-tile__bar" }),
+          h("span", { class: "cc-tile__bar" }),
+        )
+      : null;
     this._avatar = h("span", { class: `cc-avatar ${avatarColourClass(participant.pid)}`, "aria-hidden": "true" });
     this._name = h("span", { class: "cc-tile__name" });
     this._mutedBadge = h("span", { class: "cc-tile__muted", role: "img", "aria-label": "Microphone muted" }, icon("micOff"));
@@ -35,14 +48,18 @@ export class Tile {
         class: "cc-tile",
         role: "group",
         "data-participant-id": participant.pid,
-        "data-local": this.isLocal ? "true" : false,
+        // Your own screen share is "screen", so [data-local="true"] stays your one camera tile.
+        "data-local": this.isLocal ? (this.isScreen ? "screen" : "true") : false,
+        "data-type": this.isScreen ? "screen-share" : "human",
+        "data-speaking": "false",
         "data-video-ready": "false",
       },
       this.video,
       this.audio,
       h("div", { class: "cc-tile__avatar" }, this._avatar),
-      h("div", { class: "cc-tile__label" }, this._mutedBadge, this._name),
-      openMenu ? menuButton(participant, (button) => openMenu(button, this.participant)) : null,
+      h("div", { class: "cc-tile__label" }, this.isScreen ? icon("screenShare") : this._mutedBadge, this._name),
+      h("div", { class: "cc-tile__badges" }, this._hand, this._network),
+      openMenu && !this.isScreen ? menuButton(participant, (button) => openMenu(button, this.participant)) : null,
     );
     if (this.video) {
       const ready = () => this._setVideoReady(this.video.videoWidth > 0);
@@ -56,7 +73,16 @@ export class Tile {
     this.participant = participant;
     this.element.dataset.pinned = String(Boolean(participant.isPinned));
     const name = participant.name || (this.isLocal ? "You" : "Guest");
+    if (this.isScreen) {
+      this._name.textContent = this.isLocal ? "You are presenting" : `${name} (presenting)`;
+      this.element.setAttribute("aria-label", `${name}'s screen`);
+      this.element.dataset.videoPaused = "false";
+      return;
+    }
     this._name.textContent = this.isLocal && participant.name ? `${name} (You)` : name;
+    const raised = Boolean(participant.raisedHandTimestamp);
+    this._hand.hidden = !raised;
+    this.element.dataset.handRaised = String(raised);
     this._avatar.textContent = initials(name);
     this.element.dataset.audioMuted = String(Boolean(participant.audioMuted));
     this.element.dataset.videoPaused = String(Boolean(participant.videoPaused) || !this.video);
@@ -101,6 +127,21 @@ export class Tile {
   async setAudioOutput(deviceId) {
     this._audioOutputDeviceId = deviceId;
     if (this.audio && typeof this.audio.setSinkId === "function") await this.audio.setSinkId(deviceId);
+  }
+
+  /** Speaking now (the dominant speaker): a ring round the tile. */
+  setSpeaking(speaking) {
+    this.element.dataset.speaking = String(speaking);
+  }
+
+  /** "good" | "fair" | "poor": the three bars and their label. */
+  setNetworkQuality(level) {
+    if (!this._network) return;
+    this._network.dataset.sampled = "true";
+    if (this._network.dataset.quality === level) return;
+    this._network.dataset.quality = level;
+    this._network.setAttribute("aria-label", `Connection: ${level}`);
+    this._network.title = `Connection: ${level}`;
   }
 
   _setVideoReady(ready) {

@@ -11,6 +11,7 @@ import { ControlBar, Header } from "./controls.js";
 import { h, replaceChildren } from "./dom.js";
 import { ErrorCode } from "./errors.js";
 import { icon } from "./icons.js";
+import { ChatPanel } from "./chat.js";
 import { ParticipantPanel } from "./participant-list.js";
 import { Tile } from "./tile.js";
 import { ParticipantMenu } from "./tile-menu.js";
@@ -54,7 +55,8 @@ export class CallView {
    * @param {string} options.shareUrl the link others join with
    * @param {function(string, string=): void} options.onAction (action, participantId?): "toggle-audio" |
    *   "toggle-video" | "switch-camera" | "leave" | "share" | "change-layout" | "participant-list" |
-   *   "close-participant-list" | "pin" | "unpin" | "mute-participant" | "pause-participant-video" | "stay" | "rejoin"
+   *   "close-participant-list" | "pin" | "unpin" | "mute-participant" | "pause-participant-video" | "stay" | "rejoin" |
+   *   "raise-hand" | "screen-share" | "end-for-all" | "chat" | "close-chat" | "send-chat" (second argument: the text)
    */
   constructor(container, { settings, shareUrl, onAction }) {
     this.container = container;
@@ -64,6 +66,8 @@ export class CallView {
     this._voice = settings.sessionType === "VOICE";
     this._layout = settings.layout;
     this._pinned = "";
+    this._speaker = "";
+    this._featured = null;
     this._tiles = new Map();
     this._onKeyDown = (event) => this._shortcut(event);
 
@@ -96,8 +100,11 @@ export class CallView {
       openMenu: (button, participant) => this._menu.open(button, participant),
       onClose: () => this._onAction("close-participant-list"),
     });
+    this._chat = settings.hideChatButton
+      ? null
+      : new ChatPanel({ onSend: (text) => this._onAction("send-chat", text), onClose: () => this._onAction("close-chat") });
     this._idle = null;
-    this._body = h("div", { class: "cc-body" }, this._stage, this._panel.element, this._alone);
+    this._body = h("div", { class: "cc-body" }, this._stage, this._panel.element, this._chat ? this._chat.element : null, this._alone);
     this.root.append(
       this._header.element,
       this._body,
@@ -177,6 +184,7 @@ export class CallView {
     }
     const tile = new Tile(participant, {
       voice: this._voice,
+      networkIndicator: !this._settings.hideNetworkIndicator,
       onAudioBlocked: () => (this._audioUnlock.hidden = false),
       audioOutputDeviceId: this._audioOutputDeviceId ?? this._settings.audioOutputDeviceId,
       openMenu: this._menu ? (button, current) => this._menu.open(button, current) : null,
@@ -197,11 +205,77 @@ export class CallView {
   }
 
   removeParticipant(pid) {
+    this.removeScreen(pid);
     const tile = this._tiles.get(pid);
     if (!tile) return;
     tile.destroy();
     this._tiles.delete(pid);
     this._arrange();
+  }
+
+  /** Show `participant`'s screen share as a tile of its own ("<pid>:screen", data-type="screen-share"). */
+  setScreenTrack(participant, track) {
+    const id = `${participant.pid}:screen`;
+    let tile = this._tiles.get(id);
+    if (!tile) {
+      tile = new Tile({ ...participant, pid: id, type: "screen-share" }, { voice: false, onAudioBlocked: () => {}, audioOutputDeviceId: "" });
+      this._tiles.set(id, tile);
+      this._arrange();
+    }
+    tile.setVideoTrack(track);
+  }
+
+  removeScreen(pid) {
+    const id = `${pid}:screen`;
+    const tile = this._tiles.get(id);
+    if (!tile) return;
+    tile.destroy();
+    this._tiles.delete(id);
+    this._arrange();
+  }
+
+  /** The dominant speaker ("" for nobody): a ring on their tile; SPOTLIGHT and SIDEBAR feature them. */
+  setSpeaker(pid) {
+    this._speaker = pid;
+    for (const tile of this._tiles.values()) tile.setSpeaking(!tile.isScreen && tile.pid === pid);
+    this._arrange();
+  }
+
+  /** participantId → "good" | "fair" | "poor". */
+  setNetworkQuality(levels) {
+    for (const [pid, level] of levels) {
+      const tile = this._tiles.get(pid);
+      if (tile) tile.setNetworkQuality(level);
+    }
+  }
+
+  setHandRaised(raised) {
+    this._controls.setHandRaised(raised);
+  }
+
+  setScreenSharing(sharing) {
+    this._controls.setScreenSharing(sharing);
+  }
+
+  get chatOpen() {
+    return Boolean(this._chat && this._chat.isOpen);
+  }
+
+  setChatOpen(open) {
+    if (!this._chat) return;
+    if (open) this.setParticipantListOpen(false);
+    this._chat.setOpen(open);
+    this._controls.setChatOpen(open);
+    if (open) this.root.dataset.panel = "chat";
+    else if (this.root.dataset.panel === "chat") this.root.dataset.panel = "";
+  }
+
+  addChatMessage(message) {
+    if (this._chat) this._chat.add(message);
+  }
+
+  setChatUnread(count) {
+    this._controls.setUnread(count);
   }
 
   /** Play a participant's audio or video track in their tile. */
@@ -237,9 +311,11 @@ export class CallView {
   }
 
   setParticipantListOpen(open) {
+    if (open && this._chat && this._chat.isOpen) this._onAction("close-chat");
     this._panel.setOpen(open);
     this._controls.setListOpen(open);
-    this.root.dataset.panel = open ? "participants" : "";
+    if (open) this.root.dataset.panel = "participants";
+    else if (this.root.dataset.panel === "participants") this.root.dataset.panel = "";
   }
 
   /** "Still there?": shown when alone for a while; Stay keeps the call, else it ends in `ms`. */
@@ -269,10 +345,17 @@ export class CallView {
     this._idle = null;
   }
 
+  /** A toast; the same text again (a burst of refusals) keeps one toast up rather than stacking. */
   notify(text) {
+    const same = [...this._toasts.children].find((toast) => toast.textContent === text);
+    if (same) {
+      clearTimeout(same._timer);
+      same._timer = setTimeout(() => same.remove(), TOAST_MS);
+      return;
+    }
     const toast = h("div", { class: "cc-toast", text });
     this._toasts.append(toast);
-    setTimeout(() => toast.remove(), TOAST_MS);
+    toast._timer = setTimeout(() => toast.remove(), TOAST_MS);
   }
 
   // Building blocks.
@@ -330,17 +413,31 @@ export class CallView {
    */
   _arrange() {
     const tiles = [...this._tiles.values()];
-    const pinned = this._tiles.get(this._pinned) || null;
     let featured = null;
-    if (tiles.length > 1) featured = pinned || (FEATURED_LAYOUTS.has(this._layout) ? tiles.find((t) => !t.isLocal) : null);
+    if (tiles.length > 1) featured = this._tiles.get(this._pinned) || (FEATURED_LAYOUTS.has(this._layout) ? this._stageTile(tiles) : null);
+    this._featured = featured;
     for (const tile of tiles) {
       const parent = !featured || tile === featured ? this._main : this._strip;
       if (tile.element.parentNode !== parent) parent.append(tile.element);
     }
     this._main.dataset.count = String(this._main.children.length);
     this._stage.dataset.featured = String(Boolean(featured));
-    this._controls.setCount(tiles.length);
-    this._alone.hidden = tiles.length !== 1 || this.root.dataset.state !== "joined";
+    const people = tiles.filter((t) => !t.isScreen).length;
+    this._controls.setCount(people);
+    this._alone.hidden = people !== 1 || this.root.dataset.state !== "joined";
+  }
+
+  /**
+   * Who takes the stage in SPOTLIGHT and SIDEBAR when nobody is pinned: a screen share (someone
+   * else's first), else the dominant speaker (not you), else whoever had it, else the first other.
+   */
+  _stageTile(tiles) {
+    const screen = tiles.find((t) => t.isScreen && !t.isLocal) || tiles.find((t) => t.isScreen);
+    if (screen) return screen;
+    const speaker = this._tiles.get(this._speaker);
+    if (speaker && !speaker.isLocal) return speaker;
+    if (this._featured && tiles.includes(this._featured) && !this._featured.isLocal) return this._featured;
+    return tiles.find((t) => !t.isLocal) || null;
   }
 
   async _unlockAudio() {
@@ -362,6 +459,7 @@ export class CallView {
     this.hideIdlePrompt();
     if (this._menu) this._menu.close(false);
     this.setParticipantListOpen(false);
+    this.setChatOpen(false);
     this._header.element.hidden = true;
     document.removeEventListener("keydown", this._onKeyDown);
     for (const tile of this._tiles.values()) tile.destroy();

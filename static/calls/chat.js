@@ -1,0 +1,99 @@
+/**
+ * The in-call chat panel (hideChatButton: false): the messages of this join,
+ * oldest first, and a box to send one. Message text is only ever set with
+ * textContent. Styled as the participant panel (`.cc-panel`).
+ */
+
+import { h } from "./dom.js";
+import { icon } from "./icons.js";
+
+export const MAX_CHAT_CHARS = 2000;
+
+function clock(ms) {
+  const date = new Date(ms);
+  return `${String(date.getHours()).padStart(2, "0")}:${String(date.getMinutes()).padStart(2, "0")}`;
+}
+
+export class ChatPanel {
+  /**
+   * @param {object} options
+   * @param {function(string): void} options.onSend a message to send (already trimmed, never empty)
+   * @param {function(): void} options.onClose the close button or Escape was used
+   */
+  constructor({ onSend, onClose }) {
+    this._heading = h("h2", { class: "cc-panel__title", id: "cc-chat-panel-title", text: "In-call messages" });
+    this._list = h("ol", { class: "cc-chat__list", "aria-live": "polite", "aria-labelledby": "cc-chat-panel-title" });
+    this._empty = h("p", { class: "cc-chat__empty", text: "Messages are seen by everyone in the call and go away when it ends." });
+    this._input = h("textarea", {
+      class: "cc-field cc-chat__input",
+      rows: 1,
+      maxLength: MAX_CHAT_CHARS,
+      placeholder: "Send a message",
+      "aria-label": "Message to everyone",
+    });
+    const send = h("button", { type: "submit", class: "cc-btn cc-btn--flat cc-chat__send", "data-action": "send-chat", "aria-label": "Send", title: "Send" }, icon("send"));
+    this._form = h("form", { class: "cc-chat__form" }, this._input, send);
+    this._form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = this._input.value.trim();
+      if (!text) return;
+      onSend(text);
+      this._input.value = "";
+    });
+    this._input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        this._form.requestSubmit();
+      }
+    });
+    this._close = h(
+      "button",
+      { type: "button", class: "cc-btn cc-btn--flat", "data-action": "close-chat", "aria-label": "Close the messages", title: "Close", onclick: onClose },
+      icon("close"),
+    );
+    this.element = h(
+      "aside",
+      { class: "cc-panel cc-chat", id: "cc-chat-panel", hidden: true, "aria-labelledby": "cc-chat-panel-title" },
+      h("div", { class: "cc-panel__header" }, this._heading, this._close),
+      this._empty,
+      this._list,
+      this._form,
+    );
+    this.element.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.stopPropagation();
+        onClose();
+      }
+    });
+  }
+
+  get isOpen() {
+    return !this.element.hidden;
+  }
+
+  setOpen(open) {
+    this.element.hidden = !open;
+    if (open) {
+      this._input.focus();
+      this._list.scrollTop = this._list.scrollHeight;
+    }
+  }
+
+  /** Append one message ({id, participantId, name, text, sentAt, isLocal}). */
+  add(message) {
+    this._empty.hidden = true;
+    const item = h(
+      "li",
+      { class: "cc-chat__message", "data-message-id": message.id, "data-participant-id": message.participantId, "data-self": message.isLocal ? "true" : false },
+      h(
+        "div",
+        { class: "cc-chat__meta" },
+        h("span", { class: "cc-chat__name", text: message.isLocal ? "You" : message.name || "Guest" }),
+        h("time", { class: "cc-chat__time", dateTime: new Date(message.sentAt).toISOString(), text: clock(message.sentAt) }),
+      ),
+      h("p", { class: "cc-chat__text", text: message.text }),
+    );
+    this._list.append(item);
+    this._list.scrollTop = this._list.scrollHeight;
+  }
+}

@@ -1,0 +1,352 @@
+"""Raised hands, chat, screen sharing, endSessionForAll, dominant speaker, server-locked settings and the
+connection-quality bars, across real pages and the real server."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .call_page import CONTAINER, ROOT, expect_state, local_participant_id, tile
+from .test_settings_actions import button, call, event_names, events, joined, record, wait_for_event
+
+pytestmark = pytest.mark.browser
+
+# getDisplayMedia replaced by an animated canvas's captureStream: deterministic in headless Chromium
+# (no picker, no desktop to capture). window.__screenTracks keeps every track handed out.
+FAKE_DISPLAY_MEDIA = """
+window.__screenTracks = [];
+navigator.mediaDevices.getDisplayMedia = async () => {
+  const canvas = document.createElement("canvas");
+  canvas.width = 640;
+  canvas.height = 360;
+  const context = canvas.getContext("2d");
+  let frame = 0;
+  const draw = () => {
+    frame += 1;
+    context.fillStyle = `hsl(${(frame * 7) % 360} 70% 50%)`;
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    context.fillStyle = "#fff";
+    context.font = "48px sans-serif";
+    context.fillText(`Slide ${frame}`, 40, 180);
+  };
+  draw();
+  const timer = setInterval(draw, 50);
+  const stream = canvas.captureStream(20);
+  const track = stream.getVideoTracks()[0];
+  track.addEventListener("ended", () => clearInterval(timer));
+  window.__screenTracks.push(track);
+  return stream;
+};
+"""
+
+# A steady tone for the microphone. Chromium's fake microphone only beeps briefly once a second, too
+# short for the server's speaker hysteresis (speaking on two checks in a row) to hand the floor over.
+STEADY_MICROPHONE = """
+const originalGetUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getUserMedia = async (constraints) => {
+  const stream = await originalGetUserMedia(constraints);
+  if (!constraints || !constraints.audio) return stream;
+  const context = new AudioContext();
+  const oscillator = context.createOscillator();
+  const gain = context.createGain();
+  gain.gain.value = 0.5;
+  const destination = context.createMediaStreamDestination();
+  oscillator.connect(gain).connect(destination);
+  oscillator.start();
+  for (const track of stream.getAudioTracks()) {
+    stream.removeTrack(track);
+    track.stop();
+  }
+  stream.addTrack(destination.stream.getAudioTracks()[0]);
+  return stream;
+};
+"""
+
+SCREEN_VIDEO_PLAYING = """
+(selector) => {
+  const video = document.querySelector(selector + " video");
+  if (!video || video.paused || video.videoWidth === 0) return false;
+  window.__screenStart = window.__screenStart ?? video.currentTime;
+  return video.currentTime > window.__screenStart + 1;
+}
+"""
+
+
+def panel_rows(page: Page) -> list[dict[str, Any]]:
+    return page.evaluate(
+        """() => [...document.querySelectorAll("#cc-participant-panel .cc-panel__row")].map(
+            (row) => ({pid: row.dataset.pid, hand: row.dataset.handRaised}))"""
+    )
+
+
+def last_event_arg(page: Page, name: str) -> Any:
+    return [e[1] for e in events(page) if e[0] == name][-1]
+
+
+def test_raised_hands_are_seen_by_everyone_in_raise_order(
+    open_page: Callable[..., Page], create_session: Callable[..., str]
+) -> None:
+    """raiseHand and the button: every page sees the badge, the list puts raised hands first in raise order."""
+    share_url = create_session()
+    a = joined(open_page, share_url, "Ann")
+    b = joined(open_page, share_url, "Bob")
+    c = joined(open_page, share_url, "Cy")
+    a_id, b_id, c_id = (local_participant_id(p) for p in (a, b, c))
+    expect(a.locator(f"{CONTAINER} [data-participant-id]")).to_have_count(3)
+    record(a, "onParticipantHandRaised", "onParticipantHandLowered")
+    record(c, "onRaiseHandButtonClicked", "onParticipantHandRaised")
+
+    # Cy first, with the button; its event comes before the hand goes up.
+    button(c, "raise-hand").click()
+    expect(tile(a, c_id)).to_have_attribute("data-hand-raised", "true")
+    expect(button(c, "raise-hand")).to_have_attribute("aria-pressed", "true")
+    wait_for_event(c, "onParticipantHandRaised")
+    assert event_names(c)[:2] == ["onRaiseHandButtonClicked", "onParticipantHandRaised"]
+    assert call(b, "raiseHand()")["error"] is None
+    expect(tile(a, b_id)).to_have_attribute("data-hand-raised", "true")
+    expect(tile(c, b_id)).to_have_attribute("data-hand-raised", "true")
+    expect(tile(b, b_id)).to_have_attribute("data-hand-raised", "true")  # The sender hears it back too.
+
+    raised = [e[1] for e in events(a) if e[0] == "onParticipantHandRaised"]
+    assert [p["pid"] for p in raised] == [c_id, b_id]
+    assert 0 < raised[0]["raisedHandTimestamp"] <= raised[1]["raisedHandTimestamp"]
+
+    button(a, "participant-list").click()
+    a.wait_for_function(
+        "(ids) => [...document.querySelectorAll('#cc-participant-panel .cc-panel__row')]"
+        ".map((r) => r.dataset.pid).join() === ids",
+        arg=",".join([c_id, b_id, a_id]),
+    )
+    assert [row["hand"] for row in panel_rows(a)] == ["true", "true", "false"]
+
+    # A late joiner gets the raised hands with joined.participants.
+    d = joined(open_page, share_url, "Dee")
+    expect(tile(d, c_id)).to_have_attribute("data-hand-raised", "true")
+    expect(tile(d, a_id)).to_have_attribute("data-hand-raised", "false")
+
+    assert call(c, "lowerHand()")["error"] is None
+    expect(tile(a, c_id)).to_have_attribute("data-hand-raised", "false")
+    wait_for_event(a, "onParticipantHandLowered")
+    lowered = last_event_arg(a, "onParticipantHandLowered")
+    assert lowered["pid"] == c_id and lowered["raisedHandTimestamp"] == 0
+    a.wait_for_function(
+        "(id) => document.querySelector('#cc-participant-panel .cc-panel__row').dataset.pid === id", arg=b_id
+    )
+
+    hidden = joined(open_page, share_url, "Hidden", hideRaiseHandButton="1")
+    expect(button(hidden, "raise-hand")).to_have_count(0)
+
+
+def test_chat_is_hidden_by_default_and_goes_both_ways(
+    open_page: Callable[..., Page], create_session: Callable[..., str]
+) -> None:
+    """hideChatButton defaults to true; with false, messages reach everyone as text, with an unread badge."""
+    share_url = create_session()
+    plain = joined(open_page, share_url, "Plain")
+    expect(button(plain, "raise-hand")).to_be_visible()
+    expect(button(plain, "chat")).to_have_count(0)
+    expect(plain.locator("#cc-chat-panel")).to_have_count(0)
+
+    a = joined(open_page, share_url, "Ann", hideChatButton="0")
+    b = joined(open_page, share_url, "Bob", hideChatButton="false")
+    a_id = local_participant_id(a)
+    expect(a.locator(f"{CONTAINER} [data-participant-id]:not([data-type='screen-share'])")).to_have_count(3)
+    record(a, "onChatButtonClicked", "onChatMessageReceived")
+    record(b, "onChatMessageReceived")
+
+    button(a, "chat").click()
+    expect(a.locator("#cc-chat-panel")).to_be_visible()
+    assert event_names(a) == ["onChatButtonClicked"]
+    a.locator("#cc-chat-panel textarea").fill("<b>Hello</b> & welcome")
+    a.locator("#cc-chat-panel textarea").press("Enter")
+    expect(a.locator("#cc-chat-panel .cc-chat__text")).to_have_text(["<b>Hello</b> & welcome"])
+
+    # Bob's panel is closed: the badge counts it; opening the panel clears it.
+    unread = b.locator(f"{CONTAINER} [data-action='chat'] .cc-controls__unread")
+    expect(unread).to_have_text("1")
+    expect(unread).to_be_visible()
+    wait_for_event(b, "onChatMessageReceived")
+    message = next(e[1] for e in events(b) if e[0] == "onChatMessageReceived")
+    assert message["participantId"] == a_id and message["name"] == "Ann" and message["sentAt"] > 0
+    button(b, "chat").click()
+    expect(unread).to_be_hidden()
+    expect(b.locator("#cc-chat-panel .cc-chat__text")).to_have_text(["<b>Hello</b> & welcome"])
+    expect(b.locator("#cc-chat-panel b")).to_have_count(0)  # Text, never markup.
+    expect(b.locator("#cc-chat-panel .cc-chat__name")).to_have_text(["Ann"])
+
+    b.locator("#cc-chat-panel textarea").fill("Hi Ann")
+    b.locator("#cc-chat-panel [data-action='send-chat']").click()
+    expect(a.locator("#cc-chat-panel .cc-chat__text")).to_have_text(["<b>Hello</b> & welcome", "Hi Ann"])
+    expect(a.locator("#cc-chat-panel .cc-chat__name")).to_have_text(["You", "Bob"])
+
+    assert call(a, "setChatButtonUnreadCount(5)")["error"] is None
+    expect(a.locator(f"{CONTAINER} [data-action='chat'] .cc-controls__unread")).to_have_text("5")
+
+    # A flood: the server refuses with ERR_TOO_MANY_REQUESTS and the page says so.
+    record(b, "onError")
+    for i in range(25):
+        call(b, "sendChatMessage(arg)", f"flood {i}")
+    wait_for_event(b, "onError")
+    assert last_event_arg(b, "onError")["code"] == "ERR_TOO_MANY_REQUESTS"
+    expect(b.locator(f"{CONTAINER} .cc-toast", has_text="Too many chat messages")).to_have_count(1)
+
+
+def test_screen_share_tile_appears_plays_and_goes(
+    open_page: Callable[..., Page], create_session: Callable[..., str]
+) -> None:
+    """A screen share is a separate "screen-share" tile on the other page, on stage in SPOTLIGHT; it goes on stop."""
+    share_url = create_session()
+    a = joined(open_page, share_url, "Ann", init_script=FAKE_DISPLAY_MEDIA)
+    b = joined(open_page, share_url, "Bob", layout="SPOTLIGHT")
+    a_id, b_id = local_participant_id(a), local_participant_id(b)
+    expect(tile(b, a_id)).to_have_count(1)
+    record(a, "onScreenShareButtonClicked", "onScreenShareStarted", "onScreenShareStopped")
+    record(b, "onParticipantStartedScreenShare", "onParticipantStoppedScreenShare")
+
+    button(a, "screen-share").click()
+    screen = f"{CONTAINER} [data-participant-id='{a_id}:screen']"
+    expect(b.locator(screen)).to_have_attribute("data-type", "screen-share", timeout=20_000)
+    b.wait_for_function(SCREEN_VIDEO_PLAYING, arg=screen, timeout=20_000)
+    expect(b.locator(f"{CONTAINER} .cc-stage__main > [data-type='screen-share']")).to_have_count(1)
+    expect(button(a, "screen-share")).to_have_attribute("aria-pressed", "true")
+    expect(a.locator(f"{CONTAINER} [data-participant-id='{a_id}:screen'][data-local='screen']")).to_have_count(1)
+    wait_for_event(b, "onParticipantStartedScreenShare")
+    assert last_event_arg(b, "onParticipantStartedScreenShare")["pid"] == a_id
+    assert last_event_arg(b, "onParticipantStartedScreenShare")["isPresenting"] is True
+    assert event_names(a)[:2] == ["onScreenShareButtonClicked", "onScreenShareStarted"]
+    # The camera tile is still there and still a person.
+    expect(tile(b, a_id)).to_have_attribute("data-type", "human")
+
+    # The browser's own "Stop sharing" ends the track: that stops the share.
+    a.evaluate("window.__screenTracks[0].dispatchEvent(new Event('ended'))")
+    expect(b.locator(screen)).to_have_count(0, timeout=20_000)
+    wait_for_event(a, "onScreenShareStopped")
+    wait_for_event(b, "onParticipantStoppedScreenShare")
+    assert a.evaluate("window.__screenTracks[0].readyState") == "ended"
+    expect(b.locator(f"{CONTAINER} .cc-stage__main > [data-participant-id='{a_id}']")).to_have_count(1)
+
+    # Again, with the API both ways (the server reuses the transceiver).
+    assert call(a, "startScreenSharing()")["error"] is None
+    expect(b.locator(screen)).to_have_count(1, timeout=20_000)
+    b.evaluate("window.__screenStart = undefined")
+    b.wait_for_function(SCREEN_VIDEO_PLAYING, arg=screen, timeout=20_000)
+    # Someone pinned keeps the stage over a screen share.
+    assert call(b, "pinParticipant(arg)", b_id)["error"] is None
+    expect(b.locator(f"{CONTAINER} .cc-stage__main > [data-participant-id='{b_id}']")).to_have_count(1)
+    assert call(b, "unpinParticipant()")["error"] is None
+    expect(b.locator(f"{CONTAINER} .cc-stage__main > [data-type='screen-share']")).to_have_count(1)
+    assert call(a, "stopScreenSharing()")["error"] is None
+    expect(b.locator(screen)).to_have_count(0, timeout=20_000)
+    assert a.evaluate("window.__screenTracks[1].readyState") == "ended"
+
+    # A share that is live when someone joins reaches them too; leaving takes it away.
+    assert call(a, "startScreenSharing()")["error"] is None
+    c = joined(open_page, share_url, "Cy")
+    expect(c.locator(screen)).to_have_count(1, timeout=20_000)
+    c.wait_for_function(SCREEN_VIDEO_PLAYING, arg=screen, timeout=20_000)
+    assert call(a, "leaveSession()")["error"] is None
+    expect(c.locator(screen)).to_have_count(0)
+    expect(b.locator(screen)).to_have_count(0)
+
+
+def test_end_session_for_all_ends_it_for_the_other_page(
+    open_page: Callable[..., Page], create_session: Callable[..., str]
+) -> None:
+    """The end-for-all control (offered with the participant menu) ends the call for everyone."""
+    share_url = create_session()
+    a = joined(open_page, share_url, "Ann")
+    b = joined(open_page, share_url, "Bob")
+    expect(tile(a, local_participant_id(b))).to_have_count(1)
+    no_menu = joined(open_page, share_url, "Cy", enableParticipantContextMenu="0")
+    expect(button(no_menu, "end-for-all")).to_have_count(0)
+    record(b, "onSessionLeft")
+
+    button(a, "end-for-all").click()
+    expect_state(b, "ended")
+    expect_state(a, "ended")
+    expect_state(no_menu, "ended")
+    wait_for_event(b, "onSessionLeft")
+    assert last_event_arg(b, "onSessionLeft")["reason"] == "ended"
+
+
+def test_dominant_speaker_follows_who_is_heard(
+    open_page: Callable[..., Page], create_session: Callable[..., str]
+) -> None:
+    """Two microphones play a tone: mute one and the other becomes dominant (ring, event, SPOTLIGHT stage)."""
+    share_url = create_session()
+    a = joined(open_page, share_url, "Ann", init_script=STEADY_MICROPHONE)
+    b = joined(open_page, share_url, "Bob", init_script=STEADY_MICROPHONE)
+    c = joined(open_page, share_url, "Cy", layout="SPOTLIGHT", startAudioMuted="1")
+    a_id, b_id = local_participant_id(a), local_participant_id(b)
+    expect(c.locator(f"{CONTAINER} [data-participant-id]")).to_have_count(3)
+    record(c, "onDominantSpeakerChanged")
+
+    assert call(a, "muteAudio()")["error"] is None
+    expect(tile(c, b_id)).to_have_attribute("data-speaking", "true", timeout=20_000)
+    expect(tile(a, b_id)).to_have_attribute("data-speaking", "true", timeout=20_000)
+    expect(c.locator(f"{CONTAINER} .cc-stage__main > [data-participant-id='{b_id}']")).to_have_count(1)
+    assert last_event_arg(c, "onDominantSpeakerChanged")["pid"] == b_id
+
+    assert call(a, "unmuteAudio()")["error"] is None
+    assert call(b, "muteAudio()")["error"] is None
+    expect(tile(c, a_id)).to_have_attribute("data-speaking", "true", timeout=20_000)
+    expect(tile(c, b_id)).to_have_attribute("data-speaking", "false")
+    expect(c.locator(f"{CONTAINER} .cc-stage__main > [data-participant-id='{a_id}']")).to_have_count(1)
+    assert last_event_arg(c, "onDominantSpeakerChanged")["pid"] == a_id
+
+    # Pinned beats the speaker.
+    assert call(c, "pinParticipant(arg)", b_id)["error"] is None
+    expect(c.locator(f"{CONTAINER} .cc-stage__main > [data-participant-id='{b_id}']")).to_have_count(1)
+
+
+def test_locked_settings_from_the_server_win(
+    open_page: Callable[..., Page], live_server_url: str, manage: Callable[..., str]
+) -> None:
+    """A session's locked layout and hide flags win over the link; a forbidden action is refused and said."""
+    output = manage(
+        "create_session",
+        "--setting", "layout=SPOTLIGHT", "--lock", "layout",
+        "--setting", "hideRaiseHandButton=true", "--lock", "hideRaiseHandButton",
+        "--setting", "enableParticipantContextMenu=false", "--lock", "enableParticipantContextMenu",
+    )  # fmt: skip
+    share_url = output.strip().splitlines()[-1]
+    assert share_url.startswith(f"{live_server_url}/s/"), output
+    a = joined(open_page, share_url, "Ann", layout="TILE", hideRaiseHandButton="0", enableParticipantContextMenu="1")
+    b = joined(open_page, share_url, "Bob")
+    expect(a.locator(ROOT)).to_have_attribute("data-layout", "SPOTLIGHT")
+    expect(button(a, "raise-hand")).to_have_count(0)
+    expect(button(a, "end-for-all")).to_have_count(0)
+    expect(a.locator(f"{CONTAINER} [data-action='participant-menu']")).to_have_count(0)
+    expect(button(a, "toggle-audio")).to_be_visible()  # What is not locked follows the page.
+    result = call(a, "raiseHand()")
+    assert result["error"]["code"] == "AUTH_ERR_NO_ACCESS"
+
+    # The server refuses it too: its error reaches onError and the screen.
+    record(a, "onError")
+    assert call(a, "muteParticipant(arg)", local_participant_id(b))["error"] is None
+    wait_for_event(a, "onError")
+    assert last_event_arg(a, "onError")["code"] == "AUTH_ERR_NO_ACCESS"
+    expect(a.locator(f"{CONTAINER} .cc-toast", has_text="does not allow")).to_have_count(1)
+    expect(tile(b, local_participant_id(b))).to_have_attribute("data-audio-muted", "false")
+
+
+def test_network_quality_indicator_on_every_tile(
+    open_page: Callable[..., Page], create_session: Callable[..., str]
+) -> None:
+    """Three bars with an aria-label on each tile, from getStats(); hideNetworkIndicator hides them."""
+    share_url = create_session()
+    a = joined(open_page, share_url, "Ann")
+    b = joined(open_page, share_url, "Bob", hideNetworkIndicator="1")
+    b_id = local_participant_id(b)
+    indicators = a.locator(f"{CONTAINER} [data-participant-id] .cc-tile__network")
+    expect(indicators).to_have_count(2)
+    for i in range(2):
+        expect(indicators.nth(i)).to_have_attribute("aria-label", re.compile(r"^Connection: (good|fair|poor)$"))
+        expect(indicators.nth(i).locator(".cc-tile__bar")).to_have_count(3)
+    # The remote tile's rating comes from that participant's inbound-rtp: a sample has been taken.
+    expect(tile(a, b_id).locator(".cc-tile__network")).to_have_attribute("data-sampled", "true", timeout=10_000)
+    expect(b.locator(f"{CONTAINER} .cc-tile__network")).to_have_count(0)
