@@ -82,6 +82,8 @@ export class ControlBar {
       // Ending the call for everyone is a moderation action: offered where moderation is.
       s.hideLeaveSessionButton || !s.enableParticipantContextMenu ? null : controlButton("end-for-all", "callEnd", "End the call for everyone", "cc-btn--leave cc-btn--end-all"),
     );
+    const endAll = this._buttons.querySelector('[data-action="end-for-all"]');
+    if (endAll) endAll.append(h("span", { class: "cc-btn__text", text: "End for all" }));
     this._unread = h("span", { class: "cc-controls__unread", "aria-hidden": "true", hidden: true, text: "0" });
     this._chat = s.hideChatButton ? null : controlButton("chat", "chat", "Show messages");
     if (this._chat) {

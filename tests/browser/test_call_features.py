@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -350,3 +351,34 @@ def test_network_quality_indicator_on_every_tile(
     # The remote tile's rating comes from that participant's inbound-rtp: a sample has been taken.
     expect(tile(a, b_id).locator(".cc-tile__network")).to_have_attribute("data-sampled", "true", timeout=10_000)
     expect(b.locator(f"{CONTAINER} .cc-tile__network")).to_have_count(0)
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1440, 900)])
+def test_features_fit_phones_and_desktops(
+    open_page: Callable[..., Page],
+    create_session: Callable[..., str],
+    screenshot_dir: Path,
+    width: int,
+    height: int,
+) -> None:
+    """A raised hand, a screen share and the chat panel at phone and desktop widths (screenshots saved)."""
+    share_url = create_session(title="Design review")
+    a = joined(open_page, share_url, "Ann", width=width, height=height, hideChatButton="0")
+    b = joined(open_page, share_url, "Bob", hideChatButton="0", init_script=FAKE_DISPLAY_MEDIA)
+    b_id = local_participant_id(b)
+    assert call(b, "raiseHand()")["error"] is None
+    assert call(b, "startScreenSharing()")["error"] is None
+    screen = f"{CONTAINER} [data-participant-id='{b_id}:screen']"
+    a.wait_for_function(SCREEN_VIDEO_PLAYING, arg=screen, timeout=20_000)
+    expect(tile(a, b_id)).to_have_attribute("data-hand-raised", "true")
+    assert call(b, "sendChatMessage(arg)", "Here are the slides for today's review.")["error"] is None
+    expect(a.locator(f"{CONTAINER} [data-action='chat'] .cc-controls__unread")).to_have_text("1")
+    a.screenshot(path=str(screenshot_dir / f"call-features-{width}px.png"))
+
+    button(a, "chat").click()
+    expect(a.locator("#cc-chat-panel .cc-chat__text")).to_have_text(["Here are the slides for today's review."])
+    assert a.evaluate("document.documentElement.scrollWidth") <= width
+    for locator in (a.locator("#cc-chat-panel"), a.locator(f"{CONTAINER} .cc-controls")):
+        box = locator.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5
+    a.screenshot(path=str(screenshot_dir / f"call-chat-{width}px.png"))
