@@ -181,3 +181,31 @@ def test_held_back_track_forwards_nothing_and_resumes_at_a_keyframe() -> None:
     published.on_frame(SimpleNamespace(data=b"\x00", timestamp=3))
     assert len(track._queue) == 1
     track.stop()
+
+
+async def test_a_new_publisher_ssrc_restarts_subscribers_at_a_keyframe() -> None:
+    """When the publisher's SSRC changes (a restarted screen share), PLIs follow it and subscribers resync."""
+    from types import SimpleNamespace
+
+    from sessions_app.sfu.tap import SourceTrackingJitterBuffer
+
+    published = PublishedTrack("video", "pub", "screen")
+    sent: list[int] = []
+
+    async def send_pli(ssrc: int) -> None:
+        sent.append(ssrc)
+
+    published.bind_pli_sender(send_pli)
+    track = ForwardingTrack("video")
+    track.attach(published)
+    track._started = True
+    buffer = SourceTrackingJitterBuffer(published)
+    packet = SimpleNamespace(ssrc=111, sequence_number=1, timestamp=0, _data=b"\x00")
+    buffer.add(packet)  # the first SSRC is learnt, nothing else happens
+    assert published.media_ssrc == 111
+    track._awaiting_keyframe = False
+    buffer.add(SimpleNamespace(ssrc=222, sequence_number=2, timestamp=3000, _data=b"\x01"))
+    await asyncio.sleep(0)
+    assert published.media_ssrc == 222 and track._awaiting_keyframe is True
+    assert sent[-1] == 222
+    track.stop()

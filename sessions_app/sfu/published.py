@@ -82,6 +82,16 @@ class PublishedTrack:
         """One packet's level (-dBov, 0 loudest): speaker detection reads ``loudness``, no decoding needed."""
         self.loudness += LEVEL_SMOOTHING * ((SILENCE_DBOV - dbov) - self.loudness)
 
+    def on_new_stream(self, ssrc: int) -> None:
+        """The publisher sends a new SSRC (first packet, or a restarted track): start from a keyframe."""
+        known = self.media_ssrc is not None
+        self.media_ssrc = ssrc
+        if known:
+            for subscriber in self.subscribers:
+                subscriber.await_keyframe()
+            self._last_keyframe_request = -KEYFRAME_DEBOUNCE_S
+            self.request_keyframe()
+
     def on_upstream_loss(self) -> None:
         """
         Frames were lost before they reached us and will not be repaired.

@@ -14,6 +14,28 @@ from .published import PublishedTrack
 AUDIO_JITTER_CAPACITY = 16
 
 
+VIDEO_JITTER_CAPACITY = 512
+
+
+class SourceTrackingJitterBuffer(JitterBuffer):
+    """
+    aiortc's video jitter buffer, also following the SSRC the publisher really sends.
+
+    The SSRC in the SDP can go stale: a browser that stops and restarts a screen share,
+    or replaces its track, may send a new one. Keyframe requests must name the live SSRC,
+    and a new stream means every subscriber starts again from a keyframe.
+    """
+
+    def __init__(self, published: PublishedTrack) -> None:
+        super().__init__(capacity=VIDEO_JITTER_CAPACITY, is_video=True)
+        self._published = published
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        if packet.ssrc != self._published.media_ssrc:
+            self._published.on_new_stream(packet.ssrc)
+        return super().add(packet)
+
+
 class LevelMeteringJitterBuffer(JitterBuffer):
     """The audio jitter buffer, also reading each packet's audio-level header extension."""
 
@@ -63,6 +85,8 @@ def tap_receiver(receiver: RTCRtpReceiver, published: PublishedTrack) -> None:
     receiver._RTCRtpReceiver__decoder_queue = DecoderQueueTap(published)  # type: ignore[attr-defined]
     if published.kind == "audio":
         receiver._RTCRtpReceiver__jitter_buffer = LevelMeteringJitterBuffer(published)  # type: ignore[attr-defined]
+    else:
+        receiver._RTCRtpReceiver__jitter_buffer = SourceTrackingJitterBuffer(published)  # type: ignore[attr-defined]
 
     send_pli = receiver._send_rtcp_pli
     start_receiving = receiver.receive
