@@ -193,6 +193,13 @@ async def test_the_loudest_participant_becomes_the_dominant_speaker() -> None:
         expected = {"type": "dominant_speaker", "participantId": "loud"}
         await wait_until(lambda: all(expected in messages for messages in signals.values()), timeout=15)
         assert sfu.rooms["room"].peers["quiet"].published["audio"].loudness < 10
+        late_signals: list[dict[str, Any]] = []
+
+        async def late_signal(message: dict[str, Any]) -> None:
+            late_signals.append(message)
+
+        await sfu.join("room", "late", late_signal, ("audio",))
+        assert expected in late_signals, "a late joiner is told who speaks now"
     finally:
         for client in clients.values():
             await client.close()

@@ -55,6 +55,9 @@ class Room:
             if self._speaker_task is None:
                 self._speaker_task = asyncio.ensure_future(self._watch_speakers())
         await self._negotiate([peer, *others])
+        if self.speakers.current in self.peers:
+            # Changes are announced as they happen: a late joiner hears who speaks now.
+            await peer.signal({"type": "dominant_speaker", "participantId": self.speakers.current})
         return peer
 
     async def start_publishing(self, participant_id: str, source: str) -> None:
