@@ -209,3 +209,28 @@ async def test_a_new_publisher_ssrc_restarts_subscribers_at_a_keyframe() -> None
     assert published.media_ssrc == 222 and track._awaiting_keyframe is True
     assert sent[-1] == 222
     track.stop()
+
+
+async def test_late_joiners_get_only_live_sources_and_each_once() -> None:
+    """A stopped screen share is not forwarded to someone who joins later; no source is subscribed twice."""
+    from sessions_app.sfu import SFU, MediaConfig
+
+    async def ignore(message: dict[str, object]) -> None:
+        return None
+
+    sfu = SFU(MediaConfig(media_ips=("127.0.0.1",)))
+    try:
+        await sfu.join("room", "ann", ignore)
+        room = sfu.rooms["room"]
+        ann = room.peers["ann"]
+        ann.start_publishing("screen")
+        ann.stop_publishing("screen")
+        await sfu.join("room", "bob", ignore)
+        bob = room.peers["bob"]
+        assert sorted(s.source for s in bob.subscriptions if s.publisher_id == "ann") == ["audio", "video"]
+        await room.start_publishing("ann", "screen")
+        bob.subscribe(ann.published["screen"])
+        sources = sorted(s.source for s in bob.subscriptions if s.publisher_id == "ann")
+        assert sources == ["audio", "screen", "video"]
+    finally:
+        await sfu.close_all()

@@ -139,7 +139,9 @@ class ParticipantPeer:
         return transceiver is not None and transceiver.direction != "inactive"
 
     def subscribe(self, published: PublishedTrack) -> None:
-        """Start forwarding ``published`` to this participant (sent with the next offer)."""
+        """Start forwarding ``published`` to this participant (sent with the next offer); once only."""
+        if any(s.track.source is published for s in self.subscriptions):
+            return
         idle = next(
             (s for s in self.subscriptions if s.publisher_id is None and s.track.kind == published.kind),
             None,

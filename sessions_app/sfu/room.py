@@ -46,8 +46,9 @@ class Room:
                 raise ParticipantExists(participant_id)
             peer = ParticipantPeer(participant_id, sources, self.config, send_signal)
             for other in self.peers.values():
-                for published in other.published.values():
-                    peer.subscribe(published)
+                for source, published in other.published.items():
+                    if other.is_publishing(source):  # not a screen share that has stopped
+                        peer.subscribe(published)
                 for published in peer.published.values():
                     other.subscribe(published)
             self.peers[participant_id] = peer
