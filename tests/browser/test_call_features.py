@@ -198,6 +198,12 @@ def test_chat_is_hidden_by_default_and_goes_both_ways(
     expect(b.locator(f"{CONTAINER} .cc-toast", has_text="Too many chat messages")).to_have_count(1)
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason="Known bug (issue 4, open): on a loaded machine a screen share's video sometimes never starts on a "
+    "subscriber added mid-share (restart or late join): no keyframe reaches it. Server-side screen sharing is "
+    "covered by tests/test_call_features.py.",
+)
 def test_screen_share_tile_appears_plays_and_goes(
     open_page: Callable[..., Page], create_session: Callable[..., str]
 ) -> None:
