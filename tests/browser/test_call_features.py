@@ -335,6 +335,7 @@ def test_locked_settings_from_the_server_win(
 
     # The server refuses it too: its error reaches onError and the screen.
     record(a, "onError")
+    expect(tile(a, local_participant_id(b))).to_have_count(1)  # Ann knows Bob before acting on him.
     assert call(a, "muteParticipant(arg)", local_participant_id(b))["error"] is None
     wait_for_event(a, "onError")
     assert last_event_arg(a, "onError")["code"] == "AUTH_ERR_NO_ACCESS"
