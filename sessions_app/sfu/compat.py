@@ -17,7 +17,11 @@ from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 
 SUPPORTED_AIORTC_VERSION = "1.16.0"
-RECEIVER_PRIVATE_NAMES = ("_RTCRtpReceiver__decoder_queue", "_RTCRtpReceiver__jitter_buffer")
+RECEIVER_PRIVATE_NAMES = (
+    "_RTCRtpReceiver__decoder_queue",
+    "_RTCRtpReceiver__jitter_buffer",
+    "_RTCRtpReceiver__rtx_ssrc",
+)
 
 
 class AiortcIncompatible(RuntimeError):

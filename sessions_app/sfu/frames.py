@@ -34,3 +34,11 @@ class EncodedFrame:
 def is_vp8_keyframe(data: bytes) -> bool:
     """A VP8 frame is a keyframe when the low bit of its first byte is 0 (RFC 6386 §9.1)."""
     return bool(data) and not data[0] & 0x01
+
+
+def starts_vp8_frame(payload: bytes) -> bool:
+    """
+    An RTP payload that opens a VP8 frame: its descriptor's S bit is set and its partition
+    index is 0 (RFC 7741 §4.2). Checked on the raw payload, descriptor included.
+    """
+    return bool(payload) and payload[0] & 0x17 == 0x10

@@ -19,6 +19,8 @@ KEYFRAME_DEBOUNCE_S = 0.3
 SOURCE_KINDS = {"audio": "audio", "video": "video", "screen": "video"}
 SILENCE_DBOV = 127
 LEVEL_SMOOTHING = 0.25
+# Where a publisher's new video stream continues its old one's timeline: one 30 fps frame later.
+STREAM_GAP_TICKS = 3000
 
 
 class PublishedTrack:
@@ -46,6 +48,11 @@ class PublishedTrack:
         self._send_pli: Callable[[int], Awaitable[None]] | None = None
         self._last_keyframe_request = -KEYFRAME_DEBOUNCE_S
         self._pending_pli: asyncio.Task[None] | None = None
+        # Subscribers see one continuous timeline across the publisher's streams (a new SSRC restarts
+        # its RTP clock): frames are shifted by the offset set when a new stream starts.
+        self._pts_offset = 0
+        self._last_pts = 0
+        self._rebase_pts = False
 
     def bind_pli_sender(self, send_pli: Callable[[int], Awaitable[None]]) -> None:
         """Give the track the publisher receiver's way of sending a PLI."""
@@ -67,9 +74,13 @@ class PublishedTrack:
         if not self.forwarding:
             return
         data = jitter_frame.data
+        if self._rebase_pts:
+            self._rebase_pts = False
+            self._pts_offset = self._last_pts + STREAM_GAP_TICKS - jitter_frame.timestamp
+        pts = self._last_pts = jitter_frame.timestamp + self._pts_offset
         frame = EncodedFrame(
             data,
-            jitter_frame.timestamp,
+            pts,
             self._time_base,
             self._is_video and is_vp8_keyframe(data),
             time.monotonic(),
@@ -87,6 +98,7 @@ class PublishedTrack:
         known = self.media_ssrc is not None
         self.media_ssrc = ssrc
         if known:
+            self._rebase_pts = self.frames_received > 0
             for subscriber in self.subscribers:
                 subscriber.await_keyframe()
             self._last_keyframe_request = -KEYFRAME_DEBOUNCE_S

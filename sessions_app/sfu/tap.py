@@ -9,45 +9,98 @@ from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtp import RtpPacket
 
+from .frames import starts_vp8_frame
 from .published import PublishedTrack
 
-AUDIO_JITTER_CAPACITY = 16
-
-
 VIDEO_JITTER_CAPACITY = 512
+# A frame that cannot complete while later ones arrive this long after it has lost a packet for good
+# (NACK repair takes one round trip): drop it and start again from a keyframe rather than freeze.
+VIDEO_STALL_S = 0.4
+VIDEO_STALL_TICKS = int(VIDEO_STALL_S * 90_000)
+RTP_TIMESTAMP_HALF_RANGE = 1 << 31
 
 
 class SourceTrackingJitterBuffer(JitterBuffer):
     """
-    aiortc's video jitter buffer, also following the SSRC the publisher really sends.
+    aiortc's video jitter buffer, made to recover from what would freeze it.
 
-    The SSRC in the SDP can go stale: a browser that stops and restarts a screen share,
-    or replaces its track, may send a new one. Keyframe requests must name the live SSRC,
-    and a new stream means every subscriber starts again from a keyframe.
+    It follows the SSRC the publisher really sends: the one in the SDP goes stale when a
+    browser stops and restarts a screen share or replaces its track. Keyframe requests must
+    name the live SSRC, and a new stream starts afresh, from a keyframe.
+
+    aiortc's buffer waits for a lost packet until 512 later ones have piled up, seconds of
+    video at a screen share's bitrate. Here a frame still incomplete when packets
+    ``VIDEO_STALL_S`` younger arrive is given up: the buffer empties, waits for the start of
+    the next frame, and reports picture loss (the receiver sends a PLI and every subscriber
+    waits for the keyframe that answers it).
     """
 
     def __init__(self, published: PublishedTrack) -> None:
         super().__init__(capacity=VIDEO_JITTER_CAPACITY, is_video=True)
         self._published = published
+        self._awaiting_frame_start = False
+        self.stalls = 0
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         if packet.ssrc != self._published.media_ssrc:
             self._published.on_new_stream(packet.ssrc)
-        return super().add(packet)
+            self._start_again()
+        if self._awaiting_frame_start:
+            if not starts_vp8_frame(packet.payload):
+                return False, None
+            self._awaiting_frame_start = False
+        pli_flag, frame = super().add(packet)
+        if frame is None and not pli_flag and self._stalled_behind(packet.timestamp):
+            self.stalls += 1
+            self._start_again()
+            return True, None
+        return pli_flag, frame
+
+    def _stalled_behind(self, timestamp: int) -> bool:
+        origin = self._origin
+        if origin is None:
+            return False
+        oldest = self._packets[origin % self._capacity]
+        if oldest is None:
+            return False
+        ahead = (timestamp - oldest.timestamp) & 0xFFFFFFFF
+        return VIDEO_STALL_TICKS < ahead < RTP_TIMESTAMP_HALF_RANGE
+
+    def _start_again(self) -> None:
+        """Forget every buffered packet and take the next packet that opens a frame as the origin."""
+        packets = self._packets
+        for index in range(self._capacity):
+            packets[index] = None
+        self._origin = None
+        self._awaiting_frame_start = True
 
 
-class LevelMeteringJitterBuffer(JitterBuffer):
-    """The audio jitter buffer, also reading each packet's audio-level header extension."""
+class ImmediateAudioBuffer(JitterBuffer):
+    """
+    Audio without buffering: every Opus packet is a whole frame, forwarded the moment it arrives.
+
+    aiortc's buffer holds each packet until the next one shows it is complete (20 ms more
+    latency) and a lost packet holds everything behind it until 16 have piled up (a
+    320 ms gap). The subscriber's browser has its own jitter buffer that conceals loss.
+    Packets older than the newest forwarded one (late or duplicated) are dropped. It also
+    reads each packet's audio-level header extension, for speaker detection.
+    """
 
     def __init__(self, published: PublishedTrack) -> None:
-        super().__init__(capacity=AUDIO_JITTER_CAPACITY, prefetch=0)
+        super().__init__(capacity=2)
         self._observe = published.observe_audio_level
+        self._newest: int | None = None
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         level = packet.extensions.audio_level
         if level is not None:
             self._observe(level[1])
-        return super().add(packet)
+        sequence = packet.sequence_number
+        newest = self._newest
+        if newest is not None and not 0 < (sequence - newest) & 0xFFFF < 0x8000:
+            return False, None
+        self._newest = sequence
+        return False, JitterFrame(packet._data, packet.timestamp)  # type: ignore[attr-defined]
 
 
 class DecoderQueueTap:
@@ -78,13 +131,13 @@ def tap_receiver(receiver: RTCRtpReceiver, published: PublishedTrack) -> None:
     Route ``receiver``'s encoded frames to ``published``; call before it starts.
 
     Also learns the publisher's SSRC when the receiver starts (for keyframe
-    requests) and tells ``published`` when aiortc gives up on lost packets.
-    Audio gets a jitter buffer that releases each packet as soon as the next
-    one arrives (we forward, we do not play out) and meters its level.
+    requests), follows the retransmission (RTX) SSRCs each new answer declares,
+    and tells ``published`` when a packet is lost for good. Audio is forwarded
+    packet by packet, unbuffered (we forward, we do not play out), its level metered.
     """
     receiver._RTCRtpReceiver__decoder_queue = DecoderQueueTap(published)  # type: ignore[attr-defined]
     if published.kind == "audio":
-        receiver._RTCRtpReceiver__jitter_buffer = LevelMeteringJitterBuffer(published)  # type: ignore[attr-defined]
+        receiver._RTCRtpReceiver__jitter_buffer = ImmediateAudioBuffer(published)  # type: ignore[attr-defined]
     else:
         receiver._RTCRtpReceiver__jitter_buffer = SourceTrackingJitterBuffer(published)  # type: ignore[attr-defined]
 
@@ -96,8 +149,15 @@ def tap_receiver(receiver: RTCRtpReceiver, published: PublishedTrack) -> None:
         published.on_upstream_loss()
         await send_pli(media_ssrc)
 
+    rtx_ssrcs: dict[int, int] = receiver._RTCRtpReceiver__rtx_ssrc  # type: ignore[attr-defined]
+
     async def receive(parameters: RTCRtpReceiveParameters) -> None:
-        if parameters.encodings:
+        # aiortc calls this after every negotiation but reads the parameters only the first time:
+        # a restarted screen share's new retransmission SSRC would go unrecognised, and its losses unrepaired.
+        for encoding in parameters.encodings:
+            if encoding.rtx is not None:
+                rtx_ssrcs[encoding.rtx.ssrc] = encoding.ssrc
+        if parameters.encodings and published.media_ssrc is None:
             published.media_ssrc = parameters.encodings[0].ssrc
         await start_receiving(parameters)
 

@@ -1,0 +1,162 @@
+"""The receiver tap's buffers: video that recovers from lost packets and new streams, audio without delay."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiortc.rtp import RtpPacket
+
+from sessions_app.sfu.forwarding import ForwardingTrack
+from sessions_app.sfu.frames import starts_vp8_frame
+from sessions_app.sfu.published import STREAM_GAP_TICKS, PublishedTrack
+from sessions_app.sfu.tap import VIDEO_STALL_TICKS, ImmediateAudioBuffer, SourceTrackingJitterBuffer
+
+FRAME_TICKS = 3000  # 30 fps on the 90 kHz video clock
+FRAME_START = b"\x10"  # VP8 descriptor: S=1, partition 0
+CONTINUATION = b"\x00"
+
+
+def video_packet(ssrc: int, sequence: int, timestamp: int, *, first: bool, keyframe: bool = False) -> RtpPacket:
+    packet = RtpPacket(payload_type=96, sequence_number=sequence & 0xFFFF, timestamp=timestamp & 0xFFFFFFFF, ssrc=ssrc)
+    packet.payload = (FRAME_START if first else CONTINUATION) + b"payload"
+    packet._data = (b"\x00" if keyframe and first else b"\x01") + b"vp8"  # type: ignore[attr-defined]
+    return packet
+
+
+def video_frames(ssrc: int, count: int, *, seq: int = 0, ts: int = 0, per_frame: int = 2) -> list[RtpPacket]:
+    """``count`` frames of ``per_frame`` packets each; the first frame is a keyframe."""
+    packets = []
+    for frame in range(count):
+        for part in range(per_frame):
+            packets.append(video_packet(ssrc, seq, ts + frame * FRAME_TICKS, first=part == 0, keyframe=frame == 0))
+            seq += 1
+    return packets
+
+
+def feed(buffer: SourceTrackingJitterBuffer, packets: list[RtpPacket]) -> tuple[list[int], int]:
+    """Add ``packets``; return the timestamps of the frames that came out and how many PLIs were asked for."""
+    timestamps, plis = [], 0
+    for packet in packets:
+        pli, frame = buffer.add(packet)
+        plis += pli
+        if frame is not None:
+            timestamps.append(frame.timestamp)
+    return timestamps, plis
+
+
+def published_video(ssrc: int) -> PublishedTrack:
+    published = PublishedTrack("video", "pub")
+    published.media_ssrc = ssrc
+    return published
+
+
+def test_frame_starts_are_read_from_the_vp8_descriptor() -> None:
+    assert starts_vp8_frame(b"\x10\x00") and starts_vp8_frame(b"\x90\x80\x00")
+    assert not starts_vp8_frame(b"\x00\x00")  # continuation
+    assert not starts_vp8_frame(b"\x11")  # start of partition 1, not of the frame
+    assert not starts_vp8_frame(b"")
+
+
+def test_frames_pass_in_order_without_loss() -> None:
+    buffer = SourceTrackingJitterBuffer(published_video(5))
+    timestamps, plis = feed(buffer, video_frames(5, 10))
+    assert timestamps == [i * FRAME_TICKS for i in range(9)]  # the last one waits for the next frame
+    assert plis == 0 and buffer.stalls == 0
+
+
+def test_a_packet_repaired_in_time_costs_no_frame() -> None:
+    """A retransmission that arrives within the stall window completes the frame: nothing is dropped."""
+    buffer = SourceTrackingJitterBuffer(published_video(5))
+    packets = video_frames(5, 6)
+    lost = packets.pop(3)  # second packet of frame 1
+    timestamps, plis = feed(buffer, packets[:5])
+    assert timestamps == [0]
+    more, more_plis = feed(buffer, [lost, *packets[5:]])
+    assert timestamps + more == [i * FRAME_TICKS for i in range(5)]
+    assert plis == more_plis == 0
+
+
+def test_a_packet_lost_for_good_is_given_up_after_the_stall_window() -> None:
+    """
+    aiortc alone would hold every later frame until 512 packets piled up. The tap gives the
+    frame up once packets VIDEO_STALL_S younger arrive, asks for a keyframe, and goes on from
+    the next frame start.
+    """
+    buffer = SourceTrackingJitterBuffer(published_video(5))
+    stall_frames = VIDEO_STALL_TICKS // FRAME_TICKS + 2
+    packets = video_frames(5, stall_frames + 4)
+    del packets[3]  # never repaired
+    timestamps, plis = feed(buffer, packets[: 2 * (stall_frames + 1)])
+    assert timestamps == [0]
+    assert plis == 1 and buffer.stalls == 1
+    # After the reset, frames flow again from the next frame start (the keyframe asked for may come later).
+    later, later_plis = feed(buffer, packets[2 * (stall_frames + 1) :])
+    assert later and later_plis == 0
+    assert all(ts > VIDEO_STALL_TICKS for ts in later)
+
+
+async def test_a_new_stream_restarts_the_buffer_and_the_subscribers_timeline() -> None:
+    """A restarted share (new SSRC, sequence numbers and clock): frames flow at once, on a continuous timeline."""
+    published = published_video(5)
+    sent: list[int] = []
+
+    async def send_pli(ssrc: int) -> None:
+        sent.append(ssrc)
+
+    published.bind_pli_sender(send_pli)
+    subscriber = ForwardingTrack("video")
+    subscriber.attach(published)
+    subscriber._started = True
+    buffer = SourceTrackingJitterBuffer(published)
+    # The tap hands every complete frame to the published track, as aiortc's decoder queue would.
+    for packet in video_frames(5, 4):
+        _, frame = buffer.add(packet)
+        if frame is not None:
+            published.on_frame(frame)
+    last_pts = subscriber._queue[-1].pts
+
+    # Mid-frame packets of the new stream are skipped until one opens a frame.
+    orphan = video_packet(9, 40_000, 7_777_777, first=False)
+    assert buffer.add(orphan) == (False, None)
+    await asyncio.sleep(0)
+    assert published.media_ssrc == 9 and sent == [9] and subscriber._awaiting_keyframe
+    for packet in video_frames(9, 3, seq=40_001, ts=7_777_777 + FRAME_TICKS):
+        _, frame = buffer.add(packet)
+        if frame is not None:
+            published.on_frame(frame)
+    pts = [frame.pts for frame in subscriber._queue]
+    assert pts == [last_pts + STREAM_GAP_TICKS, last_pts + STREAM_GAP_TICKS + FRAME_TICKS]
+    subscriber.stop()
+
+
+def audio_packet(sequence: int, level: int | None = None) -> RtpPacket:
+    packet = RtpPacket(payload_type=111, sequence_number=sequence & 0xFFFF, timestamp=sequence * 960, ssrc=7)
+    packet._data = bytes([sequence & 0xFF])  # type: ignore[attr-defined]
+    if level is not None:
+        packet.extensions.audio_level = (True, level)
+    return packet
+
+
+def test_audio_is_forwarded_the_moment_it_arrives_and_loss_holds_nothing_back() -> None:
+    published = PublishedTrack("audio", "pub")
+    buffer = ImmediateAudioBuffer(published)
+    out = []
+    for sequence in (65_534, 65_535, 0, 2, 5):  # wraps, with gaps
+        _, frame = buffer.add(audio_packet(sequence))
+        assert frame is not None
+        out.append(frame.data[0])
+    assert out == [0xFE, 0xFF, 0x00, 0x02, 0x05]
+    # Late and duplicated packets are dropped: the subscriber's stream stays in order.
+    assert buffer.add(audio_packet(4)) == (False, None)
+    assert buffer.add(audio_packet(5)) == (False, None)
+
+
+def test_audio_levels_are_metered_from_the_header_extension() -> None:
+    published = PublishedTrack("audio", "pub")
+    buffer = ImmediateAudioBuffer(published)
+    for sequence in range(40):
+        buffer.add(audio_packet(sequence, level=10))
+    assert published.loudness > 100
+    for sequence in range(40, 80):
+        buffer.add(audio_packet(sequence, level=127))
+    assert published.loudness < 5
