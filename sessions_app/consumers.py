@@ -128,10 +128,7 @@ class CallConsumer(AsyncWebsocketConsumer):
         session = self.session
         locked = session.locked_settings
         effective = session_settings.effective_settings(
-            session.app.default_settings if session.app else {},
-            session.settings,
-            locked,
-            session_settings.clean_settings(message.settings),
+            {}, session_settings.session_defaults(session), locked, session_settings.clean_settings(message.settings)
         )
         self.forbidden = session_settings.forbidden_messages(effective, locked)
         # A host's locked "start muted" holds whatever the client asks.

@@ -1,7 +1,8 @@
 """
-CORS for the REST API, so the SDK can call it from an embedding site's origin.
+CORS for the REST API and the participant list partial, so the SDK can call them from an
+embedding site's origin.
 
-The API authenticates with headers (appid, apikey, authtoken), never with
+Both authenticate with headers (appid, apikey, authtoken; a call token), never with
 cookies, so answering any allowed origin exposes nothing a cross-site page
 could not already send. ``CALLS_CORS_ALLOWED_ORIGINS`` narrows it ("*" by default).
 """
@@ -14,17 +15,21 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 API_PREFIX = "/api/v1/"
-ALLOWED_HEADERS = "appid, apikey, authtoken, content-type"
+PARTIAL_PREFIX, PARTIAL_SUFFIX = "/s/", "/participants/"
+ALLOWED_HEADERS = "appid, apikey, authtoken, content-type, x-call-token, hx-request"
 ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS"
 PREFLIGHT_MAX_AGE_SECONDS = 600
 
 
 class ApiCorsMiddleware:
+    """Answers preflights and adds CORS headers on the API and the participant list partial."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith(API_PREFIX):
+        path = request.path
+        if not (path.startswith(API_PREFIX) or (path.startswith(PARTIAL_PREFIX) and path.endswith(PARTIAL_SUFFIX))):
             return self.get_response(request)
         origin = request.headers.get("origin", "")
         preflight = request.method == "OPTIONS" and "access-control-request-method" in request.headers

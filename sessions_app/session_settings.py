@@ -11,10 +11,13 @@ have a server-side meaning (see ``ENFORCED``), not only the UI.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import protocol
 from .protocol import ProtocolError
+
+if TYPE_CHECKING:
+    from .models import CallSession
 
 LAYOUTS = ("TILE", "SIDEBAR", "SPOTLIGHT")
 SESSION_TYPES = ("VIDEO", "VOICE")
@@ -82,8 +85,8 @@ def clean_value(name: str, value: Any) -> Any:
             raise _invalid(name, "must be true or false")
         return value
     if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_IDLE_MS:
-            raise _invalid(name, f"must be a whole number of milliseconds from 0 to {MAX_IDLE_MS}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_IDLE_MS:
+            raise _invalid(name, f"must be a whole number of milliseconds from 1 to {MAX_IDLE_MS}")
         return value
     if not isinstance(value, str) or len(value) > MAX_TEXT_CHARS:
         raise _invalid(name, f"must be a string of at most {MAX_TEXT_CHARS} characters")
@@ -114,6 +117,19 @@ def clean_locks(locks: Any) -> list[str]:
             {"field": "lockedSettings"},
         )  # fmt: skip
     return sorted(set(locks))
+
+
+def session_defaults(session: CallSession) -> dict[str, Any]:
+    """
+    What a session sets over the built-in defaults: its app's defaults, then its own title and
+    type, then its own settings. The share page starts from them and the server merges joins over them.
+    """
+    layer: dict[str, Any] = dict(session.app.default_settings) if session.app else {}
+    if session.title:
+        layer["title"] = session.title
+    layer["sessionType"] = session.session_type
+    layer.update(session.settings)
+    return layer
 
 
 def effective_settings(

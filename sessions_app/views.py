@@ -10,6 +10,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from . import protocol
 from .links import is_valid_session_id, session_id_from_input, share_url
 from .models import CallSession, Participant, SessionType
+from .participant_panel import panel_rows
+from .session_settings import session_defaults
 from .tokens import CallTokenError, call_tokens
 
 
@@ -69,6 +71,9 @@ def session_page(request: HttpRequest, session_id: str) -> HttpResponse:
             "apiBase": "/api/v1",
             "iceServers": settings.CALLS_ICE_SERVERS,
             "shareUrl": share_url(session.session_id, request),
+            # The session's own defaults: the pre-join screen starts from them, the link's query overrides.
+            "settings": session_defaults(session),
+            "lockedSettings": session.locked_settings,
         },
     }
     return render(request, "sessions_app/session.html", context)
@@ -77,9 +82,11 @@ def session_page(request: HttpRequest, session_id: str) -> HttpResponse:
 @require_GET
 def participant_list(request: HttpRequest, session_id: str) -> HttpResponse:
     """
-    The participant list panel, rendered by the server for htmx (``hx-get`` with an
-    ``X-Call-Token`` header): raised hands first, in the order they went up, then by join time.
-    Only a holder of a valid call token for this session sees who is in it.
+    The rows of the in-call participant list, rendered by the server (the SDK's panel asks
+    for them with an ``X-Call-Token`` header, as htmx would): raised hands first, in the order
+    they went up, then the viewer (``?self=<pid>``), then by join time. ``pinned``, ``voice``
+    and ``menu`` say what the viewer's page shows. Only a holder of a valid call token for
+    this session sees who is in it.
     """
     try:
         call_tokens.verify(request.headers.get("X-Call-Token", ""), session_id)
@@ -90,9 +97,8 @@ def participant_list(request: HttpRequest, session_id: str) -> HttpResponse:
             {"error": str(exc), "error_code": protocol.ERROR_CALL_TOKEN},
             status=403,
         )
-    present = list(
-        Participant.objects.filter(session__session_id=session_id, left_at__isnull=True).order_by("joined_at")
-    )
-    hands = sorted((p for p in present if p.hand_raised_at), key=lambda p: p.hand_raised_at)
-    others = [p for p in present if not p.hand_raised_at]
-    return render(request, "sessions_app/_participants.html", {"hands": hands, "others": others, "count": len(present)})
+    present = Participant.objects.filter(session__session_id=session_id, left_at__isnull=True).order_by("joined_at")
+    query = request.GET
+    rows = panel_rows(present, self_pid=query.get("self", ""), pinned_pid=query.get("pinned", ""))
+    context = {"rows": rows, "voice": query.get("voice") == "1", "menu": query.get("menu") == "1"}
+    return render(request, "sessions_app/_participants.html", context)

@@ -416,6 +416,18 @@ def test_api_answers_cors_preflight_for_embedding_sites(client: Client) -> None:
     assert "authtoken" in response["Access-Control-Allow-Headers"]
 
 
+def test_the_participant_list_partial_answers_cors_too(client: Client) -> None:
+    """The SDK embedded on another origin loads the server-rendered participant list with its call token."""
+    session = CallSession.objects.create()
+    path = f"/s/{session.session_id}/participants/"
+    preflight = client.options(path, headers={"origin": "https://acme.example", "access-control-request-method": "GET"})
+    assert preflight.status_code == 204 and "x-call-token" in preflight["Access-Control-Allow-Headers"]
+    refused = client.get(path, headers={"origin": "https://acme.example"})
+    assert refused.status_code == 403 and refused["Access-Control-Allow-Origin"] == "*"
+    page = client.get(f"/s/{session.session_id}/", headers={"origin": "https://acme.example"})
+    assert "Access-Control-Allow-Origin" not in page
+
+
 def test_cors_can_be_narrowed_to_listed_origins(client: Client, settings: Any) -> None:
     settings.CALLS_CORS_ALLOWED_ORIGINS = ["https://acme.example"]
     allowed = client.get("/api/v1/openapi.json", headers={"origin": "https://acme.example"})

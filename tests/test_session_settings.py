@@ -126,6 +126,23 @@ class TestEnforcement:
         assert joined["lockedSettings"] == ["layout"]
         await socket.disconnect()
 
+    async def test_unlocked_session_defaults_fill_what_the_join_leaves_out(self) -> None:
+        """The session's title, type and settings (over its app's) reach a join that does not set them."""
+        app = await database_sync_to_async(lambda: App.create_with_keys("D")[0])()
+        app.default_settings = {"hideChatButton": False, "layout": "SIDEBAR"}
+        await database_sync_to_async(app.save)()
+        session = await database_sync_to_async(CallSession.objects.create)(
+            app=app, allow_guests=True, title="Standup", session_type="VOICE", settings={"layout": "SPOTLIGHT"}
+        )
+        socket, joined = await self.join(session, settings={"enableNotifications": False})
+        effective = joined["settings"]
+        assert (effective["title"], effective["sessionType"], effective["layout"]) == ("Standup", "VOICE", "SPOTLIGHT")
+        assert effective["hideChatButton"] is False and effective["enableNotifications"] is False
+        await socket.disconnect()
+        socket, joined = await self.join(session, settings={"layout": "TILE", "title": "Mine"})
+        assert (joined["settings"]["layout"], joined["settings"]["title"]) == ("TILE", "Mine")
+        await socket.disconnect()
+
     async def test_locked_start_muted_is_enforced_by_the_server(self) -> None:
         """A host who locks startAudioMuted gets a muted participant, whose audio the SFU does not forward."""
         session = await database_sync_to_async(CallSession.objects.create)(

@@ -97,7 +97,10 @@ def test_create_session_prints_share_url_last(settings: object) -> None:
 
 
 def test_participant_list_partial_orders_raised_hands_first(client: Client) -> None:
-    """The server-rendered list shows raised hands in raise order, then everyone else; names escaped."""
+    """
+    The server-rendered rows: raised hands in raise order, then the viewer, then by join time;
+    names escaped; the viewer's own page's state (pinned, menu, voice) as asked.
+    """
     from datetime import timedelta
 
     from django.utils import timezone
@@ -107,18 +110,38 @@ def test_participant_list_partial_orders_raised_hands_first(client: Client) -> N
 
     session = CallSession.objects.create()
     now = timezone.now()
-    Participant.objects.create(session=session, display_name="<i>Ann</i>", joined_at=now)
+    ann = Participant.objects.create(session=session, display_name="<i>Ann</i>", joined_at=now)
     Participant.objects.create(session=session, display_name="Bob", hand_raised_at=now + timedelta(seconds=5))
     Participant.objects.create(session=session, display_name="Cho", hand_raised_at=now + timedelta(seconds=1))
     Participant.objects.create(session=session, display_name="Gone", left_at=now)
+    dee = Participant.objects.create(
+        session=session, display_name="Dee Dee", joined_at=now + timedelta(seconds=9), video_paused=True
+    )
     token, _ = call_tokens.issue(session, None, "Viewer")
     response = client.get(
-        f"/s/{session.session_id}/participants/", headers={"X-Call-Token": token, "HX-Request": "true"}
+        f"/s/{session.session_id}/participants/?self={dee.participant_id}&pinned={ann.participant_id}&menu=1",
+        headers={"X-Call-Token": token, "HX-Request": "true"},
     )
     page = response.content.decode()
-    assert response.status_code == 200 and 'data-count="3"' in page
-    assert page.index("Cho") < page.index("Bob") < page.index("&lt;i&gt;Ann&lt;/i&gt;")
+    assert response.status_code == 200 and page.count('class="cc-panel__row"') == 4
+    assert page.index("Cho") < page.index("Bob") < page.index("Dee Dee (You)") < page.index("&lt;i&gt;Ann&lt;/i&gt;")
     assert "Gone" not in page and "<i>Ann</i>" not in page
+    assert page.count('data-hand-raised="true"') == 2 and page.count('aria-label="Pinned"') == 1
+    assert page.count('aria-label="Camera off"') == 1 and page.count('data-action="participant-menu"') == 4
+    assert ">DD</span>" in page
+
+    voice = client.get(f"/s/{session.session_id}/participants/?voice=1", headers={"X-Call-Token": token})
+    assert 'aria-label="Camera off"' not in voice.content.decode()
+    assert 'data-action="participant-menu"' not in voice.content.decode()
+
+
+def test_panel_avatars_match_the_sdk() -> None:
+    """Initials and colour classes are computed as static/calls/dom.js does (same inputs, same outputs)."""
+    from sessions_app.participant_panel import avatar_colour_class, initials
+
+    assert [initials(n) for n in ("Ada Lovelace", "ada", "  ", "élodie  de la Tour")] == ["AL", "A", "?", "ÉT"]
+    # dom.js: hash = (hash * 31 + codePoint) >>> 0 over the code points; class cc-avatar--c{hash % 8}.
+    assert avatar_colour_class("abc") == f"cc-avatar--c{(((97 * 31) + 98) * 31 + 99) % 8}"
 
 
 def test_participant_list_needs_a_call_token_for_that_session(client: Client) -> None:

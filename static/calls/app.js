@@ -29,6 +29,12 @@ class CallPage {
     this.homeUrl = container.dataset.homeUrl || "/";
     this.membersOnly = config.allowGuests === false;
     this.query = settingsFromQuery(new URLSearchParams(window.location.search));
+    // The session's defaults (its app's, then its own): the link's query and the person's choices go over them.
+    this.sessionDefaults = config.settings && typeof config.settings === "object" ? config.settings : {};
+    const { startAudioMuted, startVideoPaused } = this.sessionDefaults;
+    this.startMedia = Object.fromEntries(
+      Object.entries({ startAudioMuted, startVideoPaused }).filter(([, value]) => typeof value === "boolean"),
+    );
     // A video call may be joined with audio only; a voice call carries no video whatever the link says.
     this.sessionType = config.sessionType === "VOICE" ? "VOICE" : this.query.settings.sessionType || config.sessionType;
   }
@@ -85,7 +91,7 @@ class CallPage {
     new PrejoinScreen(this.container, {
       title: this.config.title || "",
       voice: this.sessionType === "VOICE",
-      initial: { ...preferences, ...(member ? { displayName: member.name } : {}), ...this.query.settings },
+      initial: { ...preferences, ...(member ? { displayName: member.name } : {}), ...this.startMedia, ...this.query.settings },
       account: member,
       onSignOut: member ? () => this.signOut() : null,
       onJoin: (choices) => {
@@ -107,6 +113,7 @@ class CallPage {
       shareUrl: config.shareUrl,
       iceServers: config.iceServers || [],
       hideShareInviteButton: false,
+      ...this.sessionDefaults,
       ...this.query.settings,
       sessionType: this.sessionType,
       ...choices,

@@ -10,11 +10,11 @@
  */
 
 import * as auth from "./auth.js";
-import { getConfig, parseAppSettings, requireConfig, setConfig, shareUrl, signalingUrl } from "./config.js";
+import { getConfig, parseAppSettings, participantListUrl, requireConfig, setConfig, shareUrl, signalingUrl } from "./config.js";
 import { CallsError, ErrorCode, asCallsError, failure, success } from "./errors.js";
 import { Emitter, Events } from "./events.js";
 import { CallSession } from "./session.js";
-import { CameraFacing, DEFAULT_DISPLAY_NAME, Layout, SessionType, normalizeSettings } from "./settings.js";
+import { CameraFacing, DEFAULT_DISPLAY_NAME, Layout, SessionType, normalizeSettings, requestedSettings } from "./settings.js";
 import { fetchGuestToken, isCallToken, requestCallToken, sessionIdFromToken } from "./tokens.js";
 
 const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -111,9 +111,11 @@ async function joinSession(tokenOrSessionId, settings, container) {
       getToken,
       displayName,
       settings: normalized,
+      requested: requestedSettings(settings, normalized),
       container: element,
       emitter,
       signalingUrl: signalingUrl(sessionId),
+      participantListUrl: participantListUrl(sessionId),
       shareUrl: normalized.shareUrl || shareUrl(sessionId),
       onRejoin: () => joinSession(tokenOrSessionId, settings, container),
     });

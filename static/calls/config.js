@@ -88,6 +88,11 @@ export function signalingUrl(sessionId) {
   return url.href;
 }
 
+/** The server-rendered participant list (an htmx partial) of a session on the configured host. */
+export function participantListUrl(sessionId) {
+  return `${requireConfig().host}/s/${encodeURIComponent(sessionId)}/participants/`;
+}
+
 /** The share-link page of a session on the configured host. */
 export function shareUrl(sessionId) {
   return `${requireConfig().host}/s/${encodeURIComponent(sessionId)}/`;

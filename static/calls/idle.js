@@ -30,6 +30,12 @@ export class IdleTimer {
     else if (!alone) this.cancel();
   }
 
+  /** New periods (the session's, from the server), used from the next time the timer is armed. */
+  setPeriods(beforePrompt, afterPrompt) {
+    this._beforePrompt = beforePrompt;
+    this._afterPrompt = afterPrompt;
+  }
+
   /** "Stay": start counting again. */
   stay() {
     this.cancel();

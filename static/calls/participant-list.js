@@ -1,13 +1,13 @@
 /**
- * The participant list panel (showParticipantList): everyone in the call,
- * you first, with their microphone and camera state and, where the context
- * menu is enabled, the same options as their tile. Rendered in the browser
- * from the SDK's participant list.
+ * The participant list panel (showParticipantList): everyone in the call with their
+ * hand, microphone, camera and presenting state and, where the context menu is enabled,
+ * the same options as their tile. The rows are rendered by the server (the htmx partial
+ * GET /s/<id>/participants/, asked for with this join's call token) each time the list
+ * changes while the panel is open; icons are filled in here, from icons.js.
  */
 
-import { avatarColourClass, h, initials } from "./dom.js";
+import { h } from "./dom.js";
 import { icon } from "./icons.js";
-import { menuButton } from "./tile-menu.js";
 
 export class ParticipantPanel {
   /**
@@ -16,11 +16,16 @@ export class ParticipantPanel {
    * @param {boolean} options.menu whether rows carry the participant menu
    * @param {function(HTMLElement, object): void} options.openMenu
    * @param {function(): void} options.onClose the close button was used
+   * @param {function(object): Promise<string>} options.loadRows the server's rows for {self, pinned, voice, menu}
    */
-  constructor({ voice, menu, openMenu, onClose }) {
+  constructor({ voice, menu, openMenu, onClose, loadRows }) {
     this._voice = voice;
     this._menu = menu;
     this._openMenu = openMenu;
+    this._loadRows = loadRows;
+    this._participants = new Map();
+    this._loading = false;
+    this._stale = false;
     this._heading = h("h2", { class: "cc-panel__title", id: "cc-participant-panel-title", text: "People" });
     this._list = h("ul", { class: "cc-panel__list", "aria-labelledby": "cc-participant-panel-title" });
     this._close = h(
@@ -40,6 +45,14 @@ export class ParticipantPanel {
         onClose();
       }
     });
+    this._list.addEventListener("click", (event) => {
+      const button = event.target.closest("[data-action='participant-menu']");
+      const row = button && button.closest("[data-pid]");
+      const participant = row && this._participants.get(row.dataset.pid);
+      if (!participant) return;
+      event.stopPropagation();
+      this._openMenu(button, participant);
+    });
   }
 
   get isOpen() {
@@ -48,31 +61,45 @@ export class ParticipantPanel {
 
   setOpen(open) {
     this.element.hidden = !open;
-    if (open) this._close.focus();
+    if (open) {
+      this._close.focus();
+      this.refresh();
+    }
   }
 
-  /** Show `participants` (§6 Participants, you first): raised hands on top, in the order they went up. */
+  /** The list changed (§6 Participants, you first): the server renders it again if the panel shows. */
   render(participants) {
+    this._participants = new Map(participants.map((participant) => [participant.pid, participant]));
     this._heading.textContent = `People (${participants.length})`;
-    const raised = participants.filter((p) => p.raisedHandTimestamp).sort((a, b) => a.raisedHandTimestamp - b.raisedHandTimestamp);
-    const rest = participants.filter((p) => !p.raisedHandTimestamp);
-    this._list.replaceChildren(...[...raised, ...rest].map((participant) => this._row(participant)));
+    if (this.isOpen) this.refresh();
   }
 
-  _row(participant) {
-    const name = participant.name || (participant.isLocal ? "You" : "Guest");
-    const states = [];
-    if (participant.raisedHandTimestamp) states.push(h("span", { class: "cc-panel__state cc-panel__state--hand", role: "img", "aria-label": "Hand raised" }, icon("hand")));
-    if (participant.audioMuted) states.push(h("span", { class: "cc-panel__state", role: "img", "aria-label": "Microphone off" }, icon("micOff")));
-    if (!this._voice && participant.videoPaused) states.push(h("span", { class: "cc-panel__state", role: "img", "aria-label": "Camera off" }, icon("videocamOff")));
-    if (participant.isPinned) states.push(h("span", { class: "cc-panel__state", role: "img", "aria-label": "Pinned" }, icon("pin")));
-    return h(
-      "li",
-      { class: "cc-panel__row", "data-pid": participant.pid, "data-hand-raised": String(Boolean(participant.raisedHandTimestamp)), "data-self": participant.isLocal ? "true" : false },
-      h("span", { class: `cc-avatar cc-avatar--small ${avatarColourClass(participant.pid)}`, "aria-hidden": "true", text: initials(name) }),
-      h("span", { class: "cc-panel__name", text: participant.isLocal ? `${name} (You)` : name }),
-      h("span", { class: "cc-panel__states" }, states),
-      this._menu ? menuButton(participant, (button) => this._openMenu(button, participant)) : null,
-    );
+  /** Ask the server for the rows; changes while a request is out are folded into one more request. */
+  async refresh() {
+    if (this._loading) {
+      this._stale = true;
+      return;
+    }
+    this._loading = true;
+    try {
+      do {
+        this._stale = false;
+        const everyone = [...this._participants.values()];
+        const self = everyone.find((participant) => participant.isLocal);
+        const pinned = everyone.find((participant) => participant.isPinned);
+        this._show(await this._loadRows({ self: self ? self.pid : "", pinned: pinned ? pinned.pid : "", voice: this._voice, menu: this._menu }));
+      } while (this._stale);
+    } catch (error) {
+      console.warn("[calls] could not load the participant list:", error);
+    } finally {
+      this._loading = false;
+    }
+  }
+
+  _show(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    for (const element of template.content.querySelectorAll("[data-icon]")) element.append(icon(element.dataset.icon));
+    this._list.replaceChildren(template.content);
   }
 }

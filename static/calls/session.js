@@ -22,6 +22,15 @@ const ok = (data = null) => ({ data, error: null });
 const failed = (error) => ({ data: null, error: asCallsError(error).toJSON() });
 const notInCall = () => failed(new CallsError(ErrorCode.ERR_CALL_NOT_A_PART, "You are not in a call."));
 const LAYOUT_ORDER = [Layout.TILE, Layout.SIDEBAR, Layout.SPOTLIGHT];
+// Settings about this device, settled before the server answers: the server's merge does not move them.
+const DEVICE_SETTINGS = new Set([
+  "sessionType",
+  "displayName",
+  "initialCameraFacing",
+  "audioInputDeviceId",
+  "audioOutputDeviceId",
+  "videoInputDeviceId",
+]);
 // Control-bar buttons and the event each fires before its default action (calls-api §6).
 const BUTTON_EVENTS = {
   "toggle-audio": Events.onToggleAudioButtonClicked,
@@ -43,18 +52,23 @@ export class CallSession {
    * @param {function(): Promise<string>} options.getToken the call token to join with (asked for once the view shows "connecting")
    * @param {string} options.displayName the name to join under; "" for the name the token was issued under
    * @param {object} options.settings normalized SessionSettings
+   * @param {object} options.requested the options the caller set itself, sent with the join (the session's defaults fill the rest)
    * @param {HTMLElement} options.container
    * @param {import("./events.js").Emitter} options.emitter
    * @param {string} options.signalingUrl the session's websocket
+   * @param {string} options.participantListUrl the server-rendered participant list of the session
    * @param {string} options.shareUrl the link the share button copies
    * @param {function(): void} options.onRejoin called when the person asks to join again
    */
-  constructor({ sessionId, getToken, displayName, settings, container, emitter, signalingUrl, shareUrl, onRejoin }) {
+  constructor({ sessionId, getToken, displayName, settings, requested = {}, container, emitter, signalingUrl, participantListUrl, shareUrl, onRejoin }) {
     this.sessionId = sessionId;
     this.settings = settings;
+    this._requested = requested;
     this._getToken = getToken;
     this._displayName = displayName;
     this._signalingUrl = signalingUrl;
+    this._participantListUrl = participantListUrl;
+    this._callToken = "";
     this._shareUrl = shareUrl;
     this.participantId = "";
     this.state = "idle"; // idle → connecting → joined → left | failed
@@ -128,6 +142,7 @@ export class CallSession {
     this._view.showConnecting();
     try {
       const token = await this._getToken();
+      this._callToken = token;
       this._checkNotCancelled();
       const problems = await this._media.start({ withVideo: !this._videoPaused });
       this._checkNotCancelled();
@@ -148,6 +163,7 @@ export class CallSession {
         ...(this._displayName ? { displayName: this._displayName } : {}),
         audioMuted: this._audioMuted,
         videoPaused: this._videoPaused,
+        settings: this._requested,
       });
       this._joinTimer = setTimeout(
         () => this._rejectJoin(new CallsError(ErrorCode.ERROR_CONNECTION_FAILED, "The call server did not let us in.")),
@@ -175,24 +191,40 @@ export class CallSession {
       settings: this.settings,
       shareUrl: this._shareUrl,
       onAction: (action, pid) => this._handleAction(action, pid),
+      loadParticipantRows: (params) => this._loadParticipantRows(params),
     });
   }
 
+  /** The participant list's rows as the server renders them for this join (an htmx partial). */
+  async _loadParticipantRows({ self, pinned, voice, menu }) {
+    const url = new URL(this._participantListUrl);
+    if (self) url.searchParams.set("self", self);
+    if (pinned) url.searchParams.set("pinned", pinned);
+    if (voice) url.searchParams.set("voice", "1");
+    if (menu) url.searchParams.set("menu", "1");
+    const response = await fetch(url, { headers: { "X-Call-Token": this._callToken, "HX-Request": "true" }, cache: "no-store" });
+    return response.text(); // A refused token comes back as a row saying why.
+  }
+
   /**
-   * `joined` carries the effective settings and the options the session locks: a locked option
-   * takes the server's value whatever the page asked (its controls go if it hides them).
+   * `joined` carries the effective settings: the session's (and app's) defaults with what this page
+   * asked for merged over them, except the options the session locks. The page takes them all but
+   * what is this device's own (session type, devices, camera facing: settled before the answer).
+   * A host can force muting and a paused camera, never the opposite.
    */
   _applyServerSettings(message) {
     const server = message.settings && typeof message.settings === "object" ? message.settings : {};
     this._locked = new Set(Array.isArray(message.lockedSettings) ? message.lockedSettings.filter((n) => typeof n === "string") : []);
     const overrides = {};
-    for (const name of this._locked) {
-      if (name === "sessionType") continue; // Fixed when the session was created; the page already follows it.
-      if (name in this.settings && typeof server[name] === typeof this.settings[name] && server[name] !== this.settings[name]) overrides[name] = server[name];
+    for (const [name, value] of Object.entries(server)) {
+      if (DEVICE_SETTINGS.has(name) || !(name in this.settings)) continue;
+      if (typeof value === typeof this.settings[name] && value !== this.settings[name]) overrides[name] = value;
     }
+    if (overrides.layout && !parseLayout(overrides.layout)) delete overrides.layout;
     if (!Object.keys(overrides).length) return;
     this.settings = Object.freeze({ ...this.settings, ...overrides });
     if ("layout" in overrides) this._layout = this.settings.layout;
+    this._idle.setPeriods(this.settings.idleTimeoutPeriodBeforePrompt, this.settings.idleTimeoutPeriodAfterPrompt);
     if (overrides.startAudioMuted && !this._audioMuted) {
       this._audioMuted = true;
       this._media.setAudioEnabled(false);

@@ -16,6 +16,8 @@ export const DEFAULT_DISPLAY_NAME = "Guest";
 export const MAX_DISPLAY_NAME_CHARS = 100;
 // The longest idle period accepted: a day (setTimeout overflows past 2^31 - 1 ms).
 const MAX_PERIOD_MS = 86_400_000;
+// The longest text option (title, device IDs), as the server accepts it.
+const MAX_TEXT_CHARS = 200;
 
 export const BOOLEAN_SETTINGS = Object.freeze({
   startAudioMuted: false,
@@ -114,6 +116,9 @@ export function normalizeSettings(input) {
   for (const [key, fallback] of Object.entries(STRING_SETTINGS)) {
     const value = input[key] ?? fallback;
     if (typeof value !== "string") throw invalid(key, "must be a string");
+    if (key !== "displayName" && key !== "shareUrl" && value.length > MAX_TEXT_CHARS) {
+      throw invalid(key, `must be at most ${MAX_TEXT_CHARS} characters`);
+    }
     settings[key] = value;
   }
   for (const [key, fallback] of Object.entries(PERIOD_SETTINGS)) {
@@ -131,6 +136,24 @@ export function normalizeSettings(input) {
   // Empty means "the name the call token carries" (a guest without a name is DEFAULT_DISPLAY_NAME).
   settings.displayName = cleanDisplayName(settings.displayName);
   return Object.freeze(settings);
+}
+
+// Options only this page uses: the server knows nothing of them.
+const CLIENT_ONLY = new Set(["shareUrl", "iceServers"]);
+
+/**
+ * The options `input` sets itself (normalized): the SessionSettings the join asks the server for.
+ * The server merges them over the session's and the app's defaults, except the options the session
+ * locks, and answers with the effective settings; what `input` leaves out takes the session's value.
+ */
+export function requestedSettings(input, normalized) {
+  const requested = {};
+  if (!input || typeof input !== "object") return requested;
+  for (const key of Object.keys(normalized)) {
+    if (!CLIENT_ONLY.has(key) && input[key] !== undefined && input[key] !== null) requested[key] = normalized[key];
+  }
+  if (!requested.displayName) delete requested.displayName;
+  return requested;
 }
 
 function parseBoolean(value) {

@@ -58,7 +58,7 @@ export class CallView {
    *   "close-participant-list" | "pin" | "unpin" | "mute-participant" | "pause-participant-video" | "stay" | "rejoin" |
    *   "raise-hand" | "screen-share" | "end-for-all" | "chat" | "close-chat" | "send-chat" (second argument: the text)
    */
-  constructor(container, { settings, shareUrl, onAction }) {
+  constructor(container, { settings, shareUrl, onAction, loadParticipantRows }) {
     this.container = container;
     this._settings = settings;
     this._shareUrl = shareUrl;
@@ -99,6 +99,7 @@ export class CallView {
       menu: Boolean(this._menu),
       openMenu: (button, participant) => this._menu.open(button, participant),
       onClose: () => this._onAction("close-participant-list"),
+      loadRows: loadParticipantRows,
     });
     this._chat = settings.hideChatButton
       ? null

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from .call_page import CONTAINER, ROOT, expect_state, local_participant_id, tile
+from .call_page import CONTAINER, ROOT, expect_state, local_participant_id, sdk, tile
 from .test_settings_actions import button, call, event_names, events, joined, record, wait_for_event
 
 pytestmark = pytest.mark.browser
@@ -198,12 +198,6 @@ def test_chat_is_hidden_by_default_and_goes_both_ways(
     expect(b.locator(f"{CONTAINER} .cc-toast", has_text="Too many chat messages")).to_have_count(1)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="Known bug (issue 4, open): on a loaded machine a screen share's video sometimes never starts on a "
-    "subscriber added mid-share (restart or late join): no keyframe reaches it. Server-side screen sharing is "
-    "covered by tests/test_call_features.py.",
-)
 def test_screen_share_tile_appears_plays_and_goes(
     open_page: Callable[..., Page], create_session: Callable[..., str]
 ) -> None:
@@ -341,6 +335,38 @@ def test_locked_settings_from_the_server_win(
     assert last_event_arg(a, "onError")["code"] == "AUTH_ERR_NO_ACCESS"
     expect(a.locator(f"{CONTAINER} .cc-toast", has_text="does not allow")).to_have_count(1)
     expect(tile(b, local_participant_id(b))).to_have_attribute("data-audio-muted", "false")
+
+
+def test_session_defaults_apply_unless_the_joiner_sets_them(
+    open_page: Callable[..., Page], live_server_url: str, manage: Callable[..., str]
+) -> None:
+    """A session's unlocked defaults reach every join, from its page or the SDK; what a joiner sets wins."""
+    output = manage(
+        "create_session", "--title", "Weekly sync",
+        "--setting", "layout=SPOTLIGHT", "--setting", "hideChatButton=false", "--setting", "startAudioMuted=true",
+    )  # fmt: skip
+    share_url = output.strip().splitlines()[-1]
+    assert share_url.startswith(f"{live_server_url}/s/"), output
+    a = joined(open_page, share_url, "Ann")
+    expect(a.locator(ROOT)).to_have_attribute("data-layout", "SPOTLIGHT")
+    expect(button(a, "chat")).to_be_visible()
+    expect(tile(a, local_participant_id(a))).to_have_attribute("data-audio-muted", "true")
+
+    b = joined(open_page, share_url, "Bob", layout="TILE", startAudioMuted="0")
+    expect(b.locator(ROOT)).to_have_attribute("data-layout", "TILE")
+    expect(button(b, "chat")).to_be_visible()
+    expect(tile(b, local_participant_id(b))).to_have_attribute("data-audio-muted", "false")
+    expect(tile(a, local_participant_id(b))).to_have_attribute("data-audio-muted", "false")
+
+    # The SDK alone (no page defaults): joinSession(sessionId, {}) gets them from the server's answer.
+    assert call(b, "leaveSession()")["error"] is None
+    expect_state(b, "left")
+    session_id = share_url.rstrip("/").split("/")[-1]
+    rejoined = sdk(b, "return await calls.joinSession(arg, {displayName: 'Bob'}, container);", session_id)
+    assert rejoined["error"] is None
+    expect(b.locator(ROOT)).to_have_attribute("data-layout", "SPOTLIGHT")
+    expect(b.locator(f"{CONTAINER} .cc-header__title")).to_have_text("Weekly sync")
+    expect(tile(b, local_participant_id(b))).to_have_attribute("data-audio-muted", "true")
 
 
 def test_network_quality_indicator_on_every_tile(

@@ -245,6 +245,15 @@ def test_participant_list_shows_everyone(
     expect(rows.nth(1).locator(".cc-panel__name")).to_have_text("Bo")
     expect(rows.nth(1).locator("[aria-label='Microphone off']")).to_have_count(1)
 
+    # The rows come from the server; their menus are the tiles' menus: pin Bo from the list.
+    rows.nth(1).locator("[data-action='participant-menu']").click()
+    a.locator(f"{CONTAINER} .cc-menu [data-action='pin']").click()
+    expect(rows.nth(1).locator("[aria-label='Pinned']")).to_have_count(1)
+    on_stage = f"{CONTAINER} .cc-stage__main > [data-participant-id='{local_participant_id(b)}']"
+    expect(a.locator(on_stage)).to_have_count(1)
+    assert call(a, "unpinParticipant()")["error"] is None
+    expect(rows.nth(1).locator("[aria-label='Pinned']")).to_have_count(0)
+
     cy = joined(open_page, share_url, "Cy", startVideoPaused="1")
     expect(rows).to_have_count(3)
     expect(panel.locator(".cc-panel__title")).to_have_text("People (3)")

@@ -37,3 +37,14 @@ def test_home_page_shows_the_new_call_link_with_copy_and_open(client: Client) ->
     assert f'value="http://testserver/s/{session.session_id}/" readonly' in content
     assert 'data-copy-target="share-link"' in content
     assert f'href="http://testserver/s/{session.session_id}/" id="open-call"' in content
+
+
+def test_session_page_config_carries_the_session_defaults(client: Client) -> None:
+    """The pre-join screen starts from the session's defaults (its app's, then its own) and knows its locks."""
+    session = CallSession.objects.create(
+        title="Board", settings={"startVideoPaused": True}, locked_settings=["startVideoPaused"]
+    )
+    response = client.get(f"/s/{session.session_id}/")
+    config = response.context["call_config"]
+    assert config["settings"] == {"title": "Board", "sessionType": "VIDEO", "startVideoPaused": True}
+    assert config["lockedSettings"] == ["startVideoPaused"]
