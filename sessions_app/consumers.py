@@ -3,11 +3,13 @@ The signaling websocket: thin glue between the wire protocol, presence and the S
 
 Every participant's socket joins the channel-layer group of its session, so
 presence (joined, left, media state) reaches every process; offers and
-answers go between this socket and the SFU.
+answers go between this socket and the SFU. A participant is not its socket:
+``live.py`` keeps it through a dropped socket until it resumes or its grace ends.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -16,12 +18,14 @@ from collections import deque
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from . import presence, protocol, session_settings
 from .links import is_valid_session_id
+from .live import SILENCE_CHECK_INTERVAL_S, SILENCE_TIMEOUT_S, LiveParticipant, SignalRoute, get_live_participants
 from .media import get_sfu
-from .models import CallSession, SessionType
+from .models import CallSession, Participant, SessionType
 from .moderation import end_session_for_all, group_name, moderate
 from .protocol import ProtocolError
 from .sfu import SFU
@@ -42,17 +46,36 @@ CHAT_WINDOW_S = 10.0
 CHAT_MESSAGES_PER_WINDOW = 20
 
 
+async def leave_call(live: LiveParticipant, reason: str) -> None:
+    """Take a participant out of its call for good: media, database, and everyone else's view."""
+    try:
+        await get_sfu().leave(live.session_id, live.participant_id)
+    finally:
+        await presence.mark_left(live.participant_id, reason)
+        await get_channel_layer().group_send(
+            group_name(live.session_id),
+            {
+                "type": "call.participant_left",
+                "message": protocol.participant_left_message(live.participant_id, reason),
+                "sender": "",
+            },
+        )
+
+
 class CallConsumer(AsyncWebsocketConsumer):
     session: CallSession | None = None
-    participant_id: str | None = None
-    audio_muted = False
-    video_paused = False
-    display_name: str | None = None
-    forbidden: frozenset[str] | set[str] = frozenset()
+    # The participant this socket serves (after join or resume).
+    live: LiveParticipant | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._chat_times: deque[float] = deque()
+        self._last_heard = time.monotonic()
+        self._watchdog: asyncio.Task[None] | None = None
+
+    @property
+    def participant_id(self) -> str | None:
+        return self.live.participant_id if self.live is not None else None
 
     async def connect(self) -> None:
         self.session_id: str = self.scope["url_route"]["kwargs"]["session_id"]
@@ -64,6 +87,7 @@ class CallConsumer(AsyncWebsocketConsumer):
             return
         try:
             self.session = await presence.load_session(self.session_id)
+            self._watchdog = asyncio.ensure_future(self._watch_silence())
         except presence.SessionUnavailable as exc:
             if exc.ended:
                 await self._refuse(protocol.ERR_CALL_TERMINATED, "This call has ended.", protocol.WS_4010_SESSION_ENDED)
@@ -75,9 +99,29 @@ class CallConsumer(AsyncWebsocketConsumer):
                 )
 
     async def disconnect(self, code: int) -> None:
-        await self._leave(protocol.LEAVE_REASON_DISCONNECTED)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        await self._step_away()
+
+    async def _step_away(self) -> None:
+        """The socket is gone but maybe not the participant: it has RESUME_GRACE_S to come back."""
+        live, self.live = self.live, None
+        if live is None:
+            return
+        await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
+        if live.channel_name == self.channel_name:  # not already resumed on another socket
+            get_live_participants().suspend(live, lambda: leave_call(live, protocol.LEAVE_REASON_DISCONNECTED))
+
+    async def _watch_silence(self) -> None:
+        """A socket that stops talking (a browser gone without closing it) is closed as dead."""
+        while time.monotonic() - self._last_heard <= SILENCE_TIMEOUT_S:
+            await asyncio.sleep(SILENCE_CHECK_INTERVAL_S)
+        logger.info("closing a silent signaling socket in session %s", self.session_id)
+        await self._step_away()
+        await self.close(code=protocol.WS_4008_SILENT)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        self._last_heard = time.monotonic()
         if self.session is None:
             return
         try:
@@ -94,9 +138,11 @@ class CallConsumer(AsyncWebsocketConsumer):
             await self._send(protocol.pong_message())
         elif isinstance(message, protocol.Join):
             await self._join(message)
+        elif isinstance(message, protocol.Resume):
+            await self._resume(message)
         elif self.participant_id is None:
             raise ProtocolError(protocol.ERR_CALL_NOT_A_PART, "Join the call first.")
-        elif FORBIDDABLE.get(type(message)) in self.forbidden:
+        elif FORBIDDABLE.get(type(message)) in self.live.forbidden:  # type: ignore[union-attr]
             raise ProtocolError(protocol.AUTH_ERR_NO_ACCESS, "The host does not allow this in this call.")
         elif isinstance(message, protocol.Answer):
             await self._answer(message)
@@ -130,15 +176,26 @@ class CallConsumer(AsyncWebsocketConsumer):
         effective = session_settings.effective_settings(
             {}, session_settings.session_defaults(session), locked, session_settings.clean_settings(message.settings)
         )
-        self.forbidden = session_settings.forbidden_messages(effective, locked)
+        forbidden = frozenset(session_settings.forbidden_messages(effective, locked))
         # A host's locked "start muted" holds whatever the client asks.
         audio_muted = message.audio_muted or ("startAudioMuted" in locked and effective["startAudioMuted"])
         video_paused = message.video_paused or ("startVideoPaused" in locked and effective["startVideoPaused"])
         participant, others = await presence.add_participant(
             session, identity, message.display_name or identity.name, audio_muted, video_paused
         )
-        self.participant_id = participant.participant_id
-        self.display_name = participant.display_name
+        others = await self._without_ghosts(others)
+        live = LiveParticipant(
+            participant_id=participant.participant_id,
+            session_id=self.session_id,
+            display_name=participant.display_name,
+            route=SignalRoute(self._send),
+            forbidden=forbidden,
+            audio_muted=participant.audio_muted,
+            video_paused=participant.video_paused,
+            channel_name=self.channel_name,
+        )
+        self.live = live
+        get_live_participants().add(live)
         await self.channel_layer.group_add(group_name(self.session_id), self.channel_name)
         await self._send(
             protocol.joined_message(
@@ -148,30 +205,62 @@ class CallConsumer(AsyncWebsocketConsumer):
                 settings.CALLS_ICE_SERVERS,
                 effective,
                 locked,
+                live.resume_token,
             )
         )
         await self._broadcast("call.participant_joined", protocol.participant_joined_message(participant.as_wire()))
         kinds = ("audio",) if self.session.session_type == SessionType.VOICE else ("audio", "video")
-        self.audio_muted, self.video_paused = participant.audio_muted, participant.video_paused
         sfu = get_sfu()
-        await sfu.join(self.session_id, participant.participant_id, self._send, kinds)
+        await sfu.join(self.session_id, participant.participant_id, live.route, kinds)
         self._enforce_media(sfu)
+
+    async def _without_ghosts(self, others: list[Participant]) -> list[Participant]:
+        """With the in-memory channel layer this process is the whole server: whoever it does not serve is gone."""
+        if not isinstance(self.channel_layer, InMemoryChannelLayer):
+            return others
+        live = get_live_participants()
+        ghosts = [other.participant_id for other in others if other.participant_id not in live]
+        if ghosts:
+            await presence.close_ghosts(ghosts)
+        return [other for other in others if other.participant_id in live]
+
+    async def _resume(self, message: protocol.Resume) -> None:
+        """A participant whose socket dropped carries on here, as if nothing had happened."""
+        if self.live is not None:
+            raise ProtocolError(protocol.ERR_CALL_USER_ALREADY_JOINED, "This connection is already in the call.")
+        live = get_live_participants().claim(message.participant_id, self.session_id, message.resume_token)
+        if live is None:
+            raise ProtocolError(
+                protocol.ERR_CALL_NOT_A_PART, "The call no longer has this participant: join again.", {"resume": False}
+            )
+        previous, live.channel_name = live.channel_name, self.channel_name
+        self.live = live
+        if previous:
+            # The old socket never noticed it was dead: retire it without leaving the call.
+            await self.channel_layer.send(previous, {"type": "call.replaced"})
+        await self.channel_layer.group_add(group_name(self.session_id), self.channel_name)
+        me, others = await presence.present(live.participant_id)
+        await self._send(protocol.resumed_message(me.as_wire(), [other.as_wire() for other in others]))
+        if not await live.route.attach(self._send):
+            # An offer sent just before the drop may have lost its answer: ask again.
+            await get_sfu().repeat_offer(self.session_id, live.participant_id)
 
     def _enforce_media(self, sfu: SFU) -> None:
         """The SFU forwards only what the participant has on: muted means silent for everyone."""
-        assert self.participant_id is not None
-        sfu.set_forwarding(self.session_id, self.participant_id, "audio", not self.audio_muted)
-        sfu.set_forwarding(self.session_id, self.participant_id, "video", not self.video_paused)
+        live = self.live
+        assert live is not None
+        sfu.set_forwarding(self.session_id, live.participant_id, "audio", not live.audio_muted)
+        sfu.set_forwarding(self.session_id, live.participant_id, "video", not live.video_paused)
 
     async def _set_media(self, audio_muted: bool, video_paused: bool) -> None:
-        assert self.participant_id is not None
-        self.audio_muted, self.video_paused = audio_muted, video_paused
+        assert self.live is not None
+        self.live.audio_muted, self.live.video_paused = audio_muted, video_paused
         self._enforce_media(get_sfu())
-        await presence.update_media(self.participant_id, audio_muted, video_paused)
+        await presence.update_media(self.live.participant_id, audio_muted, video_paused)
         await self._broadcast("call.media", protocol.media_message(self.participant_id, audio_muted, video_paused))
 
     async def _chat(self, text: str) -> None:
-        assert self.participant_id is not None and self.display_name is not None
+        assert self.live is not None
         now = time.monotonic()
         while self._chat_times and now - self._chat_times[0] > CHAT_WINDOW_S:
             self._chat_times.popleft()
@@ -179,7 +268,7 @@ class CallConsumer(AsyncWebsocketConsumer):
             raise ProtocolError(protocol.ERR_TOO_MANY_REQUESTS, "Too many chat messages; slow down.")
         self._chat_times.append(now)
         message = protocol.chat_message(
-            secrets.token_hex(8), self.participant_id, self.display_name, text, int(time.time() * 1000)
+            secrets.token_hex(8), self.live.participant_id, self.live.display_name, text, int(time.time() * 1000)
         )
         await self._broadcast("call.everyone", message)
 
@@ -200,15 +289,13 @@ class CallConsumer(AsyncWebsocketConsumer):
             raise ProtocolError(protocol.ERROR_MEDIA_NEGOTIATION, str(exc)) from None
 
     async def _leave(self, reason: str) -> None:
-        participant_id, self.participant_id = self.participant_id, None
-        if participant_id is None:
+        """Leave for good (left, removed, ended): no grace to come back."""
+        live, self.live = self.live, None
+        if live is None:
             return
-        try:
-            await get_sfu().leave(self.session_id, participant_id)
-        finally:
-            await presence.mark_left(participant_id, reason)
-            await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
-            await self._broadcast("call.participant_left", protocol.participant_left_message(participant_id, reason))
+        get_live_participants().discard(live.participant_id)
+        await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
+        await leave_call(live, reason)
 
     async def _refuse(self, code: str, message: str, close_code: int) -> None:
         await self._send(protocol.error_message(code, message))
@@ -247,10 +334,18 @@ class CallConsumer(AsyncWebsocketConsumer):
             await self._leave(protocol.LEAVE_REASON_REMOVED)
             await self.close(code=protocol.WS_4003_REMOVED)
             return
-        audio_muted = self.audio_muted or action == protocol.MODERATION_MUTE
-        video_paused = self.video_paused or action == protocol.MODERATION_PAUSE_VIDEO
+        live = self.live
+        assert live is not None
+        audio_muted = live.audio_muted or action == protocol.MODERATION_MUTE
+        video_paused = live.video_paused or action == protocol.MODERATION_PAUSE_VIDEO
         await self._send(protocol.moderation_message(action, event["by"]))
         await self._set_media(audio_muted, video_paused)
+
+    async def call_replaced(self, event: dict[str, Any]) -> None:
+        """The participant resumed on another socket: this one closes without leaving the call."""
+        self.live = None
+        await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
+        await self.close(code=protocol.WS_4012_REPLACED)
 
     async def call_ended(self, event: dict[str, Any]) -> None:
         """The call was ended for everyone (REST API or admin): say so and drop the connection."""

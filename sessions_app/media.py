@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from .live import reset_live_participants
 from .sfu import SFU, MediaConfig
 
 _sfu: SFU | None = None
@@ -26,8 +27,9 @@ def get_sfu() -> SFU:
 
 
 async def reset_sfu() -> None:
-    """Close every call and forget the SFU (tests, shutdown)."""
+    """Close every call, forget the SFU and the participants waiting to resume (tests, shutdown)."""
     global _sfu
+    await reset_live_participants()
     if _sfu is not None:
         await _sfu.close_all()
     _sfu = None

@@ -11,6 +11,8 @@ from .logs import call_log, participant_log
 from .models import END_REASON_EMPTY, CallSession, Participant, SessionStatus, SessionType
 from .tokens import CallIdentity, call_tokens
 
+LEAVE_REASON_SERVER_STOPPED = "server_stopped"
+
 
 class SessionUnavailable(Exception):
     """The session does not exist or has ended."""
@@ -68,6 +70,25 @@ def add_participant(
             signals.meeting_started.send(CallSession, session=session, data=session_payload(session))
         signals.meeting_participant_joined.send(CallSession, session=session, data=participant_log(participant))
     return participant, others
+
+
+@database_sync_to_async
+def present(participant_id: str) -> tuple[Participant, list[Participant]]:
+    """A participant and the others present in its call, as they stand now (a resume's snapshot)."""
+    participant = Participant.objects.get(participant_id=participant_id)
+    others = participant.session.participants.filter(left_at__isnull=True).exclude(pk=participant.pk)
+    return participant, list(others.order_by("joined_at"))
+
+
+@database_sync_to_async
+def close_ghosts(participant_ids: list[str]) -> None:
+    """
+    Close participants a stopped server left open (the single-process server knows every live one:
+    anyone else marked present is a ghost of its previous run). No one is told: no one saw them here.
+    """
+    Participant.objects.filter(participant_id__in=participant_ids, left_at__isnull=True).update(
+        left_at=timezone.now(), leave_reason=LEAVE_REASON_SERVER_STOPPED
+    )
 
 
 @database_sync_to_async

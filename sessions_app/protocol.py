@@ -12,8 +12,12 @@ Client → server messages
                 ``settings`` are the SessionSettings asked for (``session_settings.py``).
     ``answer``  ``{sdp}``: the answer to the server's latest ``offer``.
     ``media``   ``{audioMuted, videoPaused}``: the sender's own media state.
+    ``resume``  ``{participantId, resumeToken}``: on a new socket after the last one dropped, carry
+                on as the same participant (same peer connection); refused with
+                ERR_CALL_NOT_A_PART once the server has let the participant go (then join again).
     ``leave``   ``{}``: leave the call; the server then closes the socket.
-    ``ping``    ``{}``: heartbeat; answered with ``pong``.
+    ``ping``    ``{}``: heartbeat, every HEARTBEAT_INTERVAL_S; answered with ``pong``. A socket
+                silent for SILENCE_TIMEOUT_S is closed (4008) as dead.
     ``moderate`` ``{target, action}``: mute a participant (``mute``) or pause their
                 video (``pause_video``); enforced by the server.
     ``hand``    ``{raised}``: raise or lower one's hand.
@@ -24,8 +28,11 @@ Client → server messages
 
 Server → client messages
     ``joined``              ``{participantId, participant, sessionId, participants, iceServers,
-                            settings, lockedSettings}`` (``settings``: the effective ones)
-                            (``participant`` is the joiner as the others see it)
+                            settings, lockedSettings, resumeToken}`` (``settings``: the effective
+                            ones; ``participant`` is the joiner as the others see it;
+                            ``resumeToken`` is what ``resume`` needs)
+    ``resumed``             ``{participantId, participant, participants}``: who is in the call now;
+                            what the server said while the socket was down (an offer) follows
     ``offer``               ``{sdp, publish: {audio, video}, tracks: {mid: {participantId, kind}}}``
     ``participant_joined``  ``{participant}``
     ``participant_left``    ``{participantId, reason}``
@@ -89,6 +96,8 @@ WS_4010_SESSION_ENDED = 4010
 WS_4011_INVALID_SESSION_ID = 4011
 WS_4001_CALL_TOKEN = 4001
 WS_4003_REMOVED = 4003
+WS_4008_SILENT = 4008
+WS_4012_REPLACED = 4012
 
 LEAVE_REASON_LEFT = "left"
 LEAVE_REASON_DISCONNECTED = "disconnected"
@@ -158,6 +167,12 @@ class EndForAll:
 
 
 @dataclass(frozen=True, slots=True)
+class Resume:
+    participant_id: str
+    resume_token: str
+
+
+@dataclass(frozen=True, slots=True)
 class Leave:
     pass
 
@@ -167,7 +182,7 @@ class Ping:
     pass
 
 
-ClientMessage = Join | Answer | MediaState | Moderate | Hand | Chat | ScreenShare | EndForAll | Leave | Ping
+ClientMessage = Join | Resume | Answer | MediaState | Moderate | Hand | Chat | ScreenShare | EndForAll | Leave | Ping
 
 
 def _invalid(field: str, problem: str) -> ProtocolError:
@@ -200,6 +215,7 @@ def clean_display_name(value: str) -> str:
 
 MAX_TOKEN_CHARS = 2048
 MAX_CHAT_CHARS = 2000
+MAX_ID_CHARS = 64
 
 
 def _parse_join(data: dict[str, Any]) -> Join:
@@ -245,6 +261,13 @@ def _parse_moderate(data: dict[str, Any]) -> Moderate:
     return Moderate(target=target, action=action)
 
 
+def _parse_resume(data: dict[str, Any]) -> Resume:
+    return Resume(
+        participant_id=_string(data, "participantId", MAX_ID_CHARS),
+        resume_token=_string(data, "resumeToken", MAX_ID_CHARS),
+    )
+
+
 def _parse_chat(data: dict[str, Any]) -> Chat:
     text = _string(data, "text", MAX_CHAT_CHARS).strip()
     if not text:
@@ -254,6 +277,7 @@ def _parse_chat(data: dict[str, Any]) -> Chat:
 
 _PARSERS = {
     "join": _parse_join,
+    "resume": _parse_resume,
     "answer": _parse_answer,
     "media": _parse_media,
     "moderate": _parse_moderate,
@@ -308,6 +332,7 @@ def joined_message(
     ice_servers: list[dict[str, Any]],
     settings: dict[str, Any],
     locked_settings: list[str],
+    resume_token: str,
 ) -> dict[str, Any]:
     return {
         "type": "joined",
@@ -318,6 +343,16 @@ def joined_message(
         "iceServers": ice_servers,
         "settings": settings,
         "lockedSettings": locked_settings,
+        "resumeToken": resume_token,
+    }
+
+
+def resumed_message(participant: dict[str, Any], participants: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "type": "resumed",
+        "participantId": participant["pid"],
+        "participant": participant,
+        "participants": participants,
     }
 
 

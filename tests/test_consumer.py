@@ -13,6 +13,7 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
 from sessions_app import protocol
+from sessions_app.live import RESUME_GRACE_S
 from sessions_app.media import reset_sfu
 from sessions_app.models import CallSession, Participant, SessionStatus
 from sessions_app.routing import websocket_urlpatterns
@@ -171,8 +172,8 @@ async def test_presence_join_media_and_leave(sfu_cleanup: None) -> None:
     media = await receive_type(ann, "media")
     assert media == protocol.media_message(bob_joined["participantId"], True, False)
 
-    await bob.disconnect()
-    left = await receive_type(ann, "participant_left", timeout=2)
+    await bob.disconnect()  # Without "leave": Bob has RESUME_GRACE_S to come back before he is gone.
+    left = await receive_type(ann, "participant_left", timeout=RESUME_GRACE_S + 2)
     assert left["participantId"] == bob_joined["participantId"]
     assert left["reason"] == protocol.LEAVE_REASON_DISCONNECTED
 

@@ -184,6 +184,18 @@ class ParticipantPeer:
         if self._closed:
             return
         self.negotiations += 1
+        await self._send_signal(self._offer_message())
+
+    async def repeat_offer(self) -> None:
+        """
+        Send the offer that waits for its answer once more: the browser may never have got it,
+        or its answer went down with a dropped socket. Answering the same offer twice is harmless.
+        """
+        if self._awaiting_answer and not self._closed and self.pc.localDescription is not None:
+            await self._send_signal(self._offer_message())
+
+    def _offer_message(self) -> dict[str, Any]:
+        """The current local offer with what each of its media sections publishes or carries."""
         sdp = announce_address(self.pc.localDescription.sdp, self.config.announced_ip)
         publish = {
             source: t.mid
@@ -195,7 +207,7 @@ class ParticipantPeer:
             for s in self.subscriptions
             if s.publisher_id is not None and s.transceiver.mid is not None
         }
-        await self._send_signal({"type": "offer", "sdp": sdp, "publish": publish, "tracks": tracks})
+        return {"type": "offer", "sdp": sdp, "publish": publish, "tracks": tracks}
 
     async def handle_answer(self, sdp: str) -> None:
         """Apply the browser's answer, then send the next offer if changes piled up meanwhile."""

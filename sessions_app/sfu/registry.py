@@ -59,6 +59,13 @@ class SFU:
             raise UnknownParticipant(participant_id)
         await room.handle_answer(participant_id, sdp)
 
+    async def repeat_offer(self, session_id: str, participant_id: str) -> None:
+        """Send a participant the offer still waiting for its answer again (its socket was replaced)."""
+        room = self.rooms.get(session_id)
+        peer = room.peers.get(participant_id) if room else None
+        if peer is not None:
+            await peer.repeat_offer()
+
     async def leave(self, session_id: str, participant_id: str) -> None:
         """Remove a participant and release its peer connection; a no-op if already gone."""
         room = self.rooms.get(session_id)

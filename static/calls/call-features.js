@@ -64,6 +64,18 @@ export class CallFeatures {
     this._releaseScreen();
   }
 
+  /** The server let us go and we join again as a new participant: what we presented is gone. */
+  connectionReset() {
+    const s = this._s;
+    if (this._screenTrack) {
+      this._releaseScreen();
+      s._view.removeScreen(s.participantId);
+      s._view.setScreenSharing(false);
+      s._emitter.emit(Events.onScreenShareStopped);
+    }
+    this.stop();
+  }
+
   // Raised hands.
 
   setHandRaised(raised) {

@@ -8,6 +8,9 @@ export const Events = Object.freeze({
   onSessionJoined: "onSessionJoined",
   onSessionLeft: "onSessionLeft",
   onSessionTimedOut: "onSessionTimedOut",
+  // The signaling connection dropped and the SDK is getting back into the call; and it is back.
+  onConnectionLost: "onConnectionLost",
+  onConnectionRestored: "onConnectionRestored",
   onConnectionClosed: "onConnectionClosed",
   onConnectionFailed: "onConnectionFailed",
   onError: "onError",

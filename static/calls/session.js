@@ -12,6 +12,7 @@ import { IdleTimer } from "./idle.js";
 import { FacingMode, LocalMedia, canChooseAudioOutput } from "./media.js";
 import { ParticipantList, makeParticipant, snapshot } from "./participants.js";
 import { PeerTransport } from "./peer.js";
+import { ConnectionRecovery } from "./recovery.js";
 import { SignalingChannel } from "./signaling.js";
 import { Layout, parseLayout } from "./settings.js";
 import { CallView } from "./ui.js";
@@ -112,6 +113,7 @@ export class CallSession {
     // Options the session locks (from `joined`): the server's values win over the page's.
     this._locked = new Set();
     this._features = new CallFeatures(this);
+    this._recovery = new ConnectionRecovery(this);
   }
 
   // Result helpers for call-features.js.
@@ -152,19 +154,9 @@ export class CallSession {
       this._watchCamera(this._media.videoTrack);
       const joined = new Promise((resolve, reject) => (this._joinWaiter = { resolve, reject }));
       joined.catch(() => {}); // Awaited below; this only keeps an early failure from being reported as unhandled.
-      this._signaling = new SignalingChannel(this._signalingUrl, {
-        onMessage: (message) => this._receive(message),
-        onClose: (close) => this._closed(close),
-      });
-      await this._signaling.open();
+      await this._openSignaling().open();
       this._checkNotCancelled();
-      this._signaling.send("join", {
-        token,
-        ...(this._displayName ? { displayName: this._displayName } : {}),
-        audioMuted: this._audioMuted,
-        videoPaused: this._videoPaused,
-        settings: this._requested,
-      });
+      this._signaling.send("join", this._joinFields());
       this._joinTimer = setTimeout(
         () => this._rejectJoin(new CallsError(ErrorCode.ERROR_CONNECTION_FAILED, "The call server did not let us in.")),
         JOIN_TIMEOUT_MS,
@@ -183,6 +175,27 @@ export class CallSession {
       clearTimeout(this._joinTimer);
       this._joinWaiter = null;
     }
+  }
+
+  /** A new signaling socket, made the current one; only the current one's messages and close count. */
+  _openSignaling() {
+    const channel = new SignalingChannel(this._signalingUrl, {
+      onMessage: (message) => channel === this._signaling && this._receive(message),
+      onClose: (close) => channel === this._signaling && this._closed(close),
+    });
+    this._signaling = channel;
+    return channel;
+  }
+
+  /** What `join` says: the first time, and again after the server has let us go. */
+  _joinFields() {
+    return {
+      token: this._callToken,
+      ...(this._displayName ? { displayName: this._displayName } : {}),
+      audioMuted: this._audioMuted,
+      videoPaused: this._videoPaused,
+      settings: this._requested,
+    };
   }
 
   _buildView() {
@@ -474,6 +487,7 @@ export class CallSession {
   // Signaling.
 
   _receive(message) {
+    if (this._recovery.takeReply(message)) return;
     switch (message.type) {
       case "joined":
         if (this.state === "connecting") this._enterCall(message);
@@ -520,9 +534,23 @@ export class CallSession {
   }
 
   _enterCall(message) {
-    this.participantId = String(message.participantId || "");
     this.state = "joined";
     this._applyServerSettings(message);
+    this._view.showCall();
+    this._takeSeat(message);
+    this._features.start();
+    window.addEventListener("pagehide", this._onPageHide);
+    this._emitter.emit(Events.onSessionJoined, { sessionId: this.sessionId, participant: snapshot(this._participants.get(this.participantId)) });
+    if (this._joinWaiter) this._joinWaiter.resolve();
+  }
+
+  /**
+   * Become the participant `joined` describes: its ID, a peer connection to the SFU, and the
+   * others in the call. On the first join, and again when the server had let us go.
+   */
+  _takeSeat(message) {
+    this.participantId = String(message.participantId || "");
+    this._recovery.resumeToken = String(message.resumeToken || "");
     this._peer = new PeerTransport({
       iceServers: Array.isArray(message.iceServers) ? message.iceServers : this.settings.iceServers,
       send: (type, fields) => this._signaling.send(type, fields),
@@ -548,15 +576,43 @@ export class CallSession {
     for (const wire of Array.isArray(message.participants) ? message.participants : []) {
       if (wire && wire.pid && wire.pid !== this.participantId) this._participants.put(makeParticipant(wire, false));
     }
-    this._view.showCall();
     for (const participant of this._participants.snapshots()) this._view.addParticipant(participant);
     this._view.setTrack(this.participantId, "video", this._media.videoTrack);
     this._view.setLocalMedia({ audioMuted: this._audioMuted, videoPaused: this._videoPaused });
-    this._features.start();
-    window.addEventListener("pagehide", this._onPageHide);
-    this._emitter.emit(Events.onSessionJoined, { sessionId: this.sessionId, participant: snapshot(local) });
     this._listChanged();
-    if (this._joinWaiter) this._joinWaiter.resolve();
+  }
+
+  /** The server no longer has us: drop the old participant, its peer connection and everyone we saw. */
+  _leaveSeat() {
+    if (this._peer) this._peer.close();
+    this._peer = null;
+    this._features.connectionReset();
+    for (const participant of this._participants.snapshots()) {
+      this._participants.remove(participant.pid);
+      this._view.removeParticipant(participant.pid);
+      this._features.participantLeft(participant.pid);
+      if (!participant.isLocal) this._emitter.emit(Events.onParticipantLeft, participant);
+    }
+    this._remoteTracks.clear();
+  }
+
+  /**
+   * Back on a new socket as the same participant: catch up with who came, went or changed
+   * meanwhile, and tell the server our media state (changes made while away were not sent).
+   */
+  _resumed(message) {
+    const present = new Map();
+    for (const wire of Array.isArray(message.participants) ? message.participants : []) {
+      if (wire && wire.pid && wire.pid !== this.participantId) present.set(wire.pid, wire);
+    }
+    for (const participant of this._participants.snapshots()) {
+      if (!participant.isLocal && !present.has(participant.pid)) this._participantLeft(participant.pid);
+    }
+    for (const [pid, wire] of present) {
+      if (this._participants.has(pid)) this._participantMedia({ participantId: pid, audioMuted: wire.audioMuted, videoPaused: wire.videoPaused });
+      else this._participantJoined(wire);
+    }
+    this._signaling.send("media", { audioMuted: this._audioMuted, videoPaused: this._videoPaused });
   }
 
   _participantJoined(wire) {
@@ -624,7 +680,9 @@ export class CallSession {
       this._rejectJoin(errorForCloseCode(code, reason) || new CallsError(ErrorCode.ERROR_CONNECTION_FAILED, "The call server closed the connection."));
       return;
     }
-    if (this.state === "joined") this._callOver(code === CloseCode.SESSION_ENDED ? "ended" : "disconnected", { code, reason });
+    if (this.state !== "joined") return;
+    if (ConnectionRecovery.isRecoverable(code)) this._recovery.connectionLost({ code, reason });
+    else this._callOver(code === CloseCode.SESSION_ENDED ? "ended" : "disconnected", { code, reason });
   }
 
   /**
@@ -677,8 +735,13 @@ export class CallSession {
     if (track) track.addEventListener("ended", this._onCameraEnded, { once: true });
   }
 
+  /** The media connection's state: a blip shows "Reconnecting…" until ICE is back. */
   _connectionState(state) {
-    if (state === "failed") {
+    if (this._recovery.reconnecting) return; // The signaling side already says so, and handles it.
+    if (state === "disconnected") this._view.setConnectionState("reconnecting");
+    else if (state === "connected") this._view.setConnectionState("connected");
+    else if (state === "failed") {
+      this._view.setConnectionState("connected");
       this._view.notify("The media connection failed.");
       this._emitter.emit(Events.onConnectionFailed, { sessionId: this.sessionId });
     }
@@ -761,6 +824,7 @@ export class CallSession {
 
   _cleanup() {
     clearTimeout(this._joinTimer);
+    this._recovery.stop();
     this._idle.cancel();
     this._features.stop();
     this._devices.stop();

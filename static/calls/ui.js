@@ -82,6 +82,12 @@ export class CallView {
       "Click to enable audio",
     );
     this._toasts = h("div", { class: "cc-toasts", role: "status", "aria-live": "polite" });
+    this._reconnecting = h(
+      "div",
+      { class: "cc-reconnecting", role: "status", "aria-live": "assertive", hidden: true },
+      h("div", { class: "cc-spinner cc-spinner--small", "aria-hidden": "true" }),
+      h("span", { text: "Reconnecting…" }),
+    );
     this._header = new Header(settings);
     this._controls = new ControlBar({ settings, voice: this._voice, onAction: (action) => this._onAction(action) });
     this._screen = h("div", { class: "cc-screen", hidden: true });
@@ -110,6 +116,7 @@ export class CallView {
       this._header.element,
       this._body,
       this._audioUnlock,
+      this._reconnecting,
       this._toasts,
       this._controls.element,
       this._menu ? this._menu.element : null,
@@ -127,6 +134,12 @@ export class CallView {
       h("h2", { class: "cc-screen__title", text: "Joining the call…" }),
       this._settings.title ? h("p", { class: "cc-screen__text", text: this._settings.title }) : null,
     );
+  }
+
+  /** "reconnecting" while the link to the call is being restored, "connected" otherwise. */
+  setConnectionState(state) {
+    this.root.dataset.connection = state;
+    this._reconnecting.hidden = state !== "reconnecting";
   }
 
   showCall() {

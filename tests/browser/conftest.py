@@ -88,31 +88,53 @@ def server_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
+class DaphneServer:
+    """A Daphne process serving the whole app (pages, static files, websockets), as ``make run`` does."""
+
+    def __init__(self, port: int, env: dict[str, str], log_path: Path) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.env = env
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(BIN_DIR / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "calls_project.asgi:application"],
+                cwd=PROJECT_ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for_port(self.port, self.process, self.log_path)
+
+    def stop(self, *, kill: bool = False) -> None:
+        """Stop the server: politely, or (``kill``) as a crash would, with no chance to say goodbye."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if kill:
+            process.kill()
+        else:
+            process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @pytest.fixture(scope="session")
 def live_server_url(server_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Daphne server serving the whole app (pages, static files, websockets) on a free port."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server_env["CALLS_PUBLIC_URL"] = url
-    log_path = tmp_path_factory.mktemp("browser-server") / "daphne.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(BIN_DIR / "daphne"), "-b", "127.0.0.1", "-p", str(port), "calls_project.asgi:application"],
-            cwd=PROJECT_ROOT,
-            env=server_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_port(port, process, log_path)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    """A Daphne server for the whole test session, on a free port."""
+    server = DaphneServer(free_port(), server_env, tmp_path_factory.mktemp("browser-server") / "daphne.log")
+    server_env["CALLS_PUBLIC_URL"] = server.url
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 @pytest.fixture

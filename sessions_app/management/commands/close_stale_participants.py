@@ -8,8 +8,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from sessions_app.models import Participant
-
-LEAVE_REASON_SERVER_STOPPED = "server_stopped"
+from sessions_app.presence import LEAVE_REASON_SERVER_STOPPED
 
 
 class Command(BaseCommand):

@@ -1,0 +1,149 @@
+/**
+ * Staying in the call through a dropped signaling socket (calls-api §6:
+ * onConnectionLost, onConnectionRestored).
+ *
+ * Media does not go through the socket, so a blip need not interrupt anyone.
+ * When the socket drops, the view says "Reconnecting…" and a new socket is
+ * tried (reconnect.js decides when). On it, `resume` carries on as the same
+ * participant with the same peer connection; the server answers with who is in
+ * the call now, and what it said meanwhile follows. If the server has let us go
+ * (it restarted, or we were away longer than its grace period) we join again on
+ * that socket, as a new participant with a new peer connection, with no click.
+ */
+
+import { CallsError, CloseCode, ErrorCode } from "./errors.js";
+import { Events } from "./events.js";
+import { Reconnector } from "./reconnect.js";
+
+export const REPLY_TIMEOUT_MS = 10_000;
+// Close codes after which the call is over, not interrupted. (A 1000 we did not ask for is not one:
+// the server only closes with it after our own "leave", and it is what comes back when something
+// else closed the socket under us.)
+const FINAL_CLOSE_CODES = new Set([
+  CloseCode.LEFT,
+  CloseCode.REMOVED,
+  CloseCode.SESSION_NOT_FOUND,
+  CloseCode.SESSION_ENDED,
+  CloseCode.INVALID_SESSION_ID,
+  CloseCode.CALL_TOKEN,
+]);
+// Join errors that another attempt would only repeat.
+const FINAL_ERRORS = new Set([
+  ErrorCode.ERR_CALL_TERMINATED,
+  ErrorCode.ERR_CALL_SESSION_NOT_FOUND,
+  ErrorCode.ERROR_CALL_TOKEN,
+  ErrorCode.ERROR_CALL_SESSION_ID,
+]);
+
+export class ConnectionRecovery {
+  /** @param {import("./session.js").CallSession} session */
+  constructor(session) {
+    this._session = session;
+    this._reconnector = null;
+    this._waiter = null;
+    this.resumeToken = "";
+  }
+
+  get reconnecting() {
+    return this._reconnector !== null;
+  }
+
+  /** Whether a socket closed with `code` leaves room to come back. */
+  static isRecoverable(code) {
+    return !FINAL_CLOSE_CODES.has(code);
+  }
+
+  /** The socket dropped while in the call: say so and start getting back. */
+  connectionLost(close) {
+    this._rejectReply(new CallsError(ErrorCode.ERROR_CONNECTION_FAILED, "The signaling connection closed."));
+    if (this._reconnector) return;
+    const session = this._session;
+    session._view.setConnectionState("reconnecting");
+    session._emitter.emit(Events.onConnectionLost, { sessionId: session.sessionId, code: close.code, reason: close.reason });
+    this._reconnector = new Reconnector({
+      attempt: () => this._attempt(),
+      isFinal: (error) => FINAL_ERRORS.has(error.code),
+      onGiveUp: (error) => {
+        this._reconnector = null;
+        if (session.state === "joined") session._callOver(error.code === ErrorCode.ERR_CALL_TERMINATED ? "ended" : "disconnected", close);
+      },
+    });
+    this._reconnector.run();
+  }
+
+  /** A message the current attempt waits for: handled here, not by the session. */
+  takeReply(message) {
+    const waiter = this._waiter;
+    if (!waiter || !waiter.types.includes(message.type)) return false;
+    this._waiter = null;
+    clearTimeout(waiter.timer);
+    if (message.type === "error") waiter.reject(new CallsError(String(message.code || ErrorCode.ERROR_CONNECTION_FAILED), String(message.message || "")));
+    else waiter.resolve(message);
+    return true;
+  }
+
+  stop() {
+    if (this._reconnector) this._reconnector.cancel();
+    this._reconnector = null;
+    this._rejectReply(new CallsError(ErrorCode.ERROR_JOIN_CANCELLED, "Left the call."));
+  }
+
+  async _attempt() {
+    const session = this._session;
+    const channel = session._openSignaling();
+    await channel.open();
+    if (session.state !== "joined" || !this._reconnector) {
+      channel.close();
+      return;
+    }
+    try {
+      const resumed = await this._request(channel, "resume", { participantId: session.participantId, resumeToken: this.resumeToken }, ["resumed"]);
+      this._restored(() => session._resumed(resumed));
+    } catch (error) {
+      if (error.code !== ErrorCode.ERR_CALL_NOT_A_PART) throw this._closing(channel, error);
+      // The server no longer has us (it restarted, or we were gone too long): join again.
+      session._leaveSeat();
+      try {
+        const joined = await this._request(channel, "join", session._joinFields(), ["joined"]);
+        this._restored(() => {
+          session._takeSeat(joined);
+          session._features.start();
+        });
+      } catch (joinError) {
+        throw this._closing(channel, joinError);
+      }
+    }
+  }
+
+  _restored(apply) {
+    const session = this._session;
+    this._reconnector = null;
+    apply();
+    session._view.setConnectionState("connected");
+    session._emitter.emit(Events.onConnectionRestored, { sessionId: session.sessionId });
+  }
+
+  _closing(channel, error) {
+    if (channel.isOpen) channel.close();
+    return error;
+  }
+
+  _request(channel, type, fields, replyTypes) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this._waiter = null;
+        reject(new CallsError(ErrorCode.ERROR_CONNECTION_FAILED, "The call server did not answer in time."));
+      }, REPLY_TIMEOUT_MS);
+      this._waiter = { types: [...replyTypes, "error"], resolve, reject, timer };
+      if (!channel.send(type, fields)) this._rejectReply(new CallsError(ErrorCode.ERROR_CONNECTION_FAILED, "The signaling connection closed."));
+    });
+  }
+
+  _rejectReply(error) {
+    const waiter = this._waiter;
+    if (!waiter) return;
+    this._waiter = null;
+    clearTimeout(waiter.timer);
+    waiter.reject(error);
+  }
+}
