@@ -8,9 +8,11 @@ none of it.
 
 import json
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -32,6 +34,36 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()] or default
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+
+
+def env_csp_sources(name: str, default: list[str]) -> list[str]:
+    """
+    A CSP source list from a space- or comma-separated variable. The keywords ``self`` and
+    ``none`` may be written with or without their quotes; a value that could end the directive
+    or start another (``;``, a quote) is refused rather than passed on to every response.
+    """
+    sources = []
+    for item in re.split(r"[\s,]+", os.environ.get(name, "")):
+        if not item:
+            continue
+        keyword = item.strip("'").lower()
+        if keyword in {"self", "none"}:
+            sources.append(f"'{keyword}'")
+        elif re.search(r"[;'\"\\]", item):
+            raise ImproperlyConfigured(f"{name}: {item!r} is not a CSP source (an origin like https://acme.example).")
+        else:
+            sources.append(item)
+    if "'none'" in sources and len(sources) > 1:
+        raise ImproperlyConfigured(f"{name}: 'none' cannot be combined with other sources.")
+    return sources or default
+
+
 DEBUG = env_bool("DJANGO_DEBUG", True)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
@@ -51,6 +83,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "csp",
     "django_htmx",
     "sessions_app",
     "webhooks",
@@ -66,8 +99,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+SILENCED_SYSTEM_CHECKS: list[str] = []
 
 ROOT_URLCONF = "calls_project.urls"
 
@@ -154,6 +189,8 @@ CALLS_TOKEN_RATE = os.environ.get("CALLS_TOKEN_RATE", "") or "60/m"
 CALLS_LOGIN_RATE = os.environ.get("CALLS_LOGIN_RATE", "") or "20/m"
 # Origins of third-party sites that embed calls with the SDK (their pages open our websocket).
 CALLS_EMBED_ORIGINS = env_list("CALLS_EMBED_ORIGINS", [])
+# Sites allowed to show our pages in a frame (CSP frame-ancestors); by default none may.
+CALLS_FRAME_ANCESTORS = env_csp_sources("CALLS_FRAME_ANCESTORS", [NONE])
 CALLS_MEDIA_ANNOUNCED_IP = os.environ.get("CALLS_MEDIA_ANNOUNCED_IP", "").strip()
 try:
     CALLS_ICE_SERVERS = json.loads(os.environ.get("CALLS_ICE_SERVERS", "") or "[]")
@@ -162,9 +199,54 @@ except ValueError as exc:
 if not isinstance(CALLS_ICE_SERVERS, list):
     raise ImproperlyConfigured("CALLS_ICE_SERVERS must be a JSON list of RTCIceServer objects.")
 
+# Content-Security-Policy (django-csp) on every response. Nothing inline runs: scripts are ES modules
+# from /static/, styles are stylesheets, the call config is a json_script block. Media elements play
+# local camera streams (mediastream:) and blobs. connect-src 'self' covers the SDK's fetches and its
+# ws(s):// signaling socket on the page's own host (CSP Level 3 matches ws/wss against 'self').
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:"],
+        "media-src": [SELF, "blob:", "mediastream:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": CALLS_FRAME_ANCESTORS,
+    }
+}
+# X-Frame-Options, for browsers without frame-ancestors, says the same thing or nothing: it cannot name
+# other sites, so once any is allowed to embed the pages, frame-ancestors alone decides.
+if CALLS_FRAME_ANCESTORS == [NONE]:
+    X_FRAME_OPTIONS = "DENY"
+elif CALLS_FRAME_ANCESTORS == [SELF]:
+    X_FRAME_OPTIONS = "SAMEORIGIN"
+    # W019 asks for DENY; the operator chose to let the site frame itself.
+    SILENCED_SYSTEM_CHECKS.append("security.W019")
+else:
+    MIDDLEWARE.remove("django.middleware.clickjacking.XFrameOptionsMiddleware")
+    # W002 asks for X-Frame-Options; frame-ancestors protects against clickjacking instead.
+    SILENCED_SYSTEM_CHECKS.append("security.W002")
+
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
+    # HTTPS only: plain-http requests are redirected (turn off only where a proxy already does it)...
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    # ...and behind a TLS-terminating proxy, its header (e.g. X-Forwarded-Proto) tells Django the request
+    # was https: without it every request looks like http (redirect loop, CSRF origin failures, no HSTS).
+    if proxy_header := os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER", "").strip():
+        SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_header.upper().replace("-", "_"), "https")
+    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 365 * 24 * 60 * 60)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # W021 asks for preload, a commitment for the whole domain that only its owner can make.
+        SILENCED_SYSTEM_CHECKS.append("security.W021")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 
 LOGGING = {
     "version": 1,

@@ -333,6 +333,16 @@ def test_token_creation_is_rate_limited(api: Api, settings: Any) -> None:
     assert error_code(api.call("POST", path, template, {})[1]) == protocol.ERR_TOO_MANY_REQUESTS
 
 
+def test_login_is_rate_limited(api: Api, settings: Any, app_keys: tuple[App, str, str]) -> None:
+    """Past CALLS_LOGIN_RATE, logins answer 429 even with the right auth key (auth keys cannot be guessed fast)."""
+    settings.CALLS_LOGIN_RATE = "2/m"
+    auth_key = app_keys[2]
+    AppUser.objects.create(app=api.app, uid="ann", name="Ann")
+    attempts = [{"uid": "ann", "authKey": "wrong"}, *[{"uid": "ann", "authKey": auth_key}] * 2]
+    statuses = [api.call("POST", "/login", "/login", body, appid=api.app.app_id)[0] for body in attempts]
+    assert statuses == [401, 200, 429]
+
+
 def test_unsupported_method_is_a_documented_error(api: Api) -> None:
     response = api.client.put("/api/v1/login")
     assert response.status_code == 405 and error_code(response.json()) == protocol.ERR_BAD_REQUEST

@@ -45,6 +45,8 @@ def production_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         "DJANGO_STATIC_ROOT": str(tmp / "static"),
         "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
         "DJANGO_SETTINGS_MODULE": "calls_project.settings",
+        # This server speaks plain http on loopback; a real deployment redirects to https (the default).
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
     }
     env.pop("REDIS_URL", None)
     for command in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
@@ -91,3 +93,14 @@ def test_unknown_session_is_a_friendly_404(production_server: str) -> None:
     """Without debug, an unknown session still gets the product's 404 page."""
     status, page = fetch(production_server + "/s/nosuchcall/")
     assert status == 404 and "<html" in page.lower()
+
+
+def test_pages_carry_the_security_headers(production_server: str) -> None:
+    """Without debug, pages have the CSP, refuse framing and set the CSRF cookie Secure-only."""
+    with urllib.request.urlopen(production_server + "/", timeout=5) as response:
+        headers = response.headers
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+    csrf_cookie = next(value for value in headers.get_all("Set-Cookie") if value.startswith("csrftoken="))
+    assert "Secure" in csrf_cookie

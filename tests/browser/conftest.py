@@ -44,6 +44,13 @@ CHROMIUM_ARGS = [
     "--disable-features=WebRtcHideLocalIpsWithMdns",
     "--autoplay-policy=no-user-gesture-required",
 ]
+# Every page reports Content-Security-Policy violations on its console (Chromium's own messages say
+# "Content Security Policy" too): a policy that silently broke the call UI would be worse than none.
+CSP_VIOLATION = "Content Security Policy"
+CSP_REPORTER = (
+    'document.addEventListener("securitypolicyviolation", (event) => console.error('
+    f'`{CSP_VIOLATION} violation: ${{event.violatedDirective}} blocked ${{event.blockedURI || "inline code"}}`));'
+)
 # What a visitor who has not granted camera or microphone access gets: autoplay with sound is blocked.
 AUTOPLAY_ANYTHING = "--autoplay-policy=no-user-gesture-required"
 NO_PERMISSION_ARGS = [arg for arg in CHROMIUM_ARGS if arg not in {"--use-fake-ui-for-media-stream", AUTOPLAY_ANYTHING}]
@@ -210,8 +217,10 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
     Open ``url`` as a new person (own context). Console output is printed (pytest shows it for
     failing tests) and, when ``console`` is a list, collected into it from the first line on.
     ``init_script`` runs in every document of the context before the page's own scripts.
+    The test fails if any page reported a Content-Security-Policy violation.
     """
     contexts: list[BrowserContext] = []
+    violations: list[str] = []
 
     def open_(
         url: str,
@@ -223,6 +232,7 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
     ) -> Page:
         context = (on or browser).new_context(viewport={"width": width, "height": height})
         contexts.append(context)
+        context.add_init_script(CSP_REPORTER)
         if init_script:
             context.add_init_script(init_script)
         page = context.new_page()
@@ -233,6 +243,8 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
             print(f"[{label}] console.{message.type}: {message.text}")
             if console is not None:
                 console.append(message.text)
+            if CSP_VIOLATION in message.text:
+                violations.append(f"[{label}] {message.text}")
 
         page.on("console", on_console)
         page.on("pageerror", lambda error: print(f"[{label}] page error: {error}"))
@@ -242,6 +254,7 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
     yield open_
     for context in contexts:
         context.close()
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture(scope="session")
