@@ -28,4 +28,5 @@ urlpatterns = [
     path("s/<str:session_id>/participants/", views.participant_list, name="participant-list"),
     path("admin/", admin.site.urls),
     *[path(f"api/v1/{p.pattern}", p.callback, name=p.name) for p in api_v1],
+    path("api/v1/<path:path>", api.not_found_view, name="api-not-found"),
 ]

@@ -233,6 +233,10 @@ def end_session(request: HttpRequest, session_id: str) -> JsonResponse:
     return JsonResponse({"data": session_as_api(session, request)})
 
 
+def not_found(request: HttpRequest, path: str) -> JsonResponse:
+    raise ApiError(protocol.ERR_NOT_FOUND, "No API endpoint has this path.", 404)
+
+
 openapi_view = api_view({"GET": openapi})
 users_view = api_view({"GET": list_users, "POST": create_user})
 user_view = api_view({"GET": get_user})
@@ -246,3 +250,5 @@ guest_token_view = api_view({"POST": create_guest_token})
 sessions_view = api_view({"GET": list_sessions, "POST": create_session})
 session_view = api_view({"GET": get_session})
 end_session_view = api_view({"POST": end_session})
+# Any other path under /api/v1/ (a tokenId that is not a number, a uid with a slash): a JSON 404, not a page.
+not_found_view = api_view({method: not_found for method in ("GET", "POST", "PUT", "PATCH", "DELETE")})

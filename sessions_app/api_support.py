@@ -161,10 +161,15 @@ def require_user(request: HttpRequest) -> tuple[App, AppUser]:
     return app, token.user
 
 
+def _client_ip(group: str, request: HttpRequest) -> str:
+    """The client's address; ASGI servers leave REMOTE_ADDR out when they do not know it (unix sockets)."""
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
 def rate_limit(request: HttpRequest, group: str, setting: str, default: str) -> None:
     """Refuse with 429 once this client exceeds the configured rate for ``group``."""
     rate = getattr(settings, setting, default)
-    if is_ratelimited(request, group=group, key="ip", rate=rate, method=is_ratelimited.ALL, increment=True):
+    if is_ratelimited(request, group=group, key=_client_ip, rate=rate, method=is_ratelimited.ALL, increment=True):
         raise ApiError(protocol.ERR_TOO_MANY_REQUESTS, "Too many requests; slow down.", 429, {"rate": rate})
 
 

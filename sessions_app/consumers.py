@@ -172,6 +172,9 @@ class CallConsumer(AsyncWebsocketConsumer):
         except CallTokenError as exc:
             raise ProtocolError(protocol.ERROR_CALL_TOKEN, str(exc)) from None
         session = self.session
+        if identity.is_guest and not session.allow_guests:
+            # A guest token minted before the session was made members-only no longer admits anyone.
+            raise ProtocolError(protocol.ERR_GUESTS_NOT_ALLOWED, "This call asks you to log in.")
         locked = session.locked_settings
         effective = session_settings.effective_settings(
             {}, session_settings.session_defaults(session), locked, session_settings.clean_settings(message.settings)

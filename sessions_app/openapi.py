@@ -244,7 +244,7 @@ def openapi_schema() -> dict[str, Any]:
                             },
                         }
                     ),
-                    "responses": {"201": _json(_data(_ref("User")), "Created"), **_errors(400, 401, 409)},
+                    "responses": {"201": _json(_data(_ref("User")), "Created"), **_errors(400, 401, 409, 413)},
                 },
             },
             "/users/{uid}": {
@@ -305,7 +305,7 @@ def openapi_schema() -> dict[str, Any]:
                             ),
                             "Logged in",
                         ),
-                        **_errors(400, 401, 404, 429),
+                        **_errors(400, 401, 404, 413, 429),
                     },
                 },
             },
@@ -336,7 +336,7 @@ def openapi_schema() -> dict[str, Any]:
                     ),
                     "responses": {
                         "201": _json(_data(_ref("CallToken")), "Issued"),
-                        **_errors(400, 401, 403, 404, 409, 429),
+                        **_errors(400, 401, 403, 404, 409, 413, 429),
                     },
                 },
             },
@@ -366,7 +366,7 @@ def openapi_schema() -> dict[str, Any]:
                             },
                         }
                     ),
-                    "responses": {"201": _json(_data(_ref("Session")), "Created"), **_errors(400, 401)},
+                    "responses": {"201": _json(_data(_ref("Session")), "Created"), **_errors(400, 401, 413)},
                 },
             },
             "/sessions/{sessionId}": {
@@ -422,7 +422,10 @@ def openapi_schema() -> dict[str, Any]:
                             }
                         }
                     },
-                    "responses": {"201": _json(_data(_ref("CallToken")), "Issued"), **_errors(400, 403, 404, 409, 429)},
+                    "responses": {
+                        "201": _json(_data(_ref("CallToken")), "Issued"),
+                        **_errors(400, 403, 404, 409, 413, 429),
+                    },
                 },
             },
         },

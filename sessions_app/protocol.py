@@ -202,9 +202,20 @@ def _string(data: dict[str, Any], field: str, max_length: int, required: bool = 
         return ""
     if not isinstance(value, str):
         raise _invalid(field, "must be a string")
+    if not _is_utf8(value):
+        raise _invalid(field, "must be valid Unicode text")
     if len(value) > max_length:
         raise _invalid(field, f"must be at most {max_length} characters")
     return value
+
+
+def _is_utf8(value: str) -> bool:
+    """False for text with lone surrogates: JSON escapes allow them, UTF-8 (the DB, Redis, PyJWT) does not."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def clean_display_name(value: str) -> str:
@@ -220,7 +231,8 @@ MAX_ID_CHARS = 64
 
 def _parse_join(data: dict[str, Any]) -> Join:
     token = data.get("token")
-    if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_CHARS:
+    # A call token is a JWT: ASCII only.
+    if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_CHARS or not token.isascii():
         raise ProtocolError(ERROR_CALL_TOKEN, "A call token is required to join.", {"field": "token"})
     name = clean_display_name(_string(data, "displayName", MAX_DISPLAY_NAME_CHARS * 2, required=False))
     return Join(

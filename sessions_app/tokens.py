@@ -99,7 +99,7 @@ class CallTokenGenerator:
                     "verify_iat": False,
                 },
             )
-        except jwt.InvalidTokenError:
+        except (jwt.InvalidTokenError, UnicodeError):  # PyJWT encodes str tokens as UTF-8 first
             raise CallTokenError("The call token is invalid.") from None
         if not isinstance(claims["exp"], int) or claims["exp"] <= self._now().timestamp():
             raise CallTokenError("The call token has expired.")

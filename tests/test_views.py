@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import re
 
 import pytest
 from django.core.management import call_command
@@ -152,3 +154,42 @@ def test_participant_list_needs_a_call_token_for_that_session(client: Client) ->
     for headers in ({}, {"X-Call-Token": token}):
         response = client.get(f"/s/{session.session_id}/participants/", headers=headers)
         assert response.status_code == 403 and protocol.ERROR_CALL_TOKEN.encode() in response.content
+
+
+QUERY_GARBAGE = [
+    {"layout": "<script>alert(1)</script>", "startAudioMuted": "maybe", "displayName": "x" * 2000},
+    {
+        "displayName": "</script><script>alert(1)</script>",
+        "startVideoPaused": "2",
+        "idleTimeoutPeriodBeforePrompt": "-1",
+    },
+    {"layout": "", "sessionType": "\u202e\u0000", "title": "\"'><img src=x onerror=alert(1)>"},
+    {"settings": "{broken json", "lockedSettings": "[1,2", "displayName": "%00%ff"},
+]
+
+
+@pytest.mark.parametrize("query", QUERY_GARBAGE)
+def test_share_page_ignores_garbage_query_settings(client: Client, query: dict[str, str]) -> None:
+    """Whatever the link's query says, the page renders, reflects none of it, and its config is the session's."""
+    session = CallSession.objects.create(title="Standup", settings={"layout": "SIDEBAR"})
+    response = client.get(f"/s/{session.session_id}/", query)
+    assert response.status_code == 200
+    page = response.content.decode()
+    for value in query.values():
+        if len(value) > 3:
+            assert value not in page
+    config = re.search(r'<script id="call-config" type="application/json">(.*?)</script>', page, re.S)
+    assert config is not None
+    parsed = json.loads(config.group(1))
+    assert parsed["sessionId"] == session.session_id
+    assert parsed["settings"]["layout"] == "SIDEBAR" and parsed["title"] == "Standup"
+
+
+def test_share_page_escapes_a_hostile_title(client: Client) -> None:
+    """A title is data in the json_script block, never markup."""
+    title = "</script><script>alert(1)</script>"
+    session = CallSession.objects.create(title=title)
+    page = client.get(f"/s/{session.session_id}/").content.decode()
+    assert "<script>alert(1)" not in page
+    config = re.search(r'<script id="call-config" type="application/json">(.*?)</script>', page, re.S)
+    assert config is not None and json.loads(config.group(1))["title"] == title

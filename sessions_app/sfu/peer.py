@@ -20,7 +20,7 @@ from aiortc import (
 from .config import MediaConfig
 from .forwarding import ForwardingTrack
 from .published import SOURCE_KINDS, PublishedTrack
-from .sdp import announce_address, share_bundle_candidates
+from .sdp import announce_address, bundle_mids, share_bundle_candidates
 from .tap import tap_receiver
 
 logger = logging.getLogger(__name__)
@@ -213,6 +213,12 @@ class ParticipantPeer:
         """Apply the browser's answer, then send the next offer if changes piled up meanwhile."""
         if not self._awaiting_answer or self._closed:
             raise NegotiationError("No offer is waiting for an answer.")
+        # aiortc takes the first bundled mid's transport for every other bundled section without
+        # checking it: an unknown one leaves them with none, breaking this connection for good.
+        offered = {t.mid for t in self.pc.getTransceivers() if t.mid is not None}
+        if not set(bundle_mids(sdp)) <= offered:
+            self._awaiting_answer = False
+            raise NegotiationError("The answer bundles media sections that were not offered.")
         sdp = share_bundle_candidates(sdp)
         logger.debug("participant %s answer:\n%s", self.participant_id, sdp)
         try:

@@ -25,6 +25,15 @@ def _join(session: list[str], media: list[list[str]]) -> str:
     return "\r\n".join(session + [line for section in media for line in section]) + "\r\n"
 
 
+def bundle_mids(sdp: str) -> list[str]:
+    """The mids of the session's BUNDLE group, in order ([] without one)."""
+    session, _ = _sections(sdp)
+    for line in session:
+        if line.startswith("a=group:BUNDLE"):
+            return line.split()[1:]
+    return []
+
+
 def share_bundle_candidates(sdp: str) -> str:
     """
     Give every bundled media section the candidates of the first bundled one.
