@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
 
 from sessions_app import api, call_logs, views
 
@@ -28,5 +28,6 @@ urlpatterns = [
     path("s/<str:session_id>/participants/", views.participant_list, name="participant-list"),
     path("admin/", admin.site.urls),
     *[path(f"api/v1/{p.pattern}", p.callback, name=p.name) for p in api_v1],
-    path("api/v1/<path:path>", api.not_found_view, name="api-not-found"),
+    # [\s\S]: a path with a newline in it (%0A) is an unknown API path too, not Django's HTML 404.
+    re_path(r"^api/v1/(?P<path>[\s\S]+)$", api.not_found_view, name="api-not-found"),
 ]

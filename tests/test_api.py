@@ -469,3 +469,11 @@ def test_logout_revokes_the_callers_auth_token(api: Api) -> None:
     assert (status, error_code(refused)) == (401, protocol.ERROR_AUTH_TOKEN)
     status, _ = api.call("GET", "/me", "/me", appid=api.app.app_id, authtoken=second["data"]["authToken"])
     assert status == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nowhere", "/api/v1/users/a%0Ab/auth_tokens/true", "/api/v1/x/%0A/y"])
+def test_unknown_api_paths_answer_json_not_found(client: Client, path: str) -> None:
+    """Any path under /api/v1/ that names nothing (newlines included) is a JSON ERR_NOT_FOUND, not an HTML page."""
+    response = client.delete(path)
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "ERR_NOT_FOUND"
