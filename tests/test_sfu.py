@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 from typing import Any
 
@@ -92,6 +93,52 @@ async def test_subscriber_receives_the_publishers_encoded_frames_unchanged(monke
         assert all(frame in sent for frame in recorder.frames)
         decoder_threads = [t for t in threading.enumerate() if t.name.endswith("-decoder")]
         assert decoder_threads == []
+    finally:
+        await publisher.close()
+        await subscriber.close()
+        await sfu.close_all()
+
+
+async def test_a_video_packet_lost_for_good_freezes_no_subscriber_for_a_second() -> None:
+    """
+    One packet of the publisher's video never reaches the SFU, retransmissions included. aiortc alone
+    would hold every later frame until 512 packets piled up (many seconds at this bitrate); the SFU
+    gives the frame up, asks for a keyframe, and the subscriber's video goes on in well under 1 s.
+    """
+    sfu = SFU(LOOPBACK)
+    publisher = MediaClient("pub", {"video": VideoStreamTrack()})  # encodes: answers PLIs with keyframes
+    subscriber = MediaClient("sub", {}, record_encoded=True)
+    try:
+        await connect(sfu, "room", "pub", publisher, kinds=("video",))
+        await connect(sfu, "room", "sub", subscriber, kinds=())
+        await subscriber.wait_for_tracks({("pub", "video")})
+        recorder = subscriber.recorder_for("pub", "video")
+        await wait_until(lambda: len(recorder.frames) >= 30, timeout=20)
+
+        receiver = sfu.rooms["room"].peers["pub"]._publish_transceivers["video"].receiver
+        buffer = receiver._RTCRtpReceiver__jitter_buffer
+        add = buffer.add
+        lost: list[int] = []
+
+        def lose_one_for_good(packet: Any) -> Any:
+            if not lost:
+                lost.append(packet.sequence_number)
+            if packet.sequence_number == lost[0]:
+                return False, None
+            return add(packet)
+
+        buffer.add = lose_one_for_good
+        frames_before = len(recorder.frames)
+        await wait_until(lambda: len(recorder.frames) >= frames_before + 45, timeout=20)
+        arrivals = recorder.arrival_times[frames_before - 1 :]
+        longest_gap = max(later - earlier for earlier, later in itertools.pairwise(arrivals))
+        assert longest_gap < 1.0, f"the subscriber's video froze for {longest_gap:.2f} s"
+        assert buffer.stalls == 1
+        # It went on at a keyframe: nothing undecodable was forwarded after the loss. (The test client's
+        # own jitter buffer releases a frame when the next one starts: the frame that ends the gap is
+        # the last one from before the loss, let out by the keyframe's first packet.)
+        resumed_at = next(i for i, (a, b) in enumerate(itertools.pairwise(arrivals)) if b - a == longest_gap)
+        assert recorder.frames[frames_before + resumed_at + 1][0] & 0x01 == 0
     finally:
         await publisher.close()
         await subscriber.close()
