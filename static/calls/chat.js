@@ -6,6 +6,7 @@
 
 import { h } from "./dom.js";
 import { icon } from "./icons.js";
+import { sidePanel } from "./side-panel.js";
 
 export const MAX_CHAT_CHARS = 2000;
 
@@ -21,7 +22,6 @@ export class ChatPanel {
    * @param {function(): void} options.onClose the close button or Escape was used
    */
   constructor({ onSend, onClose }) {
-    this._heading = h("h2", { class: "cc-panel__title", id: "cc-chat-panel-title", text: "In-call messages" });
     this._list = h("ol", { class: "cc-chat__list", "aria-live": "polite", "aria-labelledby": "cc-chat-panel-title" });
     this._empty = h("p", { class: "cc-chat__empty", text: "Messages are seen by everyone in the call and go away when it ends." });
     this._input = h("textarea", {
@@ -46,25 +46,12 @@ export class ChatPanel {
         this._form.requestSubmit();
       }
     });
-    this._close = h(
-      "button",
-      { type: "button", class: "cc-btn cc-btn--flat", "data-action": "close-chat", "aria-label": "Close the messages", title: "Close", onclick: onClose },
-      icon("close"),
-    );
-    this.element = h(
-      "aside",
-      { class: "cc-panel cc-chat", id: "cc-chat-panel", hidden: true, "aria-labelledby": "cc-chat-panel-title" },
-      h("div", { class: "cc-panel__header" }, this._heading, this._close),
+    ({ element: this.element } = sidePanel(
+      { id: "cc-chat-panel", title: "In-call messages", className: "cc-chat", closeAction: "close-chat", closeLabel: "Close the messages", onClose },
       this._empty,
       this._list,
       this._form,
-    );
-    this.element.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") {
-        event.stopPropagation();
-        onClose();
-      }
-    });
+    ));
   }
 
   get isOpen() {

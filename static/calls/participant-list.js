@@ -8,6 +8,7 @@
 
 import { h } from "./dom.js";
 import { icon } from "./icons.js";
+import { sidePanel } from "./side-panel.js";
 
 export class ParticipantPanel {
   /**
@@ -26,25 +27,11 @@ export class ParticipantPanel {
     this._participants = new Map();
     this._loading = false;
     this._stale = false;
-    this._heading = h("h2", { class: "cc-panel__title", id: "cc-participant-panel-title", text: "People" });
     this._list = h("ul", { class: "cc-panel__list", "aria-labelledby": "cc-participant-panel-title" });
-    this._close = h(
-      "button",
-      { type: "button", class: "cc-btn cc-btn--flat", "data-action": "close-participant-list", "aria-label": "Close the list of people", title: "Close", onclick: onClose },
-      icon("close"),
-    );
-    this.element = h(
-      "aside",
-      { class: "cc-panel", id: "cc-participant-panel", hidden: true, "aria-labelledby": "cc-participant-panel-title" },
-      h("div", { class: "cc-panel__header" }, this._heading, this._close),
+    ({ element: this.element, heading: this._heading, closeButton: this._close } = sidePanel(
+      { id: "cc-participant-panel", title: "People", closeAction: "close-participant-list", closeLabel: "Close the list of people", onClose },
       this._list,
-    );
-    this.element.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") {
-        event.stopPropagation();
-        onClose();
-      }
-    });
+    ));
     this._list.addEventListener("click", (event) => {
       const button = event.target.closest("[data-action='participant-menu']");
       const row = button && button.closest("[data-pid]");
