@@ -62,11 +62,27 @@ def api_view(methods: dict[str, View]) -> View:
                     405,
                     {"allowed": sorted(methods)},
                 )
+            if _has_nul([request.path, *request.GET.lists(), *kwargs.values()]):
+                raise ApiError(protocol.ERR_BAD_REQUEST, "NUL characters are not accepted.")
             return handler(request, *args, **kwargs)
         except ApiError as exc:
             return exc.response()
 
     return view
+
+
+def _has_nul(value: Any) -> bool:
+    """
+    Whether a NUL character hides anywhere in ``value`` (strings in nested lists, tuples and dicts).
+    PostgreSQL refuses NUL in text and JSON: it must be a 400 here, not a 500 there.
+    """
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 def json_body(request: HttpRequest) -> dict[str, Any]:
@@ -80,6 +96,8 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
         raise ApiError(protocol.ERROR_JSON_EXCEPTION, "The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise ApiError(protocol.ERROR_JSON_EXCEPTION, "The request body must be a JSON object.")
+    if _has_nul(data):
+        raise ApiError(protocol.ERR_BAD_REQUEST, "NUL characters are not accepted.")
     return data
 
 

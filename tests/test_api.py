@@ -477,3 +477,13 @@ def test_unknown_api_paths_answer_json_not_found(client: Client, path: str) -> N
     response = client.delete(path)
     assert response.status_code == 404 and response["Content-Type"] == "application/json"
     assert response.json()["error"]["code"] == "ERR_NOT_FOUND"
+
+
+def test_nul_characters_are_a_bad_request_not_a_database_error(api: Api) -> None:
+    """PostgreSQL refuses NUL in text: a NUL in the query, the path or the body is a 400, on every database."""
+    status, body = api.server("GET", "/calls?uid=a%00b", "/calls")
+    assert status == 400 and body["error"]["code"] == "ERR_BAD_REQUEST"
+    status, body = api.server("POST", "/users", "/users", {"uid": "nul", "name": "A\u0000B"})
+    assert status == 400 and body["error"]["code"] == "ERR_BAD_REQUEST"
+    status, body = api.server("GET", "/users/a%00b", "/users/{uid}")
+    assert status == 400 and body["error"]["code"] == "ERR_BAD_REQUEST"
