@@ -22,3 +22,12 @@ fi
 .venv/bin/python manage.py makemigrations --check --dry-run -v0
 .venv/bin/python manage.py check
 .venv/bin/python -m pytest "$@"
+# The same server-side suite again on PostgreSQL, when one is reachable (as on CI's machine): the
+# embedded default is SQLite, but deployments move to PostgreSQL (DATABASE_URL). Browser tests run once.
+postgres_url="${CALLS_TEST_POSTGRES_URL:-postgres://127.0.0.1:5432/test}"
+if [ "$#" -eq 0 ] && .venv/bin/python -c "import psycopg, sys; psycopg.connect(sys.argv[1], connect_timeout=3).close()" "$postgres_url" 2>/dev/null; then
+  echo "Running the server-side suite again on PostgreSQL ($postgres_url)"
+  DATABASE_URL="$postgres_url" .venv/bin/python -m pytest --ignore=tests/browser
+else
+  echo "PostgreSQL is not reachable at $postgres_url (or pytest arguments were given): skipping the PostgreSQL run"
+fi
