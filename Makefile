@@ -1,4 +1,4 @@
-.PHONY: run test lint bench
+.PHONY: run test lint bench soak
 
 run:
 	scripts/run.sh
@@ -14,3 +14,7 @@ lint:
 bench:
 	scripts/bootstrap.sh requirements-dev.txt
 	.venv/bin/python -m bench.forwarding
+
+soak:
+	scripts/bootstrap.sh requirements-dev.txt
+	.venv/bin/python -m bench.soak --minutes 10

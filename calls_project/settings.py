@@ -198,6 +198,8 @@ except ValueError as exc:
     raise ImproperlyConfigured(f"CALLS_ICE_SERVERS must be a JSON list: {exc}") from None
 if not isinstance(CALLS_ICE_SERVERS, list):
     raise ImproperlyConfigured("CALLS_ICE_SERVERS must be a JSON list of RTCIceServer objects.")
+# /metrics (Prometheus text format) answers only a scraper with this bearer token; unset, it is a 404.
+CALLS_METRICS_TOKEN = os.environ.get("CALLS_METRICS_TOKEN", "").strip()
 
 # Content-Security-Policy (django-csp) on every response. Nothing inline runs: scripts are ES modules
 # from /static/, styles are stylesheets, the call config is a json_script block. Media elements play

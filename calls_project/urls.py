@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import path, re_path
 
-from sessions_app import api, call_logs, views
+from sessions_app import api, call_logs, metrics, views
 
 api_v1 = [
     path("openapi.json", api.openapi_view, name="api-openapi"),
@@ -27,6 +27,7 @@ urlpatterns = [
     path("s/<str:session_id>/", views.session_page, name="session"),
     path("s/<str:session_id>/participants/", views.participant_list, name="participant-list"),
     path("admin/", admin.site.urls),
+    path("metrics", metrics.metrics_view, name="metrics"),
     *[path(f"api/v1/{p.pattern}", p.callback, name=p.name) for p in api_v1],
     # [\s\S]: a path with a newline in it (%0A) is an unknown API path too, not Django's HTML 404.
     re_path(r"^api/v1/(?P<path>[\s\S]+)$", api.not_found_view, name="api-not-found"),

@@ -96,6 +96,10 @@ class LiveParticipants:
     def __contains__(self, participant_id: object) -> bool:
         return participant_id in self._by_id
 
+    def away(self) -> int:
+        """How many are waiting to resume (their socket dropped, their grace runs)."""
+        return sum(1 for live in self._by_id.values() if not live.channel_name)
+
     def add(self, live: LiveParticipant) -> None:
         self._by_id[live.participant_id] = live
 

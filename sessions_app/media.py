@@ -26,6 +26,11 @@ def get_sfu() -> SFU:
     return _sfu
 
 
+def current_sfu() -> SFU | None:
+    """The SFU if this process has started one (reading it must not start one)."""
+    return _sfu
+
+
 async def reset_sfu() -> None:
     """Close every call, forget the SFU and the participants waiting to resume (tests, shutdown)."""
     global _sfu

@@ -20,25 +20,36 @@ SendAnswer = Callable[[str], Awaitable[None]]
 
 
 class EncodedFrameRecorder:
-    """Stands in for a receiver's decoder queue and records the encoded frames it completes."""
+    """
+    Stands in for a receiver's decoder queue and records the encoded frames it completes.
 
-    def __init__(self) -> None:
+    ``keep_frames=False`` only counts them, for long runs that must not grow.
+    """
+
+    def __init__(self, keep_frames: bool = True) -> None:
+        self.keep_frames = keep_frames
+        self.count = 0
         self.frames: list[bytes] = []
         self.arrival_times: list[float] = []
 
     def put(self, item: Any) -> None:
         if item is not None:
-            self.frames.append(item[1].data)
-            self.arrival_times.append(time.monotonic())
+            self.count += 1
+            if self.keep_frames:
+                self.frames.append(item[1].data)
+                self.arrival_times.append(time.monotonic())
 
     def get(self) -> None:
         return None
 
 
 class MediaClient:
-    def __init__(self, name: str, tracks: dict[str, MediaStreamTrack], record_encoded: bool = False) -> None:
+    def __init__(
+        self, name: str, tracks: dict[str, MediaStreamTrack], record_encoded: bool = False, keep_frames: bool = True
+    ) -> None:
         self.name = name
         self.record_encoded = record_encoded
+        self.keep_frames = keep_frames
         self.recorders: dict[str, EncodedFrameRecorder] = {}
         self.tracks = tracks
         # Like browsers in our SDK: one transport for everything (aiortc's default loses some).
@@ -80,7 +91,7 @@ class MediaClient:
         for transceiver in self.pc.getTransceivers():
             mid = transceiver.mid
             if mid in self.track_owner and mid not in self.recorders:
-                recorder = EncodedFrameRecorder()
+                recorder = EncodedFrameRecorder(self.keep_frames)
                 transceiver.receiver._RTCRtpReceiver__decoder_queue = recorder
                 self.recorders[mid] = recorder
 

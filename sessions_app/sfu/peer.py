@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,15 @@ logger = logging.getLogger(__name__)
 
 SendSignal = Callable[[dict[str, Any]], Awaitable[None]]
 PREFERRED_CODEC = {"audio": "audio/opus", "video": "video/VP8"}
+
+# Every peer connection the SFU made, until it is garbage-collected: what /metrics counts to tell
+# a connection left open (or held on to) from one that is gone. Added to once per join.
+_connections: weakref.WeakSet[RTCPeerConnection] = weakref.WeakSet()
+
+
+def peer_connections() -> list[RTCPeerConnection]:
+    """The SFU's peer connections not yet garbage-collected, closed or not."""
+    return list(_connections)
 
 
 class NegotiationError(Exception):
@@ -79,6 +89,7 @@ class ParticipantPeer:
         self.pc = RTCPeerConnection(
             RTCConfiguration(iceServers=ice_servers(config), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         )
+        _connections.add(self.pc)
         self.published: dict[str, PublishedTrack] = {}
         self._publish_transceivers: dict[str, RTCRtpTransceiver] = {}
         self.subscriptions: list[Subscription] = []
