@@ -35,7 +35,9 @@ def test_copy_button_copies_the_share_link(live_server_url: str, open_page: Call
     """The Copy button next to a new call's link puts the link on the clipboard."""
     page = open_page(live_server_url + "/")
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server_url)
-    page.click("#start-call")
+    # The new page's module script binds the button: click only once it has run (at "load" at the latest).
+    with page.expect_navigation():
+        page.click("#start-call")
     link = page.locator("#share-link").input_value()
     page.click("[data-copy-target=share-link]")
     expect(page.locator("[data-copy-target=share-link]")).to_have_text("Copied")
