@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from . import delivery
 from .conf import WebhookSettings
-from .models import DeliveryStatus, WebhookAttempt, WebhookDelivery
+from .models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
@@ -129,11 +129,17 @@ class Worker:
             first = _lock_for_claim(due).first()
             if first is None:
                 return []
-            claimed = list(
-                _lock_for_claim(due.filter(endpoint_id=first.endpoint_id)).select_related("event", "endpoint")[
-                    : self.config.batch_size
-                ]
-            )
+            if connection.features.has_select_for_update:
+                # One lane claims an endpoint at a time, and takes its due deliveries in order: skipping
+                # rows another lane holds would let two lanes send one endpoint's events side by side.
+                endpoints = WebhookEndpoint.objects.filter(pk=first.endpoint_id)
+                if endpoints.select_for_update(skip_locked=True).first() is None:
+                    return []
+                of = ("self",) if connection.features.has_select_for_update_of else ()
+                ours = due.filter(endpoint_id=first.endpoint_id).select_for_update(of=of)
+            else:
+                ours = _lock_for_claim(due.filter(endpoint_id=first.endpoint_id))
+            claimed = list(ours.select_related("event", "endpoint")[: self.config.batch_size])
             WebhookDelivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
                 next_attempt_at=self.now() + timedelta(seconds=self.config.claim_seconds)
             )
