@@ -59,6 +59,24 @@ async def no_message_of_type(socket: WebsocketCommunicator, message_type: str, s
         assert message["type"] != message_type, message
 
 
+async def close_code(socket: WebsocketCommunicator, timeout: float = 5) -> int:
+    """The code the server closes ``socket`` with (messages before the close are skipped)."""
+    output = await socket.receive_output(timeout=timeout)
+    while output["type"] != "websocket.close":
+        output = await socket.receive_output(timeout=timeout)
+    return int(output["code"])
+
+
+async def ann_and_bob() -> tuple[Any, WebsocketCommunicator, WebsocketCommunicator, dict[str, Any]]:
+    """A session with Ann and Bob joined; returns it, both sockets and Bob's ``joined``."""
+    session = await new_session()
+    ann = await open_socket(session.session_id)
+    await join(ann, "Ann", session.session_id)
+    bob = await open_socket(session.session_id)
+    bob_joined = await join(bob, "Bob", session.session_id)
+    return session, ann, bob, bob_joined
+
+
 async def resume(session_id: str, joined: dict[str, Any]) -> tuple[WebsocketCommunicator, dict[str, Any]]:
     socket = await open_socket(session_id)
     await socket.send_json_to(
@@ -73,11 +91,7 @@ async def test_a_dropped_socket_resumes_as_the_same_participant() -> None:
     Bob's socket drops and he resumes on a new one within the grace: Ann never sees him leave,
     he gets who is there now, and what he says afterwards is his again.
     """
-    session = await new_session()
-    ann = await open_socket(session.session_id)
-    await join(ann, "Ann", session.session_id)
-    bob = await open_socket(session.session_id)
-    bob_joined = await join(bob, "Bob", session.session_id)
+    session, ann, bob, bob_joined = await ann_and_bob()
     assert bob_joined["resumeToken"]
     await receive_type(ann, "participant_joined")
 
@@ -99,11 +113,7 @@ async def test_a_dropped_socket_resumes_as_the_same_participant() -> None:
 
 
 async def test_a_participant_not_back_within_the_grace_is_gone_for_everyone() -> None:
-    session = await new_session()
-    ann = await open_socket(session.session_id)
-    await join(ann, "Ann", session.session_id)
-    bob = await open_socket(session.session_id)
-    bob_joined = await join(bob, "Bob", session.session_id)
+    session, ann, bob, bob_joined = await ann_and_bob()
     await bob.disconnect()
     async with keep_alive(ann):
         left = await receive_type(ann, "participant_left", timeout=RESUME_GRACE_S + 2)
@@ -140,32 +150,21 @@ async def test_resume_needs_the_right_token_participant_and_session(tamper: str)
 
 async def test_resuming_on_a_new_socket_retires_the_old_one_without_leaving() -> None:
     """The old socket never noticed the drop: it is closed (4012) and the participant stays."""
-    session = await new_session()
-    ann = await open_socket(session.session_id)
-    await join(ann, "Ann", session.session_id)
-    bob = await open_socket(session.session_id)
-    bob_joined = await join(bob, "Bob", session.session_id)
+    session, ann, bob, bob_joined = await ann_and_bob()
     bob_again, resumed = await resume(session.session_id, bob_joined)
     assert resumed["type"] == "resumed"
-    closed = await bob.receive_output(timeout=5)
-    while closed["type"] != "websocket.close":
-        closed = await bob.receive_output(timeout=5)
-    assert closed["code"] == protocol.WS_4012_REPLACED
+    assert await close_code(bob) == protocol.WS_4012_REPLACED
     await bob.disconnect()
     async with keep_alive(ann, bob_again):
         await no_message_of_type(ann, "participant_left", RESUME_GRACE_S + 1)
-    assert bob_joined["participantId"] in {live for live in get_live_participants()._by_id}
+    assert bob_joined["participantId"] in get_live_participants()
     await bob_again.send_json_to({"type": "leave"})
     await receive_type(ann, "participant_left")
 
 
 async def test_a_silent_socket_is_closed_and_its_participant_removed_within_ten_seconds() -> None:
     """A browser that vanishes without closing its socket (network cut) is gone for the others in < 10 s."""
-    session = await new_session()
-    ann = await open_socket(session.session_id)
-    await join(ann, "Ann", session.session_id)
-    bob = await open_socket(session.session_id)
-    bob_joined = await join(bob, "Bob", session.session_id)
+    _session, ann, bob, bob_joined = await ann_and_bob()
     loop = asyncio.get_running_loop()
     went_silent = loop.time()
     async with keep_alive(ann):
@@ -174,8 +173,5 @@ async def test_a_silent_socket_is_closed_and_its_participant_removed_within_ten_
     assert left["participantId"] == bob_joined["participantId"]
     assert left["reason"] == protocol.LEAVE_REASON_DISCONNECTED
     assert SILENCE_TIMEOUT_S < gone_after < 10
-    closed = await bob.receive_output(timeout=1)
-    while closed["type"] != "websocket.close":
-        closed = await bob.receive_output(timeout=1)
-    assert closed["code"] == protocol.WS_4008_SILENT
+    assert await close_code(bob, timeout=1) == protocol.WS_4008_SILENT
     await ann.send_json_to({"type": "leave"})
