@@ -208,7 +208,7 @@ if CALLS_SFU == "workers" and not REDIS_URL:
     raise ImproperlyConfigured("CALLS_SFU=workers needs REDIS_URL: workers and Daphne processes talk through Redis.")
 # A worker heartbeats every second; one silent this long is dead and its sessions move.
 try:
-    CALLS_SFU_WORKER_TIMEOUT_S = float(os.environ.get("CALLS_SFU_WORKER_TIMEOUT_S", "") or 3.0)
+    CALLS_SFU_WORKER_TIMEOUT_S = float(os.environ.get("CALLS_SFU_WORKER_TIMEOUT_S", "") or 5.0)
 except ValueError:
     raise ImproperlyConfigured("CALLS_SFU_WORKER_TIMEOUT_S must be a number of seconds.") from None
 

@@ -48,7 +48,9 @@ class RemoteSFU:
         async with self._starting:
             if self.channel_name:
                 return
-            channel_name = await self.layer.new_channel(prefix="sfu-signal.")
+            # The default prefix: channels_redis serves every channel of a process with that prefix from
+            # one receive loop; a channel of another prefix would wait behind it.
+            channel_name = await self.layer.new_channel()
             self._tasks = [asyncio.ensure_future(self._receive(channel_name)), asyncio.ensure_future(self._watch())]
             self.channel_name = channel_name
 

@@ -55,7 +55,7 @@ class SFUWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until ``stop`` is set; then close every call and say so (its sessions move at once)."""
-        self.channel_name = await self.layer.new_channel(prefix="sfu-worker.")
+        self.channel_name = await self.layer.new_channel()
         await placement.register_worker(self.worker_id, self.channel_name)
         logger.info("SFU worker %s serving on %s", self.worker_id, self.channel_name)
         heartbeat = asyncio.ensure_future(self._heartbeat())

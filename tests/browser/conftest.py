@@ -26,7 +26,7 @@ from .rest import AppServer
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(sys.executable).parent
 CHROMIUM = "/usr/bin/chromium"
-SERVER_START_TIMEOUT_S = 30
+SERVER_START_TIMEOUT_S = 60
 PAGE_TIMEOUT_MS = 20_000
 SCREENSHOT_DIR = PROJECT_ROOT / "test-artifacts" / "screenshots"
 

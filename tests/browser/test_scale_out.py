@@ -1,0 +1,93 @@
+"""
+Scaled out (CALLS_SFU=workers): browsers on different Daphne processes share one call hosted by one
+SFU worker; sessions spread over workers; when a worker dies, its sessions move and browsers recover.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .call_page import REMOTE_TILES, expect_state, local_participant_id, wait_for_remote_media
+from .cluster import REDIS_URL, WORKER_TIMEOUT_S, Cluster, redis_reachable, session_id_of
+from .test_settings_actions import event_names, joined, record
+
+pytestmark = [
+    pytest.mark.browser,
+    # Four server processes and up to four browsers on two cores: more than the default allowance.
+    pytest.mark.timeout(300),
+    pytest.mark.skipif(not redis_reachable(REDIS_URL), reason=f"Redis is not reachable at {REDIS_URL}"),
+]
+
+# Detection (the worker timeout plus a watch interval), the rejoin, and ICE and DTLS on the new worker.
+FAILOVER_WITHIN_S = WORKER_TIMEOUT_S + 10
+
+
+@pytest.fixture(scope="module")
+def cluster(server_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """Two Daphne processes and two SFU workers for the module (a test that kills a worker replaces it)."""
+    cluster = Cluster(tmp_path_factory.mktemp("cluster"), server_env, daphnes=2, workers=2)
+    cluster.start()
+    yield cluster
+    cluster.stop()
+    print(cluster.logs())  # shown for a failed test
+
+
+def test_browsers_on_two_daphne_processes_are_in_one_call_on_one_worker(
+    open_page: Callable[..., Page], cluster: Cluster
+) -> None:
+    share_url = cluster.create_session("Two processes")
+    ann = joined(open_page, share_url, "Ann")
+    bob = joined(open_page, cluster.through(cluster.daphnes[1], share_url), "Bob")
+    wait_for_remote_media(ann, 1)
+    wait_for_remote_media(bob, 1)
+    host = cluster.host_of(session_id_of(share_url))
+    assert host in {worker.worker_id for worker in cluster.workers}
+    # Both peer connections are on that worker (its heartbeat says so), none on the other.
+    cluster.wait_until(lambda: cluster.live_workers().get(host) == 2, "the hosting worker to report 2 participants")
+    assert sum(cluster.live_workers().values()) == 2
+
+
+def test_sessions_spread_over_workers_and_move_when_one_dies(open_page: Callable[..., Page], cluster: Cluster) -> None:
+    first_url, second_url = cluster.create_session("First"), cluster.create_session("Second")
+    ann = joined(open_page, first_url, "Ann")
+    bob = joined(open_page, cluster.through(cluster.daphnes[1], first_url), "Bob")
+    wait_for_remote_media(ann, 1)
+    cluster.wait_until(lambda: 2 in cluster.live_workers().values(), "the first session's worker to report it")
+    cat = joined(open_page, second_url, "Cat")
+    dan = joined(open_page, cluster.through(cluster.daphnes[1], second_url), "Dan")
+    wait_for_remote_media(cat, 1)
+    first_host, second_host = cluster.host_of(session_id_of(first_url)), cluster.host_of(session_id_of(second_url))
+    assert {first_host, second_host} == {worker.worker_id for worker in cluster.workers}
+
+    old_ids = {local_participant_id(ann), local_participant_id(bob)}
+    for page in (ann, bob, cat, dan):
+        record(page, "onConnectionLost", "onConnectionRestored", "onSessionLeft")
+    killed_at = time.monotonic()
+    killed = next(worker for worker in cluster.workers if worker.worker_id == first_host)
+    killed.stop(kill=True)
+    cluster.workers.remove(killed)
+
+    for page in (ann, bob):
+        page.wait_for_function(
+            "() => (window.__events || []).some((e) => e[0] === 'onConnectionRestored')",
+            timeout=FAILOVER_WITHIN_S * 1000,
+        )
+        expect(page.locator(REMOTE_TILES)).to_have_count(1)
+    wait_for_remote_media(ann, 1)
+    wait_for_remote_media(bob, 1)
+    assert time.monotonic() - killed_at < FAILOVER_WITHIN_S + 10
+    assert cluster.host_of(session_id_of(first_url)) == second_host
+    assert not {local_participant_id(ann), local_participant_id(bob)} & old_ids  # they joined again
+    for page in (ann, bob):
+        expect_state(page, "joined")
+        assert "onSessionLeft" not in event_names(page)
+    # The other session never noticed.
+    wait_for_remote_media(cat, 1)
+    wait_for_remote_media(dan, 1)
+    for page in (cat, dan):
+        assert event_names(page) == []
+    cluster.add_worker("replacement")
