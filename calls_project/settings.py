@@ -206,11 +206,12 @@ if CALLS_SFU not in {"embedded", "workers"}:
     raise ImproperlyConfigured('CALLS_SFU must be "embedded" or "workers".')
 if CALLS_SFU == "workers" and not REDIS_URL:
     raise ImproperlyConfigured("CALLS_SFU=workers needs REDIS_URL: workers and Daphne processes talk through Redis.")
-# A worker heartbeats every second; one silent this long is dead and its sessions move.
+# SFU workers and (with workers) Daphne processes heartbeat every second; one silent this long is dead:
+# a worker's sessions move to a live one, a Daphne process's participants are closed for everyone.
 try:
-    CALLS_SFU_WORKER_TIMEOUT_S = float(os.environ.get("CALLS_SFU_WORKER_TIMEOUT_S", "") or 5.0)
+    CALLS_HEARTBEAT_TIMEOUT_S = float(os.environ.get("CALLS_HEARTBEAT_TIMEOUT_S", "") or 5.0)
 except ValueError:
-    raise ImproperlyConfigured("CALLS_SFU_WORKER_TIMEOUT_S must be a number of seconds.") from None
+    raise ImproperlyConfigured("CALLS_HEARTBEAT_TIMEOUT_S must be a number of seconds.") from None
 
 # /metrics (Prometheus text format) answers only a scraper with this bearer token; unset, it is a 404.
 CALLS_METRICS_TOKEN = os.environ.get("CALLS_METRICS_TOKEN", "").strip()

@@ -23,6 +23,7 @@ from django.conf import settings
 
 from . import presence, protocol, session_settings
 from .cluster.placement import NoMediaWorker
+from .cluster.processes import Orphan
 from .cluster.remote import RemoteSFU
 from .links import is_valid_session_id
 from .live import SILENCE_CHECK_INTERVAL_S, SILENCE_TIMEOUT_S, LiveParticipant, SignalRoute, get_live_participants
@@ -54,14 +55,31 @@ async def leave_call(live: LiveParticipant, reason: str) -> None:
         await get_sfu().leave(live.session_id, live.participant_id)
     finally:
         await presence.mark_left(live.participant_id, reason)
-        await get_channel_layer().group_send(
-            group_name(live.session_id),
-            {
-                "type": "call.participant_left",
-                "message": protocol.participant_left_message(live.participant_id, reason),
-                "sender": "",
-            },
-        )
+        await announce_left(live.session_id, live.participant_id, reason)
+
+
+async def announce_left(session_id: str, participant_id: str, reason: str) -> None:
+    await get_channel_layer().group_send(
+        group_name(session_id),
+        {
+            "type": "call.participant_left",
+            "message": protocol.participant_left_message(participant_id, reason),
+            "sender": "",
+        },
+    )
+
+
+async def close_orphans(orphans: list[Orphan]) -> None:
+    """
+    Participants whose Daphne process died: close them for everyone and free their media. Their
+    browsers reconnect through another process and join again. Each is closed by one process only.
+    """
+    sfu = get_sfu()
+    for orphan in orphans:
+        if await presence.mark_left(orphan.participant_id, protocol.LEAVE_REASON_DISCONNECTED):
+            await announce_left(orphan.session_id, orphan.participant_id, protocol.LEAVE_REASON_DISCONNECTED)
+            if isinstance(sfu, RemoteSFU):
+                await sfu.release(orphan)
 
 
 async def move_participants(session_id: str, participant_ids: list[str]) -> None:
@@ -209,7 +227,7 @@ class CallConsumer(AsyncWebsocketConsumer):
         audio_muted = message.audio_muted or ("startAudioMuted" in locked and effective["startAudioMuted"])
         video_paused = message.video_paused or ("startVideoPaused" in locked and effective["startVideoPaused"])
         participant, others = await presence.add_participant(
-            session, identity, message.display_name or identity.name, audio_muted, video_paused
+            session, identity, message.display_name or identity.name, audio_muted, video_paused, sfu.process_id
         )
         others = await self._without_ghosts(others)
         live = LiveParticipant(

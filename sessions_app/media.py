@@ -31,9 +31,9 @@ def get_sfu() -> SFU | RemoteSFU:
     global _sfu
     if _sfu is None:
         if settings.CALLS_SFU == "workers":
-            from .consumers import move_participants  # the consumer imports this module
+            from .consumers import close_orphans, move_participants  # the consumer imports this module
 
-            _sfu = RemoteSFU(get_channel_layer(), move_participants)
+            _sfu = RemoteSFU(get_channel_layer(), move_participants, close_orphans)
         else:
             _sfu = SFU(media_config_from_settings())
     return _sfu

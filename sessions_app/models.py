@@ -171,7 +171,7 @@ class MediaWorker(models.Model):
     An SFU worker process (``manage.py runsfu``), as every process sees it.
 
     A worker records itself when it starts and refreshes ``last_seen`` with its
-    load every second; one silent for ``CALLS_SFU_WORKER_TIMEOUT_S`` is dead, and
+    load every second; one silent for ``CALLS_HEARTBEAT_TIMEOUT_S`` is dead, and
     the sessions it hosted move to a live one.
     """
 
@@ -189,6 +189,22 @@ class MediaWorker(models.Model):
 
     def __str__(self) -> str:
         return self.worker_id
+
+
+class SignalingProcess(models.Model):
+    """
+    A Daphne process serving signaling sockets (``CALLS_SFU=workers``), as every process sees it.
+
+    It heartbeats like a worker; when it dies, a live process closes the participants it served
+    (their browsers reconnect through another process and join again) and tells everyone.
+    """
+
+    process_id = models.CharField(max_length=64, unique=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return self.process_id
 
 
 class CallSession(models.Model):
@@ -294,6 +310,9 @@ class Participant(models.Model):
     media_since = models.DateTimeField(null=True, blank=True, help_text="Start of the current media state.")
     hand_raised_at = models.DateTimeField(null=True, blank=True)
     is_presenting = models.BooleanField(default=False, help_text="Sharing a screen.")
+    served_by = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="The signaling process serving it (CALLS_SFU=workers)."
+    )
 
     class Meta:
         ordering = ["joined_at"]

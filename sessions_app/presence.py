@@ -45,7 +45,12 @@ def session_payload(session: CallSession) -> dict[str, object]:
 
 @database_sync_to_async
 def add_participant(
-    session: CallSession, identity: CallIdentity, display_name: str, audio_muted: bool, video_paused: bool
+    session: CallSession,
+    identity: CallIdentity,
+    display_name: str,
+    audio_muted: bool,
+    video_paused: bool,
+    served_by: str = "",
 ) -> tuple[Participant, list[Participant]]:
     """Record a join (and the meeting's start); return the new participant and the others present."""
     now = timezone.now()
@@ -61,6 +66,7 @@ def add_participant(
             video_paused=video_paused or session.session_type == SessionType.VOICE,
             joined_at=now,
             media_since=now,
+            served_by=served_by,
         )
         others = list(session.participants.filter(left_at__isnull=True).exclude(pk=participant.pk))
         if len(others) + 1 > session.peak_participants:
@@ -106,8 +112,11 @@ def update_media(participant_id: str, audio_muted: bool, video_paused: bool) -> 
 
 
 @database_sync_to_async
-def mark_left(participant_id: str, reason: str) -> None:
-    """Record a leave; when it empties the call, the meeting ends (the link still reopens it)."""
+def mark_left(participant_id: str, reason: str) -> bool:
+    """
+    Record a leave; when it empties the call, the meeting ends (the link still reopens it).
+    Return whether this call recorded it (False: it had already left).
+    """
     now = timezone.now()
     with transaction.atomic():
         participant = (
@@ -117,7 +126,7 @@ def mark_left(participant_id: str, reason: str) -> None:
             .first()
         )
         if participant is None:
-            return
+            return False
         participant.account_media(now)
         participant.left_at = now
         participant.leave_reason = reason
@@ -128,6 +137,7 @@ def mark_left(participant_id: str, reason: str) -> None:
         if not session.participants.filter(left_at__isnull=True).exists() and session.status != SessionStatus.ENDED:
             session.mark_ended(END_REASON_EMPTY)
             signals.meeting_ended.send(CallSession, session=session, data=session_payload(session))
+    return True
 
 
 @database_sync_to_async

@@ -234,3 +234,26 @@ async def test_late_joiners_get_only_live_sources_and_each_once() -> None:
         assert sources == ["audio", "screen", "video"]
     finally:
         await sfu.close_all()
+
+
+async def test_a_join_beside_a_peer_the_browser_closed_still_works() -> None:
+    """
+    A participant whose browser closed its peer connection (aiortc then closes ours) may still be in
+    the room until signaling notices; someone joining meanwhile must still get in.
+    """
+    from sessions_app.sfu import SFU, MediaConfig
+
+    async def ignore(message: dict[str, object]) -> None:
+        return None
+
+    sfu = SFU(MediaConfig(media_ips=("127.0.0.1",)))
+    try:
+        await sfu.join("room", "ann", ignore)
+        room = sfu.rooms["room"]
+        await room.peers["ann"].pc.close()  # as aiortc does when the browser's DTLS says goodbye
+        await sfu.join("room", "bob", ignore)
+        bob = room.peers["bob"]
+        assert sorted(s.source for s in bob.subscriptions if s.publisher_id == "ann") == ["audio", "video"]
+        assert room.peers["ann"].subscriptions == []
+    finally:
+        await sfu.close_all()

@@ -38,12 +38,12 @@ class Host:
     channel_name: str
 
 
-def _alive_since() -> datetime:
-    return timezone.now() - timedelta(seconds=settings.CALLS_SFU_WORKER_TIMEOUT_S)
+def alive_since() -> datetime:
+    return timezone.now() - timedelta(seconds=settings.CALLS_HEARTBEAT_TIMEOUT_S)
 
 
 def live_workers() -> QuerySet[MediaWorker]:
-    return MediaWorker.objects.filter(stopped_at__isnull=True, last_seen__gte=_alive_since())
+    return MediaWorker.objects.filter(stopped_at__isnull=True, last_seen__gte=alive_since())
 
 
 @database_sync_to_async

@@ -5,6 +5,8 @@ The consumer cannot tell it from the embedded SFU: the same calls, the same
 ``send_signal`` per participant. It also watches the workers hosting this
 process's participants; when one dies, ``on_media_lost`` hears which participants
 lost their media, so they can join again (and their session lands on a live worker).
+It heartbeats for its Daphne process too, and hears of the participants dead processes
+left behind (``on_orphans``), whose media it releases on their worker (``release``).
 """
 
 from __future__ import annotations
@@ -19,20 +21,25 @@ from channels.layers import BaseChannelLayer
 
 from ..sfu.peer import SendSignal
 from ..sfu.room import UnknownParticipant
-from . import messages, placement
+from . import messages, placement, processes
 from .placement import Host
+from .processes import Orphan
 
 logger = logging.getLogger(__name__)
 
 MediaLost = Callable[[str, list[str]], Awaitable[None]]
+Orphaned = Callable[[list[Orphan]], Awaitable[None]]
 
 
 class RemoteSFU:
     """This process's view of the SFU workers hosting its participants."""
 
-    def __init__(self, layer: BaseChannelLayer, on_media_lost: MediaLost) -> None:
+    def __init__(self, layer: BaseChannelLayer, on_media_lost: MediaLost, on_orphans: Orphaned) -> None:
         self.layer = layer
         self.on_media_lost = on_media_lost
+        self.on_orphans = on_orphans
+        # Recorded on every participant this process serves, so a live process can close them if it dies.
+        self.process_id = placement.new_worker_id()
         self.channel_name = ""
         # participant ID → (session ID, its route); session ID → the worker hosting it.
         self._routes: dict[str, tuple[str, SendSignal]] = {}
@@ -51,6 +58,7 @@ class RemoteSFU:
             # The default prefix: channels_redis serves every channel of a process with that prefix from
             # one receive loop; a channel of another prefix would wait behind it.
             channel_name = await self.layer.new_channel()
+            await processes.heartbeat(self.process_id)
             self._tasks = [asyncio.ensure_future(self._receive(channel_name)), asyncio.ensure_future(self._watch())]
             self.channel_name = channel_name
 
@@ -97,6 +105,12 @@ class RemoteSFU:
                 del self._hosts[session_id]  # placed again on the next join here: it may move meanwhile
             await self._tell(host, messages.LEAVE, session_id, participant_id)
 
+    async def release(self, orphan: Orphan) -> None:
+        """Drop the media of a participant whose Daphne process died (it holds a worker's peer connection)."""
+        if orphan.worker_channel:
+            message = messages.to_worker(messages.LEAVE, orphan.session_id, orphan.participant_id, reply_to="")
+            await self.layer.send(orphan.worker_channel, message)
+
     def participant_stats(self, session_id: str, participant_id: str) -> dict[str, Any] | None:
         """Media stats live in the worker; operators see its load on the Live calls page."""
         return None
@@ -140,18 +154,23 @@ class RemoteSFU:
                 logger.exception("could not relay a media signal to participant %s", message.get("participant_id"))
 
     async def _watch(self) -> None:
-        """Every heartbeat, check the workers this process relies on; move the sessions of dead ones."""
+        """
+        Every heartbeat: say this process is alive, move the sessions of dead workers, and hand over
+        the participants of dead processes.
+        """
         while True:
             await asyncio.sleep(placement.HEARTBEAT_INTERVAL_S)
-            if not self._hosts:
-                continue
             try:
-                moved = await placement.moved_sessions({sid: host.worker_pk for sid, host in self._hosts.items()})
+                await processes.heartbeat(self.process_id)
+                if self._hosts:
+                    hosts = {sid: host.worker_pk for sid, host in self._hosts.items()}
+                    for session_id in await placement.moved_sessions(hosts):
+                        await self._lose(session_id)
+                orphans = await processes.orphans()
+                if orphans:
+                    await self.on_orphans(orphans)
             except Exception:
-                logger.exception("could not check the SFU workers")
-                continue
-            for session_id in moved:
-                await self._lose(session_id)
+                logger.exception("could not check the other processes of the cluster")
 
     async def _lose(self, session_id: str) -> None:
         self._hosts.pop(session_id, None)

@@ -149,9 +149,14 @@ class ParticipantPeer:
         transceiver = self._publish_transceivers.get(source)
         return transceiver is not None and transceiver.direction != "inactive"
 
+    @property
+    def is_closed(self) -> bool:
+        """Closed by us, or by the browser (aiortc closes a peer connection whose DTLS peer said goodbye)."""
+        return self._closed or self.pc.connectionState == "closed"
+
     def subscribe(self, published: PublishedTrack) -> None:
         """Start forwarding ``published`` to this participant (sent with the next offer); once only."""
-        if any(s.track.source is published for s in self.subscriptions):
+        if self.is_closed or any(s.track.source is published for s in self.subscriptions):
             return
         idle = next(
             (s for s in self.subscriptions if s.publisher_id is None and s.track.kind == published.kind),
@@ -183,7 +188,7 @@ class ParticipantPeer:
 
     async def negotiate(self) -> None:
         """Send an offer if anything changed, unless one is already waiting for its answer."""
-        if self._closed or self._awaiting_answer:
+        if self.is_closed or self._awaiting_answer:
             return
         self._dirty = False
         self._awaiting_answer = True

@@ -25,6 +25,9 @@ class SFU:
     to a worker process behind the channel layer.
     """
 
+    # Embedded, this process is the whole server: nobody else would close its participants.
+    process_id = ""
+
     def __init__(self, config: MediaConfig) -> None:
         check_aiortc_internals()
         use_host_addresses(config.media_ips)

@@ -78,7 +78,7 @@ class Cluster:
             "DATABASE_URL": f"sqlite:///{self.database}",
             "REDIS_URL": REDIS_URL,
             "CALLS_SFU": "workers",
-            "CALLS_SFU_WORKER_TIMEOUT_S": str(WORKER_TIMEOUT_S),
+            "CALLS_HEARTBEAT_TIMEOUT_S": str(WORKER_TIMEOUT_S),
         }
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=PROJECT_ROOT, env=self.env, check=True
@@ -132,7 +132,10 @@ class Cluster:
 
     def through(self, daphne: DaphneServer, share_url: str) -> str:
         """The same share link, served by another Daphne process."""
-        return share_url.replace(self.daphnes[0].url, daphne.url, 1)
+        return self.through_url(daphne.url, share_url)
+
+    def through_url(self, base_url: str, share_url: str) -> str:
+        return share_url.replace(self.env["CALLS_PUBLIC_URL"], base_url, 1)
 
     def _query(self, sql: str, *params: object) -> list[tuple[object, ...]]:
         with sqlite3.connect(self.database, timeout=10) as connection:
@@ -146,6 +149,10 @@ class Cluster:
             f"-{WORKER_TIMEOUT_S} seconds",
         )
         return {str(worker_id): int(count) for worker_id, count in rows}  # type: ignore[call-overload]
+
+    def leave_reason(self, participant_id: str) -> str:
+        rows = self._query("SELECT leave_reason FROM sessions_app_participant WHERE participant_id = ?", participant_id)
+        return str(rows[0][0]) if rows else ""
 
     def host_of(self, session_id: str) -> str:
         rows = self._query(
