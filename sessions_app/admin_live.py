@@ -9,6 +9,7 @@ refreshed partial.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin, messages
@@ -16,12 +17,14 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from . import protocol
+from .cluster.placement import live_workers
 from .links import share_url
 from .media import get_sfu
-from .models import CallSession, Participant, SessionStatus
+from .models import CallSession, MediaWorker, Participant, SessionStatus
 from .moderation import end_call, moderate_sync
 from .tokens import call_tokens
 
@@ -42,10 +45,19 @@ def live_sessions() -> list[CallSession]:
     present = Participant.objects.filter(left_at__isnull=True).order_by("joined_at")
     return list(
         CallSession.objects.filter(status=SessionStatus.ONGOING)
-        .select_related("app")
+        .select_related("app", "media_worker")
         .prefetch_related(Prefetch("participants", queryset=present, to_attr="present"))
         .order_by("-started_at")
     )
+
+
+def media_workers() -> list[MediaWorker]:
+    """The SFU workers of the last hour (CALLS_SFU=workers), each marked alive or not."""
+    live = set(live_workers().values_list("pk", flat=True))
+    workers = list(MediaWorker.objects.filter(last_seen__gte=timezone.now() - timedelta(hours=1)))
+    for worker in workers:
+        worker.is_alive = worker.pk in live  # type: ignore[attr-defined]
+    return workers
 
 
 def _context(request: HttpRequest) -> dict[str, Any]:
@@ -58,6 +70,7 @@ def _context(request: HttpRequest) -> dict[str, Any]:
     return {
         **admin.site.each_context(request),
         "sessions": sessions,
+        "workers": media_workers(),
         "refresh_seconds": LIVE_REFRESH_SECONDS,
         "title": "Live calls",
     }

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from sessions_app import protocol
-from sessions_app.models import App, CallSession, Participant, SessionStatus
+from sessions_app.models import App, CallSession, MediaWorker, Participant, SessionStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +78,23 @@ def test_live_page_lists_calls_in_progress_escaped(staff: Client, live_call: tup
     assert f"/s/{session.session_id}/" in page
     full = staff.get("/admin/sessions_app/callsession/live/").content.decode()
     assert "htmx-2.min.js" in full and 'hx-trigger="every 2s"' in full
+
+
+def test_live_page_shows_the_sfu_workers_and_who_hosts_each_call(
+    staff: Client, live_call: tuple[CallSession, Participant]
+) -> None:
+    """With CALLS_SFU=workers, operators see each call's worker and every worker's load and liveness."""
+    session, participant = live_call
+    live = MediaWorker.objects.create(worker_id="media-1", channel_name="c1", rooms=1, participants=2)
+    MediaWorker.objects.create(worker_id="media-2", channel_name="c2", last_seen=timezone.now() - timedelta(seconds=60))
+    CallSession.objects.filter(pk=session.pk).update(media_worker=live)
+    Participant.objects.filter(pk=participant.pk).update(is_presenting=True)
+    page = staff.get("/admin/sessions_app/callsession/live/", headers={"HX-Request": "true"}).content.decode()
+    assert "media on media-1" in page
+    rows = {row.split('"')[0]: row for row in page.split('data-worker-id="')[1:]}
+    assert "<td>live</td>" in rows["media-1"] and "<td>2</td>" in rows["media-1"]
+    assert "not heard from" in rows["media-2"]
+    assert "<td>sharing</td>" in page
 
 
 def test_app_secrets_are_shown_once_and_never_again(staff: Client) -> None:
