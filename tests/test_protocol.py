@@ -76,3 +76,16 @@ def test_oversized_messages_are_refused() -> None:
     with pytest.raises(ProtocolError) as info:
         parse_client_message('{"type": "ping", "pad": "' + "x" * protocol.MAX_MESSAGE_BYTES + '"}')
     assert info.value.details["maxBytes"] == protocol.MAX_MESSAGE_BYTES
+
+
+def test_the_sdk_knows_every_error_and_close_code_the_server_sends() -> None:
+    """static/calls/errors.js lists every code of protocol.py, so apps can compare against ErrorCode."""
+    import re
+    from pathlib import Path
+
+    sdk = (Path(__file__).resolve().parents[1] / "static" / "calls" / "errors.js").read_text()
+    error_codes = {value for name, value in vars(protocol).items() if re.fullmatch(r"(ERR|ERROR|AUTH_ERR)_\w+", name)}
+    close_codes = {value for name, value in vars(protocol).items() if name.startswith("WS_4")}
+    assert len(error_codes) > 20 and len(close_codes) > 5
+    assert not {code for code in error_codes if f'{code}: "{code}"' not in sdk}
+    assert not {code for code in close_codes if not re.search(rf":\s*{code},", sdk)}
