@@ -11,6 +11,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from sessions_app import protocol
+from sessions_app.media import reset_sfu
+from tests.test_consumer import join, new_session, open_socket
 
 SETTINGS_PATH = Path(__file__).resolve().parents[1] / "calls_project" / "settings.py"
 TURN = [{"urls": ["stun:turn.example.org:3478", "turn:turn.example.org:3478"], "username": "u", "credential": "p"}]
@@ -67,3 +69,18 @@ def test_joined_carries_the_ice_servers_and_policy() -> None:
 def test_joined_refuses_a_policy_browsers_do_not_know() -> None:
     with pytest.raises(ValueError, match="ice_transport_policy"):
         joined(ice_transport_policy="public")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_consumer_sends_the_configured_policy(settings: Any) -> None:
+    """The signaling socket's ``joined`` carries CALLS_ICE_TRANSPORT_POLICY to the browser."""
+    settings.CALLS_MEDIA_IPS = ["127.0.0.1"]
+    settings.CALLS_ICE_TRANSPORT_POLICY = "relay"
+    session = await new_session()
+    communicator = await open_socket(session.session_id)
+    try:
+        joined = await join(communicator, "Ann", session.session_id)
+        assert joined["iceTransportPolicy"] == "relay" and joined["iceServers"] == []
+    finally:
+        await communicator.disconnect()
+        await reset_sfu()
