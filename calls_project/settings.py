@@ -42,6 +42,17 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
 
 
+def turn_urls(ice_servers: list[object]) -> list[str]:
+    """The ``turn:`` and ``turns:`` URLs in a list of RTCIceServer objects (``urls``: one URL or a list)."""
+    found = []
+    for server in ice_servers:
+        urls = server.get("urls") if isinstance(server, dict) else None
+        for url in urls if isinstance(urls, list) else [urls]:
+            if isinstance(url, str) and url.startswith(("turn:", "turns:")):
+                found.append(url)
+    return found
+
+
 def env_csp_sources(name: str, default: list[str]) -> list[str]:
     """
     A CSP source list from a space- or comma-separated variable. The keywords ``self`` and
@@ -213,6 +224,15 @@ try:
 except ValueError:
     raise ImproperlyConfigured("CALLS_HEARTBEAT_TIMEOUT_S must be a number of seconds.") from None
 
+# Which candidates browsers may use: "all" (direct to the SFU when they can) or "relay" (only through the
+# TURN servers of CALLS_ICE_SERVERS, for networks that must not see the media server, or to prove TURN works).
+CALLS_ICE_TRANSPORT_POLICY = (os.environ.get("CALLS_ICE_TRANSPORT_POLICY", "") or "all").strip().lower()
+if CALLS_ICE_TRANSPORT_POLICY not in {"all", "relay"}:
+    raise ImproperlyConfigured(
+        f"CALLS_ICE_TRANSPORT_POLICY must be all or relay, not {os.environ['CALLS_ICE_TRANSPORT_POLICY']!r}."
+    )
+if CALLS_ICE_TRANSPORT_POLICY == "relay" and not turn_urls(CALLS_ICE_SERVERS):
+    raise ImproperlyConfigured("CALLS_ICE_TRANSPORT_POLICY=relay needs a TURN server in CALLS_ICE_SERVERS.")
 # /metrics (Prometheus text format) answers only a scraper with this bearer token; unset, it is a 404.
 CALLS_METRICS_TOKEN = os.environ.get("CALLS_METRICS_TOKEN", "").strip()
 

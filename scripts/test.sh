@@ -6,6 +6,7 @@ scripts/bootstrap.sh requirements-dev.txt
 missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 [ -x /usr/bin/firefox-esr ] || missing="$missing firefox-esr"
+[ -x /usr/bin/turnserver ] || missing="$missing coturn"
 command -v node >/dev/null 2>&1 || missing="$missing nodejs npm"
 if [ -n "$missing" ]; then
   sudo_cmd=""

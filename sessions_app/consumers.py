@@ -252,6 +252,7 @@ class CallConsumer(AsyncWebsocketConsumer):
                 effective,
                 locked,
                 live.resume_token,
+                settings.CALLS_ICE_TRANSPORT_POLICY,
             )
         )
         await self._broadcast("call.participant_joined", protocol.participant_joined_message(participant.as_wire()))

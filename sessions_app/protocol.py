@@ -28,9 +28,10 @@ Client → server messages
 
 Server → client messages
     ``joined``              ``{participantId, participant, sessionId, participants, iceServers,
-                            settings, lockedSettings, resumeToken}`` (``settings``: the effective
-                            ones; ``participant`` is the joiner as the others see it;
-                            ``resumeToken`` is what ``resume`` needs)
+                            iceTransportPolicy, settings, lockedSettings, resumeToken}``
+                            (``settings``: the effective ones; ``participant`` is the joiner as
+                            the others see it; ``iceTransportPolicy``: ``all`` or ``relay``, for
+                            the browser's RTCPeerConnection; ``resumeToken`` is what ``resume`` needs)
     ``resumed``             ``{participantId, participant, participants}``: who is in the call now;
                             what the server said while the socket was down (an offer) follows
     ``offer``               ``{sdp, publish: {audio, video}, tracks: {mid: {participantId, kind}}}``
@@ -59,6 +60,10 @@ from typing import Any
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_DISPLAY_NAME_CHARS = 100
 MAX_SDP_BYTES = 48 * 1024
+# RTCIceTransportPolicy values a browser is told to use: every candidate, or only TURN relays.
+ICE_TRANSPORT_ALL = "all"
+ICE_TRANSPORT_RELAY = "relay"
+ICE_TRANSPORT_POLICIES = frozenset({ICE_TRANSPORT_ALL, ICE_TRANSPORT_RELAY})
 
 # Error codes: CometChat's strings, the same in Python, on the wire and in the JS SDK.
 ERROR_JSON_EXCEPTION = "ERROR_JSON_EXCEPTION"
@@ -350,7 +355,10 @@ def joined_message(
     settings: dict[str, Any],
     locked_settings: list[str],
     resume_token: str,
+    ice_transport_policy: str = ICE_TRANSPORT_ALL,
 ) -> dict[str, Any]:
+    if ice_transport_policy not in ICE_TRANSPORT_POLICIES:
+        raise ValueError(f"ice_transport_policy must be one of {sorted(ICE_TRANSPORT_POLICIES)}.")
     return {
         "type": "joined",
         "participantId": participant["pid"],
@@ -358,6 +366,7 @@ def joined_message(
         "sessionId": session_id,
         "participants": participants,
         "iceServers": ice_servers,
+        "iceTransportPolicy": ice_transport_policy,
         "settings": settings,
         "lockedSettings": locked_settings,
         "resumeToken": resume_token,

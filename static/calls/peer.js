@@ -44,13 +44,14 @@ export class PeerTransport {
   /**
    * @param {object} options
    * @param {RTCIceServer[]} options.iceServers
+   * @param {string} [options.iceTransportPolicy] "all" (default) or "relay": only through TURN servers
    * @param {function(string, object): void} options.send signaling send(type, fields)
    * @param {function(string, string, MediaStreamTrack): void} options.onRemoteTrack (participantId, source, track):
    *   source "audio", "video" or "screen"
    * @param {function(CallsError): void} options.onError
    * @param {function(string): void} options.onConnectionState
    */
-  constructor({ iceServers, send, onRemoteTrack, onError, onConnectionState }) {
+  constructor({ iceServers, iceTransportPolicy = "all", send, onRemoteTrack, onError, onConnectionState }) {
     this._send = send;
     this._onRemoteTrack = onRemoteTrack;
     this._onError = onError;
@@ -59,7 +60,11 @@ export class PeerTransport {
     this._senders = { audio: null, video: null, screen: null };
     this._queue = Promise.resolve();
     this._closed = false;
-    this.pc = new RTCPeerConnection({ iceServers: iceServers || [], bundlePolicy: "max-bundle" });
+    this.pc = new RTCPeerConnection({
+      iceServers: iceServers || [],
+      iceTransportPolicy: iceTransportPolicy === "relay" ? "relay" : "all",
+      bundlePolicy: "max-bundle",
+    });
     this.pc.addEventListener("track", (event) => this._handleTrack(event));
     this.pc.addEventListener("connectionstatechange", () => onConnectionState(this.pc.connectionState));
   }

@@ -553,6 +553,8 @@ export class CallSession {
     this._recovery.resumeToken = String(message.resumeToken || "");
     this._peer = new PeerTransport({
       iceServers: Array.isArray(message.iceServers) ? message.iceServers : this.settings.iceServers,
+      // The server's CALLS_ICE_TRANSPORT_POLICY: "relay" sends all media through its TURN servers.
+      iceTransportPolicy: message.iceTransportPolicy,
       send: (type, fields) => this._signaling.send(type, fields),
       onRemoteTrack: (pid, kind, track) => this._remoteTrack(pid, kind, track),
       onError: (error) => this._reportError(error),
