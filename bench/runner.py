@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,9 +68,16 @@ def stop(process: multiprocessing.process.BaseProcess, grace_s: float) -> None:
 
 
 def run_once(
-    kind: server.ServerKind, topology: load.Topology, frames: list[bytes], settings: load.LoadSettings
+    kind: server.ServerKind,
+    topology: load.Topology,
+    frames: list[bytes],
+    settings: load.LoadSettings,
+    load_target: Callable[..., None] = load.main,
 ) -> dict[str, Any]:
-    """One meeting against a fresh server process; returns the raw measurement window."""
+    """
+    One meeting against a fresh server process; returns what the load process sent back
+    (for ``load.main``, the raw measurement window).
+    """
     context = multiprocessing.get_context("spawn")  # no inherited event loop, threads or codec state
     ready_in, ready_out = context.Pipe(duplex=False)
     server_process = context.Process(target=server.main, args=(kind, ready_out), name=f"bench-{kind}", daemon=True)
@@ -82,7 +90,7 @@ def run_once(
         port = ready_in.recv()
         result_in, result_out = context.Pipe(duplex=False)
         load_process = context.Process(
-            target=load.main, args=(port, topology, frames, server_process.pid, settings, result_out), daemon=True
+            target=load_target, args=(port, topology, frames, server_process.pid, settings, result_out), daemon=True
         )
         load_process.start()
         result_out.close()

@@ -200,11 +200,11 @@ async def test_a_new_publisher_ssrc_restarts_subscribers_at_a_keyframe() -> None
     track.attach(published)
     track._started = True
     buffer = SourceTrackingJitterBuffer(published)
-    packet = SimpleNamespace(ssrc=111, sequence_number=1, timestamp=0, _data=b"\x00", payload=b"\x10")
+    packet = SimpleNamespace(ssrc=111, sequence_number=1, timestamp=0, marker=0, _data=b"\x00", payload=b"\x10")
     buffer.add(packet)  # the first SSRC is learnt, nothing else happens
     assert published.media_ssrc == 111
     track._awaiting_keyframe = False
-    buffer.add(SimpleNamespace(ssrc=222, sequence_number=2, timestamp=3000, _data=b"\x01", payload=b"\x10"))
+    buffer.add(SimpleNamespace(ssrc=222, sequence_number=2, timestamp=3000, marker=0, _data=b"\x01", payload=b"\x10"))
     await asyncio.sleep(0)
     assert published.media_ssrc == 222 and track._awaiting_keyframe is True
     assert sent[-1] == 222
