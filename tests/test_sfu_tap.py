@@ -101,6 +101,19 @@ def test_a_marked_frame_waits_for_a_packet_missing_before_its_marker() -> None:
     assert feed(buffer, [packets[0]]) == ([], 0)
 
 
+def test_a_lost_first_packet_of_a_marked_frame_is_given_up_after_the_stall_window() -> None:
+    """The frame before it went out whole, so the gap is at the buffer's origin: it still stalls, not freezes."""
+    buffer = SourceTrackingJitterBuffer(published_video(5))
+    stall_frames = VIDEO_STALL_TICKS // FRAME_TICKS + 2
+    packets = video_frames(5, stall_frames + 4, marked=True)
+    del packets[2]  # the first packet of frame 1, never repaired
+    timestamps, plis = feed(buffer, packets[: 2 * (stall_frames + 1)])
+    assert timestamps == [0]
+    assert plis == 1 and buffer.stalls == 1
+    later, _ = feed(buffer, packets[2 * (stall_frames + 1) :])
+    assert later and all(ts > VIDEO_STALL_TICKS for ts in later)
+
+
 def test_a_packet_repaired_in_time_costs_no_frame() -> None:
     """A retransmission that arrives within the stall window completes the frame: nothing is dropped."""
     buffer = SourceTrackingJitterBuffer(published_video(5))

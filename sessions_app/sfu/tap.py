@@ -95,9 +95,14 @@ class SourceTrackingJitterBuffer(JitterBuffer):
         origin = self._origin
         if origin is None:
             return False
-        oldest = self._packets[origin % self._capacity]
+        packets, capacity = self._packets, self._capacity
+        oldest = packets[origin % capacity]
         if oldest is None:
-            return False
+            # The packet at the origin is the one missing (the frame before it went out whole):
+            # the oldest frame waiting is the one of the first packet that is here.
+            oldest = next((p for p in (packets[(origin + i) % capacity] for i in range(1, capacity)) if p), None)
+            if oldest is None:
+                return False
         ahead = (timestamp - oldest.timestamp) & 0xFFFFFFFF
         return VIDEO_STALL_TICKS < ahead < RTP_TIMESTAMP_HALF_RANGE
 
