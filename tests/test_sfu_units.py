@@ -234,3 +234,30 @@ async def test_late_joiners_get_only_live_sources_and_each_once() -> None:
         assert sources == ["audio", "screen", "video"]
     finally:
         await sfu.close_all()
+
+
+async def test_subscriptions_carry_no_receive_bandwidth_estimator() -> None:
+    """A sendonly subscription receives nothing: its receiver has no estimator; a published track's has one."""
+    from aiortc.rate import RemoteBitrateEstimator
+
+    from sessions_app.sfu.config import MediaConfig
+    from sessions_app.sfu.peer import ParticipantPeer
+
+    async def send_signal(message: dict[str, object]) -> None:
+        pass
+
+    config = MediaConfig(media_ips=("127.0.0.1",))
+    ann = ParticipantPeer("ann", ("video",), config, send_signal)
+    bob = ParticipantPeer("bob", ("video",), config, send_signal)
+    try:
+        bob.subscribe(ann.published["video"])
+        estimator = "_RTCRtpReceiver__remote_bitrate_estimator"
+        assert getattr(bob.subscriptions[0].transceiver.receiver, estimator) is None
+        publishing = bob._publish_transceivers["video"].receiver
+        assert isinstance(getattr(publishing, estimator), RemoteBitrateEstimator)
+        from aiortc import rtcrtpreceiver
+
+        assert rtcrtpreceiver.RemoteBitrateEstimator is RemoteBitrateEstimator  # put back
+    finally:
+        await ann.close()
+        await bob.close()
