@@ -154,6 +154,12 @@ class Publisher:
         self.thread.join(5)
 
 
+def since(marks: dict[str, float | None], mark: str) -> float | None:
+    """Milliseconds from the Join click to ``mark``, if the page saw it."""
+    at, start = marks.get(mark), marks.get("submit")
+    return round(at - start, 1) if at is not None and start is not None else None
+
+
 def measure_joins(share_url: str, joins: int, chromium_args: list[str]) -> list[dict[str, Any]]:
     from playwright.sync_api import sync_playwright
 
@@ -177,12 +183,11 @@ def measure_joins(share_url: str, joins: int, chromium_args: list[str]) -> list[
                     page.wait_for_timeout(100)  # rVFC can trail loadeddata by a frame
                     marks = page.evaluate("() => window.__bench")
                     end = marks["firstFrame"] if marks["firstFrame"] is not None else marks["loadeddata"]
-                    since = lambda mark: round(marks[mark] - marks["submit"], 1) if marks[mark] is not None else None  # noqa: E731
                     results.append(
                         {
                             "join_ms": round(end - marks["submit"], 1),
-                            "offer_ms": since("offer"),
-                            "connected_ms": since("connected"),
+                            "offer_ms": since(marks, "offer"),
+                            "connected_ms": since(marks, "connected"),
                             "loadeddata_ms": round(marks["loadeddata"] - marks["submit"], 1)
                             if marks["loadeddata"] is not None
                             else None,
