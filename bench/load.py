@@ -17,6 +17,7 @@ import time
 import traceback
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -27,6 +28,7 @@ from tests.media_client import MediaClient
 from tests.synthetic import ReplayVideoTrack
 
 from .channel import LOOPBACK, MAX_LINE_BYTES, read_message, write_message
+from .profile import Profiler
 
 LOAD_RECEIVE_BUFFER_BYTES = 4 << 20  # the kernel caps it at net.core.rmem_max
 
@@ -38,6 +40,7 @@ class LoadSettings:
     flow_timeout_s: float = 25.0
     warmup_s: float = 3.0
     window_s: float = 10.0
+    profile_path: str | None = None  # py-spy the server during the window, into this file
 
 
 @dataclass(frozen=True)
@@ -229,9 +232,13 @@ async def measure(
         enlarged = sum(enlarge_receive_buffers(client.pc) for client in meeting.clients.values())
         flow_wait = time.monotonic() - started
         await asyncio.sleep(settings.warmup_s)
+        profiler = (
+            Profiler(server_pid, settings.window_s, Path(settings.profile_path)) if settings.profile_path else None
+        )
         before = meeting.snapshot(server, load)
         await asyncio.sleep(settings.window_s)
         after = meeting.snapshot(server, load)
+        profile = await asyncio.to_thread(profiler.finish) if profiler is not None else None
     finally:
         await meeting.close()
     return {
@@ -244,6 +251,7 @@ async def measure(
         "load_sockets_enlarged": enlarged,
         "before": asdict(before),
         "after": asdict(after),
+        "profile": profile,
     }
 
 

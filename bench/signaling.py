@@ -38,6 +38,7 @@ import numpy as np
 import psutil
 from websockets.asyncio.client import ClientConnection, connect
 
+from .profile import Profiler
 from .soak_server import SoakServer
 
 logger = logging.getLogger(__name__)
@@ -231,8 +232,13 @@ def sample(server: SoakServer, seconds: float) -> dict[str, Any]:
 
 
 def ramp(
-    server: SoakServer, calls: list[tuple[str, list[str]]], steps: list[int], hold_s: float, budget_s: float
-) -> list[dict[str, Any]]:
+    server: SoakServer,
+    calls: list[tuple[str, list[str]]],
+    steps: list[int],
+    hold_s: float,
+    budget_s: float,
+    profile_path: Path | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Grow idle participants through ``steps`` (client processes do the joining), measuring each step."""
     context = multiprocessing.get_context("spawn")
     url_for = {session_id: server.socket_url(session_id) for session_id, _ in calls}
@@ -245,6 +251,7 @@ def ramp(
         pipes.append(ours)
         processes.append(process)
     rows: list[dict[str, Any]] = []
+    profile: dict[str, Any] | None = None  # of the last hold: the most participants
     started = time.monotonic()
     placed = 0
     try:
@@ -264,7 +271,10 @@ def ramp(
                 break
             joined = sum(reply["joined"] for reply in replies)
             join_s = max(reply["join_s"] for reply in replies)
+            profiler = Profiler(server.process.pid, hold_s, profile_path) if profile_path and server.process else None
             figures = sample(server, hold_s)
+            if profiler is not None:
+                profile = profiler.finish()
             for pipe in pipes:
                 pipe.send(("count",))
             counts = [pipe.recv() if pipe.poll(30) else {"closed": -1, "joined": 0} for pipe in pipes]
@@ -296,10 +306,12 @@ def ramp(
             process.join(10)
             if process.is_alive():
                 process.kill()
-    return rows
+    return rows, profile
 
 
-def run(target: int, steps: int, hold_s: float, budget_s: float, trials: int) -> dict[str, Any]:
+def run(
+    target: int, steps: int, hold_s: float, budget_s: float, trials: int, profile_path: Path | None = None
+) -> dict[str, Any]:
     raise_descriptor_limit()
     calls_needed = -(-target // IDLE_CALL_SIZE)
     with tempfile.TemporaryDirectory(prefix="calls-bench-signaling-") as work:
@@ -311,7 +323,7 @@ def run(target: int, steps: int, hold_s: float, budget_s: float, trials: int) ->
             fanout = asyncio.run(presence_fanout(server, presence_session, presence_tokens, trials))
             print(f"presence fan-out: {fanout['all_notified']}", flush=True)
             step_sizes = sorted({round(target * (i + 1) / steps) for i in range(steps)})
-            rows = ramp(server, prepared[1:], step_sizes, hold_s, budget_s)
+            rows, profile = ramp(server, prepared[1:], step_sizes, hold_s, budget_s, profile_path)
         finally:
             server.stop()
     held = [row for row in rows if row.get("held") and row["participants"] > 0]
@@ -332,5 +344,6 @@ def run(target: int, steps: int, hold_s: float, budget_s: float, trials: int) ->
         "met": bool(top) and top["participants"] >= TARGET_IDLE,
         "rss_kb_per_idle_participant": rss_slope,
         "presence_fanout": fanout,
+        "profile_at_most_participants": profile,
         "server_descriptor_limit": psutil.Process().rlimit(psutil.RLIMIT_NOFILE)[0],
     }
