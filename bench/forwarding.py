@@ -25,7 +25,7 @@ import aiortc
 import psutil
 
 from . import load, server
-from .media import encode_camera_like_vp8, profile
+from .media import camera_like_vp8, profile
 from .report import RunFigures, as_json, cost_model, ratios, table, verdict
 from .runner import PatienceBudget, measure
 
@@ -101,7 +101,7 @@ def run(
 ) -> dict[str, Any]:
     """Both curves (n-by-n, then one publisher to k subscribers); writes forwarding.{json,md}, returns the report."""
     started = time.monotonic()
-    frames = encode_camera_like_vp8(gop=GOP)
+    frames = camera_like_vp8(gop=GOP)
     stream = profile(frames, GOP)
     print(f"stream: {stream}", flush=True)
     budget = PatienceBudget(PATIENCE_S)

@@ -33,7 +33,7 @@ from sessions_app.sfu.ice import use_host_addresses
 from tests.synthetic import VIDEO_CLOCK, VIDEO_TIME_BASE, EncodedPacket, ReplayVideoTrack
 
 from .churn import ChurnParticipant
-from .media import encode_camera_like_vp8
+from .media import camera_like_vp8
 from .soak_server import SoakServer
 
 TARGET_P95_MS = 500.0
@@ -217,7 +217,7 @@ def run(joins: int) -> dict[str, Any]:
         ((session_id, tokens),) = server.prepare_sessions([1])
         server.env["CALLS_PUBLIC_URL"] = server.origin
         server.start()
-        publisher = Publisher(server, session_id, tokens[0], encode_camera_like_vp8(gop=GOP))
+        publisher = Publisher(server, session_id, tokens[0], camera_like_vp8(gop=GOP))
         try:
             publisher.start()
             time.sleep(2.0)

@@ -34,7 +34,7 @@ from tests.synthetic import EncodedPacket, ReplayVideoTrack
 
 from . import load
 from .channel import LOOPBACK
-from .media import encode_camera_like_vp8
+from .media import camera_like_vp8
 from .runner import run_once
 
 TRAILER = struct.Struct("!4sIq")  # magic, frame index, send time in ns (CLOCK_MONOTONIC)
@@ -199,7 +199,7 @@ def run_direct(subscribers: int, frames: list[bytes], settings: load.LoadSetting
 
 def run(subscribers: int, window_s: float, warmup_s: float = 2.0) -> dict[str, Any]:
     """Latency through the SFU (one publisher to ``subscribers``) and directly, in one run."""
-    frames = encode_camera_like_vp8()
+    frames = camera_like_vp8()
     settings = load.LoadSettings(warmup_s=warmup_s, window_s=window_s)
     topology = load.Topology(1, subscribers)
     sfu = run_once("forwarding", topology, frames, settings, load_target=sfu_load_main)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from . import forwarding, jointime, latency, load, memory, runner, signaling
-from .media import encode_camera_like_vp8
+from .media import camera_like_vp8
 from .plots import write_plots
 from .summary import markdown_report
 
@@ -118,7 +118,7 @@ def profile_fanout(plan: Plan, report: dict[str, Any], out: Path) -> dict[str, A
         window_s=max(plan.window_s, 5.0),
         profile_path=str(out / "profile-forwarding.txt"),
     )
-    raw = runner.run_once("forwarding", load.Topology(1, listeners), encode_camera_like_vp8(), settings)
+    raw = runner.run_once("forwarding", load.Topology(1, listeners), camera_like_vp8(), settings)
     return {"meeting": f"1->{listeners}", "profile": raw.get("profile")}
 
 
