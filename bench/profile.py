@@ -18,6 +18,19 @@ from pathlib import Path
 from typing import Any
 
 SAMPLE_RATE_HZ = 100
+# Frames every sample passes through (process start, event loop, thread pools): left out of "with callees".
+PLUMBING = (
+    "asyncio/",
+    "multiprocessing/",
+    "<frozen",
+    "<string>",
+    "threading.py",
+    "concurrent/",
+    "daphne/",
+    "twisted/",
+    "bench/server.py",
+    "selectors.py",
+)
 
 
 def py_spy() -> str | None:
@@ -109,6 +122,8 @@ def summarize(path: Path, top: int = 15) -> dict[str, Any]:
     def share(counter: Counter[str]) -> list[dict[str, Any]]:
         return [{"function": name, "share": round(count / total, 3)} for name, count in counter.most_common(top)]
 
+    for name in [name for name in inclusive if name.startswith(PLUMBING)]:
+        del inclusive[name]
     return {
         "samples": total,
         "idle_share": round(idle / total, 3) if total else 0.0,

@@ -57,14 +57,14 @@ FULL = Plan(
     sizes=[2, 4, 6, 8],
     fanout=[1, 2, 4, 8, 16, 32, 64],
     warmup_s=2.0,
-    window_s=6.0,
+    window_s=5.0,
     latency_subscribers=4,
     latency_window_s=12.0,
     joins=20,
     idle_target=signaling.TARGET_IDLE,
-    idle_steps=5,
+    idle_steps=6,
     idle_hold_s=5.0,
-    idle_budget_s=200.0,
+    idle_budget_s=180.0,
     presence_trials=20,
     memory_participants=24,
     memory_budget_s=120.0,
@@ -163,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     if "memory" in only:
         attempt("memory", results, lambda: memory.run(plan.memory_participants, plan.memory_budget_s))
     results["duration_s"] = round(time.monotonic() - started, 1)
+    (out / "report.json").write_text(json.dumps(results, indent=1, default=str) + "\n")  # kept if what follows fails
     results["plots"] = write_plots(results, out)
     report_md = markdown_report(results)
     (out / "report.md").write_text(report_md)

@@ -322,7 +322,8 @@ def run(
             presence_session, presence_tokens = prepared[0]
             fanout = asyncio.run(presence_fanout(server, presence_session, presence_tokens, trials))
             print(f"presence fan-out: {fanout['all_notified']}", flush=True)
-            step_sizes = sorted({round(target * (i + 1) / steps) for i in range(steps)})
+            # Geometric steps: joins are slow on a busy machine, and the budget should buy a curve, not one point.
+            step_sizes = sorted({max(1, round(target / 2 ** (steps - 1 - i))) for i in range(steps)})
             rows, profile = ramp(server, prepared[1:], step_sizes, hold_s, budget_s, profile_path)
         finally:
             server.stop()
