@@ -88,6 +88,8 @@ def run_curve(
                 print(f"{kind:>10} {topology.label} {chosen}: {attempt}", flush=True)
             if kind == "baseline" and not result.held:
                 baseline_capped_at = topology.label
+        if not runs[-len(kinds)]["figures"].held:
+            break  # the SFU itself did not hold this meeting: larger ones only measure a saturated machine
     return runs, baseline_capped_at
 
 
