@@ -211,7 +211,10 @@ def markdown_report(results: dict[str, Any]) -> str:
         f"{machine['python']}, aiortc {machine['aiortc']}, in {results['duration_s']:.0f} s. "
         "`python -m bench` (`make bench`); method in docs/benchmarks.md. The machine is shared with other "
         "work: absolute figures are noisy, ratios against the same-run baselines less so.\n\n"
-        "## Targets\n\n" + table + "\n"
+        + "".join(f"Re-run alone at {r['at']}: {', '.join(r['only'])}.\n\n" for r in results.get("rerun", []))
+        + "## Targets\n\n"
+        + table
+        + "\n"
     )
     plots = "".join(f"![{name}]({name})\n" for name in results.get("plots", []))
     sections = [
