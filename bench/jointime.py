@@ -144,6 +144,11 @@ class Publisher:
                     hooked.add(id(sender))
             await asyncio.sleep(0.2)
 
+    def present(self) -> bool:
+        """Whether the publisher's signaling socket is still open (a starved one is closed as silent)."""
+        socket = self.participant._socket if self.participant is not None else None
+        return socket is not None and socket.close_code is None
+
     def stop(self) -> None:
         for task in self._tasks:
             self.loop.call_soon_threadsafe(task.cancel)
@@ -160,7 +165,9 @@ def since(marks: dict[str, float | None], mark: str) -> float | None:
     return round(at - start, 1) if at is not None and start is not None else None
 
 
-def measure_joins(share_url: str, joins: int, chromium_args: list[str]) -> list[dict[str, Any]]:
+def measure_joins(
+    share_url: str, joins: int, chromium_args: list[str], publisher_present: Any = lambda: True
+) -> list[dict[str, Any]]:
     from playwright.sync_api import sync_playwright
 
     results: list[dict[str, Any]] = []
@@ -168,6 +175,10 @@ def measure_joins(share_url: str, joins: int, chromium_args: list[str]) -> list[
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args)
         try:
             for index in range(joins):
+                if not publisher_present():
+                    results.append({"error": "the publisher was no longer in the call"})
+                    print(f"join {index}: the publisher left the call (its socket was closed)", flush=True)
+                    break
                 context = browser.new_context(viewport={"width": 1280, "height": 800})
                 try:
                     page = context.new_page()
@@ -221,7 +232,7 @@ def run(joins: int) -> dict[str, Any]:
         try:
             publisher.start()
             time.sleep(2.0)
-            results = measure_joins(f"{server.origin}/s/{session_id}/", joins, CHROMIUM_ARGS)
+            results = measure_joins(f"{server.origin}/s/{session_id}/", joins, CHROMIUM_ARGS, publisher.present)
         finally:
             publisher.stop()
             server.stop()
