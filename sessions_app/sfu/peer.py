@@ -70,7 +70,7 @@ def add_sending_transceiver(pc: RTCPeerConnection, track: ForwardingTrack) -> RT
     """
     A sendonly transceiver for ``track``, made without the receive-side bandwidth estimator aiortc
     gives every video transceiver's receiver. A subscription receives nothing, and that estimator
-    is 1,000 one-millisecond buckets: about 180 kB a subscription, and a fifth of a join's CPU in
+    is 1,000 one-millisecond buckets: about 97 kB a subscription (tracemalloc), and a fifth of a join's CPU in
     a call of ten (py-spy, bench/signaling.py). aiortc's receiver skips it when it is None.
     """
     if not hasattr(aiortc_receiver, "RemoteBitrateEstimator"):
