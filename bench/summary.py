@@ -81,7 +81,7 @@ def targets_table(results: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         per = sig.get("rss_kb_per_idle_participant")
         rows.append(
             f"| idle participants one Daphne process holds | >= 5,000 | {sig['max_idle_held']:,} held "
-            f"(ramp stopped: see below){f'; {per:.0f} kB RSS each' if per else ''} | {_yes(sig['met'])} |"
+            f"(where the ramp stopped){f'; {per:.0f} kB RSS each' if per else ''} | {_yes(sig['met'])} |"
         )
         fan = sig.get("presence_fanout", {}).get("all_notified", {})
         if fan:
