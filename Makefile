@@ -1,4 +1,4 @@
-.PHONY: run test lint bench soak
+.PHONY: run test lint bench bench-quick soak
 
 run:
 	scripts/run.sh
@@ -13,7 +13,11 @@ lint:
 
 bench:
 	scripts/bootstrap.sh requirements-dev.txt
-	.venv/bin/python -m bench.forwarding
+	.venv/bin/python -m bench
+
+bench-quick:
+	scripts/bootstrap.sh requirements-dev.txt
+	.venv/bin/python -m bench --quick --out bench/results/quick
 
 soak:
 	scripts/bootstrap.sh requirements-dev.txt

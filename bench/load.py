@@ -17,6 +17,7 @@ import time
 import traceback
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -27,6 +28,7 @@ from tests.media_client import MediaClient
 from tests.synthetic import ReplayVideoTrack
 
 from .channel import LOOPBACK, MAX_LINE_BYTES, read_message, write_message
+from .profile import Profiler
 
 LOAD_RECEIVE_BUFFER_BYTES = 4 << 20  # the kernel caps it at net.core.rmem_max
 
@@ -38,6 +40,31 @@ class LoadSettings:
     flow_timeout_s: float = 25.0
     warmup_s: float = 3.0
     window_s: float = 10.0
+    profile_path: str | None = None  # py-spy the server during the window, into this file
+
+
+@dataclass(frozen=True)
+class Topology:
+    """
+    Who is in the meeting: ``publishers`` each publish one video stream and receive every other
+    publisher's; ``listeners`` publish nothing and receive every publisher. An n-by-n meeting is
+    ``Topology(n)``, one publisher to k subscribers ``Topology(1, k)``.
+    """
+
+    publishers: int
+    listeners: int = 0
+
+    @property
+    def size(self) -> int:
+        return self.publishers + self.listeners
+
+    @property
+    def streams(self) -> int:
+        return self.publishers * (self.size - 1)
+
+    @property
+    def label(self) -> str:
+        return f"{self.publishers}x{self.publishers}" if not self.listeners else f"{self.publishers}->{self.listeners}"
 
 
 @dataclass(frozen=True)
@@ -49,6 +76,8 @@ class Snapshot:
     machine_busy_s: float
     sent: dict[str, int]
     received: dict[str, int]  # "subscriber<-publisher": frames completed by the subscriber
+    packets_received: int  # RTP packets every subscriber received (retransmissions included)
+    packets_lost: int  # packets the subscribers' receivers count as never arrived
 
 
 def machine_busy_seconds() -> float:
@@ -94,15 +123,33 @@ def cpu_seconds(process: psutil.Process) -> float:
     return times.user + times.system
 
 
-class Meeting:
-    """N participants over one signaling connection; each publishes video and receives all the others."""
+def packet_counts(pc: RTCPeerConnection) -> tuple[int, int]:
+    """RTP packets ``pc``'s receivers got and counted as lost, read from aiortc's receiver statistics (load side)."""
+    received = lost = 0
+    for transceiver in pc.getTransceivers():
+        streams = getattr(transceiver.receiver, "_RTCRtpReceiver__remote_streams", {})
+        for stream in streams.values():
+            received += stream.packets_received
+            lost += stream.packets_lost if stream.max_seq is not None else 0
+    return received, lost
 
-    def __init__(self, size: int, frames: list[bytes]) -> None:
-        self.tracks = {f"p{i}": ReplayVideoTrack(frames) for i in range(size)}
+
+class Meeting:
+    """
+    Participants over one signaling connection: publishers send video and receive every other
+    publisher; listeners only receive.
+    """
+
+    def __init__(self, topology: Topology, frames: list[bytes], track_factory: Any = None) -> None:
+        make_track = track_factory or ReplayVideoTrack
+        self.topology = topology
+        self.tracks = {f"p{i}": make_track(frames) for i in range(topology.publishers)}
         self.clients = {
             pid: MediaClient(pid, {"video": track}, record_encoded=True) for pid, track in self.tracks.items()
         }
-        self.pairs = [(sub, pub) for sub in self.clients for pub in self.clients if sub != pub]
+        for i in range(topology.listeners):
+            self.clients[f"l{i}"] = MediaClient(f"l{i}", {}, record_encoded=True)
+        self.pairs = [(sub, pub) for sub in self.clients for pub in self.tracks if sub != pub]
         self._writer: asyncio.StreamWriter | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -111,7 +158,8 @@ class Meeting:
         self._writer = writer
         self._spawn(self._dispatch(reader))
         for pid in self.clients:
-            await write_message(writer, {"op": "join", "pid": pid, "kinds": ["video"]})
+            kinds = ["video"] if pid in self.tracks else []
+            await write_message(writer, {"op": "join", "pid": pid, "kinds": kinds})
 
     async def _dispatch(self, reader: asyncio.StreamReader) -> None:
         """Answer each offer in its own task, after returning, as a browser does."""
@@ -148,6 +196,7 @@ class Meeting:
         return self.flowing()
 
     def snapshot(self, server: psutil.Process, load: psutil.Process) -> Snapshot:
+        counts = [packet_counts(client.pc) for client in self.clients.values()]
         return Snapshot(
             at=time.monotonic(),
             server_cpu_s=cpu_seconds(server),
@@ -156,6 +205,8 @@ class Meeting:
             machine_busy_s=machine_busy_seconds(),
             sent={pid: len(track.sent) for pid, track in self.tracks.items()},
             received={f"{sub}<-{pub}": self.received(sub, pub) for sub, pub in self.pairs},
+            packets_received=sum(received for received, _ in counts),
+            packets_lost=sum(lost for _, lost in counts),
         )
 
     async def close(self) -> None:
@@ -167,11 +218,13 @@ class Meeting:
         await asyncio.gather(*(client.close() for client in self.clients.values()), return_exceptions=True)
 
 
-async def measure(port: int, size: int, frames: list[bytes], server_pid: int, settings: LoadSettings) -> dict[str, Any]:
-    """Join ``size`` participants, wait for media, warm up, then take one measurement window."""
+async def measure(
+    port: int, topology: Topology, frames: list[bytes], server_pid: int, settings: LoadSettings
+) -> dict[str, Any]:
+    """Join the meeting's participants, wait for media, warm up, then take one measurement window."""
     use_host_addresses((LOOPBACK,))  # aioice never offers loopback on its own
     server, load = psutil.Process(server_pid), psutil.Process()
-    meeting = Meeting(size, frames)
+    meeting = Meeting(topology, frames)
     started = time.monotonic()
     try:
         await meeting.join(port)
@@ -179,27 +232,36 @@ async def measure(port: int, size: int, frames: list[bytes], server_pid: int, se
         enlarged = sum(enlarge_receive_buffers(client.pc) for client in meeting.clients.values())
         flow_wait = time.monotonic() - started
         await asyncio.sleep(settings.warmup_s)
+        profiler = (
+            Profiler(server_pid, settings.window_s, Path(settings.profile_path)) if settings.profile_path else None
+        )
         before = meeting.snapshot(server, load)
         await asyncio.sleep(settings.window_s)
         after = meeting.snapshot(server, load)
+        profile = await asyncio.to_thread(profiler.finish) if profiler is not None else None
     finally:
         await meeting.close()
     return {
-        "size": size,
+        "size": topology.size,
+        "publishers": topology.publishers,
+        "listeners": topology.listeners,
         "streams": len(meeting.pairs),
         "flowing_streams": flowing,
         "flow_wait_s": round(flow_wait, 2),
         "load_sockets_enlarged": enlarged,
         "before": asdict(before),
         "after": asdict(after),
+        "profile": profile,
     }
 
 
-def main(port: int, size: int, frames: list[bytes], server_pid: int, settings: LoadSettings, out: Connection) -> None:
+def main(
+    port: int, topology: Topology, frames: list[bytes], server_pid: int, settings: LoadSettings, out: Connection
+) -> None:
     """Process entry point: sends the raw window (two snapshots) through ``out``."""
     logging.basicConfig(level=logging.WARNING)
     try:
-        out.send(asyncio.run(measure(port, size, frames, server_pid, settings)))
+        out.send(asyncio.run(measure(port, topology, frames, server_pid, settings)))
     except Exception:
         out.send({"error": traceback.format_exc()})
     finally:

@@ -12,6 +12,7 @@ range browsers send 640x480 at 30 fps.
 from __future__ import annotations
 
 import fractions
+import functools
 import math
 from dataclasses import dataclass
 
@@ -84,6 +85,16 @@ def encode_camera_like_vp8(count: int = 120, gop: int = 60, seed: int = 1) -> li
     if len(loop) != count or loop[0][0] & 0x01:
         raise RuntimeError("the encoder did not produce a loop that starts on a keyframe")
     return loop
+
+
+@functools.cache
+def _camera_like_loop(gop: int) -> tuple[bytes, ...]:
+    return tuple(encode_camera_like_vp8(gop=gop))
+
+
+def camera_like_vp8(gop: int = 60) -> list[bytes]:
+    """``encode_camera_like_vp8`` once per process: encoding takes a while on a busy machine."""
+    return list(_camera_like_loop(gop))
 
 
 def profile(frames: list[bytes], gop: int) -> StreamProfile:

@@ -37,6 +37,17 @@ class RunFigures:
     load_cores: float
     other_cores: float
     held: bool
+    publishers: int = 0
+    listeners: int = 0
+    packets_per_s: float = 0.0  # RTP packets the subscribers received per second (forwarded packets)
+    packets_per_s_per_core: float = 0.0  # the same per core of server CPU
+    packet_loss: float = 0.0  # packets the subscribers' receivers counted lost, of those expected
+
+    @property
+    def label(self) -> str:
+        if self.listeners:
+            return f"1->{self.listeners}" if self.publishers == 1 else f"{self.publishers}->{self.listeners}"
+        return f"{self.size}x{self.size}"
 
 
 def figures(server: str, raw: dict[str, Any]) -> RunFigures:
@@ -53,6 +64,8 @@ def figures(server: str, raw: dict[str, Any]) -> RunFigures:
     delivered_streams = sum(received.values()) / window / FPS
     streams = raw["streams"]
     min_fps = min(fps) if fps else 0.0
+    packets = after.get("packets_received", 0) - before.get("packets_received", 0)
+    lost = max(0, after.get("packets_lost", 0) - before.get("packets_lost", 0))
     return RunFigures(
         server=server,
         size=raw["size"],
@@ -69,6 +82,11 @@ def figures(server: str, raw: dict[str, Any]) -> RunFigures:
         load_cores=round(load_cores, 3),
         other_cores=round(max(0.0, machine_cores - server_cores - load_cores), 3),
         held=raw["flowing_streams"] == streams and min_fps >= HOLD_FPS_FRACTION * FPS,
+        publishers=raw.get("publishers", raw["size"]),
+        listeners=raw.get("listeners", 0),
+        packets_per_s=round(packets / window, 1),
+        packets_per_s_per_core=round(packets / window / server_cores, 1) if server_cores else 0.0,
+        packet_loss=round(lost / (packets + lost), 5) if packets + lost else 0.0,
     )
 
 
@@ -79,13 +97,20 @@ def ratios(runs: list[RunFigures]) -> list[dict[str, Any]]:
     Rows where the baseline did not hold are kept but flagged: its cost per
     delivered frame is then a throughput-limited figure, not a 30 fps one.
     """
-    forwarding = {r.size: r for r in runs if r.server == "forwarding"}
+    forwarding = {r.label: r for r in runs if r.server == "forwarding"}
     rows = []
     for base in (r for r in runs if r.server == "baseline"):
-        fwd = forwarding.get(base.size)
+        fwd = forwarding.get(base.label)
         if fwd is not None and fwd.cpu_per_delivered_stream > 0:
             ratio = base.cpu_per_delivered_stream / fwd.cpu_per_delivered_stream
-            rows.append({"size": base.size, "ratio": round(ratio, 1), "both_held": base.held and fwd.held})
+            rows.append(
+                {
+                    "size": base.size,
+                    "meeting": base.label,
+                    "ratio": round(ratio, 1),
+                    "both_held": base.held and fwd.held,
+                }
+            )
     return rows
 
 
@@ -99,7 +124,7 @@ def cost_model(runs: list[RunFigures]) -> dict[str, float] | None:
     wake-ups that batch poorly at low load) is paid once per participant and
     shared by the N-1 streams forwarded from it.
     """
-    held = [r for r in runs if r.server == "forwarding" and r.held]
+    held = [r for r in runs if r.server == "forwarding" and r.held and not r.listeners]
     if len(held) < 2:
         return None
     design = np.array([[r.size, r.size * (r.size - 1)] for r in held], dtype=float)
@@ -109,7 +134,7 @@ def cost_model(runs: list[RunFigures]) -> dict[str, float] | None:
 
 
 def verdict(runs: list[RunFigures], ratio_rows: list[dict[str, Any]]) -> dict[str, Any]:
-    forwarding = [r for r in runs if r.server == "forwarding"]
+    forwarding = [r for r in runs if r.server == "forwarding" and not r.listeners]
     per_stream = {r.size: r.cpu_per_delivered_stream for r in forwarding}
     held_ratios = [row["ratio"] for row in ratio_rows if row["both_held"]]
     return {
@@ -127,21 +152,23 @@ def verdict(runs: list[RunFigures], ratio_rows: list[dict[str, Any]]) -> dict[st
 def table(runs: list[RunFigures], ratio_rows: list[dict[str, Any]], model: dict[str, float] | None) -> str:
     """The Markdown printed and written to bench/results/forwarding.md."""
     lines = [
-        "| N | streams | server | server CPU (cores) | CPU-s/s per stream | per delivered 30 fps stream "
-        "| fps per stream (mean / min) | loss | load process (cores) | other processes (cores) | held |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| meeting | streams | server | server CPU (cores) | CPU-s/s per stream | per delivered 30 fps stream "
+        "| forwarded packets/s | packets/s per core | fps per stream (mean / min) | frame loss | packet loss "
+        "| load process (cores) | other processes (cores) | held |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         flowing = "" if r.flowing_streams == r.streams else f" ({r.flowing_streams} flowing)"
         lines.append(
-            f"| {r.size} | {r.streams}{flowing} | {r.server} | {r.server_cores:.3f} | {r.cpu_per_stream:.4f} "
-            f"| {r.cpu_per_delivered_stream:.4f} | {r.mean_fps:.1f} / {r.min_fps:.1f} | {r.loss:.1%} "
+            f"| {r.label} | {r.streams}{flowing} | {r.server} | {r.server_cores:.3f} | {r.cpu_per_stream:.4f} "
+            f"| {r.cpu_per_delivered_stream:.4f} | {r.packets_per_s:.0f} | {r.packets_per_s_per_core:.0f} "
+            f"| {r.mean_fps:.1f} / {r.min_fps:.1f} | {r.loss:.1%} | {r.packet_loss:.2%} "
             f"| {r.load_cores:.2f} | {r.other_cores:.2f} | {'yes' if r.held else 'no'} |"
         )
-    lines += ["", "| N | baseline / forwarding, CPU per delivered stream |", "|---|---|"]
+    lines += ["", "| meeting | baseline / forwarding, CPU per delivered stream |", "|---|---|"]
     for row in ratio_rows:
         note = "" if row["both_held"] else " (baseline saturated: throughput-limited, not a 30 fps figure)"
-        lines.append(f"| {row['size']} | {row['ratio']}x{note} |")
+        lines.append(f"| {row['meeting']} | {row['ratio']}x{note} |")
     if model is not None:
         lines += [
             "",

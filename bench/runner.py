@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,8 +67,17 @@ def stop(process: multiprocessing.process.BaseProcess, grace_s: float) -> None:
         process.join(5)
 
 
-def run_once(kind: server.ServerKind, size: int, frames: list[bytes], settings: load.LoadSettings) -> dict[str, Any]:
-    """One meeting of ``size`` against a fresh server process; returns the raw measurement window."""
+def run_once(
+    kind: server.ServerKind,
+    topology: load.Topology,
+    frames: list[bytes],
+    settings: load.LoadSettings,
+    load_target: Callable[..., None] = load.main,
+) -> dict[str, Any]:
+    """
+    One meeting against a fresh server process; returns what the load process sent back
+    (for ``load.main``, the raw measurement window).
+    """
     context = multiprocessing.get_context("spawn")  # no inherited event loop, threads or codec state
     ready_in, ready_out = context.Pipe(duplex=False)
     server_process = context.Process(target=server.main, args=(kind, ready_out), name=f"bench-{kind}", daemon=True)
@@ -80,16 +90,16 @@ def run_once(kind: server.ServerKind, size: int, frames: list[bytes], settings: 
         port = ready_in.recv()
         result_in, result_out = context.Pipe(duplex=False)
         load_process = context.Process(
-            target=load.main, args=(port, size, frames, server_process.pid, settings, result_out), daemon=True
+            target=load_target, args=(port, topology, frames, server_process.pid, settings, result_out), daemon=True
         )
         load_process.start()
         result_out.close()
         timeout = settings.flow_timeout_s + settings.warmup_s + settings.window_s + RESULT_SLACK_S
         if not result_in.poll(timeout):
-            raise RunFailed(f"{kind} N={size}: no result within {timeout:.0f} s")
+            raise RunFailed(f"{kind} {topology.label}: no result within {timeout:.0f} s")
         raw: dict[str, Any] = result_in.recv()
         if "error" in raw:
-            raise RunFailed(f"{kind} N={size}: load process failed:\n{raw['error']}")
+            raise RunFailed(f"{kind} {topology.label}: load process failed:\n{raw['error']}")
         return raw
     finally:
         if load_process is not None:
@@ -98,14 +108,18 @@ def run_once(kind: server.ServerKind, size: int, frames: list[bytes], settings: 
 
 
 def measure(
-    kind: server.ServerKind, size: int, frames: list[bytes], settings: load.LoadSettings, budget: PatienceBudget
+    kind: server.ServerKind,
+    topology: load.Topology,
+    frames: list[bytes],
+    settings: load.LoadSettings,
+    budget: PatienceBudget,
 ) -> tuple[RunFigures, list[RunFigures]]:
     """The least disturbed of at most two attempts, and every attempt (for the record)."""
     attempts: list[RunFigures] = []
     while True:
         wait_for_quiet(budget)
         started = time.monotonic()
-        attempts.append(figures(kind, run_once(kind, size, frames, settings)))
+        attempts.append(figures(kind, run_once(kind, topology, frames, settings)))
         elapsed = time.monotonic() - started
         if attempts[-1].other_cores <= BUSY_MACHINE_CORES or len(attempts) == 2 or budget.seconds < elapsed:
             break

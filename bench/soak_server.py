@@ -39,6 +39,23 @@ tokens = [call_tokens.issue(session, None, f"soak-{{index}}")[0] for index in ra
 print(json.dumps({{"session_id": session.session_id, "tokens": tokens}}))
 """
 
+# Creates the database and one session per entry of ``counts`` with that many guest call tokens; prints them as JSON.
+PREPARE_SESSIONS = """
+import json
+from django.core.management import call_command
+from django.db import transaction
+from sessions_app.models import CallSession
+from sessions_app.tokens import call_tokens
+call_command("migrate", verbosity=0, interactive=False)
+prepared = []
+with transaction.atomic():
+    for number, count in enumerate({counts}):
+        session = CallSession.objects.create(title=f"bench {{number}}")
+        tokens = [call_tokens.issue(session, None, f"bench-{{number}}-{{index}}")[0] for index in range(count)]
+        prepared.append({{"session_id": session.session_id, "tokens": tokens}})
+print(json.dumps(prepared))
+"""
+
 
 class ServerFailed(RuntimeError):
     """The server did not start, or could not be scraped."""
@@ -101,6 +118,21 @@ class SoakServer:
             raise ServerFailed(f"preparing the database failed:\n{result.stderr}")
         prepared = json.loads(result.stdout.strip().splitlines()[-1])
         return prepared["session_id"], prepared["tokens"]
+
+    def prepare_sessions(self, counts: list[int]) -> list[tuple[str, list[str]]]:
+        """Migrate the database and make one session per entry of ``counts``, with that many call tokens each."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", PREPARE_SESSIONS.format(counts=list(counts))],
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if result.returncode != 0:
+            raise ServerFailed(f"preparing the database failed:\n{result.stderr}")
+        prepared = json.loads(result.stdout.strip().splitlines()[-1])
+        return [(entry["session_id"], entry["tokens"]) for entry in prepared]
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:

@@ -258,7 +258,7 @@ class CallConsumer(AsyncWebsocketConsumer):
         await self._broadcast("call.participant_joined", protocol.participant_joined_message(participant.as_wire()))
         kinds = ("audio",) if self.session.session_type == SessionType.VOICE else ("audio", "video")
         await sfu.join(self.session_id, participant.participant_id, live.route, kinds)
-        await self._enforce_media(sfu)
+        await self._enforce_media(sfu, live)  # ``live``: the socket may have closed meanwhile
 
     async def _without_ghosts(self, others: list[Participant]) -> list[Participant]:
         """With the in-memory channel layer this process is the whole server: whoever it does not serve is gone."""
@@ -291,17 +291,15 @@ class CallConsumer(AsyncWebsocketConsumer):
             # An offer sent just before the drop may have lost its answer: ask again.
             await get_sfu().repeat_offer(self.session_id, live.participant_id)
 
-    async def _enforce_media(self, sfu: SFU | RemoteSFU) -> None:
+    async def _enforce_media(self, sfu: SFU | RemoteSFU, live: LiveParticipant) -> None:
         """The SFU forwards only what the participant has on: muted means silent for everyone."""
-        live = self.live
-        assert live is not None
         await sfu.set_forwarding(self.session_id, live.participant_id, "audio", not live.audio_muted)
         await sfu.set_forwarding(self.session_id, live.participant_id, "video", not live.video_paused)
 
     async def _set_media(self, audio_muted: bool, video_paused: bool) -> None:
         assert self.live is not None
         self.live.audio_muted, self.live.video_paused = audio_muted, video_paused
-        await self._enforce_media(get_sfu())
+        await self._enforce_media(get_sfu(), self.live)
         await presence.update_media(self.live.participant_id, audio_muted, video_paused)
         await self._broadcast("call.media", protocol.media_message(self.participant_id, audio_muted, video_paused))
 

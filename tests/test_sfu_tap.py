@@ -16,19 +16,31 @@ FRAME_START = b"\x10"  # VP8 descriptor: S=1, partition 0
 CONTINUATION = b"\x00"
 
 
-def video_packet(ssrc: int, sequence: int, timestamp: int, *, first: bool, keyframe: bool = False) -> RtpPacket:
-    packet = RtpPacket(payload_type=96, sequence_number=sequence & 0xFFFF, timestamp=timestamp & 0xFFFFFFFF, ssrc=ssrc)
+def video_packet(
+    ssrc: int, sequence: int, timestamp: int, *, first: bool, keyframe: bool = False, last: bool = False
+) -> RtpPacket:
+    packet = RtpPacket(
+        payload_type=96, sequence_number=sequence & 0xFFFF, timestamp=timestamp & 0xFFFFFFFF, ssrc=ssrc, marker=last
+    )
     packet.payload = (FRAME_START if first else CONTINUATION) + b"payload"
     packet._data = (b"\x00" if keyframe and first else b"\x01") + b"vp8"  # type: ignore[attr-defined]
     return packet
 
 
-def video_frames(ssrc: int, count: int, *, seq: int = 0, ts: int = 0, per_frame: int = 2) -> list[RtpPacket]:
-    """``count`` frames of ``per_frame`` packets each; the first frame is a keyframe."""
+def video_frames(
+    ssrc: int, count: int, *, seq: int = 0, ts: int = 0, per_frame: int = 2, marked: bool = False
+) -> list[RtpPacket]:
+    """
+    ``count`` frames of ``per_frame`` packets each; the first frame is a keyframe. ``marked``: each
+    frame's last packet has the marker bit, as browsers and aiortc send them.
+    """
     packets = []
     for frame in range(count):
         for part in range(per_frame):
-            packets.append(video_packet(ssrc, seq, ts + frame * FRAME_TICKS, first=part == 0, keyframe=frame == 0))
+            last = marked and part == per_frame - 1
+            packets.append(
+                video_packet(ssrc, seq, ts + frame * FRAME_TICKS, first=part == 0, keyframe=frame == 0, last=last)
+            )
             seq += 1
     return packets
 
@@ -62,6 +74,44 @@ def test_frames_pass_in_order_without_loss() -> None:
     timestamps, plis = feed(buffer, video_frames(5, 10))
     assert timestamps == [i * FRAME_TICKS for i in range(9)]  # the last one waits for the next frame
     assert plis == 0 and buffer.stalls == 0
+
+
+def test_a_frame_comes_out_with_its_marked_last_packet() -> None:
+    """No waiting for the next frame to begin: that would hold every frame one frame interval."""
+    buffer = SourceTrackingJitterBuffer(published_video(5))
+    packets = video_frames(5, 3, per_frame=3, marked=True)
+    for index, packet in enumerate(packets):
+        _, frame = buffer.add(packet)
+        if index % 3 == 2:
+            assert frame is not None and frame.timestamp == index // 3 * FRAME_TICKS
+            assert frame.data == (b"\x00vp8" if index == 2 else b"\x01vp8") + b"\x01vp8" * 2
+        else:
+            assert frame is None
+
+
+def test_a_marked_frame_waits_for_a_packet_missing_before_its_marker() -> None:
+    buffer = SourceTrackingJitterBuffer(published_video(5))
+    packets = video_frames(5, 3, per_frame=3, marked=True)
+    missing = packets.pop(4)  # middle packet of frame 1
+    timestamps, _ = feed(buffer, packets[:5])  # frame 0, then frame 1 without its middle
+    assert timestamps == [0]
+    more, _ = feed(buffer, [missing, *packets[5:]])
+    assert more == [FRAME_TICKS, 2 * FRAME_TICKS]
+    # A late duplicate of a frame already forwarded is not forwarded again.
+    assert feed(buffer, [packets[0]]) == ([], 0)
+
+
+def test_a_lost_first_packet_of_a_marked_frame_is_given_up_after_the_stall_window() -> None:
+    """The frame before it went out whole, so the gap is at the buffer's origin: it still stalls, not freezes."""
+    buffer = SourceTrackingJitterBuffer(published_video(5))
+    stall_frames = VIDEO_STALL_TICKS // FRAME_TICKS + 2
+    packets = video_frames(5, stall_frames + 4, marked=True)
+    del packets[2]  # the first packet of frame 1, never repaired
+    timestamps, plis = feed(buffer, packets[: 2 * (stall_frames + 1)])
+    assert timestamps == [0]
+    assert plis == 1 and buffer.stalls == 1
+    later, _ = feed(buffer, packets[2 * (stall_frames + 1) :])
+    assert later and all(ts > VIDEO_STALL_TICKS for ts in later)
 
 
 def test_a_packet_repaired_in_time_costs_no_frame() -> None:

@@ -200,11 +200,11 @@ async def test_a_new_publisher_ssrc_restarts_subscribers_at_a_keyframe() -> None
     track.attach(published)
     track._started = True
     buffer = SourceTrackingJitterBuffer(published)
-    packet = SimpleNamespace(ssrc=111, sequence_number=1, timestamp=0, _data=b"\x00", payload=b"\x10")
+    packet = SimpleNamespace(ssrc=111, sequence_number=1, timestamp=0, marker=0, _data=b"\x00", payload=b"\x10")
     buffer.add(packet)  # the first SSRC is learnt, nothing else happens
     assert published.media_ssrc == 111
     track._awaiting_keyframe = False
-    buffer.add(SimpleNamespace(ssrc=222, sequence_number=2, timestamp=3000, _data=b"\x01", payload=b"\x10"))
+    buffer.add(SimpleNamespace(ssrc=222, sequence_number=2, timestamp=3000, marker=0, _data=b"\x01", payload=b"\x10"))
     await asyncio.sleep(0)
     assert published.media_ssrc == 222 and track._awaiting_keyframe is True
     assert sent[-1] == 222
@@ -257,3 +257,30 @@ async def test_a_join_beside_a_peer_the_browser_closed_still_works() -> None:
         assert room.peers["ann"].subscriptions == []
     finally:
         await sfu.close_all()
+
+
+async def test_subscriptions_carry_no_receive_bandwidth_estimator() -> None:
+    """A sendonly subscription receives nothing: its receiver has no estimator; a published track's has one."""
+    from aiortc.rate import RemoteBitrateEstimator
+
+    from sessions_app.sfu.config import MediaConfig
+    from sessions_app.sfu.peer import ParticipantPeer
+
+    async def send_signal(message: dict[str, object]) -> None:
+        pass
+
+    config = MediaConfig(media_ips=("127.0.0.1",))
+    ann = ParticipantPeer("ann", ("video",), config, send_signal)
+    bob = ParticipantPeer("bob", ("video",), config, send_signal)
+    try:
+        bob.subscribe(ann.published["video"])
+        estimator = "_RTCRtpReceiver__remote_bitrate_estimator"
+        assert getattr(bob.subscriptions[0].transceiver.receiver, estimator) is None
+        publishing = bob._publish_transceivers["video"].receiver
+        assert isinstance(getattr(publishing, estimator), RemoteBitrateEstimator)
+        from aiortc import rtcrtpreceiver
+
+        assert rtcrtpreceiver.RemoteBitrateEstimator is RemoteBitrateEstimator  # put back
+    finally:
+        await ann.close()
+        await bob.close()

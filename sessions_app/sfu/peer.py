@@ -17,6 +17,7 @@ from aiortc import (
     RTCRtpTransceiver,
     RTCSessionDescription,
 )
+from aiortc import rtcrtpreceiver as aiortc_receiver
 
 from .config import MediaConfig
 from .forwarding import ForwardingTrack
@@ -59,6 +60,27 @@ def ice_servers(config: MediaConfig) -> list[RTCIceServer]:
                 RTCIceServer(urls=urls, username=server.get("username"), credential=server.get("credential"))
             )
     return servers
+
+
+def _no_estimator() -> None:
+    return None
+
+
+def add_sending_transceiver(pc: RTCPeerConnection, track: ForwardingTrack) -> RTCRtpTransceiver:
+    """
+    A sendonly transceiver for ``track``, made without the receive-side bandwidth estimator aiortc
+    gives every video transceiver's receiver. A subscription receives nothing, and that estimator
+    is 1,000 one-millisecond buckets: about 97 kB a subscription (tracemalloc), and a fifth of a join's CPU in
+    a call of ten (py-spy, bench/signaling.py). aiortc's receiver skips it when it is None.
+    """
+    if not hasattr(aiortc_receiver, "RemoteBitrateEstimator"):
+        raise RuntimeError("aiortc.rtcrtpreceiver.RemoteBitrateEstimator is gone: see sfu/compat.py")
+    estimator = aiortc_receiver.RemoteBitrateEstimator
+    aiortc_receiver.RemoteBitrateEstimator = _no_estimator  # type: ignore[assignment,misc]
+    try:
+        return pc.addTransceiver(track, direction="sendonly")
+    finally:
+        aiortc_receiver.RemoteBitrateEstimator = estimator  # type: ignore[misc]
 
 
 @dataclass(slots=True)
@@ -164,7 +186,7 @@ class ParticipantPeer:
         )
         if idle is None:
             track = ForwardingTrack(published.kind)
-            transceiver = self.pc.addTransceiver(track, direction="sendonly")
+            transceiver = add_sending_transceiver(self.pc, track)
             transceiver.setCodecPreferences(codec_preferences(published.kind))
             transceiver.sender._send_keyframe = track.request_keyframe  # type: ignore[method-assign]
             idle = Subscription(transceiver=transceiver, track=track, publisher_id=None)

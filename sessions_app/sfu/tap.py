@@ -56,13 +56,53 @@ class SourceTrackingJitterBuffer(JitterBuffer):
             return True, None
         return pli_flag, frame
 
+    def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
+        """
+        The oldest frame, once complete: its packets run without a gap from the origin to the
+        one with the marker bit, or (a sender that sets no marker) to a packet of the next frame.
+        """
+        packets = self._packets
+        capacity = self._capacity
+        origin = self._origin
+        first = packets[origin % capacity]  # type: ignore[operator]
+        if first is None:
+            return None
+        timestamp = first.timestamp
+        for count in range(capacity):
+            packet = packets[(origin + count) % capacity]  # type: ignore[operator]
+            if packet is None:
+                return None
+            if packet.timestamp != timestamp:
+                return self._take_frame(count, timestamp)
+            if packet.marker:
+                return self._take_frame(count + 1, timestamp)
+        return None
+
+    def _take_frame(self, count: int, timestamp: int) -> JitterFrame:
+        """The first ``count`` packets from the origin as one frame, removed from the buffer."""
+        packets = self._packets
+        capacity = self._capacity
+        origin: int = self._origin  # type: ignore[assignment]
+        parts = []
+        for offset in range(count):
+            position = (origin + offset) % capacity
+            parts.append(packets[position]._data)  # type: ignore[union-attr]
+            packets[position] = None
+        self._origin = (origin + count) & 0xFFFF
+        return JitterFrame(data=b"".join(parts), timestamp=timestamp)
+
     def _stalled_behind(self, timestamp: int) -> bool:
         origin = self._origin
         if origin is None:
             return False
-        oldest = self._packets[origin % self._capacity]
+        packets, capacity = self._packets, self._capacity
+        oldest = packets[origin % capacity]
         if oldest is None:
-            return False
+            # The packet at the origin is the one missing (the frame before it went out whole):
+            # the oldest frame waiting is the one of the first packet that is here.
+            oldest = next((p for p in (packets[(origin + i) % capacity] for i in range(1, capacity)) if p), None)
+            if oldest is None:
+                return False
         ahead = (timestamp - oldest.timestamp) & 0xFFFFFFFF
         return VIDEO_STALL_TICKS < ahead < RTP_TIMESTAMP_HALF_RANGE
 

@@ -1,0 +1,82 @@
+"""The benchmarks' own arithmetic: profile summaries, the latency trailer, capacity and the report (no timing)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aiortc.rtp import RtpPacket
+
+from bench.latency import MAGIC, TRAILER, ArrivalLog, percentiles
+from bench.load import Topology
+from bench.profile import summarize
+from bench.summary import forwarding_capacity
+
+
+def test_topologies_count_streams_for_both_curves() -> None:
+    """An n-by-n meeting forwards n*(n-1) streams; one publisher to k subscribers forwards k."""
+    assert Topology(4).streams == 12 and Topology(4).label == "4x4"
+    assert Topology(1, 16).streams == 16 and Topology(1, 16).size == 17 and Topology(1, 16).label == "1->16"
+
+
+def test_profile_summary_ranks_own_and_inclusive_time_without_plumbing(tmp_path: Path) -> None:
+    raw = tmp_path / "profile.txt"
+    raw.write_text(
+        "run_forever (asyncio/base_events.py:1);_run_rtp (aiortc/rtcrtpsender.py:2);sendto (asyncio/x.py:3) 6\n"
+        "run_forever (asyncio/base_events.py:1);_run_rtp (aiortc/rtcrtpsender.py:2);pack (aiortc/codecs/vpx.py:4) 3\n"
+        "run_forever (asyncio/base_events.py:1);select (selectors.py:5) 1\n"
+    )
+    summary = summarize(raw)
+    assert summary["samples"] == 10
+    assert summary["own"][0] == {"function": "asyncio/x.py:sendto", "share": 0.6}
+    assert summary["inclusive"][0] == {"function": "aiortc/rtcrtpsender.py:_run_rtp", "share": 0.9}
+    assert all(not row["function"].startswith("asyncio/") for row in summary["inclusive"])
+    assert summary["idle_share"] == 0.1
+
+
+async def test_a_stamped_frame_is_read_from_its_marker_packet_once() -> None:
+    """The trailer rides at the end of the frame's last packet; a retransmission is not a second arrival."""
+
+    class Receiver:
+        async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+            pass
+
+    receiver: Any = Receiver()
+    log = ArrivalLog()
+    log.watch(receiver)
+    log.recording = True
+    packet = RtpPacket(payload_type=96, sequence_number=1, timestamp=0, ssrc=1, marker=1)
+    packet.payload = b"\x10vp8" + TRAILER.pack(MAGIC, 7, 1_000)
+    await receiver._handle_rtp_packet(packet, 0)
+    await receiver._handle_rtp_packet(packet, 0)
+    unmarked = RtpPacket(payload_type=96, sequence_number=2, timestamp=0, ssrc=1, marker=0)
+    unmarked.payload = b"\x10vp8" + TRAILER.pack(MAGIC, 8, 1_000)
+    await receiver._handle_rtp_packet(unmarked, 0)
+    assert list(log.frames) == [7]
+
+
+def test_percentiles_of_delays() -> None:
+    figures = percentiles([float(value) for value in range(1, 101)])
+    assert figures["count"] == 100 and figures["p50_ms"] == 50.5 and figures["max_ms"] == 100.0
+    assert percentiles([]) == {"count": 0}
+
+
+def run(listeners: int, cores: float, held: bool = True, loss: float = 0.0) -> dict[str, Any]:
+    return {
+        "server": "forwarding",
+        "size": listeners + 1,
+        "listeners": listeners,
+        "held": held,
+        "loss": loss,
+        "packet_loss": 0.0,
+        "server_cores": cores,
+        "cpu_per_delivered_stream": cores / listeners,
+        "packets_per_s_per_core": 100 * listeners / cores,
+    }
+
+
+def test_capacity_counts_only_meetings_held_under_one_percent_loss() -> None:
+    capacity = forwarding_capacity([run(1, 0.05), run(8, 0.12), run(16, 0.05, held=False), run(4, 0.01, loss=0.02)])
+    assert capacity["best_meeting"] == "1->8" and capacity["best_streams_per_core"] == 67
+    assert capacity["marginal_streams_per_core"] == 100  # (8 - 1) / (0.12 - 0.05)
+    assert capacity["largest_fanout_held"] == 8 and not capacity["met"]
