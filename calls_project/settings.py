@@ -143,7 +143,14 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                # redis-py 8 gives every read a 5 s socket timeout: the layer's idle receive (a BRPOP of
+                # up to 5 s) would time out on its own and crash every quiet consumer. 15 s still notices
+                # a Redis that went away.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                # Keys start with this; deployments (or test runs) sharing one Redis database keep apart.
+                "prefix": os.environ.get("CALLS_REDIS_PREFIX", "") or "asgi",
+            },
         }
     }
 else:
