@@ -205,6 +205,20 @@ except ValueError as exc:
     raise ImproperlyConfigured(f"CALLS_ICE_SERVERS must be a JSON list: {exc}") from None
 if not isinstance(CALLS_ICE_SERVERS, list):
     raise ImproperlyConfigured("CALLS_ICE_SERVERS must be a JSON list of RTCIceServer objects.")
+# Where media runs: "embedded" (the SFU inside each Daphne process: one Daphne process only) or
+# "workers" (``manage.py runsfu`` processes host the sessions; every Daphne process reaches them
+# through the channel layer, so REDIS_URL and a shared database are required).
+CALLS_SFU = os.environ.get("CALLS_SFU", "").strip() or "embedded"
+if CALLS_SFU not in {"embedded", "workers"}:
+    raise ImproperlyConfigured('CALLS_SFU must be "embedded" or "workers".')
+if CALLS_SFU == "workers" and not REDIS_URL:
+    raise ImproperlyConfigured("CALLS_SFU=workers needs REDIS_URL: workers and Daphne processes talk through Redis.")
+# A worker heartbeats every second; one silent this long is dead and its sessions move.
+try:
+    CALLS_SFU_WORKER_TIMEOUT_S = float(os.environ.get("CALLS_SFU_WORKER_TIMEOUT_S", "") or 3.0)
+except ValueError:
+    raise ImproperlyConfigured("CALLS_SFU_WORKER_TIMEOUT_S must be a number of seconds.") from None
+
 # /metrics (Prometheus text format) answers only a scraper with this bearer token; unset, it is a 404.
 CALLS_METRICS_TOKEN = os.environ.get("CALLS_METRICS_TOKEN", "").strip()
 

@@ -22,6 +22,8 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from . import presence, protocol, session_settings
+from .cluster.placement import NoMediaWorker
+from .cluster.remote import RemoteSFU
 from .links import is_valid_session_id
 from .live import SILENCE_CHECK_INTERVAL_S, SILENCE_TIMEOUT_S, LiveParticipant, SignalRoute, get_live_participants
 from .media import get_sfu
@@ -60,6 +62,22 @@ async def leave_call(live: LiveParticipant, reason: str) -> None:
                 "sender": "",
             },
         )
+
+
+async def move_participants(session_id: str, participant_ids: list[str]) -> None:
+    """
+    The SFU worker hosting their media died: each leaves and joins again (the SDK does it on
+    close code 4013), which places the session on a live worker. One away has nothing to rejoin with.
+    """
+    registry = get_live_participants()
+    for participant_id in participant_ids:
+        live = registry.discard(participant_id)
+        if live is None:
+            continue
+        if live.channel_name:
+            await get_channel_layer().send(live.channel_name, {"type": "call.media_moved"})
+        else:
+            await leave_call(live, protocol.LEAVE_REASON_MEDIA_MOVED)
 
 
 class CallConsumer(AsyncWebsocketConsumer):
@@ -175,6 +193,13 @@ class CallConsumer(AsyncWebsocketConsumer):
         if identity.is_guest and not session.allow_guests:
             # A guest token minted before the session was made members-only no longer admits anyone.
             raise ProtocolError(protocol.ERR_GUESTS_NOT_ALLOWED, "This call asks you to log in.")
+        sfu = get_sfu()
+        try:
+            await sfu.reserve(self.session_id)
+        except NoMediaWorker:
+            raise ProtocolError(
+                protocol.ERR_MEDIA_SERVER_UNAVAILABLE, "No media server is available for this call; try again shortly."
+            ) from None
         locked = session.locked_settings
         effective = session_settings.effective_settings(
             {}, session_settings.session_defaults(session), locked, session_settings.clean_settings(message.settings)
@@ -213,9 +238,8 @@ class CallConsumer(AsyncWebsocketConsumer):
         )
         await self._broadcast("call.participant_joined", protocol.participant_joined_message(participant.as_wire()))
         kinds = ("audio",) if self.session.session_type == SessionType.VOICE else ("audio", "video")
-        sfu = get_sfu()
         await sfu.join(self.session_id, participant.participant_id, live.route, kinds)
-        self._enforce_media(sfu)
+        await self._enforce_media(sfu)
 
     async def _without_ghosts(self, others: list[Participant]) -> list[Participant]:
         """With the in-memory channel layer this process is the whole server: whoever it does not serve is gone."""
@@ -248,17 +272,17 @@ class CallConsumer(AsyncWebsocketConsumer):
             # An offer sent just before the drop may have lost its answer: ask again.
             await get_sfu().repeat_offer(self.session_id, live.participant_id)
 
-    def _enforce_media(self, sfu: SFU) -> None:
+    async def _enforce_media(self, sfu: SFU | RemoteSFU) -> None:
         """The SFU forwards only what the participant has on: muted means silent for everyone."""
         live = self.live
         assert live is not None
-        sfu.set_forwarding(self.session_id, live.participant_id, "audio", not live.audio_muted)
-        sfu.set_forwarding(self.session_id, live.participant_id, "video", not live.video_paused)
+        await sfu.set_forwarding(self.session_id, live.participant_id, "audio", not live.audio_muted)
+        await sfu.set_forwarding(self.session_id, live.participant_id, "video", not live.video_paused)
 
     async def _set_media(self, audio_muted: bool, video_paused: bool) -> None:
         assert self.live is not None
         self.live.audio_muted, self.live.video_paused = audio_muted, video_paused
-        self._enforce_media(get_sfu())
+        await self._enforce_media(get_sfu())
         await presence.update_media(self.live.participant_id, audio_muted, video_paused)
         await self._broadcast("call.media", protocol.media_message(self.participant_id, audio_muted, video_paused))
 
@@ -349,6 +373,15 @@ class CallConsumer(AsyncWebsocketConsumer):
         self.live = None
         await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
         await self.close(code=protocol.WS_4012_REPLACED)
+
+    async def call_media_moved(self, event: dict[str, Any]) -> None:
+        """The SFU worker hosting this call died: leave, and have the SDK join again (on a live worker)."""
+        live, self.live = self.live, None
+        if live is None:
+            return
+        await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
+        await leave_call(live, protocol.LEAVE_REASON_MEDIA_MOVED)
+        await self.close(code=protocol.WS_4013_MEDIA_MOVED)
 
     async def call_ended(self, event: dict[str, Any]) -> None:
         """The call was ended for everyone (REST API or admin): say so and drop the connection."""

@@ -1,13 +1,21 @@
-"""The SFU this process hosts, configured from Django settings on first use."""
+"""
+This process's way to media, configured from Django settings on first use.
+
+With ``CALLS_SFU=embedded`` (the default) that is an SFU inside this process; with
+``workers``, a ``RemoteSFU`` that reaches the SFU workers (``manage.py runsfu``)
+through the channel layer. The consumer makes the same calls on either.
+"""
 
 from __future__ import annotations
 
+from channels.layers import get_channel_layer
 from django.conf import settings
 
+from .cluster.remote import RemoteSFU
 from .live import reset_live_participants
 from .sfu import SFU, MediaConfig
 
-_sfu: SFU | None = None
+_sfu: SFU | RemoteSFU | None = None
 
 
 def media_config_from_settings() -> MediaConfig:
@@ -18,17 +26,22 @@ def media_config_from_settings() -> MediaConfig:
     )
 
 
-def get_sfu() -> SFU:
-    """The process-wide SFU (the embedded default: media inside Daphne)."""
+def get_sfu() -> SFU | RemoteSFU:
+    """The process-wide SFU: embedded (media inside Daphne) or the workers' (``CALLS_SFU=workers``)."""
     global _sfu
     if _sfu is None:
-        _sfu = SFU(media_config_from_settings())
+        if settings.CALLS_SFU == "workers":
+            from .consumers import move_participants  # the consumer imports this module
+
+            _sfu = RemoteSFU(get_channel_layer(), move_participants)
+        else:
+            _sfu = SFU(media_config_from_settings())
     return _sfu
 
 
 def current_sfu() -> SFU | None:
-    """The SFU if this process has started one (reading it must not start one)."""
-    return _sfu
+    """The SFU hosting rooms in this process, if it has started one (reading it must not start one)."""
+    return _sfu if isinstance(_sfu, SFU) else None
 
 
 async def reset_sfu() -> None:

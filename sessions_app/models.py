@@ -166,6 +166,31 @@ class SessionStatus(models.TextChoices):
     ENDED = "ended", "Ended"
 
 
+class MediaWorker(models.Model):
+    """
+    An SFU worker process (``manage.py runsfu``), as every process sees it.
+
+    A worker records itself when it starts and refreshes ``last_seen`` with its
+    load every second; one silent for ``CALLS_SFU_WORKER_TIMEOUT_S`` is dead, and
+    the sessions it hosted move to a live one.
+    """
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    channel_name = models.CharField(max_length=200, help_text="Where signaling reaches it on the channel layer.")
+    host = models.CharField(max_length=200, blank=True, help_text="Host name and process ID, for operators.")
+    started_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    rooms = models.PositiveIntegerField(default=0, help_text="Calls it hosts (as of its last heartbeat).")
+    participants = models.PositiveIntegerField(default=0, help_text="Peer connections it holds.")
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return self.worker_id
+
+
 class CallSession(models.Model):
     """A call that everyone holding its share link can join."""
 
@@ -187,6 +212,14 @@ class CallSession(models.Model):
     )
     locked_settings = models.JSONField(
         default=list, blank=True, help_text="Option names participants cannot override; the server enforces them."
+    )
+    media_worker = models.ForeignKey(
+        MediaWorker,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sessions",
+        help_text="The SFU worker hosting its media (CALLS_SFU=workers only).",
     )
 
     class Meta:

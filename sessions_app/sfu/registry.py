@@ -31,6 +31,9 @@ class SFU:
         self.config = config
         self.rooms: dict[str, Room] = {}
 
+    async def reserve(self, session_id: str) -> None:
+        """Media for ``session_id`` is hosted here: nothing to place (workers' SFU places it)."""
+
     async def join(
         self,
         session_id: str,
@@ -75,7 +78,7 @@ class SFU:
         if not room.peers and self.rooms.get(session_id) is room:
             del self.rooms[session_id]
 
-    def set_forwarding(self, session_id: str, participant_id: str, source: str, enabled: bool) -> None:
+    async def set_forwarding(self, session_id: str, participant_id: str, source: str, enabled: bool) -> None:
         """Forward (or hold back) what a participant publishes of ``source``; a no-op if unknown."""
         room = self.rooms.get(session_id)
         peer = room.peers.get(participant_id) if room else None

@@ -57,6 +57,7 @@ export const CloseCode = Object.freeze({
   SESSION_ENDED: 4010,
   INVALID_SESSION_ID: 4011,
   REPLACED: 4012,
+  MEDIA_MOVED: 4013,
 });
 
 const CLOSE_CODE_ERRORS = new Map([

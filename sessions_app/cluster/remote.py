@@ -1,0 +1,163 @@
+"""
+A Daphne process's SFU when media runs in workers: the embedded SFU's calls, sent over the channel layer.
+
+The consumer cannot tell it from the embedded SFU: the same calls, the same
+``send_signal`` per participant. It also watches the workers hosting this
+process's participants; when one dies, ``on_media_lost`` hears which participants
+lost their media, so they can join again (and their session lands on a live worker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.layers import BaseChannelLayer
+
+from ..sfu.peer import SendSignal
+from ..sfu.room import UnknownParticipant
+from . import messages, placement
+from .placement import Host
+
+logger = logging.getLogger(__name__)
+
+MediaLost = Callable[[str, list[str]], Awaitable[None]]
+
+
+class RemoteSFU:
+    """This process's view of the SFU workers hosting its participants."""
+
+    def __init__(self, layer: BaseChannelLayer, on_media_lost: MediaLost) -> None:
+        self.layer = layer
+        self.on_media_lost = on_media_lost
+        self.channel_name = ""
+        # participant ID → (session ID, its route); session ID → the worker hosting it.
+        self._routes: dict[str, tuple[str, SendSignal]] = {}
+        self._hosts: dict[str, Host] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._starting: asyncio.Lock | None = None
+
+    async def _start(self) -> None:
+        if self.channel_name:
+            return
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:
+            if self.channel_name:
+                return
+            channel_name = await self.layer.new_channel(prefix="sfu-signal.")
+            self._tasks = [asyncio.ensure_future(self._receive(channel_name)), asyncio.ensure_future(self._watch())]
+            self.channel_name = channel_name
+
+    async def reserve(self, session_id: str) -> Host:
+        """The worker hosting ``session_id``, placing the session if needed (raises NoMediaWorker)."""
+        await self._start()
+        host = self._hosts.get(session_id)
+        if host is None:
+            host = self._hosts[session_id] = await placement.host_session(session_id)
+        return host
+
+    async def join(
+        self,
+        session_id: str,
+        participant_id: str,
+        send_signal: SendSignal,
+        sources: tuple[str, ...] = ("audio", "video"),
+    ) -> None:
+        host = await self.reserve(session_id)
+        self._routes[participant_id] = (session_id, send_signal)
+        await self._tell(host, messages.JOIN, session_id, participant_id, sources=list(sources))
+
+    async def handle_answer(self, session_id: str, participant_id: str, sdp: str) -> None:
+        await self._tell_host_of(messages.ANSWER, session_id, participant_id, sdp=sdp)
+
+    async def set_screen_share(self, session_id: str, participant_id: str, enabled: bool) -> None:
+        await self._tell_host_of(messages.SCREEN_SHARE, session_id, participant_id, enabled=enabled)
+
+    async def repeat_offer(self, session_id: str, participant_id: str) -> None:
+        with contextlib.suppress(UnknownParticipant):
+            await self._tell_host_of(messages.REPEAT_OFFER, session_id, participant_id)
+
+    async def set_forwarding(self, session_id: str, participant_id: str, source: str, enabled: bool) -> None:
+        with contextlib.suppress(UnknownParticipant):
+            await self._tell_host_of(messages.FORWARDING, session_id, participant_id, source=source, enabled=enabled)
+
+    async def leave(self, session_id: str, participant_id: str) -> None:
+        """Leave the worker's room; a no-op for a participant whose media was already lost."""
+        if self._routes.pop(participant_id, None) is None:
+            return
+        host = self._hosts.get(session_id)
+        if host is not None:
+            if not any(sid == session_id for sid, _ in self._routes.values()):
+                del self._hosts[session_id]  # placed again on the next join here: it may move meanwhile
+            await self._tell(host, messages.LEAVE, session_id, participant_id)
+
+    def participant_stats(self, session_id: str, participant_id: str) -> dict[str, Any] | None:
+        """Media stats live in the worker; operators see its load on the Live calls page."""
+        return None
+
+    def stats(self) -> dict[str, Any]:
+        return {"rooms": len(self._hosts), "participants": len(self._routes)}
+
+    async def close_all(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._routes.clear()
+        self._hosts.clear()
+        self.channel_name = ""
+
+    async def _tell_host_of(self, kind: str, session_id: str, participant_id: str, **fields: Any) -> None:
+        """Tell the worker hosting a participant of this process (UnknownParticipant if none)."""
+        host = self._hosts.get(session_id)
+        if host is None or participant_id not in self._routes:
+            raise UnknownParticipant(participant_id)
+        await self._tell(host, kind, session_id, participant_id, **fields)
+
+    async def _tell(self, host: Host, kind: str, session_id: str, participant_id: str, **fields: Any) -> None:
+        message = messages.to_worker(kind, session_id, participant_id, reply_to=self.channel_name, **fields)
+        await self.layer.send(host.channel_name, message)
+
+    async def _receive(self, channel_name: str) -> None:
+        while True:
+            message = await self.layer.receive(channel_name)
+            if message.get("type") != messages.SIGNAL:
+                continue
+            entry = self._routes.get(message.get("participant_id", ""))
+            if entry is None:
+                continue
+            try:
+                await entry[1](message["message"])
+            except Exception:
+                logger.exception("could not relay a media signal to participant %s", message.get("participant_id"))
+
+    async def _watch(self) -> None:
+        """Every heartbeat, check the workers this process relies on; move the sessions of dead ones."""
+        while True:
+            await asyncio.sleep(placement.HEARTBEAT_INTERVAL_S)
+            if not self._hosts:
+                continue
+            try:
+                moved = await placement.moved_sessions({sid: host.worker_pk for sid, host in self._hosts.items()})
+            except Exception:
+                logger.exception("could not check the SFU workers")
+                continue
+            for session_id in moved:
+                await self._lose(session_id)
+
+    async def _lose(self, session_id: str) -> None:
+        self._hosts.pop(session_id, None)
+        lost = [pid for pid, (sid, _) in self._routes.items() if sid == session_id]
+        for participant_id in lost:
+            del self._routes[participant_id]
+        logger.warning("the SFU worker of session %s is gone: %d participant(s) join again", session_id, len(lost))
+        try:
+            await self.on_media_lost(session_id, lost)
+        except Exception:
+            logger.exception("could not move the participants of session %s", session_id)
