@@ -144,10 +144,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # redis-py 8 gives every read a 5 s socket timeout: the layer's idle receive (a BRPOP of
-                # up to 5 s) would time out on its own and crash every quiet consumer. 15 s still notices
-                # a Redis that went away.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                # No read timeout, as before redis-py 8: its 5 s default timed out the layer's idle 5 s
+                # blocking pop and crashed every quiet consumer, and with any timeout around that read, a
+                # consumer cancelled as its socket closes could miss the cancellation and block forever.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
                 # Keys start with this; deployments (or test runs) sharing one Redis database keep apart.
                 "prefix": os.environ.get("CALLS_REDIS_PREFIX", "") or "asgi",
             },
