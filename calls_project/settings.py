@@ -154,7 +154,17 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                # No read timeout, as before redis-py 8: its 5 s default timed out the layer's idle 5 s
+                # blocking pop and crashed every quiet consumer, and with any timeout around that read, a
+                # consumer cancelled as its socket closes could miss the cancellation and block forever.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                # Keys start with this; deployments (or test runs) sharing one Redis database keep apart.
+                "prefix": os.environ.get("CALLS_REDIS_PREFIX", "") or "asgi",
+                # Messages waiting per channel (default 100): an SFU worker's one channel carries the signaling
+                # of every call it hosts, and a burst of joins must not find it full.
+                "capacity": 1000,
+            },
         }
     }
 else:

@@ -23,12 +23,17 @@ fi
 .venv/bin/python manage.py makemigrations --check --dry-run -v0
 .venv/bin/python manage.py check
 .venv/bin/python -m pytest "$@"
-# The same server-side suite again on PostgreSQL, when one is reachable (as on CI's machine): the
-# embedded default is SQLite, but deployments move to PostgreSQL (DATABASE_URL). Browser tests run once.
+# Run 2: the suite again on PostgreSQL and Redis (DATABASE_URL, REDIS_URL), as deployments that scale
+# out run, when both are reachable (as on CI's machine). Browser servers run on them too.
 postgres_url="${CALLS_TEST_POSTGRES_URL:-postgres://127.0.0.1:5432/test}"
-if [ "$#" -eq 0 ] && .venv/bin/python -c "import psycopg, sys; psycopg.connect(sys.argv[1], connect_timeout=3).close()" "$postgres_url" 2>/dev/null; then
-  echo "Running the server-side suite again on PostgreSQL ($postgres_url)"
-  DATABASE_URL="$postgres_url" .venv/bin/python -m pytest --ignore=tests/browser
+redis_url="${CALLS_TEST_REDIS_URL:-redis://127.0.0.1:6379/7}"
+if [ "$#" -ne 0 ]; then
+  echo "pytest arguments were given: skipping the PostgreSQL and Redis run"
+elif ! .venv/bin/python -c "import psycopg, sys; psycopg.connect(sys.argv[1], connect_timeout=3).close()" "$postgres_url" 2>/dev/null; then
+  echo "PostgreSQL is not reachable at $postgres_url: SKIPPING the PostgreSQL and Redis run"
+elif ! .venv/bin/python -c "import redis, sys; redis.Redis.from_url(sys.argv[1], socket_connect_timeout=3).ping()" "$redis_url" 2>/dev/null; then
+  echo "Redis is not reachable at $redis_url: SKIPPING the PostgreSQL and Redis run"
 else
-  echo "PostgreSQL is not reachable at $postgres_url (or pytest arguments were given): skipping the PostgreSQL run"
+  echo "Running the suite again on PostgreSQL ($postgres_url) and Redis ($redis_url)"
+  DATABASE_URL="$postgres_url" REDIS_URL="$redis_url" .venv/bin/python -m pytest
 fi

@@ -1,7 +1,14 @@
+import os
+import secrets
 from collections.abc import Iterator
 
 import pytest
+from channels.layers import channel_layers
+from django.conf import settings
 from django.db import connection
+from django.test import override_settings
+
+REDIS_LAYER = "channels_redis.core.RedisChannelLayer"
 
 
 @pytest.fixture
@@ -24,3 +31,53 @@ def drop_leftover_database_connections(django_db_setup: None, django_db_blocker:
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_layer_of_this_run() -> Iterator[None]:
+    """
+    On Redis, this run's channel layer keys get a prefix of their own (``CALLS_REDIS_PREFIX``, which
+    the servers the tests start inherit), so runs sharing one Redis database never see each other's
+    groups and messages; the run deletes its keys when it ends.
+    """
+    layer = settings.CHANNEL_LAYERS["default"]
+    if layer["BACKEND"] != REDIS_LAYER:
+        yield
+        return
+    prefix = f"calls-test-{secrets.token_hex(6)}:"
+    previous = os.environ.get("CALLS_REDIS_PREFIX")
+    os.environ["CALLS_REDIS_PREFIX"] = prefix
+    try:
+        # override_settings resets channels' cached layers (its setting_changed handler).
+        with override_settings(CHANNEL_LAYERS={"default": {**layer, "CONFIG": {**layer["CONFIG"], "prefix": prefix}}}):
+            yield
+    finally:
+        if previous is None:
+            os.environ.pop("CALLS_REDIS_PREFIX")
+        else:
+            os.environ["CALLS_REDIS_PREFIX"] = previous
+        delete_redis_keys(settings.REDIS_URL, prefix)
+
+
+def delete_redis_keys(url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture(autouse=True)
+def channel_layer_of_this_test() -> Iterator[None]:
+    """
+    Every test gets new channel layer instances. A Redis layer keeps receive locks and buffers on
+    the instance, bound to the event loop that first used them: shared with the next test's loop,
+    they fail ("bound to a different event loop") or wait for a loop that is gone.
+    """
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -22,6 +24,9 @@ from tests.media_client import MediaClient
 from tests.test_sfu import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
+PING_INTERVAL_S = 1.0
+# Connecting loads the session from the database: more than the default second on a loaded machine.
+CONNECT_TIMEOUT_S = 10
 
 application = URLRouter(websocket_urlpatterns)
 
@@ -44,9 +49,28 @@ def new_session(**fields: Any) -> CallSession:
 
 async def open_socket(session_id: str) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(application, f"/ws/calls/{session_id}/")
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=CONNECT_TIMEOUT_S)
     assert connected
     return communicator
+
+
+@contextlib.asynccontextmanager
+async def keep_alive(*sockets: WebsocketCommunicator) -> AsyncIterator[None]:
+    """Ping like the SDK does, so only the sockets a test leaves silent go quiet."""
+
+    async def ping() -> None:
+        while True:
+            for socket in sockets:
+                await socket.send_json_to({"type": "ping"})
+            await asyncio.sleep(PING_INTERVAL_S)
+
+    task = asyncio.ensure_future(ping())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def receive_type(communicator: WebsocketCommunicator, message_type: str, timeout: float = 10) -> dict[str, Any]:
@@ -173,7 +197,8 @@ async def test_presence_join_media_and_leave(sfu_cleanup: None) -> None:
     assert media == protocol.media_message(bob_joined["participantId"], True, False)
 
     await bob.disconnect()  # Without "leave": Bob has RESUME_GRACE_S to come back before he is gone.
-    left = await receive_type(ann, "participant_left", timeout=RESUME_GRACE_S + 2)
+    async with keep_alive(ann):  # longer than a silent socket lasts
+        left = await receive_type(ann, "participant_left", timeout=RESUME_GRACE_S + 2)
     assert left["participantId"] == bob_joined["participantId"]
     assert left["reason"] == protocol.LEAVE_REASON_DISCONNECTED
 
@@ -183,7 +208,10 @@ async def test_presence_join_media_and_leave(sfu_cleanup: None) -> None:
     assert refreshed.status == SessionStatus.ONGOING and refreshed.started_at is not None
 
     await ann.send_json_to({"type": "leave"})
-    assert (await ann.receive_output())["type"] == "websocket.close"
+    output = await ann.receive_output()
+    while output["type"] == "websocket.send" and json.loads(output["text"])["type"] == "pong":
+        output = await ann.receive_output()  # answers to the keep-alive pings still on their way
+    assert output["type"] == "websocket.close"
 
 
 async def answer_offers(communicator: WebsocketCommunicator, client: MediaClient) -> None:

@@ -57,6 +57,9 @@ NORMAL_TYPES = frozenset(
     }
 )
 REPLY_TIMEOUT_S = 10.0
+# The SDK's ping interval (static/calls/signaling.js): a participant that never pings is closed as
+# silent after SILENCE_TIMEOUT_S, and a fuzz run lasts longer than that on a loaded machine.
+SDK_PING_INTERVAL_S = 2.0
 
 FUZZ = settings(
     max_examples=150,
@@ -87,6 +90,7 @@ class WellBehaved:
     received: list[dict[str, Any]] = field(default_factory=list)
     closed: dict[str, Any] | None = None
     task: asyncio.Task[None] | None = None
+    pinger: asyncio.Task[None] | None = None
 
     async def read(self) -> None:
         while True:
@@ -102,6 +106,12 @@ class WellBehaved:
                     await self.socket.send_json_to({"type": "answer", "sdp": sdp})
 
                 await self.client.handle_offer(message, send_answer)
+
+    async def keep_alive(self) -> None:
+        """Ping like the SDK, without waiting for the pongs (``read`` records them)."""
+        while True:
+            await self.socket.send_json_to({"type": "ping"})
+            await asyncio.sleep(SDK_PING_INTERVAL_S)
 
     async def ping(self) -> None:
         seen = len(self.received)
@@ -169,6 +179,7 @@ async def call(caplog: pytest.LogCaptureFixture) -> AsyncIterator[Call]:
     await ann_socket.send_json_to({"type": "join", "token": await guest_token(session.session_id, "Ann")})
     ann.participant_id = (await receive_type(ann_socket, "joined"))["participantId"]
     ann.task = asyncio.ensure_future(ann.read())
+    ann.pinger = asyncio.ensure_future(ann.keep_alive())
 
     stranger = await open_socket(session.session_id)
     fuzzer = await open_socket(session.session_id)
@@ -182,6 +193,7 @@ async def call(caplog: pytest.LogCaptureFixture) -> AsyncIterator[Call]:
         failures = [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("sessions_app")]
         assert not failures, "the server hit its catch-all: " + "; ".join(r.getMessage() for r in failures)
     finally:
+        ann.pinger.cancel()
         ann.task.cancel()
         await ann.client.close()
         for socket in (ann_socket, stranger, fuzzer):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,11 +11,9 @@ from channels.testing import WebsocketCommunicator
 
 from sessions_app import protocol
 from sessions_app.live import RESUME_GRACE_S, SILENCE_TIMEOUT_S, get_live_participants
-from tests.test_consumer import join, new_session, open_socket, receive_type
+from tests.test_consumer import join, keep_alive, new_session, open_socket, receive_type
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
-
-PING_INTERVAL_S = 1.0
 
 
 @pytest.fixture(autouse=True)
@@ -26,25 +23,6 @@ async def loopback_media(settings: Any) -> AsyncIterator[None]:
     settings.CALLS_MEDIA_IPS = ["127.0.0.1"]
     yield
     await reset_sfu()
-
-
-@contextlib.asynccontextmanager
-async def keep_alive(*sockets: WebsocketCommunicator) -> AsyncIterator[None]:
-    """Ping like the SDK does, so only the sockets a test leaves silent go quiet."""
-
-    async def ping() -> None:
-        while True:
-            for socket in sockets:
-                await socket.send_json_to({"type": "ping"})
-            await asyncio.sleep(PING_INTERVAL_S)
-
-    task = asyncio.ensure_future(ping())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def no_message_of_type(socket: WebsocketCommunicator, message_type: str, seconds: float) -> None:

@@ -1,7 +1,8 @@
 """
 Browser tests: a real server (Daphne, as in production) and Debian's Chromium driven by Playwright.
 
-The server runs as a subprocess on a free port with its own SQLite database;
+The server runs as a subprocess on a free port with its own database (SQLite, or
+PostgreSQL when the suite runs on it) and the suite's channel layer (Redis under REDIS_URL);
 sessions are created with ``manage.py create_session`` against that database.
 Every page gets its own browser context, so each one is a separate person
 (own storage, own fake camera and microphone).
@@ -11,12 +12,14 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
@@ -77,15 +80,36 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], log_path: Path) -
 
 
 @pytest.fixture(scope="session")
-def server_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def server_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """
+    The test server's own database: a new SQLite file, or, when the suite runs on PostgreSQL
+    (``DATABASE_URL``), a new database on that server, dropped at the end.
+    """
+    url = os.environ.get("DATABASE_URL", "")
+    if urlsplit(url).scheme not in {"postgres", "postgresql"}:
+        yield f"sqlite:///{tmp_path_factory.mktemp('browser-db') / 'calls.sqlite3'}"
+        return
+    import psycopg
+
+    name = f"calls_browser_{secrets.token_hex(4)}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def server_env(server_database_url: str) -> dict[str, str]:
     """The environment of the test server and of the management commands run against its database."""
-    database = tmp_path_factory.mktemp("browser-db") / "calls.sqlite3"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "calls_project.settings",
         "DJANGO_DEBUG": "1",
         "CALLS_MEDIA_IPS": "127.0.0.1",
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": server_database_url,
         "PYTHONUNBUFFERED": "1",
         # Every page of the suite asks for tokens and logins from 127.0.0.1: production's limits would trip.
         "CALLS_TOKEN_RATE": "10000/m",
