@@ -69,17 +69,18 @@ async def announce_left(session_id: str, participant_id: str, reason: str) -> No
     )
 
 
-async def close_orphans(orphans: list[Orphan]) -> None:
+async def close_orphans(orphans: list[Orphan]) -> list[Orphan]:
     """
-    Participants whose Daphne process died: close them for everyone and free their media. Their
-    browsers reconnect through another process and join again. Each is closed by one process only.
+    Participants whose Daphne process died: close them for everyone; return those this process
+    closed (each is closed by one process only), whose media the caller frees. Their browsers
+    reconnect through another process and join again.
     """
-    sfu = get_sfu()
+    closed = []
     for orphan in orphans:
         if await presence.mark_left(orphan.participant_id, protocol.LEAVE_REASON_DISCONNECTED):
             await announce_left(orphan.session_id, orphan.participant_id, protocol.LEAVE_REASON_DISCONNECTED)
-            if isinstance(sfu, RemoteSFU):
-                await sfu.release(orphan)
+            closed.append(orphan)
+    return closed
 
 
 async def move_participants(session_id: str, participant_ids: list[str]) -> None:

@@ -5,8 +5,8 @@ The consumer cannot tell it from the embedded SFU: the same calls, the same
 ``send_signal`` per participant. It also watches the workers hosting this
 process's participants; when one dies, ``on_media_lost`` hears which participants
 lost their media, so they can join again (and their session lands on a live worker).
-It heartbeats for its Daphne process too, and hears of the participants dead processes
-left behind (``on_orphans``), whose media it releases on their worker (``release``).
+It heartbeats for its Daphne process too, and finds the participants dead processes left
+behind: ``on_orphans`` closes them for everyone, and their media is released on their worker.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from .processes import Orphan
 logger = logging.getLogger(__name__)
 
 MediaLost = Callable[[str, list[str]], Awaitable[None]]
-Orphaned = Callable[[list[Orphan]], Awaitable[None]]
+Orphaned = Callable[[list[Orphan]], Awaitable[list[Orphan]]]
 
 
 class RemoteSFU:
@@ -168,7 +168,8 @@ class RemoteSFU:
                         await self._lose(session_id)
                 orphans = await processes.orphans()
                 if orphans:
-                    await self.on_orphans(orphans)
+                    for orphan in await self.on_orphans(orphans):  # those this process closed
+                        await self.release(orphan)
             except Exception:
                 logger.exception("could not check the other processes of the cluster")
 

@@ -38,10 +38,12 @@ def wait_until_restored(pages: tuple[Page, ...], deadline: float) -> None:
 def cluster(server_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """Two Daphne processes and two SFU workers for the module (a test that kills a worker replaces it)."""
     cluster = Cluster(tmp_path_factory.mktemp("cluster"), server_env, daphnes=2, workers=2)
-    cluster.start()
-    yield cluster
-    cluster.stop()
-    print(cluster.logs())  # shown for a failed test
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+        print(cluster.logs())  # shown for a failed test
 
 
 def test_browsers_on_two_daphne_processes_are_in_one_call_on_one_worker(
