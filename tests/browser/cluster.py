@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PROJECT_ROOT, DaphneServer, free_port
+from .conftest import PROJECT_ROOT, DaphneServer, free_port, stop_process
 
 REDIS_URL = os.environ.get("CALLS_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
 WORKER_TIMEOUT_S = 4.0
@@ -55,17 +55,7 @@ class SFUWorkerProcess:
 
     def stop(self, *, kill: bool = False) -> None:
         process, self.process = self.process, None
-        if process is None:
-            return
-        if kill:
-            process.kill()
-        else:
-            process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, kill=kill)
 
 
 class Cluster:

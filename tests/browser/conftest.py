@@ -119,6 +119,21 @@ def server_env(server_database_url: str) -> dict[str, str]:
     return env
 
 
+def stop_process(process: subprocess.Popen[bytes] | None, *, kill: bool = False) -> None:
+    """Stop a server process: politely, or (``kill``) as a crash would; kill it if it lingers."""
+    if process is None:
+        return
+    if kill:
+        process.kill()
+    else:
+        process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class DaphneServer:
     """A Daphne process serving the whole app (pages, static files, websockets), as ``make run`` does."""
 
@@ -143,17 +158,7 @@ class DaphneServer:
     def stop(self, *, kill: bool = False) -> None:
         """Stop the server: politely, or (``kill``) as a crash would, with no chance to say goodbye."""
         process, self.process = self.process, None
-        if process is None:
-            return
-        if kill:
-            process.kill()
-        else:
-            process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, kill=kill)
 
 
 @pytest.fixture(scope="session")
