@@ -11,6 +11,8 @@ from sessions_app.sfu.frames import starts_vp8_frame
 from sessions_app.sfu.published import STREAM_GAP_TICKS, PublishedTrack
 from sessions_app.sfu.tap import VIDEO_STALL_TICKS, ImmediateAudioBuffer, SourceTrackingJitterBuffer
 
+from .sfu_fakes import FrameCollector
+
 FRAME_TICKS = 3000  # 30 fps on the 90 kHz video clock
 FRAME_START = b"\x10"  # VP8 descriptor: S=1, partition 0
 CONTINUATION = b"\x00"
@@ -84,7 +86,9 @@ def test_a_frame_comes_out_with_its_marked_last_packet() -> None:
         _, frame = buffer.add(packet)
         if index % 3 == 2:
             assert frame is not None and frame.timestamp == index // 3 * FRAME_TICKS
-            assert frame.data == (b"\x00vp8" if index == 2 else b"\x01vp8") + b"\x01vp8" * 2
+            # The payloads go on as they came, descriptors and all; the first one's VP8 bytes tell a keyframe.
+            assert frame.payloads == [FRAME_START + b"payload"] + [CONTINUATION + b"payload"] * 2
+            assert frame.is_keyframe is (index == 2)
         else:
             assert frame is None
 
@@ -153,17 +157,18 @@ async def test_a_new_stream_restarts_the_buffer_and_the_subscribers_timeline() -
     async def send_pli(ssrc: int) -> None:
         sent.append(ssrc)
 
-    published.bind_pli_sender(send_pli)
     subscriber = ForwardingTrack("video")
     subscriber.attach(published)
-    subscriber._started = True
+    collector = FrameCollector()
+    subscriber.start(collector)  # type: ignore[arg-type]
+    published.bind_pli_sender(send_pli)
     buffer = SourceTrackingJitterBuffer(published)
     # The tap hands every complete frame to the published track, as aiortc's decoder queue would.
     for packet in video_frames(5, 4):
         _, frame = buffer.add(packet)
         if frame is not None:
             published.on_frame(frame)
-    last_pts = subscriber._queue[-1].pts
+    last_pts = collector.frames[-1].pts
 
     # Mid-frame packets of the new stream are skipped until one opens a frame.
     orphan = video_packet(9, 40_000, 7_777_777, first=False)
@@ -174,14 +179,14 @@ async def test_a_new_stream_restarts_the_buffer_and_the_subscribers_timeline() -
         _, frame = buffer.add(packet)
         if frame is not None:
             published.on_frame(frame)
-    pts = [frame.pts for frame in subscriber._queue]
+    pts = [frame.pts for frame in collector.frames[-2:]]
     assert pts == [last_pts + STREAM_GAP_TICKS, last_pts + STREAM_GAP_TICKS + FRAME_TICKS]
     subscriber.stop()
 
 
 def audio_packet(sequence: int, level: int | None = None) -> RtpPacket:
     packet = RtpPacket(payload_type=111, sequence_number=sequence & 0xFFFF, timestamp=sequence * 960, ssrc=7)
-    packet._data = bytes([sequence & 0xFF])  # type: ignore[attr-defined]
+    packet.payload = packet._data = bytes([sequence & 0xFF])  # type: ignore[attr-defined]
     if level is not None:
         packet.extensions.audio_level = (True, level)
     return packet
@@ -194,7 +199,7 @@ def test_audio_is_forwarded_the_moment_it_arrives_and_loss_holds_nothing_back() 
     for sequence in (65_534, 65_535, 0, 2, 5):  # wraps, with gaps
         _, frame = buffer.add(audio_packet(sequence))
         assert frame is not None
-        out.append(frame.data[0])
+        out.append(frame.payloads[0][0])
     assert out == [0xFE, 0xFF, 0x00, 0x02, 0x05]
     # Late and duplicated packets are dropped: the subscriber's stream stays in order.
     assert buffer.add(audio_packet(4)) == (False, None)

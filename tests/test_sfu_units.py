@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from fractions import Fraction
 
 import pytest
 
 from sessions_app.sfu import compat
-from sessions_app.sfu.forwarding import MAX_QUEUED_VIDEO_FRAMES, ForwardingTrack
-from sessions_app.sfu.frames import EncodedFrame, is_vp8_keyframe
+from sessions_app.sfu.forwarding import ForwardingTrack
+from sessions_app.sfu.frames import TappedFrame, is_vp8_keyframe
 from sessions_app.sfu.published import PublishedTrack
 from sessions_app.sfu.sdp import announce_address, share_bundle_candidates
+
+from .sfu_fakes import FrameCollector
+from .sfu_fakes import encoded_frame as frame
 
 BROWSER_ANSWER = "\r\n".join(
     [
@@ -59,10 +61,6 @@ def test_vp8_keyframe_bit() -> None:
     assert is_vp8_keyframe(b"") is False
 
 
-def frame(keyframe: bool) -> EncodedFrame:
-    return EncodedFrame(b"\x00" if keyframe else b"\x01", 0, Fraction(1, 90000), keyframe, 0.0)
-
-
 async def test_video_subscriber_starts_on_a_keyframe_and_asks_for_one() -> None:
     """Until a keyframe arrives, a video subscriber forwards nothing and keeps asking the publisher."""
     published = PublishedTrack("video", "pub")
@@ -75,43 +73,71 @@ async def test_video_subscriber_starts_on_a_keyframe_and_asks_for_one() -> None:
     published.media_ssrc = 1234
     track = ForwardingTrack("video")
     track.attach(published)
-    pending = asyncio.ensure_future(track.recv())
+    collector = FrameCollector()
+    track.push(frame(keyframe=True))
+    assert collector.frames == [], "nothing is sent before the connection is up"
+    track.start(collector)  # type: ignore[arg-type]
     await asyncio.sleep(0)
+    assert requests == [1234], "a started subscriber asks for a keyframe"
     published.subscribers[0].push(frame(keyframe=False))
-    await asyncio.sleep(0)
-    assert requests == [1234] and not pending.done()
-    key = frame(keyframe=True)
+    assert collector.frames == []
+    key, delta = frame(keyframe=True), frame(keyframe=False)
     track.push(key)
-    assert await pending is key
+    track.push(delta)
+    assert collector.frames == [key, delta] and track.frames_forwarded == 2
     track.stop()
 
 
 async def test_subscriber_that_falls_behind_waits_for_the_next_keyframe() -> None:
-    """A full queue is dropped, and the subscriber resumes only at a keyframe."""
+    """A frame its backed-up socket refused is not followed by deltas: it resumes only at a keyframe."""
     published = PublishedTrack("video", "pub")
     track = ForwardingTrack("video")
     track.attach(published)
-    track._started = True
+    collector = FrameCollector()
+    track.start(collector)  # type: ignore[arg-type]
     track.push(frame(keyframe=True))
-    for _ in range(MAX_QUEUED_VIDEO_FRAMES + 5):
-        track.push(frame(keyframe=False))
-    assert len(track._queue) == 0
+    collector.backed_up = True
+    track.push(frame(keyframe=False))
+    collector.backed_up = False
+    track.push(frame(keyframe=False))
+    assert len(collector.frames) == 1
     resumed = frame(keyframe=True)
     track.push(resumed)
-    assert await track.recv() is resumed
+    assert collector.frames[-1] is resumed
     track.stop()
 
 
-async def test_stopped_track_ends_a_waiting_sender() -> None:
-    """Stopping a forwarding track wakes its sender with MediaStreamError."""
-    from aiortc.mediastreams import MediaStreamError
-
+async def test_audio_is_sent_from_the_first_packet_and_a_stopped_track_sends_nothing() -> None:
+    """Audio needs no keyframe; once stopped (its sender ended), a track forwards nothing more."""
+    published = PublishedTrack("audio", "pub")
     track = ForwardingTrack("audio")
-    pending = asyncio.ensure_future(track.recv())
-    await asyncio.sleep(0)
+    track.attach(published)
+    collector = FrameCollector()
+    track.start(collector)  # type: ignore[arg-type]
+    published.on_frame(TappedFrame([b"opus"], 960))
+    assert [f.payloads for f in collector.frames] == [[b"opus"]]
     track.stop()
-    with pytest.raises(MediaStreamError):
-        await pending
+    published.on_frame(TappedFrame([b"opus"], 1920))
+    assert len(collector.frames) == 1 and published.subscribers == []
+
+
+async def test_a_failing_subscriber_does_not_stop_the_others() -> None:
+    """Frames are sent from the publisher's receiving task: one subscriber's error stays its own."""
+
+    class Broken(FrameCollector):
+        def send(self, frame):  # type: ignore[no-untyped-def]
+            raise OSError("boom")
+
+    published = PublishedTrack("audio", "pub")
+    broken, healthy = ForwardingTrack("audio"), ForwardingTrack("audio")
+    collector = FrameCollector()
+    for track, sender in ((broken, Broken()), (healthy, collector)):
+        track.attach(published)
+        track.start(sender)  # type: ignore[arg-type]
+    published.on_frame(TappedFrame([b"opus"], 960))
+    assert len(collector.frames) == 1
+    broken.stop()
+    healthy.stop()
 
 
 def test_aiortc_internals_are_where_the_sfu_expects() -> None:
@@ -163,23 +189,21 @@ async def test_server_offers_carry_the_announced_address() -> None:
 
 def test_held_back_track_forwards_nothing_and_resumes_at_a_keyframe() -> None:
     """A muted (or moderated) publisher's frames reach no subscriber; video resumes at a keyframe."""
-    from types import SimpleNamespace
-
     published = PublishedTrack("video", "pub")
     track = ForwardingTrack("video")
     track.attach(published)
-    track._started = True
-    published.on_frame(SimpleNamespace(data=b"\x00", timestamp=0))
-    assert len(track._queue) == 1
-    track._queue.clear()
+    collector = FrameCollector()
+    track.start(collector)  # type: ignore[arg-type]
+    published.on_frame(TappedFrame([b"\x10\x00"], 0, is_keyframe=True))
+    assert len(collector.frames) == 1
     published.set_forwarding(False)
-    published.on_frame(SimpleNamespace(data=b"\x00", timestamp=1))
-    assert len(track._queue) == 0
+    published.on_frame(TappedFrame([b"\x10\x00"], 1, is_keyframe=True))
+    assert len(collector.frames) == 1
     published.set_forwarding(True)
-    published.on_frame(SimpleNamespace(data=b"\x01", timestamp=2))
-    assert len(track._queue) == 0, "after resuming, video waits for a keyframe"
-    published.on_frame(SimpleNamespace(data=b"\x00", timestamp=3))
-    assert len(track._queue) == 1
+    published.on_frame(TappedFrame([b"\x10\x01"], 2, is_keyframe=False))
+    assert len(collector.frames) == 1, "after resuming, video waits for a keyframe"
+    published.on_frame(TappedFrame([b"\x10\x00"], 3, is_keyframe=True))
+    assert len(collector.frames) == 2
     track.stop()
 
 
@@ -198,7 +222,7 @@ async def test_a_new_publisher_ssrc_restarts_subscribers_at_a_keyframe() -> None
     published.bind_pli_sender(send_pli)
     track = ForwardingTrack("video")
     track.attach(published)
-    track._started = True
+    track.start(FrameCollector())  # type: ignore[arg-type]
     buffer = SourceTrackingJitterBuffer(published)
     packet = SimpleNamespace(ssrc=111, sequence_number=1, timestamp=0, marker=0, _data=b"\x00", payload=b"\x10")
     buffer.add(packet)  # the first SSRC is learnt, nothing else happens

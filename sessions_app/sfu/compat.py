@@ -3,7 +3,8 @@ The private parts of aiortc 1.16.0 the SFU relies on, checked at start-up.
 
 aiortc has no public hook for encoded frames. We replace a receiver's
 decoder queue with a tap (``tap.py``), intercept its picture-loss requests,
-and override a sender's keyframe hook. If an aiortc upgrade moves any of
+and take over a sender's RTP loop, retransmissions and keyframe hook
+(``sender.py``), writing packets to the connection's selected ICE pair. If an aiortc upgrade moves any of
 these names, forwarding would silently stop: ``check_aiortc_internals()``
 fails loudly instead.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import aiortc
 from aioice import ice as aioice_ice
 from aiortc import rtcrtpreceiver
+from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 
@@ -21,6 +23,19 @@ RECEIVER_PRIVATE_NAMES = (
     "_RTCRtpReceiver__decoder_queue",
     "_RTCRtpReceiver__jitter_buffer",
     "_RTCRtpReceiver__rtx_ssrc",
+)
+# What ``sender.PacketSender`` reads (negotiated parameters) and keeps up to date (the counters
+# aiortc's RTCP sender reports carry) on the RTCRtpSender it takes over.
+SENDER_PRIVATE_NAMES = (
+    "_RTCRtpSender__mid",
+    "_RTCRtpSender__rtx_payload_type",
+    "_RTCRtpSender__rtp_header_extensions_map",
+    "_RTCRtpSender__rtp_started",
+    "_RTCRtpSender__rtp_exited",
+    "_RTCRtpSender__ntp_timestamp",
+    "_RTCRtpSender__rtp_timestamp",
+    "_RTCRtpSender__packet_count",
+    "_RTCRtpSender__octet_count",
 )
 
 
@@ -39,10 +54,26 @@ def check_aiortc_internals() -> None:
             problems.append(f"RTCRtpReceiver no longer sets {name}")
     if "_RTCRtpReceiver__decoder_queue" not in RTCRtpReceiver._handle_rtp_packet.__code__.co_names:
         problems.append("RTCRtpReceiver._handle_rtp_packet no longer feeds the decoder queue")
+    sender_names = RTCRtpSender.__init__.__code__.co_names
+    for name in SENDER_PRIVATE_NAMES:
+        if name not in sender_names:
+            problems.append(f"RTCRtpSender no longer sets {name}")
+    if "_run_rtp" not in RTCRtpSender.send.__code__.co_names:
+        problems.append("RTCRtpSender.send no longer starts _run_rtp")
+    if "_retransmit" not in RTCRtpSender._handle_rtcp_packet.__code__.co_names:
+        problems.append("RTCRtpSender no longer answers NACKs with _retransmit")
+    if "_tx_srtp" not in RTCDtlsTransport._send_rtp.__code__.co_names:
+        problems.append("RTCDtlsTransport._send_rtp no longer protects with _tx_srtp")
+    if "_nominated" not in aioice_ice.Connection.__init__.__code__.co_names:
+        problems.append("aioice's Connection no longer keeps its selected pairs in _nominated")
+    if "sendto" not in aioice_ice.StunProtocol.send_data.__code__.co_names:
+        problems.append("aioice's StunProtocol.send_data no longer writes to its transport")
     for owner, name in (
         (RTCRtpReceiver, "_send_rtcp_pli"),
         (RTCRtpReceiver, "receive"),
         (RTCRtpSender, "_send_keyframe"),
+        (RTCRtpSender, "_run_rtp"),
+        (RTCRtpSender, "_retransmit"),
         (rtcrtpreceiver, "decoder_worker"),
         (aioice_ice, "get_host_addresses"),
     ):

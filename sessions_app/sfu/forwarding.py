@@ -1,31 +1,29 @@
-"""The track a subscriber's sender pulls: encoded frames of one publisher."""
+"""One subscription's track: the frames of the publisher it is attached to, gated for a decoder."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections import deque
+import logging
 from typing import TYPE_CHECKING
 
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from .frames import EncodedFrame
-
 if TYPE_CHECKING:
+    from .frames import EncodedFrame
     from .published import PublishedTrack
+    from .sender import PacketSender
 
-MAX_QUEUED_VIDEO_FRAMES = 30
-MAX_QUEUED_AUDIO_FRAMES = 25
+logger = logging.getLogger(__name__)
 
 
 class ForwardingTrack(MediaStreamTrack):
     """
-    A track whose ``recv()`` returns encoded frames, so aiortc packs them without encoding.
+    What a subscription's sendonly transceiver carries: each frame of its publisher, handed to
+    the subscription's ``PacketSender`` as it arrives.
 
-    It lives as long as its transceiver and can be re-attached to another
-    publisher when the transceiver is reused. Video waits for a keyframe
-    whenever the subscriber (re)starts or falls behind: a decoder that starts
-    mid-stream shows nothing useful.
+    It lives as long as its transceiver and can be re-attached to another publisher when the
+    transceiver is reused. Video waits for a keyframe whenever the subscriber (re)starts or
+    falls behind: a decoder that starts mid-stream shows nothing useful.
     """
 
     def __init__(self, kind: str) -> None:
@@ -34,11 +32,12 @@ class ForwardingTrack(MediaStreamTrack):
         self.source: PublishedTrack | None = None
         self.frames_forwarded = 0
         self._is_video = kind == "video"
-        self._max_queued = MAX_QUEUED_VIDEO_FRAMES if self._is_video else MAX_QUEUED_AUDIO_FRAMES
-        self._queue: deque[EncodedFrame] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self._started = False
+        self._sender: PacketSender | None = None
         self._awaiting_keyframe = self._is_video
+
+    @property
+    def started(self) -> bool:
+        return self._sender is not None
 
     def attach(self, source: PublishedTrack) -> None:
         self.detach()
@@ -51,19 +50,24 @@ class ForwardingTrack(MediaStreamTrack):
             with contextlib.suppress(ValueError):
                 self.source.subscribers.remove(self)
             self.source = None
-        self._queue.clear()
+
+    def start(self, sender: PacketSender) -> None:
+        """
+        The connection is up and ``sender`` writes this subscription's packets: forward from the
+        next keyframe (aiortc starts a sender only then, so nothing earlier could have been sent).
+        """
+        self._sender = sender
+        self.await_keyframe()
 
     def await_keyframe(self) -> None:
-        """Drop what is queued and forward nothing until the next keyframe (video)."""
+        """Forward nothing until the next keyframe (video), and ask the publisher for one."""
         if self._is_video:
-            self._queue.clear()
             self._awaiting_keyframe = True
-            if self._started and self.source is not None:
+            if self._sender is not None and self.source is not None:
                 self.source.request_keyframe()
 
     def restart(self) -> None:
         """The sender was (re)enabled by a negotiation: start again from a keyframe."""
-        self._queue.clear()
         self.await_keyframe()
 
     def request_keyframe(self) -> None:
@@ -72,47 +76,35 @@ class ForwardingTrack(MediaStreamTrack):
             self.source.request_keyframe()
 
     def push(self, frame: EncodedFrame) -> None:
-        if not self._started:
+        """Send ``frame`` to the subscriber now, unless it must wait for a keyframe."""
+        sender = self._sender
+        if sender is None:
             return
         if self._awaiting_keyframe:
             if not frame.is_keyframe:
                 self.source.request_keyframe()  # type: ignore[union-attr]
                 return
             self._awaiting_keyframe = False
-        queue = self._queue
-        if len(queue) >= self._max_queued:
-            # The sender fell behind: stale media is worse than none.
-            queue.clear()
-            if self._is_video and not frame.is_keyframe:
-                self.await_keyframe()
-                return
-        queue.append(frame)
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        try:
+            sent = sender.send(frame)
+        except Exception:
+            # This runs in the publisher's receiving task: one subscriber's failure must not end it.
+            logger.exception("forwarding a frame to a subscriber failed")
+            sent = False
+        if sent:
+            self.frames_forwarded += 1
+        elif self._is_video:
+            # The subscriber's socket is backed up: stale media is worse than none.
+            self.await_keyframe()
 
     async def recv(self) -> EncodedFrame:  # type: ignore[override]
-        if self.readyState != "live":
-            raise MediaStreamError
-        if not self._started:
-            # aiortc starts a sender once its connection is up: what came before is stale.
-            self._started = True
-            self._queue.clear()
-            self.await_keyframe()
-        queue = self._queue
-        while not queue:
-            self._waiter = asyncio.get_running_loop().create_future()
-            await self._waiter
-            if self.readyState != "live":
-                raise MediaStreamError
-        self.frames_forwarded += 1
-        return queue.popleft()
+        """
+        Never called while forwarding (``PacketSender`` replaces the loop that pulls frames); a
+        caller gets what a stopped track gives.
+        """
+        raise MediaStreamError
 
     def stop(self) -> None:
         self.detach()
+        self._sender = None
         super().stop()
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)

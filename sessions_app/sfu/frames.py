@@ -1,34 +1,55 @@
-"""The encoded frame that travels from a publisher's receiver to subscribers' senders."""
+"""The encoded frames that travel from a publisher's receiver to subscribers' senders."""
 
 from __future__ import annotations
 
-from fractions import Fraction
+from collections.abc import Sequence
 
-VIDEO_TIME_BASE = Fraction(1, 90000)
-AUDIO_TIME_BASE = Fraction(1, 48000)
+
+class TappedFrame:
+    """
+    A complete frame as the receiver's jitter buffer hands it on: the RTP payloads it came in,
+    as they came (a VP8 frame's packets keep their payload descriptors). aiortc's receiver only
+    rewrites ``timestamp`` (onto a timeline starting at 0) before the tap takes it.
+    """
+
+    __slots__ = ("audio_level", "is_keyframe", "payloads", "timestamp")
+
+    def __init__(
+        self,
+        payloads: Sequence[bytes],
+        timestamp: int,
+        is_keyframe: bool = False,
+        audio_level: tuple[bool, int] | None = None,
+    ) -> None:
+        self.payloads = payloads
+        self.timestamp = timestamp
+        self.is_keyframe = is_keyframe
+        self.audio_level = audio_level
 
 
 class EncodedFrame:
     """
-    One complete encoded frame (a VP8 frame or an Opus packet).
+    One frame on its way to every subscriber of a publisher, shared read-only by them all.
 
-    aiortc's sender hands anything that is not an ``av.Frame`` to the codec's
-    ``pack()``, which only needs ``bytes(frame)``, ``pts`` and ``time_base``:
-    this is that, without copying the payload into an ``av.Packet``. One
-    instance is shared, read-only, by every subscriber of the publisher.
+    ``pts`` is on the publisher's continuous timeline in RTP clock units (90 kHz video, 48 kHz
+    audio); each subscriber's sender adds its own random origin.
     """
 
-    __slots__ = ("data", "is_keyframe", "pts", "received_at", "time_base")
+    __slots__ = ("audio_level", "is_keyframe", "payloads", "pts", "received_at")
 
-    def __init__(self, data: bytes, pts: int, time_base: Fraction, is_keyframe: bool, received_at: float) -> None:
-        self.data = data
+    def __init__(
+        self,
+        payloads: Sequence[bytes],
+        pts: int,
+        is_keyframe: bool,
+        received_at: float,
+        audio_level: tuple[bool, int] | None = None,
+    ) -> None:
+        self.payloads = payloads
         self.pts = pts
-        self.time_base = time_base
         self.is_keyframe = is_keyframe
         self.received_at = received_at
-
-    def __bytes__(self) -> bytes:
-        return self.data
+        self.audio_level = audio_level
 
 
 def is_vp8_keyframe(data: bytes) -> bool:

@@ -23,6 +23,7 @@ from .config import MediaConfig
 from .forwarding import ForwardingTrack
 from .published import SOURCE_KINDS, PublishedTrack
 from .sdp import announce_address, bundle_mids, share_bundle_candidates
+from .sender import PacketSender
 from .tap import tap_receiver
 
 logger = logging.getLogger(__name__)
@@ -188,7 +189,7 @@ class ParticipantPeer:
             track = ForwardingTrack(published.kind)
             transceiver = add_sending_transceiver(self.pc, track)
             transceiver.setCodecPreferences(codec_preferences(published.kind))
-            transceiver.sender._send_keyframe = track.request_keyframe  # type: ignore[method-assign]
+            PacketSender(transceiver.sender, track)
             idle = Subscription(transceiver=transceiver, track=track, publisher_id=None)
             self.subscriptions.append(idle)
         else:

@@ -7,12 +7,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from .frames import AUDIO_TIME_BASE, VIDEO_TIME_BASE, EncodedFrame, is_vp8_keyframe
+from .frames import EncodedFrame
 
 if TYPE_CHECKING:
-    from aiortc.jitterbuffer import JitterFrame
-
     from .forwarding import ForwardingTrack
+    from .frames import TappedFrame
 
 KEYFRAME_DEBOUNCE_S = 0.3
 # What a participant can publish, and the media kind of each.
@@ -43,7 +42,6 @@ class PublishedTrack:
         self.media_ssrc: int | None = None
         self.frames_received = 0
         self.forwarding = True
-        self._time_base = VIDEO_TIME_BASE if kind == "video" else AUDIO_TIME_BASE
         self._is_video = kind == "video"
         self._send_pli: Callable[[int], Awaitable[None]] | None = None
         self._last_keyframe_request = -KEYFRAME_DEBOUNCE_S
@@ -70,21 +68,14 @@ class PublishedTrack:
                 subscriber.await_keyframe()
         self.forwarding = enabled
 
-    def on_frame(self, jitter_frame: JitterFrame) -> None:
+    def on_frame(self, tapped: TappedFrame) -> None:
         if not self.forwarding:
             return
-        data = jitter_frame.data
         if self._rebase_pts:
             self._rebase_pts = False
-            self._pts_offset = self._last_pts + STREAM_GAP_TICKS - jitter_frame.timestamp
-        pts = self._last_pts = jitter_frame.timestamp + self._pts_offset
-        frame = EncodedFrame(
-            data,
-            pts,
-            self._time_base,
-            self._is_video and is_vp8_keyframe(data),
-            time.monotonic(),
-        )
+            self._pts_offset = self._last_pts + STREAM_GAP_TICKS - tapped.timestamp
+        pts = self._last_pts = tapped.timestamp + self._pts_offset
+        frame = EncodedFrame(tapped.payloads, pts, tapped.is_keyframe, time.monotonic(), tapped.audio_level)
         self.frames_received += 1
         for subscriber in self.subscribers:
             subscriber.push(frame)
@@ -108,8 +99,9 @@ class PublishedTrack:
         """
         Frames were lost before they reached us and will not be repaired.
 
-        aiortc renumbers VP8 picture IDs, so subscribers cannot notice the gap:
-        they all wait for the keyframe the receiver is about to ask for.
+        Subscribers' sequence numbers run on without a gap (each sender numbers its own
+        packets), so their decoders would reference a frame they never got: they all wait
+        for the keyframe the receiver is about to ask for.
         """
         for subscriber in self.subscribers:
             subscriber.await_keyframe()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtp import RtpPacket
 
-from .frames import starts_vp8_frame
+from .frames import TappedFrame, is_vp8_keyframe, starts_vp8_frame
 from .published import PublishedTrack
 
 VIDEO_JITTER_CAPACITY = 512
@@ -41,7 +41,7 @@ class SourceTrackingJitterBuffer(JitterBuffer):
         self._awaiting_frame_start = False
         self.stalls = 0
 
-    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+    def add(self, packet: RtpPacket) -> tuple[bool, TappedFrame | None]:
         if packet.ssrc != self._published.media_ssrc:
             self._published.on_new_stream(packet.ssrc)
             self._start_again()
@@ -56,7 +56,7 @@ class SourceTrackingJitterBuffer(JitterBuffer):
             return True, None
         return pli_flag, frame
 
-    def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
+    def _remove_frame(self, sequence_number: int) -> TappedFrame | None:
         """
         The oldest frame, once complete: its packets run without a gap from the origin to the
         one with the marker bit, or (a sender that sets no marker) to a packet of the next frame.
@@ -78,18 +78,23 @@ class SourceTrackingJitterBuffer(JitterBuffer):
                 return self._take_frame(count + 1, timestamp)
         return None
 
-    def _take_frame(self, count: int, timestamp: int) -> JitterFrame:
-        """The first ``count`` packets from the origin as one frame, removed from the buffer."""
+    def _take_frame(self, count: int, timestamp: int) -> TappedFrame:
+        """
+        The first ``count`` packets from the origin as one frame, removed from the buffer: their
+        payloads as they came, to be forwarded as they are. The first one's depayloaded bytes
+        (``_data``, set by aiortc's receiver) open the VP8 frame and tell a keyframe.
+        """
         packets = self._packets
         capacity = self._capacity
         origin: int = self._origin  # type: ignore[assignment]
-        parts = []
+        first = packets[origin % capacity]
+        payloads = []
         for offset in range(count):
             position = (origin + offset) % capacity
-            parts.append(packets[position]._data)  # type: ignore[union-attr]
+            payloads.append(packets[position].payload)  # type: ignore[union-attr]
             packets[position] = None
         self._origin = (origin + count) & 0xFFFF
-        return JitterFrame(data=b"".join(parts), timestamp=timestamp)
+        return TappedFrame(payloads, timestamp, is_vp8_keyframe(first._data))  # type: ignore[union-attr]
 
     def _stalled_behind(self, timestamp: int) -> bool:
         origin = self._origin
@@ -123,7 +128,8 @@ class ImmediateAudioBuffer(JitterBuffer):
     latency) and a lost packet holds everything behind it until 16 have piled up (a
     320 ms gap). The subscriber's browser has its own jitter buffer that conceals loss.
     Packets older than the newest forwarded one (late or duplicated) are dropped. It also
-    reads each packet's audio-level header extension, for speaker detection.
+    reads each packet's audio-level header extension, for speaker detection, and passes it
+    on to subscribers.
     """
 
     def __init__(self, published: PublishedTrack) -> None:
@@ -131,7 +137,7 @@ class ImmediateAudioBuffer(JitterBuffer):
         self._observe = published.observe_audio_level
         self._newest: int | None = None
 
-    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+    def add(self, packet: RtpPacket) -> tuple[bool, TappedFrame | None]:
         level = packet.extensions.audio_level
         if level is not None:
             self._observe(level[1])
@@ -140,7 +146,7 @@ class ImmediateAudioBuffer(JitterBuffer):
         if newest is not None and not 0 < (sequence - newest) & 0xFFFF < 0x8000:
             return False, None
         self._newest = sequence
-        return False, JitterFrame(packet._data, packet.timestamp)  # type: ignore[attr-defined]
+        return False, TappedFrame((packet.payload,), packet.timestamp, audio_level=level)
 
 
 class DecoderQueueTap:
