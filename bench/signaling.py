@@ -67,6 +67,7 @@ class IdleParticipant:
         self.url, self.origin, self.token = url, origin, token
         self.socket: ClientConnection | None = None
         self.closed_by_server = False
+        self.close_code: int | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def join(self) -> None:
@@ -99,6 +100,7 @@ class IdleParticipant:
             async for _ in self.socket:
                 pass
         self.closed_by_server = True
+        self.close_code = self.socket.close_code
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -137,7 +139,13 @@ async def idle_client(commands: Connection, url_for: dict[str, str], origin: str
             )
         elif command[0] == "count":
             closed = sum(p.closed_by_server for p in participants)
-            commands.send({"joined": len(participants), "closed": closed, "failures": len(failures)})
+            codes: dict[str, int] = {}
+            for p in participants:
+                if p.closed_by_server:
+                    codes[str(p.close_code)] = codes.get(str(p.close_code), 0) + 1
+            commands.send(
+                {"joined": len(participants), "closed": closed, "close_codes": codes, "failures": len(failures)}
+            )
         else:
             await asyncio.gather(*(p.close() for p in participants), return_exceptions=True)
             commands.send({"stopped": True})
@@ -280,11 +288,16 @@ def ramp(
             counts = [pipe.recv() if pipe.poll(30) else {"closed": -1, "joined": 0} for pipe in pipes]
             closed = sum(c["closed"] for c in counts)
             still = sum(c["joined"] for c in counts) - closed
+            close_codes: dict[str, int] = {}
+            for count in counts:
+                for code, number in count.get("close_codes", {}).items():
+                    close_codes[code] = close_codes.get(code, 0) + number
             row = {
                 "participants": step,
                 "joined": joined,
                 "connected_after_hold": still,
                 "closed_by_server": closed,
+                "close_codes": close_codes,
                 "join_s": round(join_s, 1),
                 "joins_per_s": round(len(new) / join_s, 1) if join_s else 0.0,
                 **figures,

@@ -9,7 +9,6 @@ answers go between this socket and the SFU. A participant is not its socket:
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import secrets
@@ -26,7 +25,7 @@ from .cluster.placement import NoMediaWorker
 from .cluster.processes import Orphan
 from .cluster.remote import RemoteSFU
 from .links import is_valid_session_id
-from .live import SILENCE_CHECK_INTERVAL_S, SILENCE_TIMEOUT_S, LiveParticipant, SignalRoute, get_live_participants
+from .live import LiveParticipant, SignalRoute, get_live_participants
 from .media import get_sfu
 from .models import CallSession, Participant, SessionType
 from .moderation import end_session_for_all, group_name, moderate
@@ -34,6 +33,7 @@ from .protocol import ProtocolError
 from .sfu import SFU
 from .sfu.peer import NegotiationError
 from .sfu.room import UnknownParticipant
+from .silence import Heard, silence_watch
 from .tokens import CallTokenError
 
 logger = logging.getLogger(__name__)
@@ -107,8 +107,8 @@ class CallConsumer(AsyncWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._chat_times: deque[float] = deque()
-        self._last_heard = time.monotonic()
-        self._watchdog: asyncio.Task[None] | None = None
+        self._heard = Heard()
+        self._watched = False
 
     @property
     def participant_id(self) -> str | None:
@@ -124,7 +124,8 @@ class CallConsumer(AsyncWebsocketConsumer):
             return
         try:
             self.session = await presence.load_session(self.session_id)
-            self._watchdog = asyncio.ensure_future(self._watch_silence())
+            silence_watch.watch(self)
+            self._watched = True
         except presence.SessionUnavailable as exc:
             if exc.ended:
                 await self._refuse(protocol.ERR_CALL_TERMINATED, "This call has ended.", protocol.WS_4010_SESSION_ENDED)
@@ -136,8 +137,8 @@ class CallConsumer(AsyncWebsocketConsumer):
                 )
 
     async def disconnect(self, code: int) -> None:
-        if self._watchdog is not None:
-            self._watchdog.cancel()
+        if self._watched:
+            silence_watch.unwatch(self)
         await self._step_away()
 
     async def _step_away(self) -> None:
@@ -149,16 +150,25 @@ class CallConsumer(AsyncWebsocketConsumer):
         if live.channel_name == self.channel_name:  # not already resumed on another socket
             get_live_participants().suspend(live, lambda: leave_call(live, protocol.LEAVE_REASON_DISCONNECTED))
 
-    async def _watch_silence(self) -> None:
+    def silent_for(self, now: float) -> float:
+        return self._heard.silent_for(now)
+
+    async def close_silent(self) -> None:
         """A socket that stops talking (a browser gone without closing it) is closed as dead."""
-        while time.monotonic() - self._last_heard <= SILENCE_TIMEOUT_S:
-            await asyncio.sleep(SILENCE_CHECK_INTERVAL_S)
         logger.info("closing a silent signaling socket in session %s", self.session_id)
         await self._step_away()
         await self.close(code=protocol.WS_4008_SILENT)
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Time spent handling a message is not the client's silence (see silence.Heard).
+        self._heard.busy()
+        try:
+            await super().dispatch(message)
+        finally:
+            self._heard.idle()
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        self._last_heard = time.monotonic()
+        self._heard.heard()
         if self.session is None:
             return
         try:

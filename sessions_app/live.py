@@ -7,8 +7,8 @@ with ``resume`` and its resume token, and finds the call as it left it: the same
 participant and the same peer connection (media never went through the socket,
 so it may not even have stopped), with whatever the SFU said meanwhile (an offer)
 delivered on its return. A participant not back in time is removed for everyone,
-as is one whose socket has been silent for ``SILENCE_TIMEOUT_S`` (a browser that
-vanished without closing it): at most ``SILENCE_TIMEOUT_S + RESUME_GRACE_S``.
+as is one whose socket has been silent for ``silence.SILENCE_TIMEOUT_S`` (a browser
+that vanished without closing it): at most ``SILENCE_TIMEOUT_S + RESUME_GRACE_S``.
 """
 
 from __future__ import annotations
@@ -25,9 +25,6 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-# The SDK pings every 2 s; a socket silent for two and a half of those is dead.
-SILENCE_TIMEOUT_S = 5.0
-SILENCE_CHECK_INTERVAL_S = 0.5
 RESUME_GRACE_S = 4.0
 # What the SFU may say to a participant while its socket is down: a few offers and speaker changes.
 MAX_PENDING_SIGNALS = 32

@@ -10,7 +10,8 @@ import pytest
 from channels.testing import WebsocketCommunicator
 
 from sessions_app import protocol
-from sessions_app.live import RESUME_GRACE_S, SILENCE_TIMEOUT_S, get_live_participants
+from sessions_app.live import RESUME_GRACE_S, get_live_participants
+from sessions_app.silence import SILENCE_TIMEOUT_S
 from tests.test_consumer import join, keep_alive, new_session, open_socket, receive_type
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]

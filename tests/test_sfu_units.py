@@ -284,11 +284,15 @@ async def test_a_join_beside_a_peer_the_browser_closed_still_works() -> None:
 
 
 async def test_subscriptions_carry_no_receive_bandwidth_estimator() -> None:
-    """A sendonly subscription receives nothing: its receiver has no estimator; a published track's has one."""
+    """
+    A sendonly subscription receives nothing: its receiver has no estimator. A published track's is
+    made with its first packet (a participant who never sends video never pays for it), then used.
+    """
     from aiortc.rate import RemoteBitrateEstimator
 
     from sessions_app.sfu.config import MediaConfig
     from sessions_app.sfu.peer import ParticipantPeer
+    from sessions_app.sfu.tap import LazyBitrateEstimator
 
     async def send_signal(message: dict[str, object]) -> None:
         pass
@@ -301,6 +305,8 @@ async def test_subscriptions_carry_no_receive_bandwidth_estimator() -> None:
         estimator = "_RTCRtpReceiver__remote_bitrate_estimator"
         assert getattr(bob.subscriptions[0].transceiver.receiver, estimator) is None
         publishing = bob._publish_transceivers["video"].receiver
+        assert isinstance(getattr(publishing, estimator), LazyBitrateEstimator)
+        getattr(publishing, estimator).add(abs_send_time=0, arrival_time_ms=1, payload_size=1000, ssrc=5)
         assert isinstance(getattr(publishing, estimator), RemoteBitrateEstimator)
         from aiortc import rtcrtpreceiver
 

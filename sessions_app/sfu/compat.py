@@ -23,6 +23,7 @@ RECEIVER_PRIVATE_NAMES = (
     "_RTCRtpReceiver__decoder_queue",
     "_RTCRtpReceiver__jitter_buffer",
     "_RTCRtpReceiver__rtx_ssrc",
+    "_RTCRtpReceiver__remote_bitrate_estimator",
 )
 # What ``sender.PacketSender`` reads (negotiated parameters) and keeps up to date (the counters
 # aiortc's RTCP sender reports carry) on the RTCRtpSender it takes over.
@@ -75,6 +76,7 @@ def check_aiortc_internals() -> None:
         (RTCRtpSender, "_run_rtp"),
         (RTCRtpSender, "_retransmit"),
         (rtcrtpreceiver, "decoder_worker"),
+        (rtcrtpreceiver, "RemoteBitrateEstimator"),
         (aioice_ice, "get_host_addresses"),
     ):
         if not callable(getattr(owner, name, None)):

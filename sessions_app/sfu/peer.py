@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,21 +68,29 @@ def _no_estimator() -> None:
     return None
 
 
-def add_sending_transceiver(pc: RTCPeerConnection, track: ForwardingTrack) -> RTCRtpTransceiver:
+@contextlib.contextmanager
+def receivers_without_estimator() -> Iterator[None]:
     """
-    A sendonly transceiver for ``track``, made without the receive-side bandwidth estimator aiortc
-    gives every video transceiver's receiver. A subscription receives nothing, and that estimator
-    is 1,000 one-millisecond buckets: about 97 kB a subscription (tracemalloc), and a fifth of a join's CPU in
-    a call of ten (py-spy, bench/signaling.py). aiortc's receiver skips it when it is None.
+    Transceivers made meanwhile get no receive-side bandwidth estimator: 1,000 one-millisecond
+    buckets (about 97 kB, tracemalloc) and a fifth of a join's CPU in a call of ten (py-spy,
+    bench/signaling.py), built for every video receiver whether media ever comes or not. A
+    subscription receives nothing and needs none; a publisher's is made with its first packet
+    (``tap.LazyBitrateEstimator``). aiortc's receiver skips it when it is None.
     """
     if not hasattr(aiortc_receiver, "RemoteBitrateEstimator"):
         raise RuntimeError("aiortc.rtcrtpreceiver.RemoteBitrateEstimator is gone: see sfu/compat.py")
     estimator = aiortc_receiver.RemoteBitrateEstimator
     aiortc_receiver.RemoteBitrateEstimator = _no_estimator  # type: ignore[assignment,misc]
     try:
-        return pc.addTransceiver(track, direction="sendonly")
+        yield
     finally:
         aiortc_receiver.RemoteBitrateEstimator = estimator  # type: ignore[misc]
+
+
+def add_sending_transceiver(pc: RTCPeerConnection, track: ForwardingTrack) -> RTCRtpTransceiver:
+    """A sendonly transceiver for ``track`` (without a receive-side estimator: it receives nothing)."""
+    with receivers_without_estimator():
+        return pc.addTransceiver(track, direction="sendonly")
 
 
 @dataclass(slots=True)
@@ -149,7 +158,8 @@ class ParticipantPeer:
             published.set_forwarding(True)
         else:
             kind = SOURCE_KINDS[source]
-            transceiver = self.pc.addTransceiver(kind, direction="recvonly")
+            with receivers_without_estimator():
+                transceiver = self.pc.addTransceiver(kind, direction="recvonly")
             transceiver.setCodecPreferences(codec_preferences(kind))
             published = PublishedTrack(kind, self.participant_id, source)
             tap_receiver(transceiver.receiver, published)

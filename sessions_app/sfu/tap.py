@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiortc import rtcrtpreceiver
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
@@ -149,6 +150,23 @@ class ImmediateAudioBuffer(JitterBuffer):
         return False, TappedFrame((packet.payload,), packet.timestamp, audio_level=level)
 
 
+class LazyBitrateEstimator:
+    """
+    A publisher's receive-side bandwidth estimator (what its REMB feedback comes from), made
+    when its first packet arrives: a participant who never sends video never pays for one.
+    """
+
+    __slots__ = ("_receiver",)
+
+    def __init__(self, receiver: RTCRtpReceiver) -> None:
+        self._receiver = receiver
+
+    def add(self, **packet: Any) -> Any:
+        estimator = rtcrtpreceiver.RemoteBitrateEstimator()
+        self._receiver._RTCRtpReceiver__remote_bitrate_estimator = estimator  # type: ignore[attr-defined]
+        return estimator.add(**packet)
+
+
 class DecoderQueueTap:
     """
     Stands in for the receiver's private decoder queue (``queue.Queue``).
@@ -182,6 +200,8 @@ def tap_receiver(receiver: RTCRtpReceiver, published: PublishedTrack) -> None:
     packet by packet, unbuffered (we forward, we do not play out), its level metered.
     """
     receiver._RTCRtpReceiver__decoder_queue = DecoderQueueTap(published)  # type: ignore[attr-defined]
+    if published.kind == "video":
+        receiver._RTCRtpReceiver__remote_bitrate_estimator = LazyBitrateEstimator(receiver)  # type: ignore[attr-defined]
     if published.kind == "audio":
         receiver._RTCRtpReceiver__jitter_buffer = ImmediateAudioBuffer(published)  # type: ignore[attr-defined]
     else:

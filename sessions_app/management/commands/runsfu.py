@@ -10,6 +10,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from calls_project.gc_tuning import tune_garbage_collector
 from sessions_app.cluster.worker import SFUWorker
 from sessions_app.media import media_config_from_settings
 from sessions_app.sfu import SFU
@@ -27,6 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.REDIS_URL:
             raise CommandError("An SFU worker needs REDIS_URL: Daphne processes reach it through Redis.")
+        tune_garbage_collector()
         asyncio.run(self._serve(options["worker_id"] or None))
 
     async def _serve(self, worker_id: str | None) -> None:
