@@ -54,8 +54,9 @@ class Plan:
 
 
 FULL = Plan(
-    sizes=[2, 4, 6, 8],
-    fanout=[1, 2, 4, 8, 16, 32, 64],
+    # Up to what one load process (one core: the GIL) can receive: 12x12 is 132 streams, 1->128 is 128.
+    sizes=[2, 4, 6, 8, 12],
+    fanout=[1, 2, 4, 8, 16, 32, 64, 128],
     warmup_s=2.0,
     window_s=5.0,
     latency_subscribers=4,
@@ -64,7 +65,7 @@ FULL = Plan(
     idle_target=signaling.TARGET_IDLE,
     idle_steps=6,
     idle_hold_s=5.0,
-    idle_budget_s=180.0,
+    idle_budget_s=300.0,
     presence_trials=20,
     memory_participants=24,
     memory_budget_s=120.0,

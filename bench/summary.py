@@ -79,9 +79,17 @@ def targets_table(results: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if "ramp" in sig:
         verdicts["idle"] = sig["met"]
         per = sig.get("rss_kb_per_idle_participant")
+        stopped = next((row for row in sig["ramp"] if "held" in row and not row["held"]), None)
+        beyond = ""
+        if stopped is not None and "joined" in stopped:
+            beyond = (
+                f"; at {stopped['participants']:,}: {stopped['joined']:,} joined "
+                f"({stopped['participants'] - stopped['joined']:,} refused), "
+                f"{stopped['connected_after_hold']:,} still connected after the hold"
+            )
         rows.append(
             f"| idle participants one Daphne process holds | >= 5,000 | {sig['max_idle_held']:,} held "
-            f"(where the ramp stopped){f'; {per:.0f} kB RSS each' if per else ''} | {_yes(sig['met'])} |"
+            f"(where the ramp stopped){f'; {per:.0f} kB RSS each' if per else ''}{beyond} | {_yes(sig['met'])} |"
         )
         fan = sig.get("presence_fanout", {}).get("all_notified", {})
         if fan:
@@ -162,19 +170,28 @@ def signaling_section(results: dict[str, Any]) -> str:
         "",
         f"Idle participants: {sig['idle_definition']}.",
         "",
-        "| participants | joined | still connected after the hold | joins/s | server CPU (cores) | RSS (MB) "
-        "| descriptors | held |",
-        "|---|---|---|---|---|---|---|---|",
+        "| participants | joined | still connected after the hold | closed by the server (close codes) "
+        "| joins/s | server CPU (cores) | RSS (MB) | descriptors | held |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in sig["ramp"]:
         if "rss_mb" not in row:
-            lines.append(f"| {row['participants']} | {row.get('skipped') or row.get('error')} | | | | | | |")
+            lines.append(f"| {row['participants']} | {row.get('skipped') or row.get('error')} | | | | | | | |")
             continue
+        codes = ", ".join(f"{code}: {count}" for code, count in row.get("close_codes", {}).items())
         lines.append(
             f"| {row['participants']} | {row.get('joined', 0)} | {row.get('connected_after_hold', 0)} "
+            f"| {row.get('closed_by_server', 0)}{f' ({codes})' if codes else ''} "
             f"| {row.get('joins_per_s', '')} | {row['server_cores']} | {row['rss_mb']} | {row['fds']} "
             f"| {'yes' if row.get('held') else 'no'} |"
         )
+    failures = [failure for row in sig["ramp"] for failure in row.get("join_failures", [])]
+    if failures:
+        lines += [
+            "",
+            "Joins refused (the last few each client process saw): "
+            + "; ".join(f"`{failure[:120]}`" for failure in failures),
+        ]
     fan = sig.get("presence_fanout", {})
     if fan.get("all_notified"):
         lines += [

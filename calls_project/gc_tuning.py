@@ -9,9 +9,11 @@ changes, as large Python services make them:
 
 - what start-up made (modules, classes, Django's and aiortc's tables) is frozen: never traced again;
 - the youngest generation is collected every 50,000 allocations instead of 700, so the many
-  short-lived objects of a join die young instead of being promoted and traced in full collections.
+  short-lived objects of a join die young instead of being promoted and traced in full collections
+  (the middle one every 5 of those, so that its own collections stay short).
 
-Reference cycles are still collected; only how often, and among which objects, changes.
+Reference cycles are still collected; only how often, and among which objects, changes. Closed peer
+connections, the garbage that matters, are collected in batches by the SFU (``sfu.peer``).
 """
 
 from __future__ import annotations

@@ -303,7 +303,17 @@ async def test_subscriptions_carry_no_receive_bandwidth_estimator() -> None:
     try:
         bob.subscribe(ann.published["video"])
         estimator = "_RTCRtpReceiver__remote_bitrate_estimator"
-        assert getattr(bob.subscriptions[0].transceiver.receiver, estimator) is None
+        subscription_receiver = bob.subscriptions[0].transceiver.receiver
+        assert getattr(subscription_receiver, estimator) is None
+        # Nor a decoder queue and events of its own: subscriptions share stand-ins that are never used.
+        carol = ParticipantPeer("carol", ("video",), config, send_signal)
+        carol.subscribe(ann.published["video"])
+        for name in ("decoder_queue", "decoder_error", "rtcp_started", "rtcp_exited"):
+            attribute = f"_RTCRtpReceiver__{name}"
+            assert getattr(subscription_receiver, attribute) is getattr(
+                carol.subscriptions[0].transceiver.receiver, attribute
+            )
+        await carol.close()
         publishing = bob._publish_transceivers["video"].receiver
         assert isinstance(getattr(publishing, estimator), LazyBitrateEstimator)
         getattr(publishing, estimator).add(abs_send_time=0, arrival_time_ms=1, payload_size=1000, ssrc=5)
@@ -314,3 +324,32 @@ async def test_subscriptions_carry_no_receive_bandwidth_estimator() -> None:
     finally:
         await ann.close()
         await bob.close()
+
+
+async def test_closed_peer_connections_are_collected_in_batches() -> None:
+    """
+    A closed connection is reference cycles only a full collection frees; the collector runs those
+    rarely in production (gc_tuning), so the SFU collects once enough closed ones wait.
+    """
+    import gc
+
+    from sessions_app.sfu.config import MediaConfig
+    from sessions_app.sfu.peer import COLLECT_AFTER_CLOSED, ParticipantPeer, peer_connections
+
+    async def ignore(message: dict[str, object]) -> None:
+        pass
+
+    def closed_waiting() -> int:
+        return sum(1 for pc in peer_connections() if pc.connectionState == "closed")
+
+    config = MediaConfig(media_ips=("127.0.0.1",))
+    gc.collect()
+    gc.disable()  # only the SFU's own collection may free them
+    try:
+        for index in range(COLLECT_AFTER_CLOSED - 1):
+            await ParticipantPeer(f"early{index}", ("audio", "video"), config, ignore).close()
+        assert closed_waiting() == COLLECT_AFTER_CLOSED - 1, "below the batch, nothing is collected"
+        await ParticipantPeer("last", ("audio", "video"), config, ignore).close()
+        assert closed_waiting() < COLLECT_AFTER_CLOSED - 1
+    finally:
+        gc.enable()

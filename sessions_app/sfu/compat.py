@@ -24,6 +24,9 @@ RECEIVER_PRIVATE_NAMES = (
     "_RTCRtpReceiver__jitter_buffer",
     "_RTCRtpReceiver__rtx_ssrc",
     "_RTCRtpReceiver__remote_bitrate_estimator",
+    "_RTCRtpReceiver__decoder_error",
+    "_RTCRtpReceiver__rtcp_started",
+    "_RTCRtpReceiver__rtcp_exited",
 )
 # What ``sender.PacketSender`` reads (negotiated parameters) and keeps up to date (the counters
 # aiortc's RTCP sender reports carry) on the RTCRtpSender it takes over.
