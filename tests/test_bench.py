@@ -80,3 +80,35 @@ def test_capacity_counts_only_meetings_held_under_one_percent_loss() -> None:
     assert capacity["best_meeting"] == "1->8" and capacity["best_streams_per_core"] == 67
     assert capacity["marginal_streams_per_core"] == 100  # (8 - 1) / (0.12 - 0.05)
     assert capacity["largest_fanout_held"] == 8 and not capacity["met"]
+
+
+def test_the_signaling_report_says_how_the_last_step_failed() -> None:
+    """A ramp that stopped shows, for that step, the joins refused and the sockets the server closed, by code."""
+    from bench.summary import signaling_section, targets_table
+
+    held = {"participants": 2500, "joined": 2500, "connected_after_hold": 2500, "closed_by_server": 0}
+    failed = {
+        "participants": 5000,
+        "joined": 4997,
+        "connected_after_hold": 4990,
+        "closed_by_server": 7,
+        "close_codes": {"4008": 7},
+        "join_failures": ["InvalidStatus(403)"],
+    }
+    figures = {"server_cores": 0.5, "rss_mb": 100.0, "fds": 10, "joins_per_s": 30.0}
+    results = {
+        "signaling": {
+            "idle_definition": "idle",
+            "ramp": [{**held, **figures, "held": True}, {**failed, **figures, "held": False}],
+            "max_idle_held": 2500,
+            "met": False,
+            "rss_kb_per_idle_participant": None,
+            "presence_fanout": {},
+        }
+    }
+    targets, verdicts = targets_table(results)
+    assert verdicts["idle"] is False
+    assert "2,500 held (where the ramp stopped); at 5,000: 4,997 joined (3 refused), 4,990 still connected" in targets
+    section = signaling_section(results)
+    assert "| 5000 | 4997 | 4990 | 7 (4008: 7) |" in section
+    assert "InvalidStatus(403)" in section
