@@ -152,6 +152,17 @@ def test_moved_internals_fail_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
         compat.check_aiortc_internals()
 
 
+def test_a_sender_that_no_longer_runs_its_rtp_loop_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PacketSender takes over RTCRtpSender._run_rtp: a send() that stops starting it is reported."""
+
+    async def send(self: object, parameters: object) -> None:
+        return None
+
+    monkeypatch.setattr(compat.RTCRtpSender, "send", send)
+    with pytest.raises(compat.AiortcIncompatible, match="no longer starts _run_rtp"):
+        compat.check_aiortc_internals()
+
+
 def test_configured_media_ips_are_the_host_candidates() -> None:
     """CALLS_MEDIA_IPS decides where aioice gathers: loopback included, by address family."""
     from aioice import ice as aioice_ice

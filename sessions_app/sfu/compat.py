@@ -52,26 +52,19 @@ def check_aiortc_internals() -> None:
     problems = []
     if aiortc.__version__ != SUPPORTED_AIORTC_VERSION:
         problems.append(f"aiortc {aiortc.__version__} is installed, the SFU supports {SUPPORTED_AIORTC_VERSION}")
-    init_names = RTCRtpReceiver.__init__.__code__.co_names
-    for name in RECEIVER_PRIVATE_NAMES:
-        if name not in init_names:
-            problems.append(f"RTCRtpReceiver no longer sets {name}")
-    if "_RTCRtpReceiver__decoder_queue" not in RTCRtpReceiver._handle_rtp_packet.__code__.co_names:
-        problems.append("RTCRtpReceiver._handle_rtp_packet no longer feeds the decoder queue")
-    sender_names = RTCRtpSender.__init__.__code__.co_names
-    for name in SENDER_PRIVATE_NAMES:
-        if name not in sender_names:
-            problems.append(f"RTCRtpSender no longer sets {name}")
-    if "_run_rtp" not in RTCRtpSender.send.__code__.co_names:
-        problems.append("RTCRtpSender.send no longer starts _run_rtp")
-    if "_retransmit" not in RTCRtpSender._handle_rtcp_packet.__code__.co_names:
-        problems.append("RTCRtpSender no longer answers NACKs with _retransmit")
-    if "_tx_srtp" not in RTCDtlsTransport._send_rtp.__code__.co_names:
-        problems.append("RTCDtlsTransport._send_rtp no longer protects with _tx_srtp")
-    if "_nominated" not in aioice_ice.Connection.__init__.__code__.co_names:
-        problems.append("aioice's Connection no longer keeps its selected pairs in _nominated")
-    if "sendto" not in aioice_ice.StunProtocol.send_data.__code__.co_names:
-        problems.append("aioice's StunProtocol.send_data no longer writes to its transport")
+    for owner, names in ((RTCRtpReceiver, RECEIVER_PRIVATE_NAMES), (RTCRtpSender, SENDER_PRIVATE_NAMES)):
+        set_in_init = owner.__init__.__code__.co_names
+        problems += [f"{owner.__name__} no longer sets {name}" for name in names if name not in set_in_init]
+    for function, name, problem in (
+        (RTCRtpReceiver._handle_rtp_packet, "_RTCRtpReceiver__decoder_queue", "no longer feeds the decoder queue"),
+        (RTCRtpSender.send, "_run_rtp", "no longer starts _run_rtp"),
+        (RTCRtpSender._handle_rtcp_packet, "_retransmit", "no longer answers NACKs with _retransmit"),
+        (RTCDtlsTransport._send_rtp, "_tx_srtp", "no longer protects with _tx_srtp"),
+        (aioice_ice.Connection.__init__, "_nominated", "no longer keeps its selected pairs in _nominated"),
+        (aioice_ice.StunProtocol.send_data, "sendto", "no longer writes to its transport"),
+    ):
+        if name not in function.__code__.co_names:
+            problems.append(f"{function.__qualname__} {problem}")
     for owner, name in (
         (RTCRtpReceiver, "_send_rtcp_pli"),
         (RTCRtpReceiver, "receive"),
