@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .call_page import CONTAINER, ROOT, expect_state, load_sdk, local_participant_id, sdk, tile, wait_for_remote_media
-from .conftest import PROJECT_ROOT, free_port
+from .conftest import PROJECT_ROOT, free_port, stop_process
 from .rest import AppServer, rest
 
 pytestmark = pytest.mark.browser
@@ -723,12 +723,7 @@ def embed_site(app_server: AppServer) -> Iterator[str]:
                 time.sleep(0.05)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         if process.stdout:
             process.stdout.close()
 

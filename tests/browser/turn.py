@@ -17,6 +17,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from .conftest import stop_process
+
 TURNSERVER = "/usr/bin/turnserver"
 START_TIMEOUT_S = 15
 STUN_MAGIC_COOKIE = 0x2112A442
@@ -108,14 +110,7 @@ class TurnServer:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
