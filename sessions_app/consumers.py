@@ -108,7 +108,6 @@ class CallConsumer(AsyncWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self._chat_times: deque[float] = deque()
         self._heard = Heard()
-        self._watched = False
 
     @property
     def participant_id(self) -> str | None:
@@ -125,7 +124,6 @@ class CallConsumer(AsyncWebsocketConsumer):
         try:
             self.session = await presence.load_session(self.session_id)
             silence_watch.watch(self)
-            self._watched = True
         except presence.SessionUnavailable as exc:
             if exc.ended:
                 await self._refuse(protocol.ERR_CALL_TERMINATED, "This call has ended.", protocol.WS_4010_SESSION_ENDED)
@@ -137,8 +135,7 @@ class CallConsumer(AsyncWebsocketConsumer):
                 )
 
     async def disconnect(self, code: int) -> None:
-        if self._watched:
-            silence_watch.unwatch(self)
+        silence_watch.unwatch(self)
         await self._step_away()
 
     async def _step_away(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sessions_app.sfu.frames import EncodedFrame
+from sessions_app.sfu.frames import EncodedFrame, ntp_now
 
 
 class FrameCollector:
@@ -24,4 +24,4 @@ class FrameCollector:
 
 def encoded_frame(keyframe: bool, pts: int = 0) -> EncodedFrame:
     """A one-packet VP8 frame (its payload descriptor opens the frame)."""
-    return EncodedFrame([b"\x10" + (b"\x00" if keyframe else b"\x01")], pts, keyframe, 0.0)
+    return EncodedFrame([b"\x10" + (b"\x00" if keyframe else b"\x01")], pts, keyframe, ntp_now())

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+
+NTP_UNIX_OFFSET_S = 2_208_988_800
+NTP_FRACTION = 1 << 32
+
+
+def ntp_now() -> int:
+    """The wall clock as a 64-bit NTP timestamp, as RTCP sender reports carry it."""
+    return int((time.time() + NTP_UNIX_OFFSET_S) * NTP_FRACTION)
 
 
 class TappedFrame:
@@ -32,23 +41,25 @@ class EncodedFrame:
     One frame on its way to every subscriber of a publisher, shared read-only by them all.
 
     ``pts`` is on the publisher's continuous timeline in RTP clock units (90 kHz video, 48 kHz
-    audio); each subscriber's sender adds its own random origin.
+    audio); each subscriber's sender adds its own random origin. ``ntp`` is the wall clock when
+    the frame came in, read once for every subscriber: their abs-send-time header extension and
+    RTCP sender reports carry it.
     """
 
-    __slots__ = ("audio_level", "is_keyframe", "payloads", "pts", "received_at")
+    __slots__ = ("audio_level", "is_keyframe", "ntp", "payloads", "pts")
 
     def __init__(
         self,
         payloads: Sequence[bytes],
         pts: int,
         is_keyframe: bool,
-        received_at: float,
+        ntp: int,
         audio_level: tuple[bool, int] | None = None,
     ) -> None:
         self.payloads = payloads
         self.pts = pts
         self.is_keyframe = is_keyframe
-        self.received_at = received_at
+        self.ntp = ntp
         self.audio_level = audio_level
 
 

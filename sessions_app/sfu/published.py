@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from .frames import EncodedFrame
+from .frames import EncodedFrame, ntp_now
 
 if TYPE_CHECKING:
     from .forwarding import ForwardingTrack
@@ -75,7 +75,7 @@ class PublishedTrack:
             self._rebase_pts = False
             self._pts_offset = self._last_pts + STREAM_GAP_TICKS - tapped.timestamp
         pts = self._last_pts = tapped.timestamp + self._pts_offset
-        frame = EncodedFrame(tapped.payloads, pts, tapped.is_keyframe, time.monotonic(), tapped.audio_level)
+        frame = EncodedFrame(tapped.payloads, pts, tapped.is_keyframe, ntp_now(), tapped.audio_level)
         self.frames_received += 1
         for subscriber in self.subscribers:
             subscriber.push(frame)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import struct
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -35,16 +34,9 @@ EXTENSION_HEADER = struct.Struct("!HH")
 RTP_VERSION_BITS = 0x80
 EXTENSION_BIT = 0x10
 MARKER_BIT = 0x80
-NTP_UNIX_OFFSET_S = 2_208_988_800
-NTP_FRACTION = 1 << 32
 # A subscriber whose socket has this much queued in user space (the kernel's send buffer is
 # full) has fallen behind: its frames are dropped until the next keyframe.
 MAX_BUFFERED_BYTES = 512 * 1024
-
-
-def ntp_now() -> int:
-    """The wall clock as a 64-bit NTP timestamp, as RTCP sender reports carry it."""
-    return int((time.time() + NTP_UNIX_OFFSET_S) * NTP_FRACTION)
 
 
 class PacketSender:
@@ -120,7 +112,7 @@ class PacketSender:
         transport, address, protect = route
         if transport.get_write_buffer_size() > MAX_BUFFERED_BYTES:
             return False
-        ntp = ntp_now()
+        ntp = frame.ntp
         extensions = self._extension_block(ntp, frame.audio_level)
         first_byte = RTP_VERSION_BITS | EXTENSION_BIT if extensions else RTP_VERSION_BITS
         payload_type = self._payload_type
