@@ -56,6 +56,10 @@ class App(models.Model):
     api_key_hash = models.CharField(max_length=64, unique=True)
     auth_key_prefix = models.CharField(max_length=SECRET_PREFIX_LENGTH)
     auth_key_hash = models.CharField(max_length=64, unique=True)
+    allow_renaming = models.BooleanField(
+        default=False,
+        help_text="Signed-in users may join under a name of their own choosing, not only their user name.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -121,6 +125,7 @@ class AuthToken(models.Model):
     token_prefix = models.CharField(max_length=SECRET_PREFIX_LENGTH)
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="After this the token no longer logs in.")
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -149,6 +154,16 @@ class AuthToken(models.Model):
             "createdAt": int(self.created_at.timestamp()),
             "revokedAt": int(self.revoked_at.timestamp()) if self.revoked_at else None,
         }
+
+
+class Role(models.TextChoices):
+    """CometChat's participant roles: a moderator may moderate, end the call for all and record."""
+
+    MODERATOR = "moderator", "Moderator"
+    PARTICIPANT = "participant", "Participant"
+
+
+DEFAULT_MAX_PARTICIPANTS = 50  # CometChat's limit per call
 
 
 class SessionType(models.TextChoices):
@@ -229,6 +244,12 @@ class CallSession(models.Model):
     locked_settings = models.JSONField(
         default=list, blank=True, help_text="Option names participants cannot override; the server enforces them."
     )
+    max_participants = models.PositiveIntegerField(
+        default=DEFAULT_MAX_PARTICIPANTS, help_text="Joins beyond this many present participants are refused."
+    )
+    moderator_uids = models.JSONField(
+        default=list, blank=True, help_text="Users (uids) whose call tokens make them moderators of this call."
+    )
     media_worker = models.ForeignKey(
         MediaWorker,
         null=True,
@@ -299,12 +320,19 @@ class Participant(models.Model):
     session = models.ForeignKey(CallSession, on_delete=models.CASCADE, related_name="participants")
     uid = models.CharField(max_length=100, blank=True)
     is_guest = models.BooleanField(default=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.PARTICIPANT)
+    token_jti = models.CharField(
+        max_length=32, blank=True, db_index=True, help_text="The call token it joined with (one live join each)."
+    )
+    client_ip = models.GenericIPAddressField(null=True, blank=True, help_text="Where its signaling came from.")
     display_name = models.CharField(max_length=100)
     joined_at = models.DateTimeField(default=timezone.now)
     left_at = models.DateTimeField(null=True, blank=True)
     leave_reason = models.CharField(max_length=32, blank=True)
     audio_muted = models.BooleanField(default=False)
     video_paused = models.BooleanField(default=False)
+    audio_held = models.BooleanField(default=False, help_text="Muted by a moderator: it cannot unmute itself.")
+    video_held = models.BooleanField(default=False, help_text="Camera turned off by a moderator.")
     audio_seconds = models.FloatField(default=0.0, help_text="Time with the microphone on.")
     video_seconds = models.FloatField(default=0.0, help_text="Time with the camera on.")
     media_since = models.DateTimeField(null=True, blank=True, help_text="Start of the current media state.")
@@ -370,6 +398,7 @@ class CallToken(models.Model):
     uid = models.CharField(max_length=100)
     display_name = models.CharField(max_length=100)
     is_guest = models.BooleanField(default=False)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.PARTICIPANT)
     issued_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -379,3 +408,41 @@ class CallToken(models.Model):
 
     def __str__(self) -> str:
         return f"call token {self.jti[:6]}… for {self.uid}"
+
+
+class RestrictionKind(models.TextChoices):
+    REMOVED = "removed", "Removed from the call"
+    AUDIO = "audio", "Muted by a moderator"
+    VIDEO = "video", "Camera turned off by a moderator"
+
+
+class Restriction(models.Model):
+    """
+    A moderator's decision about one identity in one call that outlives the join it was made on.
+
+    A removal refuses the identity's joins; an audio or video hold makes its joins start muted (or
+    with the camera off) and refuses its own unmute. It matches the user's uid, and for a guest (whose
+    uid is new with every guest token) also the address it joined from. It ends when a moderator
+    lifts it (``lifted_at``) or at ``expires_at``.
+    """
+
+    session = models.ForeignKey(CallSession, on_delete=models.CASCADE, related_name="restrictions")
+    kind = models.CharField(max_length=16, choices=RestrictionKind.choices)
+    uid = models.CharField(max_length=100, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True, help_text="A guest's address (guests change uids).")
+    display_name = models.CharField(max_length=100, blank=True, help_text="Who it was, for moderators.")
+    by = models.CharField(max_length=100, blank=True, help_text="The moderator's participant ID, or admin.")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["session", "kind", "lifted_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.display_name or self.uid}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None and (self.expires_at is None or self.expires_at > timezone.now())
