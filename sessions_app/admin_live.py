@@ -25,7 +25,8 @@ from .cluster.placement import live_workers
 from .links import share_url
 from .media import get_sfu
 from .models import CallSession, MediaWorker, Participant, SessionStatus
-from .moderation import end_call, moderate_sync
+from .moderation import end_call, moderate_as_operator
+from .protocol import ProtocolError
 from .tokens import call_tokens
 
 LIVE_REFRESH_SECONDS = 2
@@ -33,6 +34,8 @@ PARTICIPANT_ACTIONS = {
     "mute": (protocol.MODERATION_MUTE, "{name} was muted."),
     "pause_video": (protocol.MODERATION_PAUSE_VIDEO, "{name}'s camera was turned off."),
     "remove": (protocol.MODERATION_REMOVE, "{name} was removed from the call."),
+    "allow_audio": (protocol.MODERATION_ALLOW_AUDIO, "{name} may unmute again."),
+    "allow_video": (protocol.MODERATION_ALLOW_VIDEO, "{name} may turn their camera on again."),
 }
 
 
@@ -100,8 +103,12 @@ def participant_action(request: HttpRequest, participant_id: str, action: str) -
         messages.warning(request, f"{participant.display_name} has already left the call.")
     else:
         wire_action, done = PARTICIPANT_ACTIONS[action]
-        moderate_sync(participant.session.session_id, participant.participant_id, wire_action, "admin")
-        messages.success(request, done.format(name=participant.display_name))
+        try:
+            moderate_as_operator(participant.session.session_id, participant.participant_id, wire_action)
+        except ProtocolError as exc:
+            messages.warning(request, exc.message)
+        else:
+            messages.success(request, done.format(name=participant.display_name))
     return _partial(request)
 
 

@@ -142,11 +142,11 @@ def test_actions_on_ended_calls_or_gone_participants_say_so(
 ) -> None:
     """Acting on a participant of an ended call, or one who left, changes nothing and says why."""
     sent: list[tuple[str, ...]] = []
-    monkeypatch.setattr("sessions_app.admin_live.moderate_sync", lambda *args: sent.append(args))
+    monkeypatch.setattr("sessions_app.admin_live.moderate_as_operator", lambda *args: sent.append(args))
     session, participant = live_call
     url = f"/admin/sessions_app/callsession/live/participant/{participant.participant_id}/mute/"
     assert "was muted" in staff.post(url).content.decode()
-    assert sent == [(session.session_id, participant.participant_id, protocol.MODERATION_MUTE, "admin")]
+    assert sent == [(session.session_id, participant.participant_id, protocol.MODERATION_MUTE)]
     Participant.objects.filter(pk=participant.pk).update(left_at=session.created_at)
     assert "already left" in staff.post(url).content.decode()
     CallSession.objects.filter(pk=session.pk).update(status=SessionStatus.ENDED, end_reason="terminated")
