@@ -22,7 +22,7 @@ from django.utils import timezone
 from . import protocol, restrictions, signals
 from .departures import evict, group_name
 from .models import END_REASON_TERMINATED, CallSession, Participant, RestrictionKind, SessionStatus
-from .presence import session_payload
+from .presence import record_left, session_payload
 from .protocol import ProtocolError
 from .tokens import call_tokens
 
@@ -54,6 +54,7 @@ def record_moderation(session_id: str, target: str, action: str, by: str) -> Par
             restrictions.restrict(participant, RestrictionKind.REMOVED, by)
             if participant.token_jti:
                 call_tokens.revoke(participant.token_jti)
+            record_left(participant.participant_id, protocol.LEAVE_REASON_REMOVED)
             return participant
         kind, hold = HOLDS[action]
         if hold:
@@ -80,7 +81,7 @@ async def carry_out(participant: Participant, action: str, by: str) -> None:
     """Tell the target's socket (it applies the decision to its media) and everyone else."""
     session_id = participant.session.session_id
     if action == protocol.MODERATION_REMOVE:
-        await evict(session_id, participant.participant_id, protocol.LEAVE_REASON_REMOVED)
+        await evict(session_id, participant.participant_id, protocol.LEAVE_REASON_REMOVED, recorded=True)
         return
     layer = get_channel_layer()
     state = media_state(participant)

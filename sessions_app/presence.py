@@ -160,8 +160,7 @@ def update_media(participant_id: str, audio_muted: bool, video_paused: bool) -> 
         participant.save(update_fields=["audio_muted", "video_paused", "audio_seconds", "video_seconds", "media_since"])
 
 
-@database_sync_to_async
-def mark_left(participant_id: str, reason: str) -> bool:
+def record_left(participant_id: str, reason: str) -> bool:
     """
     Record a leave; when it empties the call, the meeting ends (the link still reopens it).
     Return whether this call recorded it (False: it had already left).
@@ -183,6 +182,9 @@ def mark_left(participant_id: str, reason: str) -> bool:
             session.mark_ended(END_REASON_EMPTY)
             signals.meeting_ended.send(CallSession, session=session, data=session_payload(session))
     return True
+
+
+mark_left = database_sync_to_async(record_left)
 
 
 def _record_leave(participant: Participant, reason: str, now: datetime) -> None:
