@@ -9,6 +9,7 @@ none of it.
 import json
 import os
 import re
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -75,12 +76,52 @@ def env_csp_sources(name: str, default: list[str]) -> list[str]:
     return sources or default
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0.")
-    SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"
+MIN_SECRET_KEY_CHARS = 50
+# Keys no deployment may run with: Django's development prefix and deploy/calls.env.example's placeholder.
+PLACEHOLDER_SECRET_KEY_MARKERS = ("django-insecure", "change-me", "replace-me")
+DEVELOPMENT_SECRET_KEY_FILE = BASE_DIR / ".secret_key"
+
+
+def development_secret_key(path: Path) -> str:
+    """
+    A random key made once per checkout and kept beside it (git-ignored, readable by its owner only): the
+    development server signs call tokens and sessions with a key that is in no repository.
+    """
+    if not path.exists():
+        # Written whole under another name, then linked: processes starting together agree on one key.
+        draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(64))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
+def production_secret_key(key: str) -> str:
+    """The secret key production runs with: set, long and not a placeholder, or the server does not start."""
+    if not key:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production (DJANGO_DEBUG unset or 0).")
+    if len(key) < MIN_SECRET_KEY_CHARS:
+        raise ImproperlyConfigured(f"DJANGO_SECRET_KEY must have at least {MIN_SECRET_KEY_CHARS} characters.")
+    if any(marker in key.lower() for marker in PLACEHOLDER_SECRET_KEY_MARKERS):
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is a placeholder: generate one with "
+            "python -c 'import secrets; print(secrets.token_urlsafe(64))'."
+        )
+    return key
+
+
+# Production unless asked otherwise: `make run` asks for development (DJANGO_DEBUG=1).
+DEBUG = env_bool("DJANGO_DEBUG", False)
+if DEBUG:
+    SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "") or development_secret_key(DEVELOPMENT_SECRET_KEY_FILE)
+else:
+    SECRET_KEY = production_secret_key(os.environ.get("DJANGO_SECRET_KEY", ""))
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 
@@ -210,6 +251,11 @@ try:
 except ValueError:
     raise ImproperlyConfigured("CALLS_CALL_TOKEN_TTL_SECONDS must be a whole number of seconds.") from None
 CALLS_TOKEN_RATE = os.environ.get("CALLS_TOKEN_RATE", "") or "60/m"
+# The SDK's login(uid, authKey) hands an auth token to anyone holding the app's auth key, which ships in
+# the app's pages: a development convenience, off in production unless asked for.
+CALLS_DEV_LOGIN = env_bool("CALLS_DEV_LOGIN", DEBUG)
+# Auth tokens (loginWithAuthToken) stop working after this; an app's server mints new ones.
+CALLS_AUTH_TOKEN_TTL_SECONDS = env_int("CALLS_AUTH_TOKEN_TTL_SECONDS", 30 * 24 * 60 * 60)
 CALLS_LOGIN_RATE = os.environ.get("CALLS_LOGIN_RATE", "") or "20/m"
 # Websocket connects per client address (counted in the cache: shared by every process with Redis).
 CALLS_WS_CONNECT_RATE = os.environ.get("CALLS_WS_CONNECT_RATE", "") or "120/m"

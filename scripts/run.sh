@@ -4,10 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh requirements.txt
+# The settings default to production; `make run` asks for development unless told DJANGO_DEBUG=0.
+export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
 export CALLS_MEDIA_IPS="${CALLS_MEDIA_IPS:-127.0.0.1}"
 .venv/bin/python manage.py migrate --noinput -v0
 .venv/bin/python manage.py close_stale_participants -v0 >/dev/null
-if [ "${DJANGO_DEBUG:-1}" = "0" ]; then
+if [ "$DJANGO_DEBUG" = "0" ]; then
   .venv/bin/python manage.py collectstatic --noinput -v0
 fi
 # The webhook worker delivers from the database outbox in its own process, so no receiver can slow a call;

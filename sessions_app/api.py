@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
@@ -124,6 +125,12 @@ def revoke_auth_token(request: HttpRequest, uid: str, token_id: int) -> JsonResp
 def login(request: HttpRequest) -> JsonResponse:
     """Development login with the app's auth key: returns a fresh auth token for ``uid``."""
     rate_limit(request, "login", "CALLS_LOGIN_RATE", "20/m")
+    if not settings.CALLS_DEV_LOGIN:
+        raise ApiError(
+            protocol.AUTH_ERR_NO_ACCESS,
+            "The development login is turned off; log in with an auth token from your server.",
+            403,
+        )
     app = request_app(request)
     data = json_body(request)
     uid = validate_uid(data.get("uid"))
@@ -191,7 +198,7 @@ def create_call_token(request: HttpRequest) -> JsonResponse:
     else:
         app, user = require_user(request)
         trusted = False
-    session = app_session(app, data.get("sessionId"))
+    session = app_session(app, data.get("sessionId"), with_api_key=trusted)
     if session.app_id is None and not session.allow_guests:
         raise ApiError(protocol.AUTH_ERR_NO_ACCESS, "This session is not open to this app.", 403)
     named = Role.MODERATOR if user.uid in session.moderator_uids else Role.PARTICIPANT

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.paginator import EmptyPage, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django_ratelimit.core import is_ratelimited
 
@@ -170,6 +171,8 @@ def require_auth_token(request: HttpRequest) -> tuple[App, AuthToken]:
         )
     except AuthToken.DoesNotExist:
         raise ApiError(protocol.ERROR_AUTH_TOKEN, "The auth token is not valid.", 401) from None
+    if token.expires_at is None or token.expires_at <= timezone.now():
+        raise ApiError(protocol.ERROR_AUTH_TOKEN, "The auth token has expired.", 401)
     return app, token
 
 
@@ -222,8 +225,11 @@ def paginate(request: HttpRequest, queryset: QuerySet[Any], serialize: Callable[
     )
 
 
-def app_session(app: App | None, session_id: Any) -> CallSession:
-    """The session ``session_id`` if ``app`` may use it (app-less sessions belong to no app)."""
+def app_session(app: App | None, session_id: Any, with_api_key: bool = True) -> CallSession:
+    """
+    The session ``session_id`` if ``app`` may use it. App-less sessions (the home page's) answer no
+    app's API key; a signed-in user (``with_api_key=False``) may still join one that admits guests.
+    """
     if not isinstance(session_id, str) or not session_id.strip():
         raise ApiError(protocol.ERR_EMPTY_CALL_SESSION_ID, "sessionId is empty.", details={"field": "sessionId"})
     if not is_valid_session_id(session_id):
@@ -234,4 +240,7 @@ def app_session(app: App | None, session_id: Any) -> CallSession:
         raise ApiError(protocol.ERR_CALL_SESSION_NOT_FOUND, "No call has this session ID.", 404) from None
     if app is not None and session.app_id is not None and session.app_id != app.pk:
         raise ApiError(protocol.AUTH_ERR_NO_ACCESS, "This session belongs to another app.", 403)
+    if app is not None and session.app_id is None and with_api_key:
+        # Calls made on the home page belong to no app: no app's server reads, logs, ends or mints for them.
+        raise ApiError(protocol.AUTH_ERR_NO_ACCESS, "This session belongs to no app.", 403)
     return session

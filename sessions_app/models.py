@@ -6,8 +6,9 @@ import hashlib
 import hmac
 import secrets
 import string
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -136,10 +137,15 @@ class AuthToken(models.Model):
 
     @classmethod
     def issue(cls, user: AppUser) -> tuple[AuthToken, str]:
-        """Create an auth token; return it with the secret, which is never shown again."""
+        """Create an auth token (valid CALLS_AUTH_TOKEN_TTL_SECONDS); return it with the secret, shown only now."""
         secret = new_secret()
+        now = timezone.now()
         token = cls.objects.create(
-            user=user, token_prefix=secret[:SECRET_PREFIX_LENGTH], token_hash=hash_secret(secret)
+            user=user,
+            token_prefix=secret[:SECRET_PREFIX_LENGTH],
+            token_hash=hash_secret(secret),
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.CALLS_AUTH_TOKEN_TTL_SECONDS),
         )
         return token, secret
 
@@ -152,6 +158,7 @@ class AuthToken(models.Model):
             "id": self.pk,
             "prefix": self.token_prefix,
             "createdAt": int(self.created_at.timestamp()),
+            "expiresAt": int(self.expires_at.timestamp()) if self.expires_at else None,
             "revokedAt": int(self.revoked_at.timestamp()) if self.revoked_at else None,
         }
 

@@ -80,11 +80,12 @@ SCHEMAS: dict[str, Any] = {
     },
     "AuthToken": {
         "type": "object",
-        "required": ["id", "prefix", "createdAt", "revokedAt"],
+        "required": ["id", "prefix", "createdAt", "expiresAt", "revokedAt"],
         "properties": {
             "id": {"type": "integer"},
             "prefix": {"type": "string"},
             "createdAt": {"type": "integer"},
+            "expiresAt": {"type": ["integer", "null"], "description": "After this it no longer logs in."},
             "revokedAt": {"type": ["integer", "null"]},
             "authToken": {"type": "string", "description": "Only when created: shown once."},
             "uid": {"type": "string"},
@@ -315,7 +316,7 @@ def openapi_schema() -> dict[str, Any]:
                             ),
                             "Logged in",
                         ),
-                        **_errors(400, 401, 404, 413, 429),
+                        **_errors(400, 401, 403, 404, 413, 429),
                     },
                 },
             },

@@ -133,6 +133,9 @@ class CallTokenGenerator:
             raise CallTokenError("The call token is unknown.") from None
         if record.revoked_at is not None:
             raise CallTokenError("The call token has been revoked.")
+        if record.expires_at <= self._now():
+            # The record is the authority: a JWT re-signed with a later expiry changes nothing.
+            raise CallTokenError("The call token has expired.")
         if record.session.session_id != session_id or record.uid != claims["sub"]:
             raise CallTokenError("The call token does not match its record.")
         app = record.session.app
