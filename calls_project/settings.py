@@ -213,6 +213,21 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "calls_project.channel_layers.LocalChannelLayer"}}
+# Rate limits (django-ratelimit, the websocket's connects per address) count in the cache: with Redis,
+# every process shares one count, so N processes do not allow N times the rate.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CALLS_REDIS_PREFIX", "") or "calls",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Messages (the admin shows an app's keys and a webhook's secret once, through one) live in the server-side
+# session, not in a cookie the browser keeps.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -257,6 +272,10 @@ CALLS_DEV_LOGIN = env_bool("CALLS_DEV_LOGIN", DEBUG)
 # Auth tokens (loginWithAuthToken) stop working after this; an app's server mints new ones.
 CALLS_AUTH_TOKEN_TTL_SECONDS = env_int("CALLS_AUTH_TOKEN_TTL_SECONDS", 30 * 24 * 60 * 60)
 CALLS_LOGIN_RATE = os.environ.get("CALLS_LOGIN_RATE", "") or "20/m"
+# New calls from the home page (no account needed) per client address.
+CALLS_CREATE_RATE = os.environ.get("CALLS_CREATE_RATE", "") or "10/m"
+# Webhooks to loopback, private and link-local addresses are refused; development receivers on 127.0.0.1 need this.
+CALLS_WEBHOOKS_ALLOW_PRIVATE = env_bool("CALLS_WEBHOOKS_ALLOW_PRIVATE", False)
 # Websocket connects per client address (counted in the cache: shared by every process with Redis).
 CALLS_WS_CONNECT_RATE = os.environ.get("CALLS_WS_CONNECT_RATE", "") or "120/m"
 # How long a participant a moderator removed is refused by that call; 0: until an operator readmits them.

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import hosting, protocol
+from .api_support import ApiError, rate_limit
 from .links import is_valid_session_id, session_id_from_input, share_url
 from .models import CallSession, Participant, SessionType
 from .participant_panel import panel_rows
@@ -20,6 +21,12 @@ def home(request: HttpRequest) -> HttpResponse:
     """Start a new call (POST) and show its share link, or join one by ID or link."""
     context: dict[str, object] = {}
     if request.method == "POST":
+        try:
+            rate_limit(request, "create-call", "CALLS_CREATE_RATE", "10/m")
+        except ApiError as exc:
+            context["create_error"] = "You started many calls in a short time; wait a minute and try again."
+            context["create_error_code"] = exc.code
+            return render(request, "sessions_app/home.html", context, status=429)
         session_type = request.POST.get("type", SessionType.VIDEO)
         if session_type not in SessionType.values:
             session_type = SessionType.VIDEO

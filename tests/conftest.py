@@ -52,7 +52,12 @@ def redis_layer_of_this_run() -> Iterator[None]:
     os.environ["CALLS_REDIS_PREFIX"] = prefix
     try:
         # override_settings resets channels' cached layers (its setting_changed handler).
-        with override_settings(CHANNEL_LAYERS={"default": {**layer, "CONFIG": {**layer["CONFIG"], "prefix": prefix}}}):
+        # The suite's own cache stays in memory: tests clear it, and clearing a Redis cache flushes the whole
+        # database the channel layer shares (tests/test_limits.py proves the Redis cache across processes).
+        with override_settings(
+            CHANNEL_LAYERS={"default": {**layer, "CONFIG": {**layer["CONFIG"], "prefix": prefix}}},
+            CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+        ):
             yield
     finally:
         if previous is None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -163,3 +168,33 @@ def _identity(index: int) -> CallIdentity:
         jti=f"jti-{index}", session_id="", uid=f"guest_{index}", name="", is_guest=True,
         role="participant", may_rename=True,
     )  # fmt: skip
+
+
+COUNT_CONNECTS = """
+import sys
+from sessions_app.limits import _count_connect
+print(sum(_count_connect("203.0.113.50") for _ in range(2)))
+"""
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (REDIS_URL): the suite's second run")
+def test_processes_share_one_connect_count_through_redis() -> None:
+    """
+    Two processes on one Redis each count two connects from one address against 3 a minute: the
+    second process's second connect is the fourth, and refused.
+    """
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "calls_project.settings",
+        "CALLS_WS_CONNECT_RATE": "3/m",
+        "CALLS_REDIS_PREFIX": f"calls-test-limits-{secrets.token_hex(4)}",
+    }
+    refused = []
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", COUNT_CONNECTS],
+            cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        refused.append(int(result.stdout.strip().splitlines()[-1]))
+    assert refused == [0, 1]

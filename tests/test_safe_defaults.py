@@ -153,3 +153,28 @@ def test_no_api_key_mints_tokens_for_a_session_of_no_app() -> None:
         headers={"appid": app.app_id, "apikey": api_key},
     )
     assert (response.status_code, response.json()["error"]["code"]) == (403, protocol.AUTH_ERR_NO_ACCESS)
+
+
+def test_anonymous_call_creation_is_limited_per_address(settings: Any) -> None:
+    """Past CALLS_CREATE_RATE, POST / answers 429 with a coded message and creates nothing."""
+    settings.CALLS_CREATE_RATE = "2/m"
+    client = Client()
+    assert [client.post("/", {"title": f"call {n}"}).status_code for n in range(2)] == [200, 200]
+    refused = client.post("/", {"title": "one too many"})
+    assert refused.status_code == 429 and protocol.ERR_TOO_MANY_REQUESTS in refused.content.decode()
+    assert not CallSession.objects.filter(title="one too many").exists()
+
+
+def test_secrets_shown_once_never_travel_in_a_cookie() -> None:
+    """An app's keys are shown once through a message kept in the server-side session, not in a cookie."""
+    from django.contrib.auth.models import User
+
+    client = Client()
+    client.force_login(User.objects.create_superuser("operator", "op@example.org", "pw-for-tests-only"))
+    response = client.post("/admin/sessions_app/app/add/", {"name": "Acme", "region": "us", "default_settings": "{}"})
+    assert response.status_code == 302
+    assert "messages" not in response.cookies
+    page = client.get(response["Location"]).content.decode()
+    assert "API key:" in page
+    app = App.objects.get(name="Acme")
+    assert app.api_key_prefix in page and all(app.api_key_prefix not in c.value for c in client.cookies.values())

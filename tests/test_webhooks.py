@@ -137,6 +137,12 @@ class Receiver:
             return list(self.requests)
 
 
+@pytest.fixture(autouse=True)
+def local_receivers_allowed(settings: Any) -> None:
+    """The receivers of these tests listen on 127.0.0.1 (tests/test_webhook_addresses.py refuses that)."""
+    settings.CALLS_WEBHOOKS_ALLOW_PRIVATE = True
+
+
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     server = Receiver().start()
@@ -576,6 +582,7 @@ def start_worker(log: Path) -> subprocess.Popen[bytes]:
         "CALLS_WEBHOOK_BACKOFF_MAX_SECONDS": "0.2",
         "CALLS_WEBHOOK_MAX_ATTEMPTS": "1000",
         "CALLS_WEBHOOK_CLAIM_MARGIN_SECONDS": "1",
+        "CALLS_WEBHOOKS_ALLOW_PRIVATE": "1",
     }
     with log.open("ab") as output:
         return subprocess.Popen(

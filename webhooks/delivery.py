@@ -2,19 +2,23 @@
 One POST of one event to one endpoint, and what came of it. No database here:
 the worker runs these in threads and records the outcomes itself.
 
-Plain ``urllib`` is enough for one signed POST with a timeout, and adds no dependency.
+Plain ``http.client`` is enough for one signed POST with a timeout, and adds no dependency; it
+connects to the address ``addresses.checked_address`` approved (never following redirects).
 """
 
 from __future__ import annotations
 
 import http.client
+import socket
+import ssl
 import time
 import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import signing
+from .addresses import ForbiddenAddress, checked_address
 
 USER_AGENT = "calls-webhooks/1"
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -45,14 +49,27 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer other than 2xx: the endpoint's URL needs updating, not following."""
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection to an address resolved and checked beforehand, for the URL's host."""
 
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """The same over TLS: the certificate is checked against the URL's host name, as usual."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
 def headers(target: Target, timestamp: int) -> dict[str, str]:
@@ -79,15 +96,28 @@ def describe(error: BaseException, timeout_seconds: float) -> str:
 
 
 def send(target: Target, timeout_seconds: float, now: Any = time.time) -> Outcome:
-    """POST ``target`` once; any status, timeout or network error becomes an Outcome, never an exception."""
-    request = urllib.request.Request(target.url, data=target.body, headers=headers(target, int(now())), method="POST")
+    """
+    POST ``target`` once; any status, timeout or network error becomes an Outcome, never an exception.
+    A URL whose host is not public is refused before anything is sent: the outcome says so, and
+    nothing about what answers there.
+    """
     started = time.monotonic()
     try:
-        with _opener.open(request, timeout=timeout_seconds) as response:
+        host, port, address = checked_address(target.url)
+        parts = urlsplit(target.url)
+        kind = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+        connection = kind(host, port, address, timeout_seconds)
+        try:
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            connection.request("POST", path, body=target.body, headers=headers(target, int(now())))
+            response = connection.getresponse()
             response.read(MAX_RESPONSE_BYTES)
-            return Outcome(response.status, "", time.monotonic() - started)
-    except urllib.error.HTTPError as error:
-        error.close()
-        return Outcome(error.code, f"HTTP {error.code} {error.reason}"[:300], time.monotonic() - started)
-    except (OSError, http.client.HTTPException, ValueError) as error:
+        finally:
+            connection.close()
+    except ForbiddenAddress as error:
+        return Outcome(None, f"refused: {error}", time.monotonic() - started)
+    except (OSError, http.client.HTTPException, ValueError, UnicodeError) as error:
         return Outcome(None, describe(error, timeout_seconds), time.monotonic() - started)
+    if 200 <= response.status < 300:
+        return Outcome(response.status, "", time.monotonic() - started)
+    return Outcome(response.status, f"HTTP {response.status} {response.reason}"[:300], time.monotonic() - started)

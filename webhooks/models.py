@@ -5,11 +5,14 @@ from __future__ import annotations
 import secrets
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
 
 from sessions_app.models import App
+
+from .addresses import refusal_at_save
 
 SECRET_PREFIX = "whsec_"
 SECRET_SHOWN_LENGTH = len(SECRET_PREFIX) + 6
@@ -64,6 +67,11 @@ class WebhookEndpoint(models.Model):
 
     def subscribes_to(self, trigger: str) -> bool:
         return trigger in self.events
+
+    def clean(self) -> None:
+        refusal = refusal_at_save(self.url) if self.url else None
+        if refusal:
+            raise ValidationError({"url": refusal})
 
 
 class WebhookEvent(models.Model):
