@@ -306,6 +306,17 @@ try:
 except ValueError:
     raise ImproperlyConfigured("CALLS_HEARTBEAT_TIMEOUT_S must be a number of seconds.") from None
 
+# TURN with short-lived credentials (sessions_app/turn.py): coturn's use-auth-secret with this shared secret.
+# Each join gets a credential for the TURN servers of CALLS_TURN_URLS, valid CALLS_TURN_CREDENTIAL_TTL_SECONDS:
+# coturn checks it when a relay is allocated and at every refresh, so it must outlive the longest call it
+# serves (the call token's lifetime by default), and no more.
+CALLS_TURN_SECRET = os.environ.get("CALLS_TURN_SECRET", "").strip()
+CALLS_TURN_URLS = env_list("CALLS_TURN_URLS", [])
+CALLS_TURN_CREDENTIAL_TTL_SECONDS = env_int("CALLS_TURN_CREDENTIAL_TTL_SECONDS", CALLS_CALL_TOKEN_TTL_SECONDS)
+if bool(CALLS_TURN_SECRET) != bool(CALLS_TURN_URLS):
+    raise ImproperlyConfigured("CALLS_TURN_SECRET and CALLS_TURN_URLS go together: set both or neither.")
+if bad_turn_urls := [url for url in CALLS_TURN_URLS if not url.startswith(("turn:", "turns:"))]:
+    raise ImproperlyConfigured(f"CALLS_TURN_URLS takes turn: and turns: URLs, not {bad_turn_urls[0]!r}.")
 # Which candidates browsers may use: "all" (direct to the SFU when they can) or "relay" (only through the
 # TURN servers of CALLS_ICE_SERVERS, for networks that must not see the media server, or to prove TURN works).
 CALLS_ICE_TRANSPORT_POLICY = (os.environ.get("CALLS_ICE_TRANSPORT_POLICY", "") or "all").strip().lower()
@@ -313,8 +324,10 @@ if CALLS_ICE_TRANSPORT_POLICY not in {"all", "relay"}:
     raise ImproperlyConfigured(
         f"CALLS_ICE_TRANSPORT_POLICY must be all or relay, not {os.environ['CALLS_ICE_TRANSPORT_POLICY']!r}."
     )
-if CALLS_ICE_TRANSPORT_POLICY == "relay" and not turn_urls(CALLS_ICE_SERVERS):
-    raise ImproperlyConfigured("CALLS_ICE_TRANSPORT_POLICY=relay needs a TURN server in CALLS_ICE_SERVERS.")
+if CALLS_ICE_TRANSPORT_POLICY == "relay" and not turn_urls(CALLS_ICE_SERVERS) and not CALLS_TURN_URLS:
+    raise ImproperlyConfigured(
+        "CALLS_ICE_TRANSPORT_POLICY=relay needs a TURN server (CALLS_TURN_URLS, or CALLS_ICE_SERVERS)."
+    )
 # /metrics (Prometheus text format) answers only a scraper with this bearer token; unset, it is a 404.
 CALLS_METRICS_TOKEN = os.environ.get("CALLS_METRICS_TOKEN", "").strip()
 

@@ -22,7 +22,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 
-from . import presence, protocol, session_settings
+from . import presence, protocol, session_settings, turn
 from .cluster.placement import NoMediaWorker
 from .cluster.remote import RemoteSFU
 from .departures import evict, group_name, leave_call
@@ -280,7 +280,7 @@ class CallConsumer(AsyncWebsocketConsumer):
                 participant.as_wire(),
                 self.session_id,
                 [other.as_wire() for other in admission.others],
-                settings.CALLS_ICE_SERVERS,
+                turn.ice_servers_for(participant.participant_id),
                 effective,
                 locked,
                 live.resume_token,

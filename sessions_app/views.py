@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import hosting, protocol
+from . import hosting, protocol, turn
 from .api_support import ApiError, rate_limit
 from .links import is_valid_session_id, session_id_from_input, share_url
 from .models import CallSession, Participant, SessionType
@@ -95,7 +94,8 @@ def session_page(request: HttpRequest, session_id: str) -> HttpResponse:
             "appId": session.app.app_id if session.app else "",
             "region": session.app.region if session.app else "",
             "apiBase": "/api/v1",
-            "iceServers": settings.CALLS_ICE_SERVERS,
+            # TURN credentials are per join, in `joined`: a page anyone with the link opens carries none.
+            "iceServers": turn.public_ice_servers(),
             "shareUrl": share_url(session.session_id, request),
             # The session's own defaults: the pre-join screen starts from them, the link's query overrides.
             "settings": session_defaults(session),

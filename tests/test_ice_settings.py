@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import runpy
 from pathlib import Path
@@ -10,7 +13,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from sessions_app import protocol
+from sessions_app import protocol, turn
 from sessions_app.media import reset_sfu
 from tests.test_consumer import join, new_session, open_socket
 
@@ -20,7 +23,7 @@ TURN = [{"urls": ["stun:turn.example.org:3478", "turn:turn.example.org:3478"], "
 
 def settings_from_env(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
     """calls_project/settings.py evaluated under ``env``; the settings of this test run are untouched."""
-    for name in ("CALLS_ICE_SERVERS", "CALLS_ICE_TRANSPORT_POLICY"):
+    for name in ("CALLS_ICE_SERVERS", "CALLS_ICE_TRANSPORT_POLICY", "CALLS_TURN_SECRET", "CALLS_TURN_URLS"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -84,3 +87,45 @@ async def test_the_consumer_sends_the_configured_policy(settings: Any) -> None:
     finally:
         await communicator.disconnect()
         await reset_sfu()
+
+
+def test_relay_policy_with_rest_turn_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    values = settings_from_env(
+        monkeypatch,
+        CALLS_TURN_SECRET="s3cret",
+        CALLS_TURN_URLS="turn:turn.example.org:3478?transport=udp",
+        CALLS_ICE_TRANSPORT_POLICY="relay",
+    )
+    assert values["CALLS_TURN_URLS"] == ["turn:turn.example.org:3478?transport=udp"]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"CALLS_TURN_SECRET": "s3cret"},
+        {"CALLS_TURN_URLS": "turn:t.example.org"},
+        {"CALLS_TURN_SECRET": "s", "CALLS_TURN_URLS": "stun:t.example.org"},
+    ],
+)
+def test_turn_settings_that_cannot_work_are_refused(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    with pytest.raises(ImproperlyConfigured, match="CALLS_TURN"):
+        settings_from_env(monkeypatch, **env)
+
+
+def test_each_join_gets_its_own_expiring_turn_credential(settings: Any) -> None:
+    """coturn's use-auth-secret scheme: "<expiry>:<participant>", HMAC-SHA1 of it with the shared secret."""
+    settings.CALLS_ICE_SERVERS = [{"urls": "stun:stun.example.org:3478"}]
+    settings.CALLS_TURN_SECRET = "s3cret"
+    settings.CALLS_TURN_URLS = ["turn:turn.example.org:3478"]
+    settings.CALLS_TURN_CREDENTIAL_TTL_SECONDS = 600
+    stun, relay = turn.ice_servers_for("pid1", now=lambda: 1_000_000.0)
+    assert stun == {"urls": "stun:stun.example.org:3478"}
+    assert relay["urls"] == ["turn:turn.example.org:3478"] and relay["username"] == "1000600:pid1"
+    expected = base64.b64encode(hmac.new(b"s3cret", b"1000600:pid1", hashlib.sha1).digest()).decode()
+    assert relay["credential"] == expected
+    assert turn.ice_servers_for("pid2")[1]["username"].endswith(":pid2")
+
+
+def test_pages_carry_no_credentials(settings: Any) -> None:
+    settings.CALLS_ICE_SERVERS = [{"urls": "stun:stun.example.org"}, *TURN]
+    assert turn.public_ice_servers() == [{"urls": "stun:stun.example.org"}]

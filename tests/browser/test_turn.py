@@ -1,19 +1,27 @@
 """
-TURN end to end: a call whose media goes only through a local coturn, as CALLS_ICE_SERVERS and
-CALLS_ICE_TRANSPORT_POLICY=relay configure it for operators whose browsers must not reach the SFU directly.
+TURN end to end: a call whose media goes only through a local coturn, as CALLS_TURN_SECRET,
+CALLS_TURN_URLS and CALLS_ICE_TRANSPORT_POLICY=relay configure it for operators whose browsers must
+not reach the SFU directly; each join's credential is its own and expires.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
+import concurrent.futures
+import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import aioice.stun
+import aioice.turn
 import pytest
 from playwright.sync_api import Page
+
+from sessions_app.turn import rest_credential
 
 from .call_page import JOIN_TIMEOUT_MS, wait_for_remote_media
 from .conftest import PROJECT_ROOT, DaphneServer, free_port
@@ -52,6 +60,7 @@ async () => {
   const inboundVideo = [...stats.values()].filter((report) => report.type === "inbound-rtp" && report.kind === "video");
   return {
     policy: pc.getConfiguration().iceTransportPolicy,
+    turnUsernames: pc.getConfiguration().iceServers.map((server) => server.username).filter(Boolean),
     connectionState: pc.connectionState,
     localCandidateTypes: [...stats.values()].filter((r) => r.type === "local-candidate").map((r) => r.candidateType),
     selected: pair ? { local: candidate(pair.localCandidateId), remote: candidate(pair.remoteCandidateId) } : null,
@@ -93,7 +102,8 @@ def relay_only_server(server_env: dict[str, str], turn_server: TurnServer, tmp_p
         **server_env,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'turn.sqlite3'}",
         "CALLS_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "CALLS_ICE_SERVERS": json.dumps([turn_server.ice_server]),
+        "CALLS_TURN_SECRET": turn_server.secret,
+        "CALLS_TURN_URLS": turn_server.url,
         "CALLS_ICE_TRANSPORT_POLICY": "relay",
     }
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=PROJECT_ROOT, env=env, check=True)
@@ -135,9 +145,16 @@ def test_a_relay_only_call_goes_through_the_turn_server(
         wait_for_remote_media(page, 1)
 
     relays = turn_server.relay_addresses()
+    usernames = set()
     for page in pages:
         before = call_stats(page)
         assert before["policy"] == "relay" and before["connectionState"] == "connected", before
+        # A credential of this join's own: "<expiry>:<participant id>", expiring within the configured lifetime.
+        [username] = before["turnUsernames"]
+        expiry, participant_id = username.split(":")
+        assert time.time() < int(expiry) <= time.time() + 6 * 60 * 60 + 60
+        assert page.locator(f'[data-participant-id="{participant_id}"][data-local="true"]').count() == 1
+        usernames.add(username)
         assert before["localCandidateTypes"] and set(before["localCandidateTypes"]) == {"relay"}, before
         local = before["selected"]["local"]
         assert local["type"] == "relay", before
@@ -145,3 +162,35 @@ def test_a_relay_only_call_goes_through_the_turn_server(
         page.wait_for_function(
             FRAMES_DECODED_PAST, arg=before["framesDecoded"] + FRAMES_DECODED_GROWTH, timeout=JOIN_TIMEOUT_MS
         )
+
+    assert len(usernames) == 2
+
+
+def test_the_share_page_carries_no_turn_credential(
+    open_page: Callable[..., Page], relay_only_server: DaphneServer, turn_server: TurnServer
+) -> None:
+    """Anyone with the link reads the page: TURN credentials reach a browser only in its own `joined`."""
+    page = open_page(create_session(relay_only_server))
+    html = page.content()
+    assert turn_server.url not in html and not re.search(r'"(username|credential)"', html)
+
+
+def allocate(server: TurnServer, username: str, password: str) -> None:
+    """Allocate a relay as a browser would (aioice's TURN client), in a thread: Playwright owns this one's loop."""
+
+    async def allocation() -> None:
+        transport, _ = await aioice.turn.create_turn_endpoint(
+            asyncio.DatagramProtocol, ("127.0.0.1", server.port), username, password
+        )
+        transport.close()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, allocation()).result(timeout=30)
+
+
+def test_coturn_refuses_an_expired_or_forged_credential(turn_server: TurnServer) -> None:
+    """A relay is allocated with a fresh credential, and refused (401) once it has expired or when forged."""
+    allocate(turn_server, *rest_credential(turn_server.secret, "p1", int(time.time()) + 60))
+    for secret, expires_at in ((turn_server.secret, int(time.time()) - 1), ("not-the-secret", int(time.time()) + 60)):
+        with pytest.raises(aioice.stun.TransactionFailed, match="401"):
+            allocate(turn_server, *rest_credential(secret, "p1", expires_at))

@@ -1,5 +1,6 @@
 """
-A TURN server for tests: Debian's coturn (``turnserver``) on loopback, with long-term credentials.
+A TURN server for tests: Debian's coturn (``turnserver``) on loopback, with the shared-secret
+credentials the server hands out per join (``use-auth-secret``, as deploy/coturn/turnserver.conf).
 
 Only the command line configures it (``-n``: no /etc/turnserver.conf; its database and log in a
 temporary directory, not /var). It listens and relays on
@@ -57,12 +58,11 @@ def stun_binding_answered(port: int, timeout_s: float = 0.5) -> bool:
 
 
 class TurnServer:
-    """coturn on 127.0.0.1:``port`` with one long-term user in one realm."""
+    """coturn on 127.0.0.1:``port`` taking credentials made with ``secret`` (CALLS_TURN_SECRET) in one realm."""
 
-    def __init__(self, directory: Path, username: str = "calls", password: str = "turn-test-secret") -> None:
+    def __init__(self, directory: Path, secret: str = "turn-test-shared-secret") -> None:
         self.port = free_udp_and_tcp_port()
-        self.username = username
-        self.password = password
+        self.secret = secret
         self.realm = "calls.test"
         self.directory = directory
         self.log_path = directory / "turnserver.log"
@@ -70,13 +70,9 @@ class TurnServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
-    def ice_server(self) -> dict[str, object]:
-        """This server as an RTCIceServer (CALLS_ICE_SERVERS takes a list of them)."""
-        return {
-            "urls": [f"turn:127.0.0.1:{self.port}?transport=udp"],
-            "username": self.username,
-            "credential": self.password,
-        }
+    def url(self) -> str:
+        """This server's TURN URL (CALLS_TURN_URLS takes a list of them)."""
+        return f"turn:127.0.0.1:{self.port}?transport=udp"
 
     def start(self) -> None:
         command = [
@@ -85,8 +81,8 @@ class TurnServer:
             "--listening-ip=127.0.0.1",
             "--relay-ip=127.0.0.1",
             f"--listening-port={self.port}",
-            "--lt-cred-mech",
-            f"--user={self.username}:{self.password}",
+            "--use-auth-secret",
+            f"--static-auth-secret={self.secret}",
             f"--realm={self.realm}",
             "--allow-loopback-peers",
             "--no-cli",
