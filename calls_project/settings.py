@@ -211,6 +211,10 @@ except ValueError:
     raise ImproperlyConfigured("CALLS_CALL_TOKEN_TTL_SECONDS must be a whole number of seconds.") from None
 CALLS_TOKEN_RATE = os.environ.get("CALLS_TOKEN_RATE", "") or "60/m"
 CALLS_LOGIN_RATE = os.environ.get("CALLS_LOGIN_RATE", "") or "20/m"
+# Websocket connects per client address (counted in the cache: shared by every process with Redis).
+CALLS_WS_CONNECT_RATE = os.environ.get("CALLS_WS_CONNECT_RATE", "") or "120/m"
+# How long a participant a moderator removed is refused by that call; 0: until an operator readmits them.
+CALLS_REMOVAL_SECONDS = env_int("CALLS_REMOVAL_SECONDS", 0)
 # Origins of third-party sites that embed calls with the SDK (their pages open our websocket).
 CALLS_EMBED_ORIGINS = env_list("CALLS_EMBED_ORIGINS", [])
 # Sites allowed to show our pages in a frame (CSP frame-ancestors); by default none may.

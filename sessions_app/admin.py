@@ -15,9 +15,19 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from . import admin_live
+from . import admin_live, restrictions
 from .links import share_url
-from .models import App, AppUser, AuthToken, CallSession, CallToken, Participant, hash_secret, new_secret
+from .models import (
+    App,
+    AppUser,
+    AuthToken,
+    CallSession,
+    CallToken,
+    Participant,
+    Restriction,
+    hash_secret,
+    new_secret,
+)
 
 
 @admin.register(App)
@@ -144,6 +154,11 @@ class CallSessionAdmin(admin.ModelAdmin):
                 name="sessions_app_live_participant",
             ),
             path(
+                "live/readmit/<int:restriction_id>/",
+                wrap(admin_live.readmit),
+                name="sessions_app_live_readmit",
+            ),
+            path(
                 "live/session/<str:session_id>/<str:action>/",
                 wrap(admin_live.session_action),
                 name="sessions_app_live_session",
@@ -163,6 +178,27 @@ class ParticipantAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(Restriction)
+class RestrictionAdmin(admin.ModelAdmin):
+    """Moderators' removals and holds: operators lift them (a removed participant may join again)."""
+
+    list_display = ("display_name", "kind", "uid", "ip", "session", "by", "created_at", "expires_at", "lifted_at")
+    list_filter = ("kind", "lifted_at")
+    search_fields = ("display_name", "uid", "ip", "session__session_id")
+    list_select_related = ("session",)
+    readonly_fields = [f.name for f in Restriction._meta.fields]
+    actions = ["lift"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # moderators make them, in the call or on the Live calls page
+
+    @admin.action(description="Lift the selected restrictions (readmit removed participants)")
+    def lift(self, request: HttpRequest, queryset: Any) -> None:
+        for restriction in queryset:
+            restrictions.readmit(restriction)
+        messages.success(request, f"{len(queryset)} restriction(s) lifted.")
 
 
 def live_url() -> str:

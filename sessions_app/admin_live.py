@@ -20,12 +20,13 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from . import protocol
+from . import protocol, restrictions
 from .cluster.placement import live_workers
 from .links import share_url
 from .media import get_sfu
-from .models import CallSession, MediaWorker, Participant, SessionStatus
-from .moderation import end_call, moderate_sync
+from .models import CallSession, MediaWorker, Participant, Restriction, RestrictionKind, SessionStatus
+from .moderation import end_call, moderate_as_operator
+from .protocol import ProtocolError
 from .tokens import call_tokens
 
 LIVE_REFRESH_SECONDS = 2
@@ -33,6 +34,8 @@ PARTICIPANT_ACTIONS = {
     "mute": (protocol.MODERATION_MUTE, "{name} was muted."),
     "pause_video": (protocol.MODERATION_PAUSE_VIDEO, "{name}'s camera was turned off."),
     "remove": (protocol.MODERATION_REMOVE, "{name} was removed from the call."),
+    "allow_audio": (protocol.MODERATION_ALLOW_AUDIO, "{name} may unmute again."),
+    "allow_video": (protocol.MODERATION_ALLOW_VIDEO, "{name} may turn their camera on again."),
 }
 
 
@@ -65,6 +68,8 @@ def _context(request: HttpRequest) -> dict[str, Any]:
     sessions = live_sessions()
     for session in sessions:
         session.share_link = share_url(session.session_id, request)  # type: ignore[attr-defined]
+        removed = restrictions.active(session).filter(kind=RestrictionKind.REMOVED)
+        session.removed = list(removed)  # type: ignore[attr-defined]
         for participant in session.present:  # type: ignore[attr-defined]
             participant.media_stats = sfu.participant_stats(session.session_id, participant.participant_id)
     return {
@@ -100,8 +105,12 @@ def participant_action(request: HttpRequest, participant_id: str, action: str) -
         messages.warning(request, f"{participant.display_name} has already left the call.")
     else:
         wire_action, done = PARTICIPANT_ACTIONS[action]
-        moderate_sync(participant.session.session_id, participant.participant_id, wire_action, "admin")
-        messages.success(request, done.format(name=participant.display_name))
+        try:
+            moderate_as_operator(participant.session.session_id, participant.participant_id, wire_action)
+        except ProtocolError as exc:
+            messages.warning(request, exc.message)
+        else:
+            messages.success(request, done.format(name=participant.display_name))
     return _partial(request)
 
 
@@ -124,6 +133,16 @@ def session_action(request: HttpRequest, session_id: str, action: str) -> HttpRe
     return _partial(request)
 
 
+@require_POST
+def readmit(request: HttpRequest, restriction_id: int) -> HttpResponse:
+    """Let a participant a moderator removed join the call again."""
+    _require_change_permission(request)
+    restriction = get_object_or_404(Restriction, pk=restriction_id)
+    restrictions.readmit(restriction)
+    messages.success(request, f"{restriction.display_name or restriction.uid} may join the call again.")
+    return _partial(request)
+
+
 def end_sessions(request: HttpRequest, sessions: Any) -> None:
     """Admin list action: end the selected calls for everyone."""
     for session in sessions:
@@ -139,4 +158,4 @@ def revoke_session_tokens(request: HttpRequest, sessions: Any) -> None:
     messages.success(request, f"{total} call token(s) revoked.")
 
 
-__all__ = ["end_sessions", "live_page", "participant_action", "revoke_session_tokens", "session_action"]
+__all__ = ["end_sessions", "live_page", "participant_action", "readmit", "revoke_session_tokens", "session_action"]

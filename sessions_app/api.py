@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
-from . import protocol
+from . import hosting, protocol
 from .api_support import (
     ApiError,
     api_view,
@@ -24,12 +24,16 @@ from .api_support import (
     validate_uid,
 )
 from .links import share_url
-from .models import App, AppUser, AuthToken, CallSession, SessionStatus, SessionType
+from .models import DEFAULT_MAX_PARTICIPANTS, App, AppUser, AuthToken, CallSession, Role, SessionStatus, SessionType
 from .moderation import end_call
 from .openapi import openapi_schema
 from .protocol import ProtocolError, clean_display_name
 from .session_settings import clean_locks, clean_settings
 from .tokens import call_tokens
+
+MAX_MODERATORS = 100
+# Beyond this a call needs a webinar's design (one to many), not more of a meeting's.
+MAX_PARTICIPANTS_LIMIT = 1000
 
 
 def session_as_api(session: CallSession, request: HttpRequest) -> dict[str, Any]:
@@ -41,6 +45,8 @@ def session_as_api(session: CallSession, request: HttpRequest) -> dict[str, Any]
         "allowGuests": session.allow_guests,
         "settings": session.settings,
         "lockedSettings": session.locked_settings,
+        "maxParticipants": session.max_participants,
+        "moderators": session.moderator_uids,
         "shareUrl": share_url(session.session_id, request),
         "createdAt": int(session.created_at.timestamp()),
         "startedAt": int(session.started_at.timestamp()) if session.started_at else None,
@@ -142,44 +148,77 @@ def me(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"data": user.as_api()})
 
 
-def issue_call_token(session: CallSession, user: AppUser | None, name: str) -> JsonResponse:
+def issue_call_token(session: CallSession, user: AppUser | None, name: str, role: str) -> JsonResponse:
     """Issue a call token for ``session`` unless it has ended; answer 201 with it."""
     if session.is_ended:
         raise ApiError(protocol.ERR_CALL_TERMINATED, "This call has ended.", 409)
-    token, record = call_tokens.issue(session, user, name)
+    token, record = call_tokens.issue(session, user, name, role)
     expires_at = int(record.expires_at.timestamp())
     return JsonResponse(
-        {"data": {"token": token, "sessionId": session.session_id, "uid": record.uid, "expiresAt": expires_at}},
+        {
+            "data": {
+                "token": token,
+                "sessionId": session.session_id,
+                "uid": record.uid,
+                "role": record.role,
+                "expiresAt": expires_at,
+            }
+        },
         status=201,
     )
 
 
+def requested_role(data: dict[str, Any]) -> str | None:
+    role = field(data, "role", str, required=False)
+    if role is not None and role not in Role.values:
+        raise ApiError(protocol.ERR_BAD_REQUEST, "'role' is moderator or participant.", details={"field": "role"})
+    return role
+
+
 def create_call_token(request: HttpRequest) -> JsonResponse:
     """
-    A call token for one session: for the logged-in user (authtoken), or for
-    any user of the app when a server asks with its apikey and a uid.
+    A call token for one session: for the logged-in user (authtoken), or for any user of the app
+    when a server asks with its apikey and a uid. The app's server decides the role (``role``, by
+    default moderator for the session's ``moderators``); a user asking for itself gets what the
+    session says of it and cannot ask for more.
     """
     rate_limit(request, "call-token", "CALLS_TOKEN_RATE", "60/m")
     data = json_body(request)
     if request.headers.get("apikey"):
         app = require_api_key(request)
         user = app_user(app, data.get("uid"))
+        trusted = True
     else:
         app, user = require_user(request)
+        trusted = False
     session = app_session(app, data.get("sessionId"))
     if session.app_id is None and not session.allow_guests:
         raise ApiError(protocol.AUTH_ERR_NO_ACCESS, "This session is not open to this app.", 403)
-    return issue_call_token(session, user, user.name)
+    named = Role.MODERATOR if user.uid in session.moderator_uids else Role.PARTICIPANT
+    role = requested_role(data)
+    if role is None:
+        role = named
+    elif not trusted and role == Role.MODERATOR and named != Role.MODERATOR:
+        raise ApiError(
+            protocol.AUTH_ERR_NO_ACCESS, "Only the app's server can make a user a moderator.", 403, {"field": "role"}
+        )
+    return issue_call_token(session, user, user.name, role)
 
 
 def create_guest_token(request: HttpRequest, session_id: str) -> JsonResponse:
     """A share-link visitor's call token, under the name they typed, for this session only."""
     rate_limit(request, "guest-token", "CALLS_TOKEN_RATE", "60/m")
     session = app_session(None, session_id)
-    if not session.allow_guests:
+    data = json_body(request)
+    grant = field(data, "hostGrant", str, required=False, default="", max_length=300)
+    is_host = bool(grant) and session.app_id is None and hosting.is_host_grant(grant, session.session_id)
+    if grant and not is_host:
+        raise ApiError(protocol.AUTH_ERR_NO_ACCESS, "The host grant is not valid for this call.", 403)
+    if not session.allow_guests and not is_host:
         raise ApiError(protocol.ERR_GUESTS_NOT_ALLOWED, "This call asks you to log in.", 403)
-    name = clean_display_name(field(json_body(request), "displayName", str, required=False, default="Guest"))
-    return issue_call_token(session, None, name or "Guest")
+    name = clean_display_name(field(data, "displayName", str, required=False, default="Guest")) or "Guest"
+    # Guests are never moderators; the call's host (the share page's grant) always is.
+    return issue_call_token(session, None, name, Role.MODERATOR if is_host else Role.PARTICIPANT)
 
 
 # Sessions (server side: apikey).
@@ -208,8 +247,24 @@ def create_session(request: HttpRequest) -> JsonResponse:
         locked = clean_locks(data.get("lockedSettings"))
     except ProtocolError as exc:
         raise ApiError(exc.code, exc.message, details=exc.details) from None
+    moderators = field(data, "moderators", list, required=False, default=[])
+    if len(moderators) > MAX_MODERATORS or not all(isinstance(uid, str) for uid in moderators):
+        raise ApiError(
+            protocol.ERR_BAD_REQUEST,
+            f"'moderators' lists at most {MAX_MODERATORS} uids.",
+            details={"field": "moderators"},
+        )
+    max_participants = field(data, "maxParticipants", int, required=False, default=DEFAULT_MAX_PARTICIPANTS)
+    if not 1 <= max_participants <= MAX_PARTICIPANTS_LIMIT:
+        raise ApiError(
+            protocol.ERR_BAD_REQUEST,
+            f"'maxParticipants' is 1 to {MAX_PARTICIPANTS_LIMIT}.",
+            details={"field": "maxParticipants"},
+        )
     session = CallSession.objects.create(
         app=app,
+        moderator_uids=sorted({validate_uid(uid) for uid in moderators}),
+        max_participants=max_participants,
         settings=session_defaults,
         locked_settings=locked,
         title=field(data, "title", str, required=False, default="", max_length=200).strip(),

@@ -5,6 +5,9 @@ Every participant's socket joins the channel-layer group of its session, so
 presence (joined, left, media state) reaches every process; offers and
 answers go between this socket and the SFU. A participant is not its socket:
 ``live.py`` keeps it through a dropped socket until it resumes or its grace ends.
+What a participant may do is checked here, before anything is handled: its budget
+per message type (``limits.py``), its role (moderator-only messages), the session's
+locks, and a moderator's holds on its media.
 """
 
 from __future__ import annotations
@@ -13,22 +16,22 @@ import json
 import logging
 import secrets
 import time
-from collections import deque
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 
 from . import presence, protocol, session_settings
 from .cluster.placement import NoMediaWorker
-from .cluster.processes import Orphan
 from .cluster.remote import RemoteSFU
+from .departures import evict, group_name, leave_call
+from .limits import MessageBudget, too_many_connects
 from .links import is_valid_session_id
 from .live import LiveParticipant, SignalRoute, get_live_participants
 from .media import get_sfu
-from .models import CallSession, Participant, SessionType
-from .moderation import end_session_for_all, group_name, moderate
+from .models import CallSession, SessionType
+from .moderation import end_session_for_all, moderate
 from .protocol import ProtocolError
 from .sfu import SFU
 from .sfu.peer import NegotiationError
@@ -44,59 +47,10 @@ FORBIDDABLE = {
     protocol.Hand: "hand",
     protocol.ScreenShare: "screen_share",
     protocol.Moderate: "moderate",
+    # Ending the call for everyone is moderation too: a call without moderation has no such button.
+    protocol.EndForAll: "moderate",
 }
-CHAT_WINDOW_S = 10.0
-CHAT_MESSAGES_PER_WINDOW = 20
-
-
-async def leave_call(live: LiveParticipant, reason: str) -> None:
-    """Take a participant out of its call for good: media, database, and everyone else's view."""
-    try:
-        await get_sfu().leave(live.session_id, live.participant_id)
-    finally:
-        await presence.mark_left(live.participant_id, reason)
-        await announce_left(live.session_id, live.participant_id, reason)
-
-
-async def announce_left(session_id: str, participant_id: str, reason: str) -> None:
-    await get_channel_layer().group_send(
-        group_name(session_id),
-        {
-            "type": "call.participant_left",
-            "message": protocol.participant_left_message(participant_id, reason),
-            "sender": "",
-        },
-    )
-
-
-async def close_orphans(orphans: list[Orphan]) -> list[Orphan]:
-    """
-    Participants whose Daphne process died: close them for everyone; return those this process
-    closed (each is closed by one process only), whose media the caller frees. Their browsers
-    reconnect through another process and join again.
-    """
-    closed = []
-    for orphan in orphans:
-        if await presence.mark_left(orphan.participant_id, protocol.LEAVE_REASON_DISCONNECTED):
-            await announce_left(orphan.session_id, orphan.participant_id, protocol.LEAVE_REASON_DISCONNECTED)
-            closed.append(orphan)
-    return closed
-
-
-async def move_participants(session_id: str, participant_ids: list[str]) -> None:
-    """
-    The SFU worker hosting their media died: each leaves and joins again (the SDK does it on
-    close code 4013), which places the session on a live worker. One away has nothing to rejoin with.
-    """
-    registry = get_live_participants()
-    for participant_id in participant_ids:
-        live = registry.discard(participant_id)
-        if live is None:
-            continue
-        if live.channel_name:
-            await get_channel_layer().send(live.channel_name, {"type": "call.media_moved"})
-        else:
-            await leave_call(live, protocol.LEAVE_REASON_MEDIA_MOVED)
+MODERATOR_ONLY = (protocol.Moderate, protocol.EndForAll)
 
 
 class CallConsumer(AsyncWebsocketConsumer):
@@ -106,7 +60,7 @@ class CallConsumer(AsyncWebsocketConsumer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._chat_times: deque[float] = deque()
+        self._budget = MessageBudget()
         self._heard = Heard()
 
     @property
@@ -116,6 +70,13 @@ class CallConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.session_id: str = self.scope["url_route"]["kwargs"]["session_id"]
         await self.accept()
+        if await too_many_connects(self.client_ip or "unknown"):
+            await self._refuse(
+                protocol.ERR_TOO_MANY_REQUESTS,
+                "Too many connections from your address; try again in a minute.",
+                protocol.WS_4029_TOO_MANY_REQUESTS,
+            )
+            return
         if not is_valid_session_id(self.session_id):
             await self._refuse(
                 protocol.ERROR_CALL_SESSION_ID, "Session ID is empty or invalid.", protocol.WS_4011_INVALID_SESSION_ID
@@ -133,6 +94,11 @@ class CallConsumer(AsyncWebsocketConsumer):
                     "No call has this session ID.",
                     protocol.WS_4004_SESSION_NOT_FOUND,
                 )
+
+    @property
+    def client_ip(self) -> str | None:
+        client = self.scope.get("client")
+        return client[0] if client else None
 
     async def disconnect(self, code: int) -> None:
         silence_watch.unwatch(self)
@@ -169,34 +135,68 @@ class CallConsumer(AsyncWebsocketConsumer):
         if self.session is None:
             return
         try:
-            message = protocol.parse_client_message(text_data if bytes_data is None else None)
+            try:
+                message = protocol.parse_client_message(text_data if bytes_data is None else None)
+            except ProtocolError:
+                self._spend(None)
+                raise
+            self._spend(type(message))
             await self._dispatch(message)
         except ProtocolError as exc:
             await self._send(protocol.error_message(exc.code, exc.message, exc.details))
+        except SocketFlooding:
+            logger.warning("closing a signaling socket that kept flooding, in session %s", self.session_id)
+            await self._send(protocol.error_message(protocol.ERR_TOO_MANY_REQUESTS, "Too many messages."))
+            await self._step_away()
+            await self.close(code=protocol.WS_4029_TOO_MANY_REQUESTS)
         except Exception:
             logger.exception("signaling failure in session %s", self.session_id)
             await self._send(protocol.error_message(protocol.ERROR_JSON_EXCEPTION, "The message could not be handled."))
 
+    def _spend(self, kind: type | None) -> None:
+        """Charge a message to this socket's budget; refuse it (nothing else happens) when spent."""
+        retry_after_s = self._budget.take(kind)
+        if retry_after_s:
+            if self._budget.flooding:
+                raise SocketFlooding
+            raise ProtocolError(
+                protocol.ERR_TOO_MANY_REQUESTS,
+                "Too many messages; slow down.",
+                {"type": kind.__name__ if kind else "invalid", "retryAfterMs": int(retry_after_s * 1000) + 1},
+            )
+
     async def _dispatch(self, message: protocol.ClientMessage) -> None:
         if isinstance(message, protocol.Ping):
             await self._send(protocol.pong_message())
-        elif isinstance(message, protocol.Join):
+            return
+        if isinstance(message, protocol.Join):
             await self._join(message)
-        elif isinstance(message, protocol.Resume):
+            return
+        if isinstance(message, protocol.Resume):
             await self._resume(message)
-        elif self.participant_id is None:
+            return
+        live = self.live
+        if live is None:
             raise ProtocolError(protocol.ERR_CALL_NOT_A_PART, "Join the call first.")
-        elif FORBIDDABLE.get(type(message)) in self.live.forbidden:  # type: ignore[union-attr]
-            raise ProtocolError(protocol.AUTH_ERR_NO_ACCESS, "The host does not allow this in this call.")
-        elif isinstance(message, protocol.Answer):
+        if isinstance(message, MODERATOR_ONLY) and not live.is_moderator:
+            raise ProtocolError(
+                protocol.AUTH_ERR_NO_ACCESS, "Only a moderator can do this.", {"reason": protocol.REFUSAL_ROLE}
+            )
+        if FORBIDDABLE.get(type(message)) in live.forbidden:
+            raise ProtocolError(
+                protocol.AUTH_ERR_NO_ACCESS,
+                "The host does not allow this in this call.",
+                {"reason": protocol.REFUSAL_LOCKED},
+            )
+        if isinstance(message, protocol.Answer):
             await self._answer(message)
         elif isinstance(message, protocol.MediaState):
-            await self._set_media(message.audio_muted, message.video_paused)
+            await self._own_media(live, message)
         elif isinstance(message, protocol.Moderate):
-            await moderate(self.session_id, message.target, message.action, by=self.participant_id)
+            await moderate(self.session_id, message.target, message.action, by=live.participant_id)
         elif isinstance(message, protocol.Hand):
-            raised_at = await presence.set_hand(self.participant_id, message.raised)
-            await self._broadcast("call.everyone", protocol.hand_message(self.participant_id, raised_at))
+            raised_at = await presence.set_hand(live.participant_id, message.raised)
+            await self._broadcast("call.everyone", protocol.hand_message(live.participant_id, raised_at))
         elif isinstance(message, protocol.Chat):
             await self._chat(message.text)
         elif isinstance(message, protocol.ScreenShare):
@@ -234,28 +234,52 @@ class CallConsumer(AsyncWebsocketConsumer):
         # A host's locked "start muted" holds whatever the client asks.
         audio_muted = message.audio_muted or ("startAudioMuted" in locked and effective["startAudioMuted"])
         video_paused = message.video_paused or ("startVideoPaused" in locked and effective["startVideoPaused"])
-        participant, others = await presence.add_participant(
-            session, identity, message.display_name or identity.name, audio_muted, video_paused, sfu.process_id
-        )
-        others = await self._without_ghosts(others)
+        # Signed-in users are who their token says; guests and hosts chose their name, and apps may allow it.
+        display_name = (message.display_name if identity.may_rename else "") or identity.name
+        registry = get_live_participants()
+        # With the in-memory channel layer this process is the whole server: whoever it does not serve is gone.
+        is_live = registry.__contains__ if isinstance(self.channel_layer, InMemoryChannelLayer) else None
+        try:
+            admission = await presence.admit(
+                session, identity, display_name, audio_muted, video_paused, sfu.process_id, self.client_ip, is_live
+            )
+        except presence.RemovedFromCall:
+            raise ProtocolError(
+                protocol.AUTH_ERR_NO_ACCESS,
+                "A moderator removed you from this call.",
+                {"reason": protocol.REFUSAL_REMOVED},
+            ) from None
+        except presence.CallFull as exc:
+            raise ProtocolError(
+                protocol.ERR_CALL_FULL,
+                f"This call is full ({exc.max_participants} people).",
+                {"maxParticipants": exc.max_participants},
+            ) from None
+        participant = admission.participant
+        for replaced in admission.replaced:
+            await evict(self.session_id, replaced, protocol.LEAVE_REASON_REPLACED, recorded=True)
         live = LiveParticipant(
             participant_id=participant.participant_id,
             session_id=self.session_id,
             display_name=participant.display_name,
             route=SignalRoute(self._send),
             forbidden=forbidden,
+            is_moderator=identity.is_moderator,
+            is_guest=identity.is_guest,
             audio_muted=participant.audio_muted,
             video_paused=participant.video_paused,
+            audio_held=participant.audio_held,
+            video_held=participant.video_held,
             channel_name=self.channel_name,
         )
         self.live = live
-        get_live_participants().add(live)
+        registry.add(live)
         await self.channel_layer.group_add(group_name(self.session_id), self.channel_name)
         await self._send(
             protocol.joined_message(
                 participant.as_wire(),
                 self.session_id,
-                [other.as_wire() for other in others],
+                [other.as_wire() for other in admission.others],
                 settings.CALLS_ICE_SERVERS,
                 effective,
                 locked,
@@ -268,32 +292,33 @@ class CallConsumer(AsyncWebsocketConsumer):
         await sfu.join(self.session_id, participant.participant_id, live.route, kinds)
         await self._enforce_media(sfu, live)  # ``live``: the socket may have closed meanwhile
 
-    async def _without_ghosts(self, others: list[Participant]) -> list[Participant]:
-        """With the in-memory channel layer this process is the whole server: whoever it does not serve is gone."""
-        if not isinstance(self.channel_layer, InMemoryChannelLayer):
-            return others
-        live = get_live_participants()
-        ghosts = [other.participant_id for other in others if other.participant_id not in live]
-        if ghosts:
-            await presence.close_ghosts(ghosts)
-        return [other for other in others if other.participant_id in live]
-
     async def _resume(self, message: protocol.Resume) -> None:
         """A participant whose socket dropped carries on here, as if nothing had happened."""
         if self.live is not None:
             raise ProtocolError(protocol.ERR_CALL_USER_ALREADY_JOINED, "This connection is already in the call.")
-        live = get_live_participants().claim(message.participant_id, self.session_id, message.resume_token)
+        registry = get_live_participants()
+        live = registry.claim(message.participant_id, self.session_id, message.resume_token)
+        gone = ProtocolError(
+            protocol.ERR_CALL_NOT_A_PART, "The call no longer has this participant: join again.", {"resume": False}
+        )
         if live is None:
-            raise ProtocolError(
-                protocol.ERR_CALL_NOT_A_PART, "The call no longer has this participant: join again.", {"resume": False}
-            )
+            raise gone
+        me, others = await presence.present(live.participant_id)
+        if not me.is_present:
+            # Removed, or replaced by a newer join, while its socket was away: free what is left of it.
+            registry.discard(live.participant_id)
+            await leave_call(live, me.leave_reason)
+            raise gone
         previous, live.channel_name = live.channel_name, self.channel_name
         self.live = live
         if previous:
             # The old socket never noticed it was dead: retire it without leaving the call.
             await self.channel_layer.send(previous, {"type": "call.replaced"})
         await self.channel_layer.group_add(group_name(self.session_id), self.channel_name)
-        me, others = await presence.present(live.participant_id)
+        # A moderator may have acted meanwhile (from another process): the database knows.
+        live.audio_muted, live.video_paused = me.audio_muted, me.video_paused
+        live.audio_held, live.video_held = me.audio_held, me.video_held
+        await self._enforce_media(get_sfu(), live)
         await self._send(protocol.resumed_message(me.as_wire(), [other.as_wire() for other in others]))
         if not await live.route.attach(self._send):
             # An offer sent just before the drop may have lost its answer: ask again.
@@ -304,23 +329,36 @@ class CallConsumer(AsyncWebsocketConsumer):
         await sfu.set_forwarding(self.session_id, live.participant_id, "audio", not live.audio_muted)
         await sfu.set_forwarding(self.session_id, live.participant_id, "video", not live.video_paused)
 
-    async def _set_media(self, audio_muted: bool, video_paused: bool) -> None:
-        assert self.live is not None
-        self.live.audio_muted, self.live.video_paused = audio_muted, video_paused
-        await self._enforce_media(get_sfu(), self.live)
-        await presence.update_media(self.live.participant_id, audio_muted, video_paused)
-        await self._broadcast("call.media", protocol.media_message(self.participant_id, audio_muted, video_paused))
+    async def _own_media(self, live: LiveParticipant, message: protocol.MediaState) -> None:
+        """
+        The participant's own microphone and camera. What a moderator holds stays off: the rest of the
+        change applies, and the refusal says what is held (the participant raises its hand to ask).
+        """
+        audio_muted = message.audio_muted or live.audio_held
+        video_paused = message.video_paused or live.video_held
+        if (audio_muted, video_paused) != (live.audio_muted, live.video_paused):
+            live.audio_muted, live.video_paused = audio_muted, video_paused
+            await self._enforce_media(get_sfu(), live)
+            await presence.update_media(live.participant_id, audio_muted, video_paused)
+            state = protocol.media_message(
+                live.participant_id, audio_muted, video_paused, live.audio_held, live.video_held
+            )
+            await self._broadcast("call.media", state)
+        held = (
+            "audio" if audio_muted != message.audio_muted else "video" if video_paused != message.video_paused else ""
+        )
+        if held:
+            raise ProtocolError(
+                protocol.AUTH_ERR_NO_ACCESS,
+                "A moderator turned this off: raise your hand to ask to turn it back on.",
+                {"reason": protocol.REFUSAL_HELD, "kind": held},
+            )
 
     async def _chat(self, text: str) -> None:
         assert self.live is not None
-        now = time.monotonic()
-        while self._chat_times and now - self._chat_times[0] > CHAT_WINDOW_S:
-            self._chat_times.popleft()
-        if len(self._chat_times) >= CHAT_MESSAGES_PER_WINDOW:
-            raise ProtocolError(protocol.ERR_TOO_MANY_REQUESTS, "Too many chat messages; slow down.")
-        self._chat_times.append(now)
+        live = self.live
         message = protocol.chat_message(
-            secrets.token_hex(8), self.live.participant_id, self.live.display_name, text, int(time.time() * 1000)
+            secrets.token_hex(8), live.participant_id, live.display_name, live.is_guest, text, int(time.time() * 1000)
         )
         await self._broadcast("call.everyone", message)
 
@@ -377,21 +415,39 @@ class CallConsumer(AsyncWebsocketConsumer):
             await self._send(event["message"])
 
     async def call_moderate(self, event: dict[str, Any]) -> None:
-        """A moderator acts on this connection's participant: enforce it here, tell the client."""
-        if event["target"] != self.participant_id or self.participant_id is None:
-            return
-        action = event["action"]
-        if action == protocol.MODERATION_REMOVE:
-            await self._send(protocol.removed_message(protocol.LEAVE_REASON_REMOVED))
-            await self._leave(protocol.LEAVE_REASON_REMOVED)
-            await self.close(code=protocol.WS_4003_REMOVED)
-            return
+        """
+        A moderator held (or allowed) this connection's participant's audio or video: the decision is
+        recorded and announced already; the SFU forwards what it now allows, and the client is told.
+        """
         live = self.live
-        assert live is not None
-        audio_muted = live.audio_muted or action == protocol.MODERATION_MUTE
-        video_paused = live.video_paused or action == protocol.MODERATION_PAUSE_VIDEO
-        await self._send(protocol.moderation_message(action, event["by"]))
-        await self._set_media(audio_muted, video_paused)
+        if live is None or event["target"] != live.participant_id:
+            return
+        live.audio_muted, live.video_paused = event["audio_muted"], event["video_paused"]
+        live.audio_held, live.video_held = event["audio_held"], event["video_held"]
+        await self._enforce_media(get_sfu(), live)
+        await self._send(protocol.moderation_message(event["action"], event["by"]))
+
+    async def call_evicted(self, event: dict[str, Any]) -> None:
+        """
+        This connection's participant was removed by a moderator, or replaced by a newer join with its
+        token: its leave is recorded and announced already; free its media, tell the client, close.
+        """
+        live = self.live
+        if live is None or event["target"] != live.participant_id:
+            return
+        self.live = None
+        get_live_participants().discard(live.participant_id)
+        await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
+        await self._send(protocol.removed_message(event["reason"]))
+        try:
+            await get_sfu().leave(self.session_id, live.participant_id)
+        finally:
+            close_code = (
+                protocol.WS_4014_REPLACED_BY_JOIN
+                if event["reason"] == protocol.LEAVE_REASON_REPLACED
+                else protocol.WS_4003_REMOVED
+            )
+            await self.close(code=close_code)
 
     async def call_replaced(self, event: dict[str, Any]) -> None:
         """The participant resumed on another socket: this one closes without leaving the call."""
@@ -413,3 +469,7 @@ class CallConsumer(AsyncWebsocketConsumer):
         await self._send(protocol.session_ended_message(event["reason"]))
         await self._leave(event["reason"])
         await self.close(code=protocol.WS_4010_SESSION_ENDED)
+
+
+class SocketFlooding(Exception):
+    """A socket that keeps sending past its budgets: it is closed, not answered."""

@@ -36,7 +36,11 @@ def session_id_from_input(text: str) -> str | None:
 
 def share_url(session_id: str, request: HttpRequest | None = None) -> str:
     """The absolute share link: CALLS_PUBLIC_URL if set, else the request's own host."""
-    path = reverse("session", args=[session_id])
+    return public_url(reverse("session", args=[session_id]), request)
+
+
+def public_url(path: str, request: HttpRequest | None = None) -> str:
+    """An absolute URL of one of our pages: CALLS_PUBLIC_URL if set, else the request's own host."""
     if settings.CALLS_PUBLIC_URL:
         return settings.CALLS_PUBLIC_URL + path
     if request is not None:

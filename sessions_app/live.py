@@ -73,8 +73,13 @@ class LiveParticipant:
     display_name: str
     route: SignalRoute
     forbidden: frozenset[str] = frozenset()
+    is_moderator: bool = False
+    is_guest: bool = False
     audio_muted: bool = False
     video_paused: bool = False
+    # A moderator's holds: the participant cannot turn these back on itself.
+    audio_held: bool = False
+    video_held: bool = False
     # The channel name of the socket serving it; "" while it is away.
     channel_name: str = ""
     resume_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))

@@ -18,6 +18,7 @@ def participant_log(participant: Participant) -> dict[str, Any]:
         "uid": participant.uid,
         "name": participant.display_name,
         "isGuest": participant.is_guest,
+        "role": participant.role,
         "joinedAt": int(participant.joined_at.timestamp()),
         "leftAt": int(participant.left_at.timestamp()) if participant.left_at else None,
         "leaveReason": participant.leave_reason,

@@ -31,7 +31,7 @@ def get_sfu() -> SFU | RemoteSFU:
     global _sfu
     if _sfu is None:
         if settings.CALLS_SFU == "workers":
-            from .consumers import close_orphans, move_participants  # the consumer imports this module
+            from .departures import close_orphans, move_participants  # departures imports this module
 
             _sfu = RemoteSFU(get_channel_layer(), move_participants, close_orphans)
         else:

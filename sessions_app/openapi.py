@@ -92,11 +92,12 @@ SCHEMAS: dict[str, Any] = {
     },
     "CallToken": {
         "type": "object",
-        "required": ["token", "sessionId", "uid", "expiresAt"],
+        "required": ["token", "sessionId", "uid", "role", "expiresAt"],
         "properties": {
             "token": {"type": "string"},
             "sessionId": {"type": "string"},
             "uid": {"type": "string"},
+            "role": {"type": "string", "enum": ["moderator", "participant"]},
             "expiresAt": {"type": "integer"},
         },
     },
@@ -110,6 +111,8 @@ SCHEMAS: dict[str, Any] = {
             "allowGuests",
             "settings",
             "lockedSettings",
+            "maxParticipants",
+            "moderators",
             "shareUrl",
             "createdAt",
             "startedAt",
@@ -123,6 +126,12 @@ SCHEMAS: dict[str, Any] = {
             "allowGuests": {"type": "boolean"},
             "settings": {"type": "object", "description": "SessionSettings defaults (calls-api §4)"},
             "lockedSettings": {"type": "array", "items": {"type": "string"}},
+            "maxParticipants": {"type": "integer", "description": "Joins beyond this many are refused."},
+            "moderators": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "uids whose call tokens for this session are moderators'",
+            },
             "shareUrl": {"type": "string"},
             "createdAt": {"type": "integer"},
             "startedAt": {"type": ["integer", "null"]},
@@ -149,6 +158,7 @@ SCHEMAS: dict[str, Any] = {
             "uid": {"type": "string"},
             "name": {"type": "string"},
             "isGuest": {"type": "boolean"},
+            "role": {"type": "string", "enum": ["moderator", "participant"]},
             "joinedAt": {"type": "integer"},
             "leftAt": {"type": ["integer", "null"]},
             "leaveReason": {"type": "string"},
@@ -331,7 +341,16 @@ def openapi_schema() -> dict[str, Any]:
                         {
                             "type": "object",
                             "required": ["sessionId"],
-                            "properties": {"sessionId": {"type": "string"}, "uid": {"type": "string"}},
+                            "properties": {
+                                "sessionId": {"type": "string"},
+                                "uid": {"type": "string"},
+                                "role": {
+                                    "type": "string",
+                                    "enum": ["moderator", "participant"],
+                                    "description": "apikey only (an authtoken may not ask for moderator); "
+                                    "default: moderator for the session's moderators, else participant",
+                                },
+                            },
                         }
                     ),
                     "responses": {
@@ -363,6 +382,8 @@ def openapi_schema() -> dict[str, Any]:
                                 "allowGuests": {"type": "boolean"},
                                 "settings": {"type": "object"},
                                 "lockedSettings": {"type": "array", "items": {"type": "string"}},
+                                "maxParticipants": {"type": "integer", "minimum": 1, "maximum": 1000},
+                                "moderators": {"type": "array", "items": {"type": "string"}, "maxItems": 100},
                             },
                         }
                     ),
@@ -413,12 +434,16 @@ def openapi_schema() -> dict[str, Any]:
             },
             "/sessions/{sessionId}/guest_token": {
                 "post": {
-                    "summary": "A guest's call token for a session that allows guests",
+                    "summary": "A guest's call token for a session that allows guests (or, with the host "
+                    "grant of the call's share page, its host's: a moderator's)",
                     "parameters": [SESSION_ID],
                     "requestBody": {
                         "content": {
                             "application/json": {
-                                "schema": {"type": "object", "properties": {"displayName": {"type": "string"}}}
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {"displayName": {"type": "string"}, "hostGrant": {"type": "string"}},
+                                }
                             }
                         }
                     },

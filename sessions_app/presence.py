@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
 from channels.db import database_sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
-from . import signals
+from . import restrictions, signals
 from .logs import call_log, participant_log
-from .models import END_REASON_EMPTY, CallSession, Participant, SessionStatus, SessionType
+from .models import END_REASON_EMPTY, CallSession, Participant, RestrictionKind, SessionStatus, SessionType
 from .tokens import CallIdentity, call_tokens
 
 LEAVE_REASON_SERVER_STOPPED = "server_stopped"
+LEAVE_REASON_REPLACED = "replaced"
+
+
+class CallFull(Exception):
+    """The call already has its maximum number of participants."""
+
+    def __init__(self, max_participants: int) -> None:
+        super().__init__(f"full at {max_participants}")
+        self.max_participants = max_participants
+
+
+class RemovedFromCall(Exception):
+    """A moderator removed this identity from the call, and no one has readmitted it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A recorded join: the new participant, the others present, and those it replaced (same token)."""
+
+    participant: Participant
+    others: list[Participant]
+    replaced: list[str]
 
 
 class SessionUnavailable(Exception):
@@ -44,38 +70,69 @@ def session_payload(session: CallSession) -> dict[str, object]:
 
 
 @database_sync_to_async
-def add_participant(
+def admit(
     session: CallSession,
     identity: CallIdentity,
     display_name: str,
     audio_muted: bool,
     video_paused: bool,
     served_by: str = "",
-) -> tuple[Participant, list[Participant]]:
-    """Record a join (and the meeting's start); return the new participant and the others present."""
+    client_ip: str | None = None,
+    is_live: Callable[[str], bool] | None = None,
+) -> Admission:
+    """
+    Record a join (and the meeting's start) unless a moderator removed this identity or the call is
+    full. One call token is one participant: whoever is present with the same token leaves
+    (``replaced``) in the same transaction. ``is_live`` (the single-process server, which knows
+    every live participant) says who is really present: the others are ghosts of a stopped server.
+    A moderator's holds on this identity carry over: it starts muted, or with its camera off.
+    """
     now = timezone.now()
     with transaction.atomic():
         session = CallSession.objects.select_for_update().get(pk=session.pk)
+        kinds = restrictions.kinds_for(session, identity.uid, identity.is_guest, client_ip)
+        if RestrictionKind.REMOVED in kinds:
+            raise RemovedFromCall
+        present = list(session.participants.filter(left_at__isnull=True))
+        if is_live is not None:
+            ghosts = [other.pk for other in present if not is_live(other.participant_id)]
+            if ghosts:
+                Participant.objects.filter(pk__in=ghosts).update(left_at=now, leave_reason=LEAVE_REASON_SERVER_STOPPED)
+                present = [other for other in present if other.pk not in ghosts]
+        replaced = [other for other in present if other.token_jti and other.token_jti == identity.jti]
+        for other in replaced:
+            other.session = session
+            _record_leave(other, LEAVE_REASON_REPLACED, now)
+        others = [other for other in present if other not in replaced]
+        if len(others) >= session.max_participants:
+            raise CallFull(session.max_participants)
         started = session.mark_started()
+        audio_held = RestrictionKind.AUDIO in kinds
+        video_held = RestrictionKind.VIDEO in kinds
         participant = Participant.objects.create(
             session=session,
             uid=identity.uid,
             is_guest=identity.is_guest,
+            role=identity.role,
+            token_jti=identity.jti,
+            client_ip=client_ip,
             display_name=display_name,
-            audio_muted=audio_muted,
-            video_paused=video_paused or session.session_type == SessionType.VOICE,
+            audio_muted=audio_muted or audio_held,
+            video_paused=video_paused or video_held or session.session_type == SessionType.VOICE,
+            audio_held=audio_held,
+            video_held=video_held,
             joined_at=now,
             media_since=now,
             served_by=served_by,
         )
-        others = list(session.participants.filter(left_at__isnull=True).exclude(pk=participant.pk))
         if len(others) + 1 > session.peak_participants:
             session.peak_participants = len(others) + 1
             session.save(update_fields=["peak_participants"])
         if started:
             signals.meeting_started.send(CallSession, session=session, data=session_payload(session))
         signals.meeting_participant_joined.send(CallSession, session=session, data=participant_log(participant))
-    return participant, others
+    others.sort(key=lambda other: other.joined_at)
+    return Admission(participant, others, [other.participant_id for other in replaced])
 
 
 @database_sync_to_async
@@ -87,17 +144,6 @@ def present(participant_id: str) -> tuple[Participant, list[Participant]]:
 
 
 @database_sync_to_async
-def close_ghosts(participant_ids: list[str]) -> None:
-    """
-    Close participants a stopped server left open (the single-process server knows every live one:
-    anyone else marked present is a ghost of its previous run). No one is told: no one saw them here.
-    """
-    Participant.objects.filter(participant_id__in=participant_ids, left_at__isnull=True).update(
-        left_at=timezone.now(), leave_reason=LEAVE_REASON_SERVER_STOPPED
-    )
-
-
-@database_sync_to_async
 def update_media(participant_id: str, audio_muted: bool, video_paused: bool) -> None:
     with transaction.atomic():
         participant = (
@@ -106,13 +152,15 @@ def update_media(participant_id: str, audio_muted: bool, video_paused: bool) -> 
         if not participant.is_present:
             return
         participant.account_media(timezone.now())
-        participant.audio_muted = audio_muted
-        participant.video_paused = video_paused or participant.session.session_type == SessionType.VOICE
+        # A moderator's hold recorded meanwhile wins over what the participant asked for.
+        participant.audio_muted = audio_muted or participant.audio_held
+        participant.video_paused = (
+            video_paused or participant.video_held or participant.session.session_type == SessionType.VOICE
+        )
         participant.save(update_fields=["audio_muted", "video_paused", "audio_seconds", "video_seconds", "media_since"])
 
 
-@database_sync_to_async
-def mark_left(participant_id: str, reason: str) -> bool:
+def record_left(participant_id: str, reason: str) -> bool:
     """
     Record a leave; when it empties the call, the meeting ends (the link still reopens it).
     Return whether this call recorded it (False: it had already left).
@@ -127,17 +175,25 @@ def mark_left(participant_id: str, reason: str) -> bool:
         )
         if participant is None:
             return False
-        participant.account_media(now)
-        participant.left_at = now
-        participant.leave_reason = reason
-        participant.save()
         session = CallSession.objects.select_for_update().get(pk=participant.session_id)
         participant.session = session
-        signals.meeting_participant_left.send(CallSession, session=session, data=participant_log(participant))
+        _record_leave(participant, reason, now)
         if not session.participants.filter(left_at__isnull=True).exists() and session.status != SessionStatus.ENDED:
             session.mark_ended(END_REASON_EMPTY)
             signals.meeting_ended.send(CallSession, session=session, data=session_payload(session))
     return True
+
+
+mark_left = database_sync_to_async(record_left)
+
+
+def _record_leave(participant: Participant, reason: str, now: datetime) -> None:
+    """Record one participant's leave (inside its caller's transaction, its session locked)."""
+    participant.account_media(now)
+    participant.left_at = now
+    participant.leave_reason = reason
+    participant.save()
+    signals.meeting_participant_left.send(CallSession, session=participant.session, data=participant_log(participant))
 
 
 @database_sync_to_async

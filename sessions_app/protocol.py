@@ -18,13 +18,17 @@ Client → server messages
     ``leave``   ``{}``: leave the call; the server then closes the socket.
     ``ping``    ``{}``: heartbeat, every HEARTBEAT_INTERVAL_S; answered with ``pong``. A socket
                 silent for SILENCE_TIMEOUT_S is closed (4008) as dead.
-    ``moderate`` ``{target, action}``: mute a participant (``mute``) or pause their
-                video (``pause_video``); enforced by the server.
-    ``hand``    ``{raised}``: raise or lower one's hand.
+    ``moderate`` ``{target, action}`` (moderators only): mute a participant (``mute``) or turn
+                their camera off (``pause_video``), a hold they cannot lift themselves; lift it
+                (``allow_audio``, ``allow_video``); or remove them (``remove``), which revokes their
+                token and refuses their identity's joins until an operator readmits it.
+    ``hand``    ``{raised}``: raise or lower one's hand (a held participant's way to ask to speak).
     ``chat``    ``{text}``: an in-call chat message to everyone (at most MAX_CHAT_CHARS).
     ``screen_share`` ``{enabled}``: start or stop publishing a screen; the next offer's
                 ``publish.screen`` names the transceiver to send it on.
-    ``end_for_all`` ``{}``: end the call for everyone.
+    ``end_for_all`` ``{}`` (moderators only): end the call for everyone.
+    Every type has a rate limit per socket (``limits.py``): beyond it, ``ERR_TOO_MANY_REQUESTS``
+    and nothing else happens; a socket that keeps flooding is closed (4029).
 
 Server → client messages
     ``joined``              ``{participantId, participant, sessionId, participants, iceServers,
@@ -37,14 +41,18 @@ Server → client messages
     ``offer``               ``{sdp, publish: {audio, video}, tracks: {mid: {participantId, kind}}}``
     ``participant_joined``  ``{participant}``
     ``participant_left``    ``{participantId, reason}``
-    ``media``               ``{participantId, audioMuted, videoPaused}``
+    ``media``               ``{participantId, audioMuted, videoPaused, audioMutedByModerator,
+                            videoPausedByModerator}`` (the last two: a moderator's hold)
     ``error``               ``{code, message, details}``
     ``session_ended``       ``{reason}``: the call was ended for everyone; the socket closes.
-    ``moderation``          ``{action, by}``: a moderator muted you or paused your video;
-                            the server has stopped forwarding it until you turn it back on.
-    ``removed``             ``{reason}``: you were removed from the call; the socket closes (4003).
+    ``moderation``          ``{action, by}``: a moderator muted you or paused your video (the
+                            server has stopped forwarding it; you cannot turn it back on until
+                            a moderator allows it), or allowed it again (``allow_audio``,
+                            ``allow_video``: you may unmute yourself).
+    ``removed``             ``{reason}``: ``removed`` by a moderator (the socket closes with 4003)
+                            or ``replaced`` by a newer join with the same call token (4014).
     ``hand``                ``{participantId, raised, raisedHandTimestamp}`` (ms; 0 when lowered)
-    ``chat``                ``{id, participantId, name, text, sentAt}`` (to everyone, sender included)
+    ``chat``                ``{id, participantId, name, isGuest, text, sentAt}`` (to everyone, sender included)
     ``screen_share``        ``{participantId, enabled}``
     ``dominant_speaker``    ``{participantId}``: who speaks now (from RTP audio levels)
     Offers name each received track's ``source``: ``audio``, ``video`` or ``screen``.
@@ -85,6 +93,8 @@ ERR_UID_NOT_FOUND = "ERR_UID_NOT_FOUND"
 ERR_UID_ALREADY_EXISTS = "ERR_UID_ALREADY_EXISTS"
 ERR_APP_NOT_FOUND = "ERR_APP_NOT_FOUND"
 ERR_GUESTS_NOT_ALLOWED = "ERR_GUESTS_NOT_ALLOWED"
+# A join beyond the session's maxParticipants (details: maxParticipants).
+ERR_CALL_FULL = "ERR_CALL_FULL"
 ERR_TOO_MANY_REQUESTS = "ERR_TOO_MANY_REQUESTS"
 ERR_BAD_REQUEST = "ERR_BAD_REQUEST"
 # CALLS_SFU=workers and no SFU worker is alive to host the call (the SDK keeps trying while reconnecting).
@@ -107,17 +117,35 @@ WS_4008_SILENT = 4008
 WS_4012_REPLACED = 4012
 # The SFU worker hosting the call died: join again (on a live worker), as the SDK does by itself.
 WS_4013_MEDIA_MOVED = 4013
+# A newer join with the same call token took this participant's place (the SDK must not rejoin by itself).
+WS_4014_REPLACED_BY_JOIN = 4014
+# Too many connections from one address, or a socket that kept sending past its rate limits.
+WS_4029_TOO_MANY_REQUESTS = 4029
 
 LEAVE_REASON_LEFT = "left"
 LEAVE_REASON_DISCONNECTED = "disconnected"
 LEAVE_REASON_REMOVED = "removed"
 LEAVE_REASON_ENDED = "ended"
 LEAVE_REASON_MEDIA_MOVED = "media_moved"
+LEAVE_REASON_REPLACED = "replaced"
 
 MODERATION_MUTE = "mute"
 MODERATION_PAUSE_VIDEO = "pause_video"
 MODERATION_REMOVE = "remove"
-CLIENT_MODERATION_ACTIONS = (MODERATION_MUTE, MODERATION_PAUSE_VIDEO)
+MODERATION_ALLOW_AUDIO = "allow_audio"
+MODERATION_ALLOW_VIDEO = "allow_video"
+CLIENT_MODERATION_ACTIONS = (
+    MODERATION_MUTE,
+    MODERATION_PAUSE_VIDEO,
+    MODERATION_REMOVE,
+    MODERATION_ALLOW_AUDIO,
+    MODERATION_ALLOW_VIDEO,
+)
+# Why a moderator-only or held action was refused (AUTH_ERR_NO_ACCESS's details.reason).
+REFUSAL_ROLE = "role"
+REFUSAL_LOCKED = "locked"
+REFUSAL_HELD = "held"
+REFUSAL_REMOVED = "removed"
 
 
 class ProtocolError(Exception):
@@ -390,12 +418,16 @@ def participant_left_message(participant_id: str, reason: str) -> dict[str, Any]
     return {"type": "participant_left", "participantId": participant_id, "reason": reason}
 
 
-def media_message(participant_id: str, audio_muted: bool, video_paused: bool) -> dict[str, Any]:
+def media_message(
+    participant_id: str, audio_muted: bool, video_paused: bool, audio_held: bool = False, video_held: bool = False
+) -> dict[str, Any]:
     return {
         "type": "media",
         "participantId": participant_id,
         "audioMuted": audio_muted,
         "videoPaused": video_paused,
+        "audioMutedByModerator": audio_held,
+        "videoPausedByModerator": video_held,
     }
 
 
@@ -424,12 +456,15 @@ def hand_message(participant_id: str, raised_at_ms: int) -> dict[str, Any]:
     }
 
 
-def chat_message(message_id: str, participant_id: str, name: str, text: str, sent_at_ms: int) -> dict[str, Any]:
+def chat_message(
+    message_id: str, participant_id: str, name: str, is_guest: bool, text: str, sent_at_ms: int
+) -> dict[str, Any]:
     return {
         "type": "chat",
         "id": message_id,
         "participantId": participant_id,
         "name": name,
+        "isGuest": is_guest,
         "text": text,
         "sentAt": sent_at_ms,
     }

@@ -19,12 +19,14 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from .models import AppUser, CallSession, CallToken
+from .models import AppUser, CallSession, CallToken, Role
 
 DEFAULT_CALL_TOKEN_TTL_SECONDS = 6 * 60 * 60
 JWT_ALGORITHM = "HS256"
 JWT_ISSUER = "calls"
 GUEST_UID_PREFIX = "guest_"
+# A share-link visitor who created the call (or holds its host link): no user of any app, not a guest.
+HOST_UID_PREFIX = "host_"
 
 
 class CallTokenError(Exception):
@@ -40,6 +42,13 @@ class CallIdentity:
     uid: str
     name: str
     is_guest: bool
+    role: str
+    # Whether the bearer may join under another name than the token's (guests, hosts, renaming apps).
+    may_rename: bool
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.role == Role.MODERATOR
 
 
 class CallTokenGenerator:
@@ -57,18 +66,30 @@ class CallTokenGenerator:
     def _key(self) -> bytes:
         return salted_hmac(self.key_salt, "call-token-signing-key", algorithm="sha256").digest()
 
-    def issue(self, session: CallSession, user: AppUser | None, display_name: str) -> tuple[str, CallToken]:
-        """Issue a token for ``user`` (or a guest named ``display_name``) to join ``session``."""
+    def issue(
+        self, session: CallSession, user: AppUser | None, display_name: str, role: str = Role.PARTICIPANT
+    ) -> tuple[str, CallToken]:
+        """
+        Issue a token for ``user`` to join ``session`` with ``role``. Without a user, the bearer is a
+        guest named ``display_name``, or, as a moderator, the host who created the call: guests are
+        never moderators.
+        """
+        if role not in Role.values:
+            raise ValueError(f"role must be one of {Role.values}")
         now = self._now()
         jti = secrets.token_hex(16)
-        uid = user.uid if user is not None else GUEST_UID_PREFIX + secrets.token_hex(6)
+        if user is not None:
+            uid = user.uid
+        else:
+            uid = (HOST_UID_PREFIX if role == Role.MODERATOR else GUEST_UID_PREFIX) + secrets.token_hex(6)
         record = CallToken.objects.create(
             jti=jti,
             session=session,
             user=user,
             uid=uid,
             display_name=display_name,
-            is_guest=user is None,
+            is_guest=user is None and role != Role.MODERATOR,
+            role=role,
             issued_at=now,
             expires_at=now + timedelta(seconds=self.ttl_seconds),
         )
@@ -78,6 +99,7 @@ class CallTokenGenerator:
             "sub": uid,
             "sid": session.session_id,
             "jti": jti,
+            "role": role,
             "iat": int(now.timestamp()),
             "exp": int(record.expires_at.timestamp()),
         }
@@ -106,20 +128,28 @@ class CallTokenGenerator:
         if claims["sid"] != session_id:
             raise CallTokenError("The call token is for another session.")
         try:
-            record = CallToken.objects.select_related("session", "session__app").get(jti=claims["jti"])
+            record = CallToken.objects.select_related("session__app").get(jti=claims["jti"])
         except CallToken.DoesNotExist:
             raise CallTokenError("The call token is unknown.") from None
         if record.revoked_at is not None:
             raise CallTokenError("The call token has been revoked.")
         if record.session.session_id != session_id or record.uid != claims["sub"]:
             raise CallTokenError("The call token does not match its record.")
+        app = record.session.app
         return CallIdentity(
             jti=record.jti,
             session_id=session_id,
             uid=record.uid,
             name=record.display_name,
             is_guest=record.is_guest,
+            # The record, not the JWT, is the authority on what the bearer may do.
+            role=record.role,
+            may_rename=record.user_id is None or (app is not None and app.allow_renaming),
         )
+
+    def revoke(self, jti: str) -> None:
+        """Revoke one token (a removed participant's): it admits no one any more."""
+        CallToken.objects.filter(jti=jti, revoked_at__isnull=True).update(revoked_at=self._now())
 
     def revoke_for_session(self, session: CallSession) -> int:
         return CallToken.objects.filter(session=session, revoked_at__isnull=True).update(revoked_at=self._now())

@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import protocol
+from . import hosting, protocol
 from .links import is_valid_session_id, session_id_from_input, share_url
 from .models import CallSession, Participant, SessionType
 from .participant_panel import panel_rows
@@ -25,8 +25,11 @@ def home(request: HttpRequest) -> HttpResponse:
             session_type = SessionType.VIDEO
         title = request.POST.get("title", "").strip()[:200]
         session = CallSession.objects.create(title=title, session_type=session_type)
+        # Whoever creates a call hosts it: this browser's tokens for it make it a moderator.
+        hosting.mark_host(request, session.session_id)
         context["created"] = session
         context["created_url"] = share_url(session.session_id, request)
+        context["created_host_url"] = hosting.host_url(session.session_id, request)
     return render(request, "sessions_app/home.html", context)
 
 
@@ -48,15 +51,31 @@ def join(request: HttpRequest) -> HttpResponse:
     return redirect("session", session_id=session_id)
 
 
-@require_GET
-def session_page(request: HttpRequest, session_id: str) -> HttpResponse:
-    """The shareable join page: pre-join screen, then the call in #call_view_container."""
+def _page_session(session_id: str) -> CallSession:
     if not is_valid_session_id(session_id):
         raise Http404("Unknown session")
     try:
-        session = CallSession.objects.select_related("app").get(session_id=session_id)
+        return CallSession.objects.select_related("app").get(session_id=session_id)
     except CallSession.DoesNotExist:
         raise Http404("Unknown session") from None
+
+
+@require_GET
+def host_link(request: HttpRequest, session_id: str, key: str) -> HttpResponse:
+    """A call's host link: this browser hosts the call from now on; then on to the share page."""
+    session = _page_session(session_id)
+    if session.app_id is not None or not hosting.is_host_key(session_id, key):
+        # An app's calls have moderators the app names; a wrong key is no link at all.
+        raise Http404("Unknown host link")
+    hosting.mark_host(request, session_id)
+    return redirect("session", session_id=session_id)
+
+
+@require_GET
+def session_page(request: HttpRequest, session_id: str) -> HttpResponse:
+    """The shareable join page: pre-join screen, then the call in #call_view_container."""
+    session = _page_session(session_id)
+    is_host = session.app_id is None and hosting.is_host(request, session_id)
     context = {
         "session": session,
         "share_url": share_url(session.session_id, request),
@@ -74,6 +93,9 @@ def session_page(request: HttpRequest, session_id: str) -> HttpResponse:
             # The session's own defaults: the pre-join screen starts from them, the link's query overrides.
             "settings": session_defaults(session),
             "lockedSettings": session.locked_settings,
+            # The SDK sends the grant with its token request: the host joins as a moderator.
+            "isHost": is_host,
+            "hostGrant": hosting.host_grant(session_id) if is_host else "",
         },
     }
     return render(request, "sessions_app/session.html", context)

@@ -3,6 +3,9 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
+
+# Every test connects from one address: the per-address websocket limit has tests of its own.
+os.environ.setdefault("CALLS_WS_CONNECT_RATE", "100000/m")
 from channels.layers import channel_layers
 from django.conf import settings
 from django.db import connection

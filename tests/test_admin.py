@@ -11,7 +11,15 @@ from django.test import Client
 from django.utils import timezone
 
 from sessions_app import protocol
-from sessions_app.models import App, CallSession, MediaWorker, Participant, SessionStatus
+from sessions_app.models import (
+    App,
+    CallSession,
+    MediaWorker,
+    Participant,
+    Restriction,
+    RestrictionKind,
+    SessionStatus,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +33,7 @@ ADMIN_PAGES = [
     "/admin/sessions_app/authtoken/",
     "/admin/sessions_app/calltoken/",
     "/admin/sessions_app/participant/",
+    "/admin/sessions_app/restriction/",
 ]
 
 
@@ -142,14 +151,46 @@ def test_actions_on_ended_calls_or_gone_participants_say_so(
 ) -> None:
     """Acting on a participant of an ended call, or one who left, changes nothing and says why."""
     sent: list[tuple[str, ...]] = []
-    monkeypatch.setattr("sessions_app.admin_live.moderate_sync", lambda *args: sent.append(args))
+    monkeypatch.setattr("sessions_app.admin_live.moderate_as_operator", lambda *args: sent.append(args))
     session, participant = live_call
     url = f"/admin/sessions_app/callsession/live/participant/{participant.participant_id}/mute/"
     assert "was muted" in staff.post(url).content.decode()
-    assert sent == [(session.session_id, participant.participant_id, protocol.MODERATION_MUTE, "admin")]
+    assert sent == [(session.session_id, participant.participant_id, protocol.MODERATION_MUTE)]
     Participant.objects.filter(pk=participant.pk).update(left_at=session.created_at)
     assert "already left" in staff.post(url).content.decode()
     CallSession.objects.filter(pk=session.pk).update(status=SessionStatus.ENDED, end_reason="terminated")
     assert "already ended" in staff.post(url).content.decode()
     assert len(sent) == 1
     assert staff.post(url.replace("/mute/", "/explode/")).status_code == 403
+
+
+def test_an_operators_mute_is_a_hold_it_can_lift(staff: Client, live_call: tuple[CallSession, Participant]) -> None:
+    """Mute from the Live calls page holds the participant's audio; "Allow to speak" lifts the hold."""
+    _, participant = live_call
+    base = f"/admin/sessions_app/callsession/live/participant/{participant.participant_id}"
+    page = staff.post(f"{base}/mute/", headers={"HX-Request": "true"}).content.decode()
+    participant.refresh_from_db()
+    assert participant.audio_muted and participant.audio_held
+    assert "muted by a moderator" in page and 'data-action="allow_audio"' in page
+    staff.post(f"{base}/allow_audio/")
+    participant.refresh_from_db()
+    assert participant.audio_muted and not participant.audio_held
+    assert Restriction.objects.get(kind=RestrictionKind.AUDIO).lifted_at is not None
+
+
+def test_an_operator_readmits_a_removed_participant(staff: Client, live_call: tuple[CallSession, Participant]) -> None:
+    """A removal is listed under its call with a Readmit button, which lifts it."""
+    session, participant = live_call
+    Participant.objects.create(session=session, display_name="Bea")  # the call goes on without Ann
+    base = "/admin/sessions_app/callsession/live"
+    staff.post(f"{base}/participant/{participant.participant_id}/remove/")
+    removal = Restriction.objects.get(session=session, kind=RestrictionKind.REMOVED)
+    page = staff.get(f"{base}/", headers={"HX-Request": "true"}).content.decode()
+    assert f'data-restriction-id="{removal.pk}"' in page and "Ann &lt;script&gt;" in page
+    staff.post(f"{base}/readmit/{removal.pk}/")
+    removal.refresh_from_db()
+    assert removal.lifted_at is not None
+    assert (
+        f'data-restriction-id="{removal.pk}"'
+        not in staff.get(f"{base}/", headers={"HX-Request": "true"}).content.decode()
+    )

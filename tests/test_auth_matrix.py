@@ -231,12 +231,16 @@ async def test_a_guest_token_of_a_members_only_session_cannot_be_had() -> None:
 
 @pytest.mark.parametrize(("locked", "refused"), [(True, True), (False, False)], ids=["locked-off", "unlocked"])
 async def test_moderation_follows_the_locked_context_menu(sfu_cleanup: None, locked: bool, refused: bool) -> None:
-    """enableParticipantContextMenu locked to false forbids 'moderate' (AUTH_ERR_NO_ACCESS); the target keeps media."""
+    """
+    enableParticipantContextMenu locked to false forbids 'moderate' even to a moderator (AUTH_ERR_NO_ACCESS);
+    the target keeps media.
+    """
     fields: dict[str, Any] = {"settings": {"enableParticipantContextMenu": False}}
     if locked:
         fields["locked_settings"] = ["enableParticipantContextMenu"]
     session = await database_sync_to_async(CallSession.objects.create)(**fields)
-    tokens = [(await database_sync_to_async(call_tokens.issue)(session, None, name))[0] for name in ("Ann", "Bob")]
+    issue = database_sync_to_async(call_tokens.issue)
+    tokens = [(await issue(session, None, "Ann", "moderator"))[0], (await issue(session, None, "Bob"))[0]]
     ann, _ = await join_with(session.session_id, tokens[0])
     bob, bob_joined = await join_with(session.session_id, tokens[1])
     await ann.send_json_to({"type": "moderate", "target": bob_joined["participantId"], "action": "mute"})

@@ -33,11 +33,13 @@ async def loopback_sfu(settings: Any) -> Any:
     await reset_sfu()
 
 
-async def two_in_a_call() -> tuple[CallSession, WebsocketCommunicator, WebsocketCommunicator, str, str]:
+async def two_in_a_call(
+    bob_role: str = "participant",
+) -> tuple[CallSession, WebsocketCommunicator, WebsocketCommunicator, str, str]:
     session = await new_session()
     ann, bob = await open_socket(session.session_id), await open_socket(session.session_id)
     ann_id = (await join(ann, "Ann", session.session_id))["participantId"]
-    bob_id = (await join(bob, "Bob", session.session_id))["participantId"]
+    bob_id = (await join(bob, "Bob", session.session_id, role=bob_role))["participantId"]
     return session, ann, bob, ann_id, bob_id
 
 
@@ -104,8 +106,8 @@ async def test_chat_floods_are_refused() -> None:
 
 
 async def test_end_for_all_ends_the_call_for_everyone() -> None:
-    """endSessionForAll from a participant ends the session and drops every connection."""
-    session, ann, bob, _, _ = await two_in_a_call()
+    """endSessionForAll from a moderator ends the session and drops every connection."""
+    session, ann, bob, _, _ = await two_in_a_call(bob_role="moderator")
     await bob.send_json_to({"type": "end_for_all"})
     for communicator in (ann, bob):
         assert (await receive_type(communicator, "session_ended"))["reason"] == protocol.LEAVE_REASON_ENDED

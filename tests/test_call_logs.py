@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,13 +39,21 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 def identity(uid: str, name: str) -> CallIdentity:
-    return CallIdentity(jti="x", session_id="", uid=uid, name=name, is_guest=False)
+    return CallIdentity(
+        jti=secrets.token_hex(8),
+        session_id="",
+        uid=uid,
+        name=name,
+        is_guest=False,
+        role="participant",
+        may_rename=False,
+    )
 
 
 def join(session: CallSession, uid: str, audio_muted: bool = False, video_paused: bool = False) -> Participant:
-    participant, _ = async_to_sync(presence.add_participant)(
+    participant = async_to_sync(presence.admit)(
         session, identity(uid, uid.title()), uid.title(), audio_muted, video_paused
-    )
+    ).participant
     return participant
 
 

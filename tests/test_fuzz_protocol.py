@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sessions_app import protocol
+from sessions_app.limits import MessageBudget
 from sessions_app.media import get_sfu, reset_sfu
 from sessions_app.models import Participant
 from sessions_app.session_settings import DEFAULTS
@@ -169,6 +170,16 @@ async def answer_for(offer_sdp: str) -> str:
 @pytest.fixture(autouse=True)
 def loopback_media(settings: Any) -> None:
     settings.CALLS_MEDIA_IPS = ["127.0.0.1"]
+
+
+@pytest.fixture(autouse=True)
+def unlimited_budgets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    A fuzz run sends hundreds of messages a second on one socket: past its budgets, every one would be
+    refused before it was parsed further, and the socket closed (tests/test_limits.py proves that).
+    Here each message must reach the parser and handlers.
+    """
+    monkeypatch.setattr(MessageBudget, "take", lambda self, kind: 0.0)
 
 
 @pytest.fixture

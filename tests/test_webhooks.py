@@ -10,6 +10,7 @@ import itertools
 import json
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -200,7 +201,15 @@ def delivery_status(pk: int) -> str:
 
 
 def identity(session: CallSession, uid: str) -> CallIdentity:
-    return CallIdentity(jti="test", session_id=session.session_id, uid=uid, name=uid.title(), is_guest=False)
+    return CallIdentity(
+        jti=secrets.token_hex(8),
+        session_id=session.session_id,
+        uid=uid,
+        name=uid.title(),
+        is_guest=False,
+        role="participant",
+        may_rename=False,
+    )
 
 
 # The outbox is written with the state change.
@@ -286,7 +295,7 @@ def test_failing_outbox_write_rolls_back_the_state_change(app: App, monkeypatch:
 
     monkeypatch.setattr(WebhookEvent, "save", broken_save)
     with pytest.raises(RuntimeError):
-        async_to_sync(presence.add_participant)(session, identity(session, "ada"), "Ada", False, False)
+        async_to_sync(presence.admit)(session, identity(session, "ada"), "Ada", False, False)
 
     session.refresh_from_db()
     assert session.status == "initiated"
@@ -532,7 +541,7 @@ def test_state_change_does_not_wait_for_the_receiver(app: App, receiver: Receive
     session = session_of(app)
 
     started = time.monotonic()
-    async_to_sync(presence.add_participant)(session, identity(session, "ada"), "Ada", False, False)
+    async_to_sync(presence.admit)(session, identity(session, "ada"), "Ada", False, False)
 
     assert time.monotonic() - started < FAST.timeout_seconds
     assert receiver.requests == []
@@ -631,8 +640,9 @@ async def test_a_call_sends_started_joined_left_ended_in_order(receiver: Receive
     hook = await sync_to_async(endpoint)(app, receiver.url)
     session = await sync_to_async(session_of)(app)
 
-    participant, others = await presence.add_participant(session, identity(session, "ada"), "Ada", False, False)
-    assert others == []
+    admission = await presence.admit(session, identity(session, "ada"), "Ada", False, False)
+    participant = admission.participant
+    assert admission.others == []
     await presence.mark_left(participant.participant_id, protocol.LEAVE_REASON_LEFT)
     await asyncio.to_thread(Worker(FAST).run, once=True)
 
@@ -659,7 +669,7 @@ def test_ending_a_call_through_the_rest_api_sends_meeting_ended(receiver: Receiv
     app, api_key, _ = App.create_with_keys("Acme")
     endpoint(app, receiver.url)
     session = session_of(app)
-    async_to_sync(presence.add_participant)(session, identity(session, "ada"), "Ada", False, False)
+    async_to_sync(presence.admit)(session, identity(session, "ada"), "Ada", False, False)
 
     response = client.post(
         f"/api/v1/sessions/{session.session_id}/end", headers={"appid": app.app_id, "apikey": api_key}

@@ -112,6 +112,7 @@ class CallPage {
       title: config.title || "",
       shareUrl: config.shareUrl,
       iceServers: config.iceServers || [],
+      hostGrant: config.hostGrant || "",
       hideShareInviteButton: false,
       ...this.sessionDefaults,
       ...this.query.settings,

@@ -73,13 +73,13 @@ function memberCredentials() {
 }
 
 /** Where the join's call token comes from, and the name to join under ("" = the token's). */
-function tokenSource(sessionId, token, displayName) {
+function tokenSource(sessionId, token, displayName, hostGrant) {
   if (token) return { getToken: async () => token, displayName };
   const credentials = memberCredentials();
   if (credentials) return { getToken: async () => (await requestCallToken(sessionId, credentials)).token, displayName };
   if (requireConfig().allowGuests) {
     const name = displayName || DEFAULT_DISPLAY_NAME;
-    return { getToken: () => fetchGuestToken(sessionId, name), displayName: name };
+    return { getToken: () => fetchGuestToken(sessionId, name, hostGrant), displayName: name };
   }
   throw new CallsError(
     ErrorCode.ERROR_AUTH_TOKEN,
@@ -105,7 +105,7 @@ async function joinSession(tokenOrSessionId, settings, container) {
     if (current && current.active) {
       throw new CallsError(ErrorCode.ERR_CALL_USER_ALREADY_JOINED, "Already in a call: leave it first.");
     }
-    const { getToken, displayName } = tokenSource(sessionId, token, normalized.displayName);
+    const { getToken, displayName } = tokenSource(sessionId, token, normalized.displayName, normalized.hostGrant);
     session = new CallSession({
       sessionId,
       getToken,

@@ -62,9 +62,9 @@ export const CloseCode = Object.freeze({
   REPLACED: 4012,
   MEDIA_MOVED: 4013,
   // The same call token joined again elsewhere (another tab or device): that join replaced this one.
-  JOINED_ELSEWHERE: 4014,
-  // Too many connections from this address (after an ERR_TOO_MANY_REQUESTS error).
-  TOO_MANY_CONNECTIONS: 4029,
+  REPLACED_BY_JOIN: 4014,
+  // Too many connections from this address, or a flood of messages (after an ERR_TOO_MANY_REQUESTS error).
+  TOO_MANY_REQUESTS: 4029,
 });
 
 const CLOSE_CODE_ERRORS = new Map([
@@ -74,8 +74,8 @@ const CLOSE_CODE_ERRORS = new Map([
   [CloseCode.INVALID_SESSION_ID, [ErrorCode.ERROR_CALL_SESSION_ID, "The session ID is not valid."]],
   [CloseCode.MESSAGE_TOO_BIG, [ErrorCode.ERROR_JSON_EXCEPTION, "The server refused a message that was too large."]],
   [CloseCode.REMOVED, [ErrorCode.AUTH_ERR_NO_ACCESS, "You were removed from this call.", { reason: "removed" }]],
-  [CloseCode.JOINED_ELSEWHERE, [ErrorCode.ERR_CALL_USER_ALREADY_JOINED, "You joined this call from another tab or device.", { reason: "replaced" }]],
-  [CloseCode.TOO_MANY_CONNECTIONS, [ErrorCode.ERR_TOO_MANY_REQUESTS, "Too many connections from this address: wait a minute."]],
+  [CloseCode.REPLACED_BY_JOIN, [ErrorCode.ERR_CALL_USER_ALREADY_JOINED, "You joined this call from another tab or device.", { reason: "replaced" }]],
+  [CloseCode.TOO_MANY_REQUESTS, [ErrorCode.ERR_TOO_MANY_REQUESTS, "Too many requests from this address: wait a minute."]],
 ]);
 
 export class CallsError extends Error {

@@ -131,6 +131,8 @@ export function normalizeSettings(input) {
     settings[key] = typeof value === "string" ? parse(value) : null;
     if (!settings[key]) throw invalid(key, problem);
   }
+  // The host's share page passes its host grant: the guest token it asks for then makes a moderator.
+  settings.hostGrant = typeof input.hostGrant === "string" ? input.hostGrant : "";
   settings.iceServers = input.iceServers ?? [];
   if (!Array.isArray(settings.iceServers)) throw invalid("iceServers", "must be a list of RTCIceServer objects");
   // Empty means "the name the call token carries" (a guest without a name is DEFAULT_DISPLAY_NAME).
@@ -139,7 +141,7 @@ export function normalizeSettings(input) {
 }
 
 // Options only this page uses: the server knows nothing of them.
-const CLIENT_ONLY = new Set(["shareUrl", "iceServers"]);
+const CLIENT_ONLY = new Set(["shareUrl", "iceServers", "hostGrant"]);
 
 /**
  * The options `input` sets itself (normalized): the SessionSettings the join asks the server for.

@@ -50,8 +50,12 @@ export async function requestCallToken(sessionId, { appId, authToken }) {
   });
 }
 
-/** A guest's call token for `sessionId`, under `displayName`. */
-export async function fetchGuestToken(sessionId, displayName) {
-  const data = await apiRequest("POST", `/sessions/${encodeURIComponent(sessionId)}/guest_token`, { body: { displayName } });
+/**
+ * A share-link visitor's call token for `sessionId`, under `displayName`: a guest's, or with the
+ * host grant of the call's share page (its creator's browser), a moderator's.
+ */
+export async function fetchGuestToken(sessionId, displayName, hostGrant = "") {
+  const body = hostGrant ? { displayName, hostGrant } : { displayName };
+  const data = await apiRequest("POST", `/sessions/${encodeURIComponent(sessionId)}/guest_token`, { body });
   return tokenFrom(data);
 }

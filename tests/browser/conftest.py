@@ -113,6 +113,7 @@ def server_env(server_database_url: str) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         # Every page of the suite asks for tokens and logins from 127.0.0.1: production's limits would trip.
         "CALLS_TOKEN_RATE": "10000/m",
+        "CALLS_WS_CONNECT_RATE": "100000/m",
         "CALLS_LOGIN_RATE": "10000/m",
     }
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=PROJECT_ROOT, env=env, check=True)

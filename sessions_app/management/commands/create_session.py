@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from sessions_app.hosting import host_url
 from sessions_app.links import share_url
 from sessions_app.models import CallSession, SessionType
 from sessions_app.protocol import ProtocolError
@@ -41,4 +42,7 @@ class Command(BaseCommand):
             title=title[:200], session_type=session_type, settings=defaults, locked_settings=locked
         )
         self.stdout.write(f"Session {session.session_id} ({session.session_type})")
+        self.stdout.write(
+            f"Host link (keep it private: whoever opens it moderates the call): {host_url(session.session_id)}"
+        )
         self.stdout.write(share_url(session.session_id))
