@@ -27,7 +27,7 @@ const FINAL_CLOSE_CODES = new Set([
   CloseCode.INVALID_SESSION_ID,
   CloseCode.CALL_TOKEN,
   // Our call token joined again elsewhere: coming back here would only push that join out in turn.
-  CloseCode.JOINED_ELSEWHERE,
+  CloseCode.REPLACED_BY_JOIN,
 ]);
 // Join errors that another attempt would only repeat.
 const FINAL_ERRORS = new Set([

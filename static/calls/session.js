@@ -28,7 +28,7 @@ const LAYOUT_ORDER = [Layout.TILE, Layout.SIDEBAR, Layout.SPOTLIGHT];
 const LEFT_REASONS = new Map([
   [CloseCode.SESSION_ENDED, "ended"],
   [CloseCode.REMOVED, "removed"],
-  [CloseCode.JOINED_ELSEWHERE, "replaced"],
+  [CloseCode.REPLACED_BY_JOIN, "replaced"],
 ]);
 // Settings about this device, settled before the server answers: the server's merge does not move them.
 const DEVICE_SETTINGS = new Set([
@@ -526,7 +526,7 @@ export class CallSession {
         // Removed by a moderator, or "replaced": our call token joined again in another tab or device.
         if (this.state === "joined") {
           const replaced = message.reason === "replaced";
-          this._callOver(replaced ? "replaced" : "removed", { code: replaced ? CloseCode.JOINED_ELSEWHERE : CloseCode.REMOVED, reason: String(message.reason || "") });
+          this._callOver(replaced ? "replaced" : "removed", { code: replaced ? CloseCode.REPLACED_BY_JOIN : CloseCode.REMOVED, reason: String(message.reason || "") });
         }
         break;
       case "hand":

@@ -1,0 +1,169 @@
+"""Roles and moderation that sticks (issue 14), across real pages and the real server: a moderator (the
+browser that created the call on the home page) and a guest see different controls, a moderator's mute
+is a hold the guest cannot lift (it asks to speak), and a removal keeps the guest out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .call_page import CONTAINER, ROOT, expect_state, join_url, joined_as_host, local_participant_id, tile
+from .test_settings_actions import button, call, joined, record, wait_for_event
+
+pytestmark = pytest.mark.browser
+
+# Keep every signaling socket the page opens, so a test can send what a modified client would.
+KEEP_SOCKETS = """
+window.__sockets = [];
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) {
+    super(...args);
+    window.__sockets.push(this);
+  }
+};
+"""
+SEND_RAW = "(message) => window.__sockets[window.__sockets.length - 1].send(JSON.stringify(message))"
+LAST_ERROR = "() => (window.__events || []).filter((e) => e[0] === 'onError').map((e) => e[1]).pop() || null"
+
+
+def start_call_on_home_page(open_page: Callable[..., Page], live_server_url: str) -> tuple[Page, str]:
+    """Create a call with the home page's form; return that (host's) page and the call's share link."""
+    page = open_page(f"{live_server_url}/")
+    page.fill("#call-title", "Roles")
+    page.click("#start-call")
+    share_url = page.input_value("#share-link")
+    host_url = page.input_value("#host-link")
+    assert share_url.startswith(f"{live_server_url}/s/") and host_url != share_url
+    return page, share_url
+
+
+def menu_actions(page: Page, participant_id: str) -> list[str]:
+    """The actions of the participant menu on ``participant_id``'s tile (the menu is closed again)."""
+    menu_button = tile(page, participant_id).locator("[data-action='participant-menu']")
+    menu_button.click()
+    menu = page.locator(f"{CONTAINER} .cc-menu")
+    expect(menu).to_be_visible()
+    actions = menu.locator("[role='menuitem']").evaluate_all("(items) => items.map((item) => item.dataset.action)")
+    page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
+    return actions
+
+
+def last_error(page: Page) -> Any:
+    return page.evaluate(LAST_ERROR)
+
+
+def test_moderator_and_guest_see_different_controls_and_the_hold_sticks(
+    open_page: Callable[..., Page], live_server_url: str
+) -> None:
+    """
+    The call's creator moderates and a guest does not: only the moderator has end-for-all and the menu's
+    moderation items, and each sees the other's marker. The moderator's mute holds: the guest's microphone
+    button asks to speak (raises the hand) instead of unmuting, the server refuses the guest's own unmute,
+    and once the moderator allows it the guest unmutes and everyone hears it.
+    """
+    host, share_url = start_call_on_home_page(open_page, live_server_url)
+    host.goto(join_url(share_url, "Mo"))
+    expect_state(host, "joined")
+    guest = joined(open_page, share_url, "Gus", init_script=KEEP_SOCKETS)
+    host_id, guest_id = local_participant_id(host), local_participant_id(guest)
+    expect(tile(host, guest_id)).to_have_count(1)
+    expect(tile(guest, host_id)).to_have_count(1)
+
+    # Controls: the moderator's, and none of them for the guest (absent, not disabled).
+    expect(button(host, "end-for-all")).to_have_count(1)
+    expect(button(guest, "end-for-all")).to_have_count(0)
+    assert menu_actions(host, guest_id) == ["pin", "mute-participant", "pause-participant-video", "remove-participant"]
+    assert menu_actions(guest, host_id) == ["pin"]
+    assert menu_actions(guest, guest_id) == ["pin"]
+
+    # Markers: the guest is marked "Guest" for the moderator, the moderator "Moderator" for the guest.
+    expect(tile(host, guest_id)).to_have_attribute("data-guest", "true")
+    expect(tile(host, guest_id).locator(".cc-tile__role")).to_have_text("Guest")
+    expect(tile(guest, host_id)).to_have_attribute("data-role", "moderator")
+    expect(tile(guest, host_id).locator(".cc-tile__role")).to_have_text("Moderator")
+
+    # A guest's moderation is refused by the SDK without a word to the server...
+    assert call(guest, "muteParticipant(arg)", host_id)["error"]["code"] == "AUTH_ERR_NO_ACCESS"
+    assert call(guest, "endSessionForAll()")["error"]["code"] == "AUTH_ERR_NO_ACCESS"
+    # ...and by the server when a modified client sends it anyway.
+    record(guest, "onError", "onModeratedByParticipant")
+    guest.evaluate(SEND_RAW, {"type": "end_for_all"})
+    wait_for_event(guest, "onError")
+    assert last_error(guest)["code"] == "AUTH_ERR_NO_ACCESS"
+
+    # The moderator mutes the guest from the tile menu: a hold.
+    tile(host, guest_id).locator("[data-action='participant-menu']").click()
+    host.locator(f"{CONTAINER} .cc-menu [data-action='mute-participant']").click()
+    guest_local = tile(guest, guest_id)
+    expect(guest_local).to_have_attribute("data-audio-muted", "true")
+    expect(guest_local).to_have_attribute("data-audio-held", "true")
+    mic = button(guest, "toggle-audio")
+    expect(mic).to_have_attribute("data-held", "true")
+    expect(mic).to_have_attribute("aria-label", "Muted by a moderator")
+    expect(tile(host, guest_id)).to_have_attribute("data-audio-muted", "true")
+    expect(tile(host, guest_id)).to_have_attribute("data-audio-held", "true")
+    wait_for_event(guest, "onModeratedByParticipant")
+
+    # The guest's unmute does not unmute: the SDK refuses it, and so does the server.
+    assert call(guest, "unmuteAudio()")["error"]["code"] == "AUTH_ERR_NO_ACCESS"
+    guest.evaluate(SEND_RAW, {"type": "media", "audioMuted": False, "videoPaused": False})
+    guest.wait_for_function(f"() => {{ const e = ({LAST_ERROR})(); return e && e.details.reason === 'held'; }}")
+    assert last_error(guest)["details"]["kind"] == "audio"
+    # The button asks to speak instead: it raises the hand (which reaches the moderator after the refusal).
+    mic.click()
+    expect(guest.locator(f"{CONTAINER} .cc-toast", has_text="Your hand is raised to ask to speak")).to_have_count(1)
+    expect(button(guest, "raise-hand")).to_have_attribute("aria-pressed", "true")
+    expect(tile(host, guest_id)).to_have_attribute("data-hand-raised", "true")
+    expect(tile(host, guest_id)).to_have_attribute("data-audio-muted", "true")
+    expect(guest_local).to_have_attribute("data-audio-muted", "true")
+    expect(mic).to_have_attribute("data-off", "true")
+    assert menu_actions(host, guest_id)[0] == "allow-participant-audio"  # Asking to speak comes first.
+
+    # The moderator allows: the guest is told and may unmute itself (it stays muted until it does).
+    allow = tile(host, guest_id).locator("[data-action='allow-participant-audio']")
+    expect(allow).to_be_visible()
+    allow.click()
+    expect(guest.locator(f"{CONTAINER} .cc-toast", has_text="A moderator allowed you to speak")).to_have_count(1)
+    expect(mic).to_have_attribute("data-held", "false")
+    expect(mic).to_have_attribute("data-off", "true")
+    expect(tile(host, guest_id)).to_have_attribute("data-audio-held", "false")
+    expect(tile(host, guest_id)).to_have_attribute("data-audio-muted", "true")
+    mic.click()
+    expect(mic).to_have_attribute("data-off", "false")
+    expect(tile(host, guest_id)).to_have_attribute("data-audio-muted", "false")
+    expect_state(host, "joined")  # The guest's end-for-all ended nothing.
+
+
+def test_removed_guest_cannot_come_back(
+    open_page: Callable[..., Page], create_hosted_session: Callable[..., tuple[str, str]]
+) -> None:
+    """The host link makes a moderator; its Remove puts the guest out for good ("You were removed")."""
+    share_url, host_url = create_hosted_session()
+    guest = joined(open_page, share_url, "Gus")
+    host = joined_as_host(open_page, host_url, share_url, "Mo")
+    guest_id = local_participant_id(guest)
+    expect(tile(host, guest_id)).to_have_count(1)
+
+    # The participant list marks the guest too; its menu carries the moderation items.
+    button(host, "participant-list").click()
+    row = host.locator(f"{CONTAINER} .cc-panel__row[data-pid='{guest_id}']")
+    expect(row.locator(".cc-role-badge")).to_have_text("Guest")
+    row.locator("[data-action='participant-menu']").click()
+    host.locator(f"{CONTAINER} .cc-menu [data-action='remove-participant']").click()
+
+    expect_state(guest, "left")
+    expect(guest.locator(ROOT)).to_have_attribute("data-left-reason", "removed")
+    expect(guest.locator(ROOT)).to_contain_text("You were removed from this call")
+    expect(guest.locator(f"{CONTAINER} [data-action='rejoin']")).to_have_count(0)
+    expect(tile(host, guest_id)).to_have_count(0)
+
+    guest.reload()  # A new guest token from the same browser: refused.
+    expect_state(guest, "error")
+    expect(guest.locator(ROOT)).to_contain_text("You were removed from this call")
+    expect(guest.locator(f"{CONTAINER} .cc-screen__code")).to_have_text("AUTH_ERR_NO_ACCESS")
+    expect_state(host, "joined")
