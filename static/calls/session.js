@@ -24,6 +24,8 @@ const ok = (data = null) => ({ data, error: null });
 const failed = (error) => ({ data: null, error: asCallsError(error).toJSON() });
 const notInCall = () => failed(new CallsError(ErrorCode.ERR_CALL_NOT_A_PART, "You are not in a call."));
 const LAYOUT_ORDER = [Layout.TILE, Layout.SIDEBAR, Layout.SPOTLIGHT];
+// The server's names of rate-limited message types (ERR_TOO_MANY_REQUESTS details.type), for people.
+const REFUSED_MESSAGE_TYPES = { Chat: "chat", Hand: "raised-hand", MediaState: "microphone and camera", Moderate: "moderation", ScreenShare: "screen-sharing" };
 // Closes that end the call for us, and the leave reason each stands for (any other: "disconnected").
 const LEFT_REASONS = new Map([
   [CloseCode.SESSION_ENDED, "ended"],
@@ -716,8 +718,10 @@ export class CallSession {
   /** What a toast says about an error the server sent during the call. */
   _refusalText(error) {
     if (error.code !== ErrorCode.ERR_TOO_MANY_REQUESTS) return error.message;
-    const seconds = Math.ceil(Number(error.details && error.details.retryAfterMs) / 1000);
-    return seconds > 0 ? `Too many requests: wait ${seconds} s and try again.` : "Too many requests: wait a moment and try again.";
+    const { type, retryAfterMs } = error.details || {};
+    const what = REFUSED_MESSAGE_TYPES[type] ? `${REFUSED_MESSAGE_TYPES[type]} ` : "";
+    const seconds = Math.ceil(Number(retryAfterMs) / 1000);
+    return `Too many ${what}messages: wait ${seconds > 0 ? `${seconds} s` : "a moment"} and try again.`;
   }
 
   _closed({ code, reason, byClient }) {

@@ -72,6 +72,19 @@ async (selector) => {
 """
 
 
+# Keep every signaling socket the page opens, so a test can send what a modified client would.
+KEEP_SOCKETS = """
+window.__sockets = [];
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) {
+    super(...args);
+    window.__sockets.push(this);
+  }
+};
+"""
+SEND_RAW = "(message) => window.__sockets[window.__sockets.length - 1].send(JSON.stringify(message))"
+
 # Load the SDK into any page of the site (as an app would), with a call container of its own.
 LOAD_SDK = """
 async () => {

@@ -10,23 +10,21 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from .call_page import CONTAINER, ROOT, expect_state, join_url, joined_as_host, local_participant_id, tile
+from .call_page import (
+    CONTAINER,
+    KEEP_SOCKETS,
+    ROOT,
+    SEND_RAW,
+    expect_state,
+    join_url,
+    joined_as_host,
+    local_participant_id,
+    tile,
+)
 from .test_settings_actions import button, call, joined, record, wait_for_event
 
 pytestmark = pytest.mark.browser
 
-# Keep every signaling socket the page opens, so a test can send what a modified client would.
-KEEP_SOCKETS = """
-window.__sockets = [];
-const NativeWebSocket = window.WebSocket;
-window.WebSocket = class extends NativeWebSocket {
-  constructor(...args) {
-    super(...args);
-    window.__sockets.push(this);
-  }
-};
-"""
-SEND_RAW = "(message) => window.__sockets[window.__sockets.length - 1].send(JSON.stringify(message))"
 LAST_ERROR = "() => (window.__events || []).filter((e) => e[0] === 'onError').map((e) => e[1]).pop() || null"
 
 
