@@ -62,7 +62,8 @@ function errorScreen(error) {
   if (reason && REASON_SCREENS[reason]) return REASON_SCREENS[reason];
   if (error.code === ErrorCode.ERR_CALL_FULL) {
     const most = Number(error.details && error.details.maxParticipants);
-    return [most > 0 ? `This call is full (${most} people)` : "This call is full", "Try again when someone has left."];
+    const people = most === 1 ? "1 person" : `${most} people`;
+    return [most > 0 ? `This call is full (${people})` : "This call is full", "Try again when someone has left."];
   }
   return ERROR_SCREENS[error.code] || ["Could not join the call", error.message];
 }

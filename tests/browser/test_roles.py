@@ -18,9 +18,13 @@ from .call_page import (
     expect_state,
     join_url,
     joined_as_host,
+    load_sdk,
     local_participant_id,
+    sdk,
     tile,
 )
+from .rest import AppServer
+from .test_call_features import last_event_arg
 from .test_settings_actions import button, call, joined, record, wait_for_event
 
 pytestmark = pytest.mark.browser
@@ -165,3 +169,50 @@ def test_removed_guest_cannot_come_back(
     expect(guest.locator(ROOT)).to_contain_text("You were removed from this call")
     expect(guest.locator(f"{CONTAINER} .cc-screen__code")).to_have_text("AUTH_ERR_NO_ACCESS")
     expect_state(host, "joined")
+
+
+def sdk_page_with_token(open_page: Callable[..., Page], app: AppServer, token: str) -> Page:
+    """A page of the site that imports the SDK, initialises it for ``app`` and joins with ``token``."""
+    page = load_sdk(open_page(f"{app.base_url}/", init_script=KEEP_SOCKETS))
+    body = """
+      const ready = await calls.init({appId: arg.appId, region: "us", host: arg.host});
+      if (!ready.success) return ready.error;
+      return (await calls.joinSession(arg.token, {}, container)).error;
+    """
+    error = sdk(page, body, {"appId": app.app_id, "host": app.base_url, "token": token})
+    if error is None:
+        expect_state(page, "joined")
+    return page
+
+
+def test_a_second_join_with_one_token_replaces_the_first(open_page: Callable[..., Page], app_server: AppServer) -> None:
+    """One live participant per call token: the first page leaves ("replaced") and does not come back by itself."""
+    app_server.create_user("ann", "Ann Lee")
+    session_id = app_server.create_session()["sessionId"]
+    token = app_server.call_token("ann", session_id)
+    first = sdk_page_with_token(open_page, app_server, token)
+    record(first, "onSessionLeft")
+
+    second = sdk_page_with_token(open_page, app_server, token)
+    expect_state(first, "left")
+    expect(first.locator(ROOT)).to_have_attribute("data-left-reason", "replaced")
+    expect(first.locator(ROOT)).to_contain_text("You joined this call from another tab or device")
+    wait_for_event(first, "onSessionLeft")
+    assert last_event_arg(first, "onSessionLeft")["reason"] == "replaced"
+    # No reconnect, no rejoin: the one socket it had is closed and no other was opened.
+    assert first.evaluate("window.__sockets.map((socket) => socket.readyState)") == [3]
+    expect(second.locator(f"{CONTAINER} [data-participant-id]")).to_have_count(1)
+    expect_state(second, "joined")
+
+
+def test_a_full_call_refuses_the_next_join(open_page: Callable[..., Page], app_server: AppServer) -> None:
+    """A join beyond the session's maxParticipants fails with ERR_CALL_FULL and says how many it holds."""
+    for uid in ("ann", "bob"):
+        app_server.create_user(uid, uid.title())
+    session_id = app_server.call("POST", "/sessions", {"maxParticipants": 1})["sessionId"]
+    sdk_page_with_token(open_page, app_server, app_server.call_token("ann", session_id))
+    late = sdk_page_with_token(open_page, app_server, app_server.call_token("bob", session_id))
+    expect_state(late, "error")
+    expect(late.locator(f"{CONTAINER} .cc-screen__code")).to_have_text("ERR_CALL_FULL")
+    expect(late.locator(ROOT)).to_contain_text("This call is full (1 person)")
+    expect(late.locator(f"{CONTAINER} [data-action='rejoin']")).to_have_text("Try again")
