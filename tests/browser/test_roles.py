@@ -17,7 +17,6 @@ from .call_page import (
     SEND_RAW,
     expect_state,
     join_url,
-    joined_as_host,
     load_sdk,
     local_participant_id,
     sdk,
@@ -147,7 +146,10 @@ def test_removed_guest_cannot_come_back(
     """The host link makes a moderator; its Remove puts the guest out for good ("You were removed")."""
     share_url, host_url = create_hosted_session()
     guest = joined(open_page, share_url, "Gus")
-    host = joined_as_host(open_page, host_url, share_url, "Mo")
+    host = open_page(host_url)  # The host link lands on the pre-join screen, which says who hosts.
+    expect(host.locator(f"{CONTAINER} .cc-prejoin__host")).to_contain_text("You host this call")
+    host.goto(join_url(share_url, "Mo"))
+    expect_state(host, "joined")
     guest_id = local_participant_id(guest)
     expect(tile(host, guest_id)).to_have_count(1)
 
