@@ -29,14 +29,14 @@ export const ModerationAction = Object.freeze({
 const HOLDS = {
   audio: {
     field: "audioMutedByModerator",
-    placed: "A moderator muted you. Your hand is raised to ask to speak.",
+    placed: "A moderator muted you. Click the microphone to ask to speak.",
     asked: "A moderator muted you. Your hand is raised to ask to speak.",
     lifted: "A moderator allowed you to speak",
     refused: "A moderator muted you: raise your hand to ask to speak.",
   },
   video: {
     field: "videoPausedByModerator",
-    placed: "A moderator turned your camera off.",
+    placed: "A moderator turned your camera off. Click the camera to ask to turn it on.",
     asked: "A moderator turned your camera off. Your hand is raised to ask to turn it on.",
     lifted: "A moderator allowed your camera",
     refused: "A moderator turned your camera off: raise your hand to ask to turn it on.",
@@ -121,8 +121,7 @@ export class Moderation {
     if (action === "mute" || action === "pause_video") {
       const kind = action === "mute" ? "audio" : "video";
       this.applyHolds({ [kind]: true });
-      // Ask to speak is one click away: the microphone button raises the hand.
-      s._view.notify(kind === "audio" ? "A moderator muted you" : HOLDS.video.placed);
+      s._view.notify(HOLDS[kind].placed);
     } else if (action === "allow_audio" || action === "allow_video") {
       const kind = action === "allow_audio" ? "audio" : "video";
       this.applyHolds({ [kind]: false });

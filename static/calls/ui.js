@@ -29,7 +29,6 @@ const ERROR_SCREENS = {
   [ErrorCode.ERR_TOO_MANY_REQUESTS]: ["Too many attempts", "Wait a minute, then try again."],
   [ErrorCode.ERROR_AUTH_TOKEN]: ["Your login was refused", "Sign in again to join this call."],
   [ErrorCode.AUTH_ERR_NO_ACCESS]: ["You cannot join this call", "It belongs to another app."],
-  [ErrorCode.ERR_CALL_USER_ALREADY_JOINED]: ["You are already in this call", "You joined it from another tab or device."],
 };
 // Errors whose screen depends on details.reason.
 const REASON_SCREENS = {
