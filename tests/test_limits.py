@@ -14,9 +14,15 @@ from sessions_app.limits import FLOOD_REFUSALS, MESSAGE_RATES, MessageBudget
 from sessions_app.models import DEFAULT_MAX_PARTICIPANTS, CallSession, Participant
 from sessions_app.tokens import CallIdentity
 from tests.test_consumer import join, new_session, receive_type
-from tests.test_moderation import closed_with, open_socket
+from tests.test_moderation import close_sockets_and_media, closed_with, open_socket
 
 pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(autouse=True)
+async def sfu_cleanup() -> Any:
+    yield
+    await close_sockets_and_media()
 
 
 class Clock:

@@ -24,12 +24,22 @@ def loopback_media(settings: Any) -> None:
     settings.CALLS_MEDIA_IPS = ["127.0.0.1"]
 
 
-@pytest.fixture(autouse=True)
-async def sfu_cleanup() -> Any:
+_opened: list[WebsocketCommunicator] = []
+
+
+async def close_sockets_and_media() -> None:
+    """Close every socket a test opened, then the SFU's peer connections (no transport left to the GC)."""
     from sessions_app.media import reset_sfu
 
-    yield
+    while _opened:
+        await _opened.pop().disconnect()
     await reset_sfu()
+
+
+@pytest.fixture(autouse=True)
+async def sfu_cleanup() -> Any:
+    yield
+    await close_sockets_and_media()
 
 
 def from_address(ip: str) -> Any:
@@ -43,6 +53,7 @@ def from_address(ip: str) -> Any:
 
 async def open_socket(session_id: str, ip: str = "192.0.2.10") -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(from_address(ip), f"/ws/calls/{session_id}/")
+    _opened.append(communicator)
     connected, _ = await communicator.connect(timeout=CONNECT_TIMEOUT_S)
     assert connected
     return communicator
