@@ -5,6 +5,7 @@ is a hold the guest cannot lift (it asks to speak), and a removal keeps the gues
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,7 +60,7 @@ def last_error(page: Page) -> Any:
 
 
 def test_moderator_and_guest_see_different_controls_and_the_hold_sticks(
-    open_page: Callable[..., Page], live_server_url: str
+    open_page: Callable[..., Page], live_server_url: str, screenshot_dir: Path
 ) -> None:
     """
     The call's creator moderates and a guest does not: only the moderator has end-for-all and the menu's
@@ -128,6 +129,8 @@ def test_moderator_and_guest_see_different_controls_and_the_hold_sticks(
     # The moderator allows: the guest is told and may unmute itself (it stays muted until it does).
     allow = tile(host, guest_id).locator("[data-action='allow-participant-audio']")
     expect(allow).to_be_visible()
+    host.screenshot(path=str(screenshot_dir / "roles-moderator-sees-a-request-to-speak.png"))
+    guest.screenshot(path=str(screenshot_dir / "roles-guest-muted-by-a-moderator.png"))
     allow.click()
     expect(guest.locator(f"{CONTAINER} .cc-toast", has_text="A moderator allowed you to speak")).to_have_count(1)
     expect(mic).to_have_attribute("data-held", "false")
