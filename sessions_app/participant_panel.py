@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .models import Participant
+from .models import Participant, Role
 
 AVATAR_COLOURS = 8
 GUEST_NAME = "Guest"
@@ -48,6 +48,10 @@ class PanelRow:
     is_self: bool
     pinned: bool
     menu_label: str
+    is_guest: bool = False
+    is_moderator: bool = False
+    audio_held: bool = False
+    video_held: bool = False
 
 
 def panel_rows(present: Iterable[Participant], self_pid: str = "", pinned_pid: str = "") -> list[PanelRow]:
@@ -76,6 +80,10 @@ def panel_rows(present: Iterable[Participant], self_pid: str = "", pinned_pid: s
                 is_self=is_self,
                 pinned=participant.participant_id == pinned_pid,
                 menu_label=f"More options for {participant.display_name or GUEST_NAME}",
+                is_guest=participant.is_guest,
+                is_moderator=participant.role == Role.MODERATOR,
+                audio_held=participant.audio_held,
+                video_held=participant.video_held,
             )
         )
     return rows

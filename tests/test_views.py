@@ -137,6 +137,27 @@ def test_participant_list_partial_orders_raised_hands_first(client: Client) -> N
     assert 'data-action="participant-menu"' not in voice.content.decode()
 
 
+def test_participant_list_marks_guests_moderators_and_holds(client: Client) -> None:
+    """Rows say who is a guest or a moderator, and show a moderator's hold (a lock, not "Microphone off")."""
+    from sessions_app.models import Participant, Role
+    from sessions_app.tokens import call_tokens
+
+    session = CallSession.objects.create()
+    mod = Participant.objects.create(session=session, display_name="Mo", is_guest=False, role=Role.MODERATOR)
+    gus = Participant.objects.create(
+        session=session, display_name="Gus", is_guest=True, audio_muted=True, audio_held=True, video_paused=True
+    )
+    token, _ = call_tokens.issue(session, None, "Viewer")
+    response = client.get(f"/s/{session.session_id}/participants/", headers={"X-Call-Token": token})
+    page = response.content.decode()
+    mod_row = page.split(f'data-pid="{mod.participant_id}"')[1].split("</li>")[0]
+    gus_row = page.split(f'data-pid="{gus.participant_id}"')[1].split("</li>")[0]
+    assert 'data-role="moderator"' in mod_row and ">Moderator</span>" in mod_row and "Guest" not in mod_row
+    assert 'data-guest="true"' in gus_row and ">Guest</span>" in gus_row
+    assert 'data-audio-held="true"' in gus_row and 'aria-label="Muted by a moderator"' in gus_row
+    assert "Microphone off" not in gus_row and 'aria-label="Camera off"' in gus_row
+
+
 def test_panel_avatars_match_the_sdk() -> None:
     """Initials and colour classes are computed as static/calls/dom.js does (same inputs, same outputs)."""
     from sessions_app.participant_panel import avatar_colour_class, initials

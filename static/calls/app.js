@@ -93,6 +93,7 @@ class CallPage {
       voice: this.sessionType === "VOICE",
       initial: { ...preferences, ...(member ? { displayName: member.name } : {}), ...this.startMedia, ...this.query.settings },
       account: member,
+      host: this.config.isHost === true && !member,
       onSignOut: member ? () => this.signOut() : null,
       onJoin: (choices) => {
         savePreferences(choices);

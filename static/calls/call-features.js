@@ -95,7 +95,9 @@ export class CallFeatures {
     const participant = snapshot(s._participants.get(participantId));
     s._view.updateParticipant(participant);
     if (participantId === s.participantId) s._view.setHandRaised(Boolean(timestamp));
-    else if (timestamp && s.settings.enableNotifications) s._view.notify(`${participant.name || "Guest"} raised a hand`);
+    else if (timestamp && !s.moderation.handRaised(participant) && s.settings.enableNotifications) {
+      s._view.notify(`${participant.name || "Guest"} raised a hand`);
+    }
     s._emitter.emit(timestamp ? Events.onParticipantHandRaised : Events.onParticipantHandLowered, participant);
     s._listChanged();
   }
@@ -114,13 +116,14 @@ export class CallFeatures {
     return s._ok();
   }
 
-  /** `chat {id, participantId, name, text, sentAt}` from the server (ours echoed too). */
+  /** `chat {id, participantId, name, isGuest, text, sentAt}` from the server (ours echoed too). */
   chatReceived(wire) {
     const s = this._s;
     const message = {
       id: String(wire.id || ""),
       participantId: String(wire.participantId || ""),
       name: String(wire.name || ""),
+      isGuest: wire.isGuest === true,
       text: String(wire.text || ""),
       sentAt: Number(wire.sentAt) || Date.now(),
       isLocal: wire.participantId === s.participantId,
@@ -271,10 +274,13 @@ export class CallFeatures {
 
   // Ending for everyone.
 
+  /** Moderators only: anyone else gets AUTH_ERR_NO_ACCESS and nothing is sent. */
   endForAll() {
     const s = this._s;
     if (s.state !== "joined") return s._notInCall();
     if (!s.settings.enableParticipantContextMenu && s._locked.has("enableParticipantContextMenu")) return this._forbidden("Ending the call for everyone");
+    const refused = s.moderation.refusal("end the call for everyone");
+    if (refused) return s._failed(refused);
     s._signaling.send("end_for_all");
     return s._ok();
   }

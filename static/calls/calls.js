@@ -188,10 +188,18 @@ const CometChatCalls = Object.freeze({
   unpinParticipant: () => withSession((session) => session.pinParticipant("")),
   showParticipantList: () => withSession((session) => session.setParticipantListVisible(true)),
   hideParticipantList: () => withSession((session) => session.setParticipantListVisible(false)),
-  /** Moderation: the server mutes them and tells their browser. */
+  /**
+   * Moderation (moderators only; anyone else resolves AUTH_ERR_NO_ACCESS and nothing is sent): the
+   * server mutes them, or turns their camera off, and holds it so until a moderator allows it again.
+   */
   muteParticipant: (participantId) => withSession((session) => session.moderate(participantId, "mute")),
   pauseParticipantVideo: (participantId) => withSession((session) => session.moderate(participantId, "pause_video")),
-  /** End the call for everyone in it (a moderation action: offered where enableParticipantContextMenu is). */
+  /** Extension: lift a moderator's hold; they stay muted (or with the camera off) until they turn it on. */
+  allowParticipantAudio: (participantId) => withSession((session) => session.moderate(participantId, "allow_audio")),
+  allowParticipantVideo: (participantId) => withSession((session) => session.moderate(participantId, "allow_video")),
+  /** Extension: remove them from the call; their token is revoked and they cannot join it again. */
+  removeParticipant: (participantId) => withSession((session) => session.moderate(participantId, "remove")),
+  /** End the call for everyone in it (moderators only, where enableParticipantContextMenu is not locked off). */
   endSessionForAll: () => withSession((session) => session.features.endForAll()),
   raiseHand: () => withSession((session) => session.features.setHandRaised(true)),
   lowerHand: () => withSession((session) => session.features.setHandRaised(false)),

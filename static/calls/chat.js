@@ -66,7 +66,7 @@ export class ChatPanel {
     }
   }
 
-  /** Append one message ({id, participantId, name, text, sentAt, isLocal}). */
+  /** Append one message ({id, participantId, name, isGuest, text, sentAt, isLocal}); a guest's name is marked. */
   add(message) {
     this._empty.hidden = true;
     const item = h(
@@ -76,6 +76,7 @@ export class ChatPanel {
         "div",
         { class: "cc-chat__meta" },
         h("span", { class: "cc-chat__name", text: message.isLocal ? "You" : message.name || "Guest" }),
+        message.isGuest ? h("span", { class: "cc-role-badge", "data-role": "guest", text: "Guest" }) : null,
         h("time", { class: "cc-chat__time", dateTime: new Date(message.sentAt).toISOString(), text: clock(message.sentAt) }),
       ),
       h("p", { class: "cc-chat__text", text: message.text }),

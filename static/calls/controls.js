@@ -1,7 +1,7 @@
 /**
  * The call's header (title and session timer) and control bar. Which
- * controls exist follows the hide flags of SessionSettings; clicks are
- * reported as actions.
+ * controls exist follows the hide flags of SessionSettings and, for ending
+ * the call for everyone, our role; clicks are reported as actions.
  */
 
 import { h } from "./dom.js";
@@ -79,11 +79,12 @@ export class ControlBar {
       s.hideRaiseHandButton ? null : controlButton("raise-hand", "hand", "Raise hand"),
       s.hideShareInviteButton ? null : controlButton("share", "link", "Copy the link to this call"),
       s.hideLeaveSessionButton ? null : controlButton("leave", "callEnd", "Leave call", "cc-btn--leave"),
-      // Ending the call for everyone is a moderation action: offered where moderation is.
-      s.hideLeaveSessionButton || !s.enableParticipantContextMenu ? null : controlButton("end-for-all", "callEnd", "End the call for everyone", "cc-btn--leave cc-btn--end-all"),
     );
-    const endAll = this._buttons.querySelector('[data-action="end-for-all"]');
-    if (endAll) endAll.append(h("span", { class: "cc-btn__text", text: "End for all" }));
+    // Ending the call for everyone is a moderation action: offered to moderators (setModerator) where moderation is.
+    this._endAll = s.hideLeaveSessionButton || !s.enableParticipantContextMenu
+      ? null
+      : controlButton("end-for-all", "callEnd", "End the call for everyone", "cc-btn--leave cc-btn--end-all");
+    if (this._endAll) this._endAll.append(h("span", { class: "cc-btn__text", text: "End for all" }));
     this._unread = h("span", { class: "cc-controls__unread", "aria-hidden": "true", hidden: true, text: "0" });
     this._chat = s.hideChatButton ? null : controlButton("chat", "chat", "Show messages");
     if (this._chat) {
@@ -117,11 +118,32 @@ export class ControlBar {
     return Boolean(this.element.querySelector(`[data-action="${action}"]`));
   }
 
-  setLocalMedia({ audioMuted, videoPaused }) {
+  /** Moderators get the end-for-all control; everyone else does not have it at all. */
+  setModerator(moderator) {
+    if (!this._endAll) return;
+    if (moderator) this._buttons.append(this._endAll);
+    else this._endAll.remove();
+  }
+
+  /** The microphone and camera buttons; one held off by a moderator shows a lock and asks instead of turning on. */
+  setLocalMedia({ audioMuted, videoPaused, audioHeld = false, videoHeld = false }) {
     const audio = this.element.querySelector('[data-action="toggle-audio"]');
-    setButton(audio, audioMuted ? "micOff" : "mic", audioMuted ? "Turn on microphone" : "Turn off microphone", { "data-off": String(audioMuted) });
+    if (audioMuted && audioHeld) {
+      setButton(audio, "micOff", "Muted by a moderator", { "data-off": "true", "data-held": "true" });
+      if (audio) audio.title = "Muted by a moderator: click to raise your hand and ask to speak";
+    } else {
+      setButton(audio, audioMuted ? "micOff" : "mic", audioMuted ? "Turn on microphone" : "Turn off microphone", { "data-off": String(audioMuted), "data-held": "false" });
+    }
     const video = this.element.querySelector('[data-action="toggle-video"]');
-    setButton(video, videoPaused ? "videocamOff" : "videocam", videoPaused ? "Turn on camera" : "Turn off camera", { "data-off": String(videoPaused) });
+    if (videoPaused && videoHeld) {
+      setButton(video, "videocamOff", "Camera turned off by a moderator", { "data-off": "true", "data-held": "true" });
+      if (video) video.title = "Camera turned off by a moderator: click to raise your hand and ask to turn it on";
+    } else {
+      setButton(video, videoPaused ? "videocamOff" : "videocam", videoPaused ? "Turn on camera" : "Turn off camera", { "data-off": String(videoPaused), "data-held": "false" });
+    }
+    for (const button of [audio, video]) {
+      if (button && button.dataset.held === "true") button.append(h("span", { class: "cc-btn__lock" }, icon("lock")));
+    }
   }
 
   setLayout(layout) {

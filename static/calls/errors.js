@@ -28,6 +28,8 @@ export const ErrorCode = Object.freeze({
   ERR_CALL_TERMINATED: "ERR_CALL_TERMINATED",
   ERR_CALL_USER_ALREADY_JOINED: "ERR_CALL_USER_ALREADY_JOINED",
   ERR_CALL_NOT_A_PART: "ERR_CALL_NOT_A_PART",
+  // The session already has its maximum number of participants (details.maxParticipants).
+  ERR_CALL_FULL: "ERR_CALL_FULL",
   AUTH_ERR_EMPTY_APIKEY: "AUTH_ERR_EMPTY_APIKEY",
   AUTH_ERR_APIKEY_NOT_FOUND: "AUTH_ERR_APIKEY_NOT_FOUND",
   AUTH_ERR_NO_ACCESS: "AUTH_ERR_NO_ACCESS",
@@ -35,7 +37,6 @@ export const ErrorCode = Object.freeze({
   ERR_UID_ALREADY_EXISTS: "ERR_UID_ALREADY_EXISTS",
   ERR_APP_NOT_FOUND: "ERR_APP_NOT_FOUND",
   ERR_GUESTS_NOT_ALLOWED: "ERR_GUESTS_NOT_ALLOWED",
-  ERR_CALL_FULL: "ERR_CALL_FULL",
   ERR_TOO_MANY_REQUESTS: "ERR_TOO_MANY_REQUESTS",
   ERR_BAD_REQUEST: "ERR_BAD_REQUEST",
   ERR_MEDIA_SERVER_UNAVAILABLE: "ERR_MEDIA_SERVER_UNAVAILABLE",
@@ -60,7 +61,9 @@ export const CloseCode = Object.freeze({
   INVALID_SESSION_ID: 4011,
   REPLACED: 4012,
   MEDIA_MOVED: 4013,
+  // The same call token joined again elsewhere (another tab or device): that join replaced this one.
   REPLACED_BY_JOIN: 4014,
+  // Too many connections from this address, or a flood of messages (after an ERR_TOO_MANY_REQUESTS error).
   TOO_MANY_REQUESTS: 4029,
 });
 
@@ -70,6 +73,9 @@ const CLOSE_CODE_ERRORS = new Map([
   [CloseCode.SESSION_ENDED, [ErrorCode.ERR_CALL_TERMINATED, "This call has ended."]],
   [CloseCode.INVALID_SESSION_ID, [ErrorCode.ERROR_CALL_SESSION_ID, "The session ID is not valid."]],
   [CloseCode.MESSAGE_TOO_BIG, [ErrorCode.ERROR_JSON_EXCEPTION, "The server refused a message that was too large."]],
+  [CloseCode.REMOVED, [ErrorCode.AUTH_ERR_NO_ACCESS, "You were removed from this call.", { reason: "removed" }]],
+  [CloseCode.REPLACED_BY_JOIN, [ErrorCode.ERR_CALL_USER_ALREADY_JOINED, "You joined this call from another tab or device.", { reason: "replaced" }]],
+  [CloseCode.TOO_MANY_REQUESTS, [ErrorCode.ERR_TOO_MANY_REQUESTS, "Too many requests from this address: wait a minute."]],
 ]);
 
 export class CallsError extends Error {
@@ -111,7 +117,7 @@ export function failure(error, fallbackCode = ErrorCode.ERROR_JSON_EXCEPTION) {
 /** The error a websocket close code stands for, or null for closes that are not errors. */
 export function errorForCloseCode(code, reason = "") {
   const known = CLOSE_CODE_ERRORS.get(code);
-  if (known) return new CallsError(known[0], reason || known[1], { closeCode: code });
+  if (known) return new CallsError(known[0], reason || known[1], { ...known[2], closeCode: code });
   if (code === CloseCode.NORMAL_CLOSURE || code === CloseCode.LEFT) return null;
   return new CallsError(ErrorCode.ERROR_CONNECTION_FAILED, reason || "The connection to the call server was lost.", {
     closeCode: code,

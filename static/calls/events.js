@@ -14,7 +14,8 @@ export const Events = Object.freeze({
   onConnectionClosed: "onConnectionClosed",
   onConnectionFailed: "onConnectionFailed",
   onError: "onError",
-  // A moderator (another participant or an operator) muted us or turned our camera off.
+  // A moderator (another participant or an operator) muted us or turned our camera off ({action: "mute" |
+  // "pause_video", by}), or allowed us to turn it back on ({action: "allow_audio" | "allow_video", by}).
   onModeratedByParticipant: "onModeratedByParticipant",
   // Participants.
   onParticipantJoined: "onParticipantJoined",
@@ -29,7 +30,7 @@ export const Events = Object.freeze({
   onParticipantStartedScreenShare: "onParticipantStartedScreenShare",
   onParticipantStoppedScreenShare: "onParticipantStoppedScreenShare",
   onDominantSpeakerChanged: "onDominantSpeakerChanged",
-  // Extension: an in-call chat message ({id, participantId, name, text, sentAt, isLocal}).
+  // Extension: an in-call chat message ({id, participantId, name, isGuest, text, sentAt, isLocal}).
   onChatMessageReceived: "onChatMessageReceived",
   // Local media.
   onAudioMuted: "onAudioMuted",

@@ -1,9 +1,11 @@
 /**
  * The participant list panel (showParticipantList): everyone in the call with their
- * hand, microphone, camera and presenting state and, where the context menu is enabled,
- * the same options as their tile. The rows are rendered by the server (the htmx partial
- * GET /s/<id>/participants/, asked for with this join's call token) each time the list
- * changes while the panel is open; icons are filled in here, from icons.js.
+ * hand, microphone, camera and presenting state, a "Guest" or "Moderator" marker and,
+ * where the context menu is enabled, the same options as their tile. The rows are
+ * rendered by the server (the htmx partial GET /s/<id>/participants/, asked for with this
+ * join's call token) each time the list changes while the panel is open; icons are filled
+ * in here, from icons.js, and so is a moderator's "Allow to speak" on the row of a held
+ * participant who raised a hand.
  */
 
 import { h } from "./dom.js";
@@ -16,12 +18,14 @@ export class ParticipantPanel {
    * @param {boolean} options.voice a voice call (no camera state)
    * @param {boolean} options.menu whether rows carry the participant menu
    * @param {function(HTMLElement, object): void} options.openMenu
+   * @param {function(string, string): void} options.onAction (action, pid) for the rows' own buttons
    * @param {function(): void} options.onClose the close button was used
    * @param {function(object): Promise<string>} options.loadRows the server's rows for {self, pinned, voice, menu}
    */
-  constructor({ voice, menu, openMenu, onClose, loadRows }) {
+  constructor({ voice, menu, openMenu, onAction, onClose, loadRows }) {
     this._voice = voice;
     this._menu = menu;
+    this._moderator = false;
     this._openMenu = openMenu;
     this._loadRows = loadRows;
     this._participants = new Map();
@@ -33,6 +37,13 @@ export class ParticipantPanel {
       this._list,
     ));
     this._list.addEventListener("click", (event) => {
+      const allow = event.target.closest("[data-action='allow-participant-audio']");
+      const allowRow = allow && allow.closest("[data-pid]");
+      if (allowRow) {
+        event.stopPropagation();
+        onAction("allow-participant-audio", allowRow.dataset.pid);
+        return;
+      }
       const button = event.target.closest("[data-action='participant-menu']");
       const row = button && button.closest("[data-pid]");
       const participant = row && this._participants.get(row.dataset.pid);
@@ -44,6 +55,13 @@ export class ParticipantPanel {
 
   get isOpen() {
     return !this.element.hidden;
+  }
+
+  /** Whether we are a moderator (rows of held participants asking to speak get "Allow to speak"). */
+  setModerator(moderator) {
+    if (this._moderator === moderator) return;
+    this._moderator = moderator;
+    if (this.isOpen) this.refresh();
   }
 
   setOpen(open) {
@@ -87,6 +105,11 @@ export class ParticipantPanel {
     const template = document.createElement("template");
     template.innerHTML = html;
     for (const element of template.content.querySelectorAll("[data-icon]")) element.append(icon(element.dataset.icon));
+    if (this._moderator) {
+      for (const row of template.content.querySelectorAll("[data-pid][data-audio-held='true'][data-hand-raised='true']")) {
+        row.append(h("button", { type: "button", class: "cc-button cc-button--secondary cc-panel__allow", "data-action": "allow-participant-audio", text: "Allow to speak" }));
+      }
+    }
     this._list.replaceChildren(template.content);
   }
 }

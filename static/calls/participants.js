@@ -11,6 +11,7 @@ const DEFAULTS = {
   name: "",
   avatar: "",
   role: "participant",
+  isGuest: false,
   isLocal: false,
   type: "human",
   audioMuted: false,
@@ -19,7 +20,17 @@ const DEFAULTS = {
   isPresenting: false,
   raisedHandTimestamp: 0,
   joinedAt: 0,
+  // Extensions: a moderator's hold on their microphone or camera (they cannot turn it back on themselves).
+  audioMutedByModerator: false,
+  videoPausedByModerator: false,
 };
+
+/** CometChat's roles. Guests are always participants; only a moderator may moderate or end the call for all. */
+export const Role = Object.freeze({ MODERATOR: "moderator", PARTICIPANT: "participant" });
+
+export function isModerator(participant) {
+  return Boolean(participant && participant.role === Role.MODERATOR);
+}
 
 /** A Participant from the server's wire form, with every §6 field present. */
 export function makeParticipant(wire, isLocal) {
@@ -27,6 +38,9 @@ export function makeParticipant(wire, isLocal) {
   for (const key of Object.keys(DEFAULTS)) {
     if (wire[key] !== undefined && typeof wire[key] === typeof DEFAULTS[key]) participant[key] = wire[key];
   }
+  // A server from before roles said "guest"; there are two roles, and being a guest is a flag.
+  if (participant.role !== Role.MODERATOR) participant.role = Role.PARTICIPANT;
+  if (wire.role === "guest") participant.isGuest = true;
   participant.isLocal = isLocal;
   return participant;
 }

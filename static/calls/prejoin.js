@@ -29,13 +29,15 @@ export class PrejoinScreen {
    * @param {function(object): void} options.onJoin called with the person's choices
    * @param {object} [options.account] the logged-in CallUser, shown with a Sign out button
    * @param {function(): void} [options.onSignOut] called when Sign out is clicked (after the preview closes)
+   * @param {boolean} [options.host] this browser hosts the call: it joins as a moderator, and is told so
    */
-  constructor(container, { title, voice, initial, onJoin, account = null, onSignOut = null }) {
+  constructor(container, { title, voice, initial, onJoin, account = null, onSignOut = null, host = false }) {
     this._container = container;
     this._voice = voice;
     this._onJoin = onJoin;
     this._account = account;
     this._onSignOut = onSignOut;
+    this._host = host;
     this._audioOn = !initial.startAudioMuted;
     this._videoOn = !voice && !initial.startVideoPaused;
     this._devices = {
@@ -92,6 +94,9 @@ export class PrejoinScreen {
       h("h2", { class: "cc-prejoin__heading", text: "Ready to join?" }),
       title ? h("p", { class: "cc-prejoin__title", text: title }) : null,
       this._accountLine(),
+      this._host
+        ? h("p", { class: "cc-prejoin__host", text: "You host this call: you can mute, turn off cameras, remove people and end it for everyone." })
+        : null,
       h("label", { class: "cc-prejoin__name", for: "cc-display-name" }, h("span", { class: "cc-label", text: "Your name" }), this._name),
       h("div", { class: "cc-prejoin__devices" }, this._mic.wrapper, this._voice ? null : this._camera.wrapper, this._speaker.wrapper),
       this._problem,

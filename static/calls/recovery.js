@@ -26,6 +26,8 @@ const FINAL_CLOSE_CODES = new Set([
   CloseCode.SESSION_ENDED,
   CloseCode.INVALID_SESSION_ID,
   CloseCode.CALL_TOKEN,
+  // Our call token joined again elsewhere: coming back here would only push that join out in turn.
+  CloseCode.REPLACED_BY_JOIN,
 ]);
 // Join errors that another attempt would only repeat.
 const FINAL_ERRORS = new Set([
@@ -33,7 +35,16 @@ const FINAL_ERRORS = new Set([
   ErrorCode.ERR_CALL_SESSION_NOT_FOUND,
   ErrorCode.ERROR_CALL_TOKEN,
   ErrorCode.ERROR_CALL_SESSION_ID,
+  ErrorCode.AUTH_ERR_NO_ACCESS, // Removed by a moderator meanwhile.
+  ErrorCode.ERR_CALL_FULL,
 ]);
+
+/** Why we are out of the call after getting back failed with `error`. */
+function leaveReason(error) {
+  if (error.code === ErrorCode.ERR_CALL_TERMINATED) return "ended";
+  if (error.code === ErrorCode.AUTH_ERR_NO_ACCESS && error.details && error.details.reason === "removed") return "removed";
+  return "disconnected";
+}
 
 export class ConnectionRecovery {
   /** @param {import("./session.js").CallSession} session */
@@ -65,7 +76,7 @@ export class ConnectionRecovery {
       isFinal: (error) => FINAL_ERRORS.has(error.code),
       onGiveUp: (error) => {
         this._reconnector = null;
-        if (session.state === "joined") session._callOver(error.code === ErrorCode.ERR_CALL_TERMINATED ? "ended" : "disconnected", close);
+        if (session.state === "joined") session._callOver(leaveReason(error), close);
       },
     });
     this._reconnector.run();
@@ -77,7 +88,10 @@ export class ConnectionRecovery {
     if (!waiter || !waiter.types.includes(message.type)) return false;
     this._waiter = null;
     clearTimeout(waiter.timer);
-    if (message.type === "error") waiter.reject(new CallsError(String(message.code || ErrorCode.ERROR_CONNECTION_FAILED), String(message.message || "")));
+    if (message.type === "error") {
+      const details = message.details && typeof message.details === "object" ? message.details : {};
+      waiter.reject(new CallsError(String(message.code || ErrorCode.ERROR_CONNECTION_FAILED), String(message.message || ""), details));
+    }
     else waiter.resolve(message);
     return true;
   }

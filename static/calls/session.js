@@ -10,6 +10,7 @@ import { CallsError, ErrorCode, asCallsError, errorForCloseCode, CloseCode } fro
 import { Events } from "./events.js";
 import { IdleTimer } from "./idle.js";
 import { FacingMode, LocalMedia, canChooseAudioOutput } from "./media.js";
+import { ModerationAction, Moderation } from "./moderation.js";
 import { ParticipantList, makeParticipant, snapshot } from "./participants.js";
 import { PeerTransport } from "./peer.js";
 import { ConnectionRecovery } from "./recovery.js";
@@ -23,6 +24,14 @@ const ok = (data = null) => ({ data, error: null });
 const failed = (error) => ({ data: null, error: asCallsError(error).toJSON() });
 const notInCall = () => failed(new CallsError(ErrorCode.ERR_CALL_NOT_A_PART, "You are not in a call."));
 const LAYOUT_ORDER = [Layout.TILE, Layout.SIDEBAR, Layout.SPOTLIGHT];
+// The server's names of rate-limited message types (ERR_TOO_MANY_REQUESTS details.type), for people.
+const REFUSED_MESSAGE_TYPES = { Chat: "chat", Hand: "raised-hand", MediaState: "microphone and camera", Moderate: "moderation", ScreenShare: "screen-sharing" };
+// Closes that end the call for us, and the leave reason each stands for (any other: "disconnected").
+const LEFT_REASONS = new Map([
+  [CloseCode.SESSION_ENDED, "ended"],
+  [CloseCode.REMOVED, "removed"],
+  [CloseCode.REPLACED_BY_JOIN, "replaced"],
+]);
 // Settings about this device, settled before the server answers: the server's merge does not move them.
 const DEVICE_SETTINGS = new Set([
   "sessionType",
@@ -113,6 +122,7 @@ export class CallSession {
     // Options the session locks (from `joined`): the server's values win over the page's.
     this._locked = new Set();
     this._features = new CallFeatures(this);
+    this._moderation = new Moderation(this);
     this._recovery = new ConnectionRecovery(this);
   }
 
@@ -131,6 +141,10 @@ export class CallSession {
 
   get features() {
     return this._features;
+  }
+
+  get moderation() {
+    return this._moderation;
   }
 
   get active() {
@@ -324,15 +338,12 @@ export class CallSession {
     return ok();
   }
 
-  /** Moderation: ask the server to mute `pid` ("mute") or turn their camera off ("pause_video"). */
+  /**
+   * Moderation (moderators only): ask the server to "mute" `pid`, "pause_video", "remove" them, or
+   * lift a hold ("allow_audio", "allow_video"). Anyone else gets AUTH_ERR_NO_ACCESS and nothing is sent.
+   */
   moderate(pid, action) {
-    if (this.state !== "joined") return notInCall();
-    if (typeof pid !== "string" || !this._participants.has(pid)) return failed(this._unknownParticipant(pid));
-    if (pid === this.participantId) {
-      return failed(new CallsError(ErrorCode.ERR_BAD_REQUEST, "Use muteAudio() or pauseVideo() for yourself.", { participantId: pid }));
-    }
-    this._signaling.send("moderate", { target: pid, action });
-    return ok();
+    return this._moderation.moderate(pid, action);
   }
 
   _unknownParticipant(pid) {
@@ -428,6 +439,8 @@ export class CallSession {
 
   setAudioMuted(muted) {
     return this._serialise(async () => {
+      // A moderator's hold: only they can lift it (the server refuses our unmute too).
+      if (!muted && this._moderation.held("audio")) throw this._moderation.holdRefusal("audio");
       if (!muted && !this._media.audioTrack) {
         await this._peer.replaceTrack("audio", await this._media.ensureAudio());
       }
@@ -442,6 +455,7 @@ export class CallSession {
   setVideoPaused(paused) {
     return this._serialise(async () => {
       if (this._voice) throw new CallsError(ErrorCode.ERROR_MEDIA_DEVICE, "This is a voice call.", { kind: "video" });
+      if (!paused && this._moderation.held("video")) throw this._moderation.holdRefusal("video");
       if (this._videoPaused === paused) return;
       if (paused) {
         await this._peer.replaceTrack("video", null);
@@ -499,7 +513,7 @@ export class CallSession {
         if (this.state === "joined") this._participantJoined(message.participant || {});
         break;
       case "participant_left":
-        if (this.state === "joined") this._participantLeft(message.participantId);
+        if (this.state === "joined") this._participantLeft(message.participantId, String(message.reason || ""));
         break;
       case "media":
         if (this.state === "joined") this._participantMedia(message);
@@ -511,7 +525,11 @@ export class CallSession {
         if (this.state === "joined") this._moderated(message);
         break;
       case "removed":
-        if (this.state === "joined") this._callOver("removed", { code: CloseCode.REMOVED, reason: String(message.reason || "") });
+        // Removed by a moderator, or "replaced": our call token joined again in another tab or device.
+        if (this.state === "joined") {
+          const replaced = message.reason === "replaced";
+          this._callOver(replaced ? "replaced" : "removed", { code: replaced ? CloseCode.REPLACED_BY_JOIN : CloseCode.REMOVED, reason: String(message.reason || "") });
+        }
         break;
       case "hand":
         if (this.state === "joined") this._features.handChanged(message);
@@ -551,6 +569,9 @@ export class CallSession {
   _takeSeat(message) {
     this.participantId = String(message.participantId || "");
     this._recovery.resumeToken = String(message.resumeToken || "");
+    // The server's view of us carries the name, uid, role and any moderator's hold from the call token.
+    const server = message.participant && typeof message.participant === "object" ? message.participant : {};
+    this._startHeld(server);
     this._peer = new PeerTransport({
       iceServers: Array.isArray(message.iceServers) ? message.iceServers : this.settings.iceServers,
       // The server's CALLS_ICE_TRANSPORT_POLICY: "relay" sends all media through its TURN servers.
@@ -561,8 +582,6 @@ export class CallSession {
       onConnectionState: (state) => this._connectionState(state),
     });
     this._peer.setLocalTracks({ audio: this._media.audioTrack, video: this._media.videoTrack });
-    // The server's view of us carries the name, uid and role from the call token.
-    const server = message.participant && typeof message.participant === "object" ? message.participant : {};
     const local = makeParticipant(
       {
         ...server,
@@ -580,8 +599,20 @@ export class CallSession {
     }
     for (const participant of this._participants.snapshots()) this._view.addParticipant(participant);
     this._view.setTrack(this.participantId, "video", this._media.videoTrack);
-    this._view.setLocalMedia({ audioMuted: this._audioMuted, videoPaused: this._videoPaused });
-    this._listChanged();
+    this._moderation.showRole();
+    this._localMediaShown();
+  }
+
+  /** A held participant (re)joins muted, or with the camera off, whatever it asked for. */
+  _startHeld(server) {
+    if (server.audioMutedByModerator === true && !this._audioMuted) {
+      this._audioMuted = true;
+      this._media.setAudioEnabled(false);
+    }
+    if (server.videoPausedByModerator === true && !this._videoPaused) {
+      this._media.stopVideo();
+      this._videoPaused = true;
+    }
   }
 
   /** The server no longer has us: drop the old participant, its peer connection and everyone we saw. */
@@ -611,9 +642,11 @@ export class CallSession {
       if (!participant.isLocal && !present.has(participant.pid)) this._participantLeft(participant.pid);
     }
     for (const [pid, wire] of present) {
-      if (this._participants.has(pid)) this._participantMedia({ participantId: pid, audioMuted: wire.audioMuted, videoPaused: wire.videoPaused });
+      if (this._participants.has(pid)) this._participantMedia({ ...wire, participantId: pid });
       else this._participantJoined(wire);
     }
+    const me = message.participant && typeof message.participant === "object" ? message.participant : {};
+    this._moderation.applyHolds({ audio: me.audioMutedByModerator, video: me.videoPausedByModerator });
     this._signaling.send("media", { audioMuted: this._audioMuted, videoPaused: this._videoPaused });
   }
 
@@ -631,7 +664,7 @@ export class CallSession {
     this._listChanged();
   }
 
-  _participantLeft(pid) {
+  _participantLeft(pid, reason = "") {
     const participant = this._participants.remove(pid);
     this._remoteTracks.delete(pid);
     if (!participant || participant.isLocal) return;
@@ -641,18 +674,24 @@ export class CallSession {
       this._pinned = "";
       this._view.setPinned("");
     }
-    if (this.settings.enableNotifications) this._view.notify(`${participant.name || "Guest"} left`);
+    if (this.settings.enableNotifications) this._view.notify(`${participant.name || "Guest"} ${reason === "removed" ? "was removed from the call" : "left"}`);
     this._emitter.emit(Events.onParticipantLeft, snapshot(participant));
     this._listChanged();
     // A peer call is over for both once the other side has gone.
     if (this.settings.isPeerCall && this._participants.size === 1 && this.state === "joined") this._leaveBecause("peerLeft");
   }
 
-  _participantMedia({ participantId, audioMuted, videoPaused }) {
-    if (participantId === this.participantId) return; // The local state is ours to say.
+  _participantMedia({ participantId, audioMuted, videoPaused, audioMutedByModerator, videoPausedByModerator }) {
+    if (participantId === this.participantId) {
+      // Our media state is ours to say, but for a moderator's hold.
+      this._moderation.applyHolds({ audio: audioMutedByModerator, video: videoPausedByModerator });
+      return;
+    }
     const changes = {};
     if (typeof audioMuted === "boolean") changes.audioMuted = audioMuted;
     if (typeof videoPaused === "boolean") changes.videoPaused = videoPaused;
+    if (typeof audioMutedByModerator === "boolean") changes.audioMutedByModerator = audioMutedByModerator;
+    if (typeof videoPausedByModerator === "boolean") changes.videoPausedByModerator = videoPausedByModerator;
     const changed = this._participants.update(participantId, changes);
     if (!changed.length) return;
     const participant = snapshot(this._participants.get(participantId));
@@ -671,9 +710,18 @@ export class CallSession {
     if (this.state === "connecting") this._rejectJoin(error);
     else {
       // In the call: a refused action (a locked feature, a chat flood) is said on screen too.
-      if (this.state === "joined") this._view.notify(error.message);
+      if (this.state === "joined" && !this._moderation.serverRefused(error)) this._view.notify(this._refusalText(error));
       this._reportError(error);
     }
+  }
+
+  /** What a toast says about an error the server sent during the call. */
+  _refusalText(error) {
+    if (error.code !== ErrorCode.ERR_TOO_MANY_REQUESTS) return error.message;
+    const { type, retryAfterMs } = error.details || {};
+    const what = REFUSED_MESSAGE_TYPES[type] ? `${REFUSED_MESSAGE_TYPES[type]} ` : "";
+    const seconds = Math.ceil(Number(retryAfterMs) / 1000);
+    return `Too many ${what}messages: wait ${seconds > 0 ? `${seconds} s` : "a moment"} and try again.`;
   }
 
   _closed({ code, reason, byClient }) {
@@ -684,17 +732,15 @@ export class CallSession {
     }
     if (this.state !== "joined") return;
     if (ConnectionRecovery.isRecoverable(code)) this._recovery.connectionLost({ code, reason });
-    else this._callOver(code === CloseCode.SESSION_ENDED ? "ended" : "disconnected", { code, reason });
+    else this._callOver(LEFT_REASONS.get(code) || "disconnected", { code, reason });
   }
 
   /**
-   * A moderator muted us or turned our camera off: the server has already stopped forwarding it,
-   * so the local state follows (we can turn it back on ourselves).
+   * A moderator muted us or turned our camera off (the server has already stopped forwarding it, and
+   * holds it off until a moderator allows it again), or lifted that hold.
    */
   _moderated(message) {
-    if (message.action === "mute" && !this._audioMuted) this.setAudioMuted(true);
-    else if (message.action === "pause_video" && !this._videoPaused) this.setVideoPaused(true);
-    this._emitter.emit(Events.onModeratedByParticipant, { action: String(message.action || ""), by: String(message.by || "") });
+    this._moderation.moderated(message);
   }
 
   /** The server ended the call, or the connection to it was lost. */
@@ -718,9 +764,21 @@ export class CallSession {
   _localMediaChanged() {
     const state = { audioMuted: this._audioMuted, videoPaused: this._videoPaused };
     this._participants.update(this.participantId, state);
-    this._view.updateParticipant(snapshot(this._participants.get(this.participantId)));
-    this._view.setLocalMedia(state);
     this._signaling.send("media", state);
+    this._localMediaShown();
+  }
+
+  /** Our tile, the control bar and the list after our media (or a moderator's hold on it) changed. */
+  _localMediaShown() {
+    const me = this._participants.get(this.participantId);
+    if (!me) return;
+    this._view.updateParticipant(snapshot(me));
+    this._view.setLocalMedia({
+      audioMuted: this._audioMuted,
+      videoPaused: this._videoPaused,
+      audioHeld: me.audioMutedByModerator,
+      videoHeld: me.videoPausedByModerator,
+    });
     this._listChanged();
   }
 
@@ -754,8 +812,11 @@ export class CallSession {
     if (BUTTON_EVENTS[action]) this._emitter.emit(BUTTON_EVENTS[action]);
     switch (action) {
       case "toggle-audio":
+        // Held by a moderator: the button asks to speak instead.
+        if (this._audioMuted && this._moderation.held("audio")) return this._moderation.askToTurnOn("audio");
         return this.setAudioMuted(!this._audioMuted);
       case "toggle-video":
+        if (this._videoPaused && this._moderation.held("video")) return this._moderation.askToTurnOn("video");
         return this.setVideoPaused(!this._videoPaused);
       case "switch-camera":
         return this.switchCamera();
@@ -774,9 +835,11 @@ export class CallSession {
       case "unpin":
         return this.pinParticipant("");
       case "mute-participant":
-        return this.moderate(pid, "mute");
       case "pause-participant-video":
-        return this.moderate(pid, "pause_video");
+      case "remove-participant":
+      case "allow-participant-audio":
+      case "allow-participant-video":
+        return this.moderate(pid, ModerationAction[action]);
       case "raise-hand":
         return this._features.setHandRaised(!this._features.handRaised);
       case "screen-share":

@@ -1,8 +1,9 @@
 /**
  * The participant context menu (enableParticipantContextMenu): pin or unpin
- * anyone (local view), and mute or turn off the camera of someone else
- * (moderation, enforced by the server). One menu element serves every tile
- * and every row of the participant list.
+ * anyone (local view) and, for moderators only, mute, turn off the camera of,
+ * allow back or remove someone else (moderation, enforced by the server).
+ * Non-moderators get no moderation items at all. One menu element serves
+ * every tile and every row of the participant list.
  *
  * Keyboard: the menu opens with focus on its first item; ↑/↓ move, Escape or
  * Tab close it and focus returns to the button that opened it.
@@ -11,17 +12,21 @@
 import { h } from "./dom.js";
 import { icon } from "./icons.js";
 
-/** The items for `participant`: [{action, label, iconName}]. */
-export function menuItems(participant, { voice }) {
+/** The items for `participant`, as seen by a moderator or not: [{action, label, iconName}]. */
+export function menuItems(participant, { voice, moderator = false }) {
   const items = [
     participant.isPinned
       ? { action: "unpin", label: "Unpin", iconName: "pin" }
       : { action: "pin", label: participant.isLocal ? "Pin yourself" : `Pin ${participant.name || "Guest"}`, iconName: "pin" },
   ];
-  if (!participant.isLocal && !participant.audioMuted) items.push({ action: "mute-participant", label: "Mute", iconName: "micOff" });
-  if (!participant.isLocal && !voice && !participant.videoPaused) {
-    items.push({ action: "pause-participant-video", label: "Turn off camera", iconName: "videocamOff" });
-  }
+  if (!moderator || participant.isLocal) return items;
+  const allowAudio = { action: "allow-participant-audio", label: "Allow to speak", iconName: "mic" };
+  if (participant.audioMutedByModerator && participant.raisedHandTimestamp) items.unshift(allowAudio); // They ask to speak.
+  else if (participant.audioMutedByModerator) items.push(allowAudio);
+  else if (!participant.audioMuted) items.push({ action: "mute-participant", label: "Mute", iconName: "micOff" });
+  if (!voice && participant.videoPausedByModerator) items.push({ action: "allow-participant-video", label: "Allow camera", iconName: "videocam" });
+  else if (!voice && !participant.videoPaused) items.push({ action: "pause-participant-video", label: "Turn off camera", iconName: "videocamOff" });
+  items.push({ action: "remove-participant", label: "Remove from call", iconName: "personRemove" });
   return items;
 }
 
@@ -54,6 +59,7 @@ export class ParticipantMenu {
     this._root = root;
     this._voice = voice;
     this._onAction = onAction;
+    this._moderator = false;
     this._opener = null;
     this.element = h("div", { class: "cc-menu", role: "menu", hidden: true, id: "cc-participant-menu" });
     this.element.addEventListener("keydown", (event) => this._key(event));
@@ -66,6 +72,12 @@ export class ParticipantMenu {
     return !this.element.hidden;
   }
 
+  /** Whether we are a moderator: only then does the menu carry moderation items. */
+  setModerator(moderator) {
+    this._moderator = moderator;
+    this.close(false);
+  }
+
   /** Open under `opener` with the items for `participant`. */
   open(opener, participant) {
     if (this.isOpen && this._opener === opener) {
@@ -73,7 +85,7 @@ export class ParticipantMenu {
       return;
     }
     this.close(false);
-    const items = menuItems(participant, { voice: this._voice }).map(({ action, label, iconName }) =>
+    const items = menuItems(participant, { voice: this._voice, moderator: this._moderator }).map(({ action, label, iconName }) =>
       h(
         "button",
         {

@@ -1,7 +1,8 @@
 /**
  * One participant's tile in the call view: video (or an initials avatar when
- * the camera is off), their audio, a name label and a muted badge. Used by
- * ui.js only.
+ * the camera is off), their audio, a name label with a muted badge and a
+ * "Guest" or "Moderator" marker, and, for a moderator looking at a held
+ * participant who raised a hand, an "Allow to speak" button. Used by ui.js only.
  */
 
 import { avatarColourClass, h, initials } from "./dom.js";
@@ -12,9 +13,9 @@ export class Tile {
   /**
    * @param {object} participant a §6 Participant
    * @param {{voice: boolean, onAudioBlocked: function(), audioOutputDeviceId: string, openMenu: ?function(HTMLElement, object)}} options
-   *   openMenu: the participant menu's opener, or null without a menu
+   *   openMenu: the participant menu's opener, or null without a menu; onAllow(pid): a moderator lifts their microphone hold
    */
-  constructor(participant, { voice, onAudioBlocked, audioOutputDeviceId, openMenu = null, networkIndicator = true }) {
+  constructor(participant, { voice, onAudioBlocked, audioOutputDeviceId, openMenu = null, onAllow = null, networkIndicator = true }) {
     this.pid = participant.pid;
     this.isLocal = participant.isLocal;
     // A screen share is a tile of its own, type "screen-share", with id "<pid>:screen".
@@ -42,6 +43,16 @@ export class Tile {
     this._avatar = h("span", { class: `cc-avatar ${avatarColourClass(participant.pid)}`, "aria-hidden": "true" });
     this._name = h("span", { class: "cc-tile__name" });
     this._mutedBadge = h("span", { class: "cc-tile__muted", role: "img", "aria-label": "Microphone muted" }, icon("micOff"));
+    this._role = h("span", { class: "cc-tile__role", hidden: true });
+    this._moderatorView = false;
+    this._allow = onAllow && !this.isScreen && !this.isLocal
+      ? h(
+          "button",
+          { type: "button", class: "cc-tile__allow", "data-action": "allow-participant-audio", hidden: true, onclick: () => onAllow(this.pid) },
+          icon("mic"),
+          h("span", { text: "Allow to speak" }),
+        )
+      : null;
     this.element = h(
       "div",
       {
@@ -57,8 +68,9 @@ export class Tile {
       this.video,
       this.audio,
       h("div", { class: "cc-tile__avatar" }, this._avatar),
-      h("div", { class: "cc-tile__label" }, this.isScreen ? icon("screenShare") : this._mutedBadge, this._name),
+      h("div", { class: "cc-tile__label" }, this.isScreen ? icon("screenShare") : this._mutedBadge, this._name, this.isScreen ? null : this._role),
       h("div", { class: "cc-tile__badges" }, this._hand, this._network),
+      this._allow,
       openMenu && !this.isScreen ? menuButton(participant, (button) => openMenu(button, this.participant)) : null,
     );
     if (this.video) {
@@ -87,6 +99,34 @@ export class Tile {
     this.element.dataset.audioMuted = String(Boolean(participant.audioMuted));
     this.element.dataset.videoPaused = String(Boolean(participant.videoPaused) || !this.video);
     this.element.setAttribute("aria-label", participant.audioMuted ? `${name}, microphone muted` : name);
+    this._showRole(participant);
+    this._showHolds(participant);
+  }
+
+  /** Guests are marked "Guest", moderators "Moderator" (CometChat's role). */
+  _showRole(participant) {
+    const moderator = participant.role === "moderator";
+    this.element.dataset.role = participant.role || "participant";
+    this.element.dataset.guest = String(Boolean(participant.isGuest));
+    this._role.hidden = !participant.isGuest && !moderator;
+    this._role.textContent = participant.isGuest ? "Guest" : moderator ? "Moderator" : "";
+    this._role.dataset.role = participant.isGuest ? "guest" : participant.role || "participant";
+  }
+
+  /** A moderator's hold on their microphone or camera; a moderator sees when a held participant asks to speak. */
+  _showHolds(participant) {
+    const audioHeld = Boolean(participant.audioMutedByModerator);
+    this.element.dataset.audioHeld = String(audioHeld);
+    this.element.dataset.videoHeld = String(Boolean(participant.videoPausedByModerator));
+    this._mutedBadge.setAttribute("aria-label", audioHeld ? "Muted by a moderator" : "Microphone muted");
+    this._mutedBadge.title = audioHeld ? "Muted by a moderator" : "";
+    if (this._allow) this._allow.hidden = !(this._moderatorView && audioHeld && participant.raisedHandTimestamp);
+  }
+
+  /** Whether the person looking at this tile is a moderator (who may lift a hold from it). */
+  setViewerModerator(moderator) {
+    this._moderatorView = moderator;
+    if (this.participant && !this.isScreen) this._showHolds(this.participant);
   }
 
   setVideoTrack(track) {

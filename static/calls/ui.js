@@ -30,15 +30,23 @@ const ERROR_SCREENS = {
   [ErrorCode.ERROR_AUTH_TOKEN]: ["Your login was refused", "Sign in again to join this call."],
   [ErrorCode.AUTH_ERR_NO_ACCESS]: ["You cannot join this call", "It belongs to another app."],
 };
+// Errors whose screen depends on details.reason.
+const REASON_SCREENS = {
+  removed: ["You were removed from this call", "A moderator removed you. You can join again only if they let you back in."],
+  replaced: ["You joined this call from another tab or device", "This tab left the call."],
+};
 // Why we are out of the call → what the left screen says.
 const LEFT_SCREENS = {
   left: ["You left the call", "Thanks for joining."],
   disconnected: ["You were disconnected", "The connection to the call was lost."],
-  removed: ["You were removed from the call", "A moderator removed you from this call."],
+  removed: ["You were removed from this call", "A moderator removed you. You can join again only if they let you back in."],
+  replaced: ["You joined this call from another tab or device", "This tab left the call so that the other one could join."],
   timedOut: ["You left the call", "Nobody else was here, so the call ended for you."],
   peerLeft: ["The call has ended", "The other person left the call."],
 };
 
+// Leave reasons after which joining again would only be refused.
+const NO_REJOIN = new Set(["removed"]);
 const FINAL_ERRORS = new Set([
   ErrorCode.ERR_CALL_TERMINATED,
   ErrorCode.ERR_CALL_SESSION_NOT_FOUND,
@@ -46,6 +54,18 @@ const FINAL_ERRORS = new Set([
   ErrorCode.ERROR_AUTH_TOKEN,
   ErrorCode.AUTH_ERR_NO_ACCESS,
 ]);
+
+/** [title, text] of the screen for a failed join. */
+function errorScreen(error) {
+  const reason = error.details && error.details.reason;
+  if (reason && REASON_SCREENS[reason]) return REASON_SCREENS[reason];
+  if (error.code === ErrorCode.ERR_CALL_FULL) {
+    const most = Number(error.details && error.details.maxParticipants);
+    const people = most === 1 ? "1 person" : `${most} people`;
+    return [most > 0 ? `This call is full (${people})` : "This call is full", "Try again when someone has left."];
+  }
+  return ERROR_SCREENS[error.code] || ["Could not join the call", error.message];
+}
 
 export class CallView {
   /**
@@ -68,6 +88,7 @@ export class CallView {
     this._pinned = "";
     this._speaker = "";
     this._featured = null;
+    this._moderator = false;
     this._tiles = new Map();
     this._onKeyDown = (event) => this._shortcut(event);
 
@@ -104,6 +125,7 @@ export class CallView {
       voice: this._voice,
       menu: Boolean(this._menu),
       openMenu: (button, participant) => this._menu.open(button, participant),
+      onAction: (action, pid) => this._onAction(action, pid),
       onClose: () => this._onAction("close-participant-list"),
       loadRows: loadParticipantRows,
     });
@@ -165,14 +187,14 @@ export class CallView {
       icon(reason === "left" ? "callEnd" : "error"),
       h("h2", { class: "cc-screen__title", text: title }),
       h("p", { class: "cc-screen__text", text }),
-      this._rejoinButton("Rejoin"),
+      NO_REJOIN.has(reason) ? null : this._rejoinButton(reason === "replaced" ? "Join here instead" : "Rejoin"),
     );
   }
 
   /** A join that failed: say why, and offer to try again where that can help. */
   showError(error) {
     this._teardownCall();
-    const [title, text] = ERROR_SCREENS[error.code] || ["Could not join the call", error.message];
+    const [title, text] = errorScreen(error);
     const retry = !FINAL_ERRORS.has(error.code);
     this._setState(error.code === ErrorCode.ERR_CALL_TERMINATED ? "ended" : "error");
     this._showScreen(
@@ -202,7 +224,9 @@ export class CallView {
       onAudioBlocked: () => (this._audioUnlock.hidden = false),
       audioOutputDeviceId: this._audioOutputDeviceId ?? this._settings.audioOutputDeviceId,
       openMenu: this._menu ? (button, current) => this._menu.open(button, current) : null,
+      onAllow: this._menu ? (pid) => this._onAction("allow-participant-audio", pid) : null,
     });
+    tile.setViewerModerator(this._moderator);
     this._tiles.set(participant.pid, tile);
     this._arrange();
   }
@@ -265,6 +289,20 @@ export class CallView {
 
   setHandRaised(raised) {
     this._controls.setHandRaised(raised);
+  }
+
+  /**
+   * Our own participant's role: moderators get the moderation controls (end for all, the menu's
+   * moderation items, "Allow to speak"); nobody else has them on screen at all.
+   */
+  setLocalRole(me) {
+    this._moderator = me.role === "moderator";
+    this.root.dataset.role = me.role;
+    this.root.dataset.guest = String(Boolean(me.isGuest));
+    this._controls.setModerator(this._moderator);
+    if (this._menu) this._menu.setModerator(this._moderator);
+    this._panel.setModerator(this._moderator && Boolean(this._menu));
+    for (const tile of this._tiles.values()) tile.setViewerModerator(this._moderator);
   }
 
   setScreenSharing(sharing) {

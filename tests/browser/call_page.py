@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
@@ -71,6 +72,19 @@ async (selector) => {
 """
 
 
+# Keep every signaling socket the page opens, so a test can send what a modified client would.
+KEEP_SOCKETS = """
+window.__sockets = [];
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) {
+    super(...args);
+    window.__sockets.push(this);
+  }
+};
+"""
+SEND_RAW = "(message) => window.__sockets[window.__sockets.length - 1].send(JSON.stringify(message))"
+
 # Load the SDK into any page of the site (as an app would), with a call container of its own.
 LOAD_SDK = """
 async () => {
@@ -103,6 +117,19 @@ def sdk(page: Page, body: str, arg: Any = None) -> Any:
 def join_url(share_url: str, name: str, **params: str) -> str:
     query = "&".join(f"{key}={value}" for key, value in {"skipPrejoin": "1", "displayName": name, **params}.items())
     return f"{share_url}?{query}"
+
+
+def joined_as_host(open_page: Callable[..., Page], host_url: str, share_url: str, name: str, **params: Any) -> Page:
+    """
+    Open the call's host link (this browser context then hosts the call: it joins as a moderator),
+    then the share link with skipPrejoin and ``params``; return the page once it is in the call.
+    ``width``, ``height`` and ``init_script`` go to ``open_page``.
+    """
+    page_options = {key: params.pop(key) for key in ("width", "height", "init_script") if key in params}
+    page = open_page(host_url, **page_options)
+    page.goto(join_url(share_url, name, **params))
+    expect_state(page, "joined")
+    return page
 
 
 def expect_state(page: Page, state: str) -> None:

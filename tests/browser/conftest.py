@@ -209,6 +209,19 @@ def create_session(live_server_url: str, manage: Callable[..., str]) -> Callable
     return create
 
 
+@pytest.fixture
+def create_hosted_session(live_server_url: str, manage: Callable[..., str]) -> Callable[..., tuple[str, str]]:
+    """Create a session with ``manage.py create_session``; return its share URL and its host link."""
+
+    def create(*args: str) -> tuple[str, str]:
+        lines = manage("create_session", *args).strip().splitlines()
+        host_url = next(line.rsplit(" ", 1)[-1] for line in lines if line.startswith("Host link"))
+        assert lines[-1].startswith(f"{live_server_url}/s/") and host_url.startswith(live_server_url), lines
+        return lines[-1], host_url
+
+    return create
+
+
 # Module scope, not session: Playwright's sync API keeps an event loop running in this thread
 # while it is open, which would break every pytest-asyncio test collected after the browser tests.
 @pytest.fixture(scope="module")

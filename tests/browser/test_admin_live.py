@@ -60,7 +60,7 @@ def test_admin_mutes_removes_and_ends_in_real_browsers(
     row(operator_page, bob_id).locator('[data-action="remove"]').click()
     expect_state(bob, "left")
     expect(bob.locator(ROOT)).to_have_attribute("data-left-reason", "removed")
-    expect(bob.locator(ROOT)).to_contain_text("You were removed from the call")
+    expect(bob.locator(ROOT)).to_contain_text("You were removed from this call")
     expect(tile(ann, bob_id)).to_have_count(0, timeout=5_000)
     expect(row(operator_page, bob_id)).to_have_count(0, timeout=10_000)
 

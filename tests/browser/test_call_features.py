@@ -11,7 +11,17 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from .call_page import CONTAINER, ROOT, expect_state, local_participant_id, sdk, tile
+from .call_page import (
+    CONTAINER,
+    KEEP_SOCKETS,
+    ROOT,
+    SEND_RAW,
+    expect_state,
+    joined_as_host,
+    local_participant_id,
+    sdk,
+    tile,
+)
 from .test_settings_actions import button, call, event_names, events, joined, record, wait_for_event
 
 pytestmark = pytest.mark.browser
@@ -256,13 +266,14 @@ def test_screen_share_tile_appears_plays_and_goes(
 
 
 def test_end_session_for_all_ends_it_for_the_other_page(
-    open_page: Callable[..., Page], create_session: Callable[..., str]
+    open_page: Callable[..., Page], create_hosted_session: Callable[..., tuple[str, str]]
 ) -> None:
-    """The end-for-all control (offered with the participant menu) ends the call for everyone."""
-    share_url = create_session()
-    a = joined(open_page, share_url, "Ann")
+    """The end-for-all control (a moderator's, offered with the participant menu) ends the call for everyone."""
+    share_url, host_url = create_hosted_session()
+    a = joined_as_host(open_page, host_url, share_url, "Ann")
     b = joined(open_page, share_url, "Bob")
     expect(tile(a, local_participant_id(b))).to_have_count(1)
+    expect(button(b, "end-for-all")).to_have_count(0)  # A guest.
     no_menu = joined(open_page, share_url, "Cy", enableParticipantContextMenu="0")
     expect(button(no_menu, "end-for-all")).to_have_count(0)
     record(b, "onSessionLeft")
@@ -306,18 +317,21 @@ def test_dominant_speaker_follows_who_is_heard(
 
 
 def test_locked_settings_from_the_server_win(
-    open_page: Callable[..., Page], live_server_url: str, manage: Callable[..., str]
+    open_page: Callable[..., Page], create_hosted_session: Callable[..., tuple[str, str]]
 ) -> None:
-    """A session's locked layout and hide flags win over the link; a forbidden action is refused and said."""
-    output = manage(
-        "create_session",
+    """
+    A session's locked layout and hide flags win over the link (a moderator's too); a forbidden action
+    is refused and said.
+    """
+    share_url, host_url = create_hosted_session(
         "--setting", "layout=SPOTLIGHT", "--lock", "layout",
         "--setting", "hideRaiseHandButton=true", "--lock", "hideRaiseHandButton",
         "--setting", "enableParticipantContextMenu=false", "--lock", "enableParticipantContextMenu",
     )  # fmt: skip
-    share_url = output.strip().splitlines()[-1]
-    assert share_url.startswith(f"{live_server_url}/s/"), output
-    a = joined(open_page, share_url, "Ann", layout="TILE", hideRaiseHandButton="0", enableParticipantContextMenu="1")
+    a = joined_as_host(
+        open_page, host_url, share_url, "Ann",
+        layout="TILE", hideRaiseHandButton="0", enableParticipantContextMenu="1", init_script=KEEP_SOCKETS,
+    )  # fmt: skip
     b = joined(open_page, share_url, "Bob")
     expect(a.locator(ROOT)).to_have_attribute("data-layout", "SPOTLIGHT")
     expect(button(a, "raise-hand")).to_have_count(0)
@@ -327,10 +341,13 @@ def test_locked_settings_from_the_server_win(
     result = call(a, "raiseHand()")
     assert result["error"]["code"] == "AUTH_ERR_NO_ACCESS"
 
-    # The server refuses it too: its error reaches onError and the screen.
-    record(a, "onError")
+    # Moderation is locked off, for moderators too: the SDK refuses without sending...
     expect(tile(a, local_participant_id(b))).to_have_count(1)  # Ann knows Bob before acting on him.
-    assert call(a, "muteParticipant(arg)", local_participant_id(b))["error"] is None
+    refused = call(a, "muteParticipant(arg)", local_participant_id(b))["error"]
+    assert refused["code"] == "AUTH_ERR_NO_ACCESS" and refused["details"]["reason"] == "locked"
+    # ...and the server refuses it too: its error reaches onError and the screen.
+    record(a, "onError")
+    a.evaluate(SEND_RAW, {"type": "moderate", "target": local_participant_id(b), "action": "mute"})
     wait_for_event(a, "onError")
     assert last_event_arg(a, "onError")["code"] == "AUTH_ERR_NO_ACCESS"
     expect(a.locator(f"{CONTAINER} .cc-toast", has_text="does not allow")).to_have_count(1)

@@ -10,7 +10,17 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from .call_page import CONTAINER, ROOT, expect_state, join_url, load_sdk, local_participant_id, sdk, tile
+from .call_page import (
+    CONTAINER,
+    ROOT,
+    expect_state,
+    join_url,
+    joined_as_host,
+    load_sdk,
+    local_participant_id,
+    sdk,
+    tile,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -276,11 +286,14 @@ def test_participant_list_shows_everyone(
 
 
 def test_mute_participant_and_pause_their_video(
-    open_page: Callable[..., Page], create_session: Callable[..., str]
+    open_page: Callable[..., Page], create_hosted_session: Callable[..., tuple[str, str]]
 ) -> None:
-    """muteParticipant from A mutes B (B's own tile and button, A's view of B); the tile menu turns B's camera off."""
-    share_url = create_session()
-    a = joined(open_page, share_url, "Ann")
+    """
+    muteParticipant from moderator A mutes B (B's own tile and button, A's view of B); the tile menu
+    turns B's camera off.
+    """
+    share_url, host_url = create_hosted_session()
+    a = joined_as_host(open_page, host_url, share_url, "Ann")
     b = joined(open_page, share_url, "Bob")
     b_id = local_participant_id(b)
     b_on_a = tile(a, b_id)
