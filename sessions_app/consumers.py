@@ -258,6 +258,9 @@ class CallConsumer(AsyncWebsocketConsumer):
         participant = admission.participant
         for replaced in admission.replaced:
             await evict(self.session_id, replaced, protocol.LEAVE_REASON_REPLACED, recorded=True)
+            # Its socket frees its media too, if it still has one: a process that died (its browser is
+            # the one joining again) leaves nobody else to.
+            await sfu.leave(self.session_id, replaced)
         live = LiveParticipant(
             participant_id=participant.participant_id,
             session_id=self.session_id,

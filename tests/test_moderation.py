@@ -266,6 +266,8 @@ async def test_a_second_join_with_one_token_replaces_the_first() -> None:
     assert second_joined["participantId"] in await present_ids(session)
     row = await database_sync_to_async(Participant.objects.get)(participant_id=first_id)
     assert row.leave_reason == "replaced"
+    room = get_sfu().rooms[session.session_id]
+    await wait_until(lambda: first_id not in room.peers and second_joined["participantId"] in room.peers)
 
 
 async def test_a_join_beyond_the_calls_limit_is_refused() -> None:

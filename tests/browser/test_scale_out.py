@@ -130,7 +130,9 @@ def test_browsers_of_a_dead_daphne_process_come_back_through_another(
         assert local_participant_id(ann) != old_ann
         assert next(event for event in events(bob) if event[0] == "onParticipantLeft")[1]["pid"] == old_ann
         assert "onSessionLeft" not in event_names(ann) + event_names(bob)
-        assert cluster.leave_reason(old_ann) == "disconnected"
+        # Closed by the live process as its server's orphan, or replaced by her own join with the same token,
+        # whichever came first: either way once, for everyone.
+        assert cluster.leave_reason(old_ann) in {"disconnected", "replaced"}
     finally:
         balancer.close()
         first.start()
