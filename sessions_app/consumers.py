@@ -201,6 +201,9 @@ class CallConsumer(AsyncWebsocketConsumer):
             await self._chat(message.text)
         elif isinstance(message, protocol.ScreenShare):
             await self._screen_share(message.enabled)
+        elif isinstance(message, protocol.VideoViews):
+            views = [(v.participant_id, v.source, v.width, v.height) for v in message.views]
+            await get_sfu().set_views(self.session_id, live.participant_id, views)
         elif isinstance(message, protocol.EndForAll):
             await end_session_for_all(self.session_id)
         elif isinstance(message, protocol.Leave):

@@ -45,6 +45,8 @@ MESSAGE_RATES: dict[type, Rate] = {
     protocol.Hand: Rate(10, 10.0),
     protocol.Chat: Rate(20, 10.0),
     protocol.ScreenShare: Rate(10, 10.0),
+    # Sent when tiles are resized or scrolled (debounced by the SDK): a window being dragged sends several.
+    protocol.VideoViews: Rate(40, 10.0),
     protocol.EndForAll: Rate(3, 10.0),
     protocol.Leave: Rate(3, 10.0),
 }

@@ -27,6 +27,11 @@ Client → server messages
     ``screen_share`` ``{enabled}``: start or stop publishing a screen; the next offer's
                 ``publish.screen`` names the transceiver to send it on.
     ``end_for_all`` ``{}`` (moderators only): end the call for everyone.
+    ``video_views`` ``{views: [{participantId, source, width, height}]}``: how big this browser
+                shows each video it receives (device pixels; 0 x 0: hidden or off screen, send
+                nothing). The SFU forwards each one the smallest simulcast layer that fills it
+                (LiveKit's adaptive stream); videos never named may get any layer. At most
+                MAX_VIDEO_VIEWS entries.
     Every type has a rate limit per socket (``limits.py``): beyond it, ``ERR_TOO_MANY_REQUESTS``
     and nothing else happens; a socket that keeps flooding is closed (4029).
 
@@ -68,6 +73,10 @@ from typing import Any
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_DISPLAY_NAME_CHARS = 100
 MAX_SDP_BYTES = 48 * 1024
+# A video_views message names at most this many videos, each at most this many pixels a side.
+MAX_VIDEO_VIEWS = 200
+MAX_VIEW_PIXELS = 16_384
+VIDEO_SOURCES = ("video", "screen")
 # RTCIceTransportPolicy values a browser is told to use: every candidate, or only TURN relays.
 ICE_TRANSPORT_ALL = "all"
 ICE_TRANSPORT_RELAY = "relay"
@@ -200,6 +209,19 @@ class ScreenShare:
 
 
 @dataclass(frozen=True, slots=True)
+class VideoView:
+    participant_id: str
+    source: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class VideoViews:
+    views: tuple[VideoView, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class EndForAll:
     pass
 
@@ -220,7 +242,9 @@ class Ping:
     pass
 
 
-ClientMessage = Join | Resume | Answer | MediaState | Moderate | Hand | Chat | ScreenShare | EndForAll | Leave | Ping
+ClientMessage = (
+    Join | Resume | Answer | MediaState | Moderate | Hand | Chat | ScreenShare | VideoViews | EndForAll | Leave | Ping
+)
 
 
 def _invalid(field: str, problem: str) -> ProtocolError:
@@ -325,6 +349,27 @@ def _parse_chat(data: dict[str, Any]) -> Chat:
     return Chat(text=text)
 
 
+def _parse_video_views(data: dict[str, Any]) -> VideoViews:
+    views = data.get("views")
+    if not isinstance(views, list) or len(views) > MAX_VIDEO_VIEWS:
+        raise _invalid("views", f"must be a list of at most {MAX_VIDEO_VIEWS} views")
+    parsed = []
+    for view in views:
+        if not isinstance(view, dict):
+            raise _invalid("views", "must hold objects")
+        source = view.get("source")
+        if source not in VIDEO_SOURCES:
+            raise _invalid("source", f"must be one of {', '.join(VIDEO_SOURCES)}")
+        size = []
+        for name in ("width", "height"):
+            value = view.get(name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_VIEW_PIXELS:
+                raise _invalid(name, f"must be a number from 0 to {MAX_VIEW_PIXELS}")
+            size.append(int(value))
+        parsed.append(VideoView(_string(view, "participantId", MAX_ID_CHARS), source, size[0], size[1]))
+    return VideoViews(views=tuple(parsed))
+
+
 _PARSERS = {
     "join": _parse_join,
     "resume": _parse_resume,
@@ -334,6 +379,7 @@ _PARSERS = {
     "hand": lambda data: Hand(raised=_bool(data, "raised", True)),
     "chat": _parse_chat,
     "screen_share": lambda data: ScreenShare(enabled=_bool(data, "enabled", True)),
+    "video_views": _parse_video_views,
     "end_for_all": lambda data: EndForAll(),
     "leave": lambda data: Leave(),
     "ping": lambda data: Ping(),

@@ -115,8 +115,7 @@ async def test_a_video_packet_lost_for_good_freezes_no_subscriber_for_a_second()
         recorder = subscriber.recorder_for("pub", "video")
         await wait_until(lambda: len(recorder.frames) >= 30, timeout=20)
 
-        receiver = sfu.rooms["room"].peers["pub"]._publish_transceivers["video"].receiver
-        buffer = receiver._RTCRtpReceiver__jitter_buffer
+        buffer = sfu.rooms["room"].peers["pub"].published["video"].layer(0).assembler
         add = buffer.add
         lost: list[int] = []
 

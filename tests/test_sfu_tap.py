@@ -6,12 +6,13 @@ import asyncio
 
 from aiortc.rtp import RtpPacket
 
-from sessions_app.sfu.forwarding import ForwardingTrack
-from sessions_app.sfu.frames import starts_vp8_frame
-from sessions_app.sfu.published import STREAM_GAP_TICKS, PublishedTrack
-from sessions_app.sfu.tap import VIDEO_STALL_TICKS, ImmediateAudioBuffer, SourceTrackingJitterBuffer
+from sessions_app.sfu.forwarding import DEFAULT_FRAME_TICKS, ForwardingTrack
+from sessions_app.sfu.published import PublishedTrack
+from sessions_app.sfu.receive import VIDEO_STALL_TICKS, FrameAssembler, VideoReceivePath
+from sessions_app.sfu.tap import ImmediateAudioBuffer
+from sessions_app.sfu.vp8 import starts_frame
 
-from .sfu_fakes import FrameCollector
+from .sfu_fakes import FakeReceiver, FrameCollector
 
 FRAME_TICKS = 3000  # 30 fps on the 90 kHz video clock
 FRAME_START = b"\x10"  # VP8 descriptor: S=1, partition 0
@@ -24,8 +25,8 @@ def video_packet(
     packet = RtpPacket(
         payload_type=96, sequence_number=sequence & 0xFFFF, timestamp=timestamp & 0xFFFFFFFF, ssrc=ssrc, marker=last
     )
-    packet.payload = (FRAME_START if first else CONTINUATION) + b"payload"
-    packet._data = (b"\x00" if keyframe and first else b"\x01") + b"vp8"  # type: ignore[attr-defined]
+    # A frame's first packet opens the VP8 frame: its header's low bit is 0 for a keyframe.
+    packet.payload = FRAME_START + (b"\x00" if keyframe else b"\x01") + b"vp8" if first else CONTINUATION + b"payload"
     return packet
 
 
@@ -47,7 +48,7 @@ def video_frames(
     return packets
 
 
-def feed(buffer: SourceTrackingJitterBuffer, packets: list[RtpPacket]) -> tuple[list[int], int]:
+def feed(buffer: FrameAssembler, packets: list[RtpPacket]) -> tuple[list[int], int]:
     """Add ``packets``; return the timestamps of the frames that came out and how many PLIs were asked for."""
     timestamps, plis = [], 0
     for packet in packets:
@@ -60,19 +61,23 @@ def feed(buffer: SourceTrackingJitterBuffer, packets: list[RtpPacket]) -> tuple[
 
 def published_video(ssrc: int) -> PublishedTrack:
     published = PublishedTrack("video", "pub")
-    published.media_ssrc = ssrc
+    published.layer(0).bind(ssrc)
     return published
 
 
+def assembler(ssrc: int) -> FrameAssembler:
+    return published_video(ssrc).layer(0).assembler
+
+
 def test_frame_starts_are_read_from_the_vp8_descriptor() -> None:
-    assert starts_vp8_frame(b"\x10\x00") and starts_vp8_frame(b"\x90\x80\x00")
-    assert not starts_vp8_frame(b"\x00\x00")  # continuation
-    assert not starts_vp8_frame(b"\x11")  # start of partition 1, not of the frame
-    assert not starts_vp8_frame(b"")
+    assert starts_frame(b"\x10\x00") and starts_frame(b"\x90\x80\x00")
+    assert not starts_frame(b"\x00\x00")  # continuation
+    assert not starts_frame(b"\x11")  # start of partition 1, not of the frame
+    assert not starts_frame(b"")
 
 
 def test_frames_pass_in_order_without_loss() -> None:
-    buffer = SourceTrackingJitterBuffer(published_video(5))
+    buffer = assembler(5)
     timestamps, plis = feed(buffer, video_frames(5, 10))
     assert timestamps == [i * FRAME_TICKS for i in range(9)]  # the last one waits for the next frame
     assert plis == 0 and buffer.stalls == 0
@@ -80,21 +85,22 @@ def test_frames_pass_in_order_without_loss() -> None:
 
 def test_a_frame_comes_out_with_its_marked_last_packet() -> None:
     """No waiting for the next frame to begin: that would hold every frame one frame interval."""
-    buffer = SourceTrackingJitterBuffer(published_video(5))
+    buffer = assembler(5)
     packets = video_frames(5, 3, per_frame=3, marked=True)
     for index, packet in enumerate(packets):
         _, frame = buffer.add(packet)
         if index % 3 == 2:
             assert frame is not None and frame.timestamp == index // 3 * FRAME_TICKS
             # The payloads go on as they came, descriptors and all; the first one's VP8 bytes tell a keyframe.
-            assert frame.payloads == [FRAME_START + b"payload"] + [CONTINUATION + b"payload"] * 2
+            vp8_header = b"\x00" if index == 2 else b"\x01"
+            assert frame.payloads == [FRAME_START + vp8_header + b"vp8"] + [CONTINUATION + b"payload"] * 2
             assert frame.is_keyframe is (index == 2)
         else:
             assert frame is None
 
 
 def test_a_marked_frame_waits_for_a_packet_missing_before_its_marker() -> None:
-    buffer = SourceTrackingJitterBuffer(published_video(5))
+    buffer = assembler(5)
     packets = video_frames(5, 3, per_frame=3, marked=True)
     missing = packets.pop(4)  # middle packet of frame 1
     timestamps, _ = feed(buffer, packets[:5])  # frame 0, then frame 1 without its middle
@@ -107,7 +113,7 @@ def test_a_marked_frame_waits_for_a_packet_missing_before_its_marker() -> None:
 
 def test_a_lost_first_packet_of_a_marked_frame_is_given_up_after_the_stall_window() -> None:
     """The frame before it went out whole, so the gap is at the buffer's origin: it still stalls, not freezes."""
-    buffer = SourceTrackingJitterBuffer(published_video(5))
+    buffer = assembler(5)
     stall_frames = VIDEO_STALL_TICKS // FRAME_TICKS + 2
     packets = video_frames(5, stall_frames + 4, marked=True)
     del packets[2]  # the first packet of frame 1, never repaired
@@ -120,7 +126,7 @@ def test_a_lost_first_packet_of_a_marked_frame_is_given_up_after_the_stall_windo
 
 def test_a_packet_repaired_in_time_costs_no_frame() -> None:
     """A retransmission that arrives within the stall window completes the frame: nothing is dropped."""
-    buffer = SourceTrackingJitterBuffer(published_video(5))
+    buffer = assembler(5)
     packets = video_frames(5, 6)
     lost = packets.pop(3)  # second packet of frame 1
     timestamps, plis = feed(buffer, packets[:5])
@@ -136,7 +142,7 @@ def test_a_packet_lost_for_good_is_given_up_after_the_stall_window() -> None:
     frame up once packets VIDEO_STALL_S younger arrive, asks for a keyframe, and goes on from
     the next frame start.
     """
-    buffer = SourceTrackingJitterBuffer(published_video(5))
+    buffer = assembler(5)
     stall_frames = VIDEO_STALL_TICKS // FRAME_TICKS + 2
     packets = video_frames(5, stall_frames + 4)
     del packets[3]  # never repaired
@@ -151,36 +157,34 @@ def test_a_packet_lost_for_good_is_given_up_after_the_stall_window() -> None:
 
 async def test_a_new_stream_restarts_the_buffer_and_the_subscribers_timeline() -> None:
     """A restarted share (new SSRC, sequence numbers and clock): frames flow at once, on a continuous timeline."""
-    published = published_video(5)
-    sent: list[int] = []
-
-    async def send_pli(ssrc: int) -> None:
-        sent.append(ssrc)
-
+    published = PublishedTrack("video", "pub")
+    receiver = FakeReceiver()
+    path = VideoReceivePath(receiver, published)  # type: ignore[arg-type]
+    published.bind_pli_sender(receiver.send_pli)
     subscriber = ForwardingTrack("video")
     subscriber.attach(published)
     collector = FrameCollector()
     subscriber.start(collector)  # type: ignore[arg-type]
-    published.bind_pli_sender(send_pli)
-    buffer = SourceTrackingJitterBuffer(published)
-    # The tap hands every complete frame to the published track, as aiortc's decoder queue would.
-    for packet in video_frames(5, 4):
-        _, frame = buffer.add(packet)
-        if frame is not None:
-            published.on_frame(frame)
-    last_pts = collector.frames[-1].pts
+    for packet in video_frames(5, 4, marked=True):
+        await path.handle(packet, 0)
+    assert len(collector.frames) == 4
+    last_pts = collector.timestamps[-1]
 
     # Mid-frame packets of the new stream are skipped until one opens a frame.
     orphan = video_packet(9, 40_000, 7_777_777, first=False)
-    assert buffer.add(orphan) == (False, None)
+    await path.handle(orphan, 0)
     await asyncio.sleep(0)
-    assert published.media_ssrc == 9 and sent == [9] and subscriber._awaiting_keyframe
-    for packet in video_frames(9, 3, seq=40_001, ts=7_777_777 + FRAME_TICKS):
-        _, frame = buffer.add(packet)
-        if frame is not None:
-            published.on_frame(frame)
-    pts = [frame.pts for frame in collector.frames[-2:]]
-    assert pts == [last_pts + STREAM_GAP_TICKS, last_pts + STREAM_GAP_TICKS + FRAME_TICKS]
+    assert published.layer(0).ssrc == 9 and receiver.plis[-1] == 9 and subscriber._awaiting_keyframe
+    for packet in video_frames(9, 3, seq=40_001, ts=7_777_777 + FRAME_TICKS, marked=True):
+        await path.handle(packet, 0)
+    assert len(collector.frames) == 7
+    # The new stream goes on from the last frame by the wall-clock time between them (at least a tick).
+    step = (collector.timestamps[-3] - last_pts) & 0xFFFFFFFF
+    assert 0 < step <= DEFAULT_FRAME_TICKS * 10
+    assert collector.timestamps[-2:] == [
+        collector.timestamps[-3] + FRAME_TICKS,
+        collector.timestamps[-3] + 2 * FRAME_TICKS,
+    ]
     subscriber.stop()
 
 

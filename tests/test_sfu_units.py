@@ -8,9 +8,10 @@ import pytest
 
 from sessions_app.sfu import compat
 from sessions_app.sfu.forwarding import ForwardingTrack
-from sessions_app.sfu.frames import TappedFrame, is_vp8_keyframe
+from sessions_app.sfu.frames import TappedFrame
 from sessions_app.sfu.published import PublishedTrack
 from sessions_app.sfu.sdp import announce_address, share_bundle_candidates
+from sessions_app.sfu.vp8 import is_keyframe_payload
 
 from .sfu_fakes import FrameCollector
 from .sfu_fakes import encoded_frame as frame
@@ -56,9 +57,9 @@ def test_announced_address_replaces_host_candidates() -> None:
 
 
 def test_vp8_keyframe_bit() -> None:
-    assert is_vp8_keyframe(b"\x10\x02") is True
-    assert is_vp8_keyframe(b"\x11\x02") is False
-    assert is_vp8_keyframe(b"") is False
+    assert is_keyframe_payload(b"\x10\x02") is True
+    assert is_keyframe_payload(b"\x11\x02") is False
+    assert is_keyframe_payload(b"") is False
 
 
 async def test_video_subscriber_starts_on_a_keyframe_and_asks_for_one() -> None:
@@ -70,7 +71,7 @@ async def test_video_subscriber_starts_on_a_keyframe_and_asks_for_one() -> None:
         requests.append(ssrc)
 
     published.bind_pli_sender(send_pli)
-    published.media_ssrc = 1234
+    published.layer(0).bind(1234)
     track = ForwardingTrack("video")
     track.attach(published)
     collector = FrameCollector()
@@ -220,29 +221,34 @@ def test_held_back_track_forwards_nothing_and_resumes_at_a_keyframe() -> None:
 
 async def test_a_new_publisher_ssrc_restarts_subscribers_at_a_keyframe() -> None:
     """When the publisher's SSRC changes (a restarted screen share), PLIs follow it and subscribers resync."""
-    from types import SimpleNamespace
+    from aiortc.rtp import RtpPacket
 
-    from sessions_app.sfu.tap import SourceTrackingJitterBuffer
+    from sessions_app.sfu.receive import VideoReceivePath
+
+    from .sfu_fakes import FakeReceiver
+
+    def packet(ssrc: int, sequence: int, keyframe: bool) -> RtpPacket:
+        rtp = RtpPacket(payload_type=96, sequence_number=sequence, timestamp=sequence * 3000, ssrc=ssrc, marker=True)
+        rtp.payload = b"\x10" + (b"\x00" if keyframe else b"\x01")
+        return rtp
 
     published = PublishedTrack("video", "pub", "screen")
-    sent: list[int] = []
-
-    async def send_pli(ssrc: int) -> None:
-        sent.append(ssrc)
-
-    published.bind_pli_sender(send_pli)
+    receiver = FakeReceiver()
+    path = VideoReceivePath(receiver, published)  # type: ignore[arg-type]
+    published.bind_pli_sender(receiver.send_pli)
     track = ForwardingTrack("video")
     track.attach(published)
-    track.start(FrameCollector())  # type: ignore[arg-type]
-    buffer = SourceTrackingJitterBuffer(published)
-    packet = SimpleNamespace(ssrc=111, sequence_number=1, timestamp=0, marker=0, _data=b"\x00", payload=b"\x10")
-    buffer.add(packet)  # the first SSRC is learnt, nothing else happens
-    assert published.media_ssrc == 111
-    track._awaiting_keyframe = False
-    buffer.add(SimpleNamespace(ssrc=222, sequence_number=2, timestamp=3000, marker=0, _data=b"\x01", payload=b"\x10"))
+    collector = FrameCollector()
+    track.start(collector)  # type: ignore[arg-type]
+    await path.handle(packet(111, 1, keyframe=True), 0)  # the first SSRC is learnt
+    await path.handle(packet(111, 2, keyframe=False), 0)
+    assert published.layer(0).ssrc == 111 and len(collector.frames) == 2
+    await path.handle(packet(222, 7, keyframe=False), 0)
     await asyncio.sleep(0)
-    assert published.media_ssrc == 222 and track._awaiting_keyframe is True
-    assert sent[-1] == 222
+    assert published.layer(0).ssrc == 222 and track._awaiting_keyframe, "subscribers wait for a keyframe"
+    assert receiver.plis[-1] == 222 and len(collector.frames) == 2
+    await path.handle(packet(222, 8, keyframe=True), 0)
+    assert len(collector.frames) == 3
     track.stop()
 
 

@@ -1,7 +1,7 @@
 """
 The channel-layer messages between Daphne processes and SFU workers: one place for their shape.
 
-To a worker's channel: ``sfu.join``, ``sfu.answer``, ``sfu.screen_share``, ``sfu.forwarding``,
+To a worker's channel: ``sfu.join``, ``sfu.answer``, ``sfu.screen_share``, ``sfu.forwarding``, ``sfu.views``,
 ``sfu.repeat_offer``, ``sfu.leave`` (each names its session and participant). To a Daphne
 process's channel: ``sfu.signal`` (a message for one participant's browser). Messages from one
 sender to one channel arrive in order, which is what keeps a join before its answer.
@@ -16,10 +16,11 @@ ANSWER = "sfu.answer"
 SCREEN_SHARE = "sfu.screen_share"
 FORWARDING = "sfu.forwarding"
 REPEAT_OFFER = "sfu.repeat_offer"
+VIEWS = "sfu.views"
 LEAVE = "sfu.leave"
 SIGNAL = "sfu.signal"
 
-TO_WORKER = frozenset({JOIN, ANSWER, SCREEN_SHARE, FORWARDING, REPEAT_OFFER, LEAVE})
+TO_WORKER = frozenset({JOIN, ANSWER, SCREEN_SHARE, FORWARDING, VIEWS, REPEAT_OFFER, LEAVE})
 
 
 def to_worker(kind: str, session_id: str, participant_id: str, **fields: Any) -> dict[str, Any]:

@@ -87,6 +87,10 @@ class RemoteSFU:
     async def set_screen_share(self, session_id: str, participant_id: str, enabled: bool) -> None:
         await self._tell_host_of(messages.SCREEN_SHARE, session_id, participant_id, enabled=enabled)
 
+    async def set_views(self, session_id: str, participant_id: str, views: list[tuple[str, str, int, int]]) -> None:
+        with contextlib.suppress(UnknownParticipant):
+            await self._tell_host_of(messages.VIEWS, session_id, participant_id, views=[list(v) for v in views])
+
     async def repeat_offer(self, session_id: str, participant_id: str) -> None:
         with contextlib.suppress(UnknownParticipant):
             await self._tell_host_of(messages.REPEAT_OFFER, session_id, participant_id)

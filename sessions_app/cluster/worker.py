@@ -123,6 +123,8 @@ class SFUWorker:
                 await self.sfu.set_screen_share(session_id, participant_id, bool(message["enabled"]))
             elif kind == messages.FORWARDING:
                 await self.sfu.set_forwarding(session_id, participant_id, message["source"], bool(message["enabled"]))
+            elif kind == messages.VIEWS:
+                await self.sfu.set_views(session_id, participant_id, [tuple(view) for view in message["views"]])
             elif kind == messages.REPEAT_OFFER:
                 await self.sfu.repeat_offer(session_id, participant_id)
             elif kind == messages.LEAVE:

@@ -11,12 +11,17 @@ fails loudly instead.
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiortc
 from aioice import ice as aioice_ice
+from aiortc import codecs as aiortc_codecs
 from aiortc import rtcrtpreceiver
-from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
+from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.rtp import RtpPacket
 
 SUPPORTED_AIORTC_VERSION = "1.16.0"
 RECEIVER_PRIVATE_NAMES = (
@@ -27,6 +32,9 @@ RECEIVER_PRIVATE_NAMES = (
     "_RTCRtpReceiver__decoder_error",
     "_RTCRtpReceiver__rtcp_started",
     "_RTCRtpReceiver__rtcp_exited",
+    "_RTCRtpReceiver__rtcp_ssrc",
+    "_RTCRtpReceiver__codecs",
+    "_RTCRtpReceiver__remote_streams",
 )
 # What ``sender.PacketSender`` reads (negotiated parameters) and keeps up to date (the counters
 # aiortc's RTCP sender reports carry) on the RTCRtpSender it takes over.
@@ -68,6 +76,12 @@ def check_aiortc_internals() -> None:
     for owner, name in (
         (RTCRtpReceiver, "_send_rtcp_pli"),
         (RTCRtpReceiver, "receive"),
+        (RTCRtpReceiver, "_handle_rtp_packet"),
+        (RTCRtpReceiver, "_send_rtcp"),
+        (RTCRtpReceiver, "_send_rtcp_nack"),
+        (RtpRouter, "route_rtp"),
+        (rtcrtpreceiver, "NackGenerator"),
+        (rtcrtpreceiver, "StreamStatistics"),
         (RTCRtpSender, "_send_keyframe"),
         (RTCRtpSender, "_run_rtp"),
         (RTCRtpSender, "_retransmit"),
@@ -77,5 +91,44 @@ def check_aiortc_internals() -> None:
     ):
         if not callable(getattr(owner, name, None)):
             problems.append(f"{getattr(owner, '__name__', owner)}.{name} is gone")
+    if not isinstance(getattr(aiortc_codecs, "HEADER_EXTENSIONS", None), dict):
+        problems.append("aiortc.codecs.HEADER_EXTENSIONS is gone")
     if problems:
         raise AiortcIncompatible("The SFU cannot forward media: " + "; ".join(problems))
+
+
+# The RTP header extensions that name a simulcast layer (RFC 8852): a browser sending simulcast
+# marks each layer's packets (and their retransmissions) with the rid it was offered, until the
+# SSRCs are bound. aiortc neither offers nor parses them unless they are in its capability table.
+RID_EXTENSIONS = (
+    RTCRtpHeaderExtensionParameters(id=10, uri="urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"),
+    RTCRtpHeaderExtensionParameters(id=11, uri="urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"),
+)
+
+
+def install_simulcast_support() -> None:
+    """
+    Let aiortc receive simulcast: negotiate the rid header extensions for video, and route a packet
+    of an SSRC no answer declared by its MID header extension (aiortc 1.16.0 keeps a mid table but
+    routes only by SSRC and payload type, so a camera's and a screen's layers, both VP8, would be
+    dropped as ambiguous). Idempotent.
+    """
+    video = aiortc_codecs.HEADER_EXTENSIONS["video"]
+    known = {extension.uri for extension in video}
+    video.extend(extension for extension in RID_EXTENSIONS if extension.uri not in known)
+    if getattr(RtpRouter.route_rtp, "routes_by_mid", False):
+        return
+    route_by_ssrc = RtpRouter.route_rtp
+
+    def route_rtp(self: RtpRouter, packet: RtpPacket) -> Any:
+        receiver = self.ssrc_table.get(packet.ssrc)
+        if receiver is None:
+            mid = packet.extensions.mid
+            receiver = self.mid_table.get(mid) if mid is not None else None
+            if receiver is not None:
+                self.ssrc_table[packet.ssrc] = receiver
+                return receiver
+        return route_by_ssrc(self, packet)
+
+    route_rtp.routes_by_mid = True  # type: ignore[attr-defined]
+    RtpRouter.route_rtp = route_rtp  # type: ignore[method-assign]

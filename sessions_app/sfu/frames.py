@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .vp8 import Vp8FrameInfo
 
 NTP_UNIX_OFFSET_S = 2_208_988_800
 NTP_FRACTION = 1 << 32
@@ -17,11 +21,15 @@ def ntp_now() -> int:
 class TappedFrame:
     """
     A complete frame as the receiver's jitter buffer hands it on: the RTP payloads it came in,
-    as they came (a VP8 frame's packets keep their payload descriptors). aiortc's receiver only
-    rewrites ``timestamp`` (onto a timeline starting at 0) before the tap takes it.
+    as they came (a VP8 frame's packets keep their payload descriptors). Audio's ``timestamp`` is
+    on aiortc's timeline (starting at 0); video's is the RTP timestamp of its layer's stream.
+
+    Video frames also say which simulcast ``layer`` they belong to (0 lowest), which of that
+    layer's streams (``generation``: a new SSRC starts a new one), their VP8 descriptor's
+    fields (``info``: temporal layer, picture ID) and their ``size`` in bytes.
     """
 
-    __slots__ = ("audio_level", "is_keyframe", "payloads", "timestamp")
+    __slots__ = ("audio_level", "generation", "info", "is_keyframe", "layer", "payloads", "size", "timestamp")
 
     def __init__(
         self,
@@ -29,24 +37,34 @@ class TappedFrame:
         timestamp: int,
         is_keyframe: bool = False,
         audio_level: tuple[bool, int] | None = None,
+        layer: int = 0,
+        generation: int = 0,
+        info: Vp8FrameInfo | None = None,
+        size: int = 0,
     ) -> None:
         self.payloads = payloads
         self.timestamp = timestamp
         self.is_keyframe = is_keyframe
         self.audio_level = audio_level
+        self.layer = layer
+        self.generation = generation
+        self.info = info
+        self.size = size
 
 
 class EncodedFrame:
     """
     One frame on its way to every subscriber of a publisher, shared read-only by them all.
 
-    ``pts`` is on the publisher's continuous timeline in RTP clock units (90 kHz video, 48 kHz
-    audio); each subscriber's sender adds its own random origin. ``ntp`` is the wall clock when
-    the frame came in, read once for every subscriber: their abs-send-time header extension and
-    RTCP sender reports carry it.
+    ``pts`` is in RTP clock units (90 kHz video, 48 kHz audio): audio's on the publisher's
+    timeline; video's on its layer's own RTP clock, which each subscriber maps onto one timeline
+    across layer switches. Each subscriber's sender adds its own random origin. ``ntp`` is the
+    wall clock when the frame came in, read once for every subscriber: their abs-send-time
+    header extension and RTCP sender reports carry it. ``layer``, ``generation`` and ``info`` as
+    in ``TappedFrame``.
     """
 
-    __slots__ = ("audio_level", "is_keyframe", "ntp", "payloads", "pts")
+    __slots__ = ("audio_level", "generation", "info", "is_keyframe", "layer", "ntp", "payloads", "pts")
 
     def __init__(
         self,
@@ -55,22 +73,15 @@ class EncodedFrame:
         is_keyframe: bool,
         ntp: int,
         audio_level: tuple[bool, int] | None = None,
+        layer: int = 0,
+        generation: int = 0,
+        info: Vp8FrameInfo | None = None,
     ) -> None:
         self.payloads = payloads
         self.pts = pts
         self.is_keyframe = is_keyframe
         self.ntp = ntp
         self.audio_level = audio_level
-
-
-def is_vp8_keyframe(data: bytes) -> bool:
-    """A VP8 frame is a keyframe when the low bit of its first byte is 0 (RFC 6386 §9.1)."""
-    return bool(data) and not data[0] & 0x01
-
-
-def starts_vp8_frame(payload: bytes) -> bool:
-    """
-    An RTP payload that opens a VP8 frame: its descriptor's S bit is set and its partition
-    index is 0 (RFC 7741 §4.2). Checked on the raw payload, descriptor included.
-    """
-    return bool(payload) and payload[0] & 0x17 == 0x10
+        self.layer = layer
+        self.generation = generation
+        self.info = info

@@ -23,10 +23,13 @@ from aiortc import (
 )
 from aiortc import rtcrtpreceiver as aiortc_receiver
 
+from .bandwidth import SubscriberBandwidth, View
+from .compat import install_simulcast_support
 from .config import MediaConfig
 from .forwarding import ForwardingTrack
 from .published import SOURCE_KINDS, PublishedTrack
-from .sdp import announce_address, bundle_mids, share_bundle_candidates
+from .receive import SIMULCAST_RIDS
+from .sdp import announce_address, ask_opus_resilience, bundle_mids, offer_simulcast, share_bundle_candidates
 from .sender import PacketSender
 from .tap import tap_receiver
 
@@ -155,6 +158,9 @@ class Subscription:
     publisher_id: str | None
     source: str | None = None
     fresh: bool = True
+    packet_sender: PacketSender | None = None
+    # How big the subscriber shows this video (None: not said; every layer may be needed).
+    view: View | None = None
 
 
 class ParticipantPeer:
@@ -171,6 +177,7 @@ class ParticipantPeer:
         self.participant_id = participant_id
         self.config = config
         self._send_signal = send_signal
+        install_simulcast_support()
         self.pc = RTCPeerConnection(
             RTCConfiguration(iceServers=ice_servers(config), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         )
@@ -178,6 +185,7 @@ class ParticipantPeer:
         self.published: dict[str, PublishedTrack] = {}
         self._publish_transceivers: dict[str, RTCRtpTransceiver] = {}
         self.subscriptions: list[Subscription] = []
+        self.bandwidth = SubscriberBandwidth(self.subscriptions)
         self._awaiting_answer = False
         self._dirty = False
         self._closed = False
@@ -252,16 +260,33 @@ class ParticipantPeer:
             track = ForwardingTrack(published.kind)
             transceiver = add_sending_transceiver(self.pc, track)
             transceiver.setCodecPreferences(codec_preferences(published.kind))
-            PacketSender(transceiver.sender, track)
-            idle = Subscription(transceiver=transceiver, track=track, publisher_id=None)
+            is_video = published.kind == "video"
+            packet_sender = PacketSender(transceiver.sender, track, self.bandwidth if is_video else None)
+            idle = Subscription(transceiver=transceiver, track=track, publisher_id=None, packet_sender=packet_sender)
             self.subscriptions.append(idle)
         else:
             idle.transceiver.direction = "sendonly"
         idle.track.attach(published)
         idle.publisher_id = published.participant_id
         idle.source = published.source
+        idle.view = None
         idle.fresh = True
         self._dirty = True
+        if published.kind == "video":
+            self.bandwidth.ensure_running()
+
+    def set_views(self, views: dict[tuple[str, str], View]) -> None:
+        """
+        How big this participant shows each video it receives ((publisher, source) -> view): a
+        small tile needs no 720p, a hidden one nothing. Videos not named keep what they had.
+        """
+        for subscription in self.subscriptions:
+            if subscription.publisher_id is None or subscription.source is None:
+                continue
+            view = views.get((subscription.publisher_id, subscription.source))
+            if view is not None:
+                subscription.view = view
+        self.bandwidth.views_changed()
 
     def unsubscribe(self, publisher_id: str, source: str | None = None) -> None:
         """Stop forwarding a publisher (or one of its sources); the transceivers go inactive for reuse."""
@@ -298,7 +323,10 @@ class ParticipantPeer:
 
     def _offer_message(self) -> dict[str, Any]:
         """The current local offer with what each of its media sections publishes or carries."""
-        sdp = announce_address(self.pc.localDescription.sdp, self.config.announced_ip)
+        sdp = ask_opus_resilience(announce_address(self.pc.localDescription.sdp, self.config.announced_ip))
+        camera = self._publish_transceivers.get("video")
+        if camera is not None and camera.mid is not None:
+            sdp = offer_simulcast(sdp, {camera.mid: SIMULCAST_RIDS})
         publish = {
             source: t.mid
             for source, t in self._publish_transceivers.items()
@@ -340,6 +368,7 @@ class ParticipantPeer:
         if self._closed:
             return
         self._closed = True
+        self.bandwidth.close()
         for published in self.published.values():
             published.close()
         for subscription in self.subscriptions:

@@ -6,7 +6,8 @@ import asyncio
 import logging
 from typing import Any
 
-from .compat import check_aiortc_internals
+from .bandwidth import View
+from .compat import check_aiortc_internals, install_simulcast_support
 from .config import MediaConfig
 from .ice import use_host_addresses
 from .peer import SendSignal
@@ -30,6 +31,7 @@ class SFU:
 
     def __init__(self, config: MediaConfig) -> None:
         check_aiortc_internals()
+        install_simulcast_support()
         use_host_addresses(config.media_ips)
         self.config = config
         self.rooms: dict[str, Room] = {}
@@ -64,6 +66,13 @@ class SFU:
         if room is None:
             raise UnknownParticipant(participant_id)
         await room.handle_answer(participant_id, sdp)
+
+    async def set_views(self, session_id: str, participant_id: str, views: list[tuple[str, str, int, int]]) -> None:
+        """How big a participant shows each video it receives: (publisher, source, width, height)s."""
+        room = self.rooms.get(session_id)
+        peer = room.peers.get(participant_id) if room else None
+        if peer is not None:
+            peer.set_views({(publisher, source): View(width, height) for publisher, source, width, height in views})
 
     async def repeat_offer(self, session_id: str, participant_id: str) -> None:
         """Send a participant the offer still waiting for its answer again (its socket was replaced)."""

@@ -84,3 +84,49 @@ def announce_address(sdp: str, announced_ip: str) -> str:
             line = f"c=IN {family} {announced_ip}"
         out.append(line)
     return "\r\n".join(out) + "\r\n"
+
+
+def offer_simulcast(sdp: str, mids: dict[str, tuple[str, ...]]) -> str:
+    """
+    Ask for simulcast on the media sections ``mids`` names (mid -> rids, lowest layer first).
+
+    Each such section gets ``a=rid:<rid> recv`` lines and ``a=simulcast:recv``: a browser that
+    answers it creates one encoding per rid (Chromium and Firefox both do, as JSEP now says),
+    and sends each as its own RTP stream marked with the rid header extension. Sections whose
+    rids are already there (a repeated offer) are left as they are.
+    """
+    if not mids:
+        return sdp
+    session, media = _sections(sdp)
+    for section in media:
+        mid = next((line[6:].strip() for line in section if line.startswith("a=mid:")), None)
+        rids = mids.get(mid or "")
+        if not rids or any(line.startswith("a=simulcast:") for line in section):
+            continue
+        section.extend(f"a=rid:{rid} recv" for rid in rids)
+        section.append("a=simulcast:recv " + ";".join(rids))
+    return _join(session, media)
+
+
+_OPUS_RTPMAP_RE = re.compile(r"^a=rtpmap:(\d+) opus/48000", re.IGNORECASE)
+OPUS_PARAMETERS = "minptime=10;useinbandfec=1;usedtx=1"
+
+
+def ask_opus_resilience(sdp: str) -> str:
+    """
+    Ask browsers for Opus with in-band FEC and DTX (``useinbandfec=1;usedtx=1``): a lost audio
+    packet is rebuilt from the next one, and silence costs almost nothing. aiortc offers Opus
+    without parameters, and a browser's encoder follows what its receiver asks for.
+    """
+    session, media = _sections(sdp)
+    for section in media:
+        if not section[0].startswith("m=audio"):
+            continue
+        payload_type = next((m.group(1) for m in map(_OPUS_RTPMAP_RE.match, section) if m), None)
+        if payload_type is None:
+            continue
+        prefix = f"a=fmtp:{payload_type} "
+        section[:] = [line for line in section if not line.startswith(prefix)]
+        position = next(i for i, line in enumerate(section) if _OPUS_RTPMAP_RE.match(line)) + 1
+        section.insert(position, prefix + OPUS_PARAMETERS)
+    return _join(session, media)

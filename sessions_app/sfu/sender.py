@@ -19,14 +19,28 @@ from typing import TYPE_CHECKING, Any
 
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpsender import RTCRtpSender, random_sequence_number
-from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensions, RtpPacket, wrap_rtx
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTP_HISTORY_SIZE,
+    HeaderExtensions,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpSrPacket,
+    RtpPacket,
+    unpack_remb_fci,
+    wrap_rtx,
+)
 from aiortc.utils import random32
+
+from .frames import ntp_now
 
 if TYPE_CHECKING:
     from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
+    from .bandwidth import DownlinkFeedback
     from .forwarding import ForwardingTrack
     from .frames import EncodedFrame
+    from .vp8 import Vp8Rewriter
 
 # Version 2, no padding, no CSRC; the X bit is set when there are header extensions.
 RTP_HEADER = struct.Struct("!BBHII")
@@ -37,6 +51,8 @@ MARKER_BIT = 0x80
 # A subscriber whose socket has this much queued in user space (the kernel's send buffer is
 # full) has fallen behind: its frames are dropped until the next keyframe.
 MAX_BUFFERED_BYTES = 512 * 1024
+PADDING_BIT = 0x20
+MAX_PADDING_BYTES = 255
 
 
 class PacketSender:
@@ -48,12 +64,15 @@ class PacketSender:
     aiortc starts the sender's RTP loop once the connection is up; our loop only tells the
     track it may forward (``ForwardingTrack.start``) and waits to be cancelled. Retransmission
     requests (NACK) are answered from the last ``RTP_HISTORY_SIZE`` packets, as RTX when the
-    subscriber negotiated it.
+    subscriber negotiated it. The subscriber's bandwidth feedback (REMB, receiver reports' loss)
+    goes to ``feedback``; ``send_padding`` probes its link on the RTX stream.
     """
 
     __slots__ = (
         "_extensions_map",
+        "_feedback",
         "_history",
+        "_last_timestamp",
         "_mid",
         "_payload_type",
         "_rtx_payload_type",
@@ -62,12 +81,15 @@ class PacketSender:
         "_sequence",
         "_timestamp_origin",
         "_track",
+        "octets_sent",
         "packets_sent",
     )
 
-    def __init__(self, sender: RTCRtpSender, track: ForwardingTrack) -> None:
+    def __init__(self, sender: RTCRtpSender, track: ForwardingTrack, feedback: DownlinkFeedback | None = None) -> None:
         self._sender = sender
         self._track = track
+        self._feedback = feedback
+        self._last_timestamp = 0
         self._history: list[bytes | None] = [None] * RTP_HISTORY_SIZE
         self._sequence = random_sequence_number()
         self._rtx_sequence = random_sequence_number()
@@ -77,9 +99,35 @@ class PacketSender:
         self._mid: str | None = None
         self._extensions_map: Any = None
         self.packets_sent = 0
+        self.octets_sent = 0
         sender._run_rtp = self._run_rtp  # type: ignore[method-assign]
         sender._retransmit = self._retransmit  # type: ignore[method-assign]
         sender._send_keyframe = track.request_keyframe  # type: ignore[method-assign]
+        if feedback is not None:
+            handle_rtcp = sender._handle_rtcp_packet
+
+            async def handle_rtcp_with_feedback(packet: Any) -> None:
+                self._observe_rtcp(packet)
+                await handle_rtcp(packet)
+
+            sender._handle_rtcp_packet = handle_rtcp_with_feedback  # type: ignore[method-assign]
+
+    def _observe_rtcp(self, packet: Any) -> None:
+        """Hand the subscriber's bandwidth estimate (REMB) and this stream's loss (receiver reports) on."""
+        feedback = self._feedback
+        if feedback is None:
+            return
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                bitrate, _ = unpack_remb_fci(packet.fci)
+            except ValueError:
+                return
+            feedback.on_remb(bitrate)
+        elif isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+            ssrc = self._sender._ssrc
+            for report in packet.reports:
+                if report.ssrc == ssrc:
+                    feedback.on_loss(report.fraction_lost / 256)
 
     async def _run_rtp(self, codec: RTCRtpCodecParameters) -> None:
         """Stands in for ``RTCRtpSender._run_rtp``: called once, when the connection is up."""
@@ -98,10 +146,11 @@ class PacketSender:
             self._track.stop()
             sender._RTCRtpSender__rtp_exited.set()  # type: ignore[attr-defined]
 
-    def send(self, frame: EncodedFrame) -> bool:
+    def send(self, frame: EncodedFrame, pts: int, rewriter: Vp8Rewriter | None = None) -> bool:
         """
-        Send one frame's packets now. False when the subscriber has fallen behind (its socket
-        is backed up) and the frame was not sent: the track then waits for a keyframe.
+        Send one frame's packets now, stamped ``pts`` (on the subscriber's timeline), each payload
+        through ``rewriter`` (VP8 picture IDs) if given. False when the subscriber has fallen behind
+        (its socket is backed up) and the frame was not sent: the track then waits for a keyframe.
         """
         sender = self._sender
         if not sender._enabled:
@@ -116,7 +165,7 @@ class PacketSender:
         extensions = self._extension_block(ntp, frame.audio_level)
         first_byte = RTP_VERSION_BITS | EXTENSION_BIT if extensions else RTP_VERSION_BITS
         payload_type = self._payload_type
-        timestamp = (self._timestamp_origin + frame.pts) & 0xFFFFFFFF
+        timestamp = self._last_timestamp = (self._timestamp_origin + pts) & 0xFFFFFFFF
         ssrc = sender._ssrc
         history = self._history
         sequence = self._sequence
@@ -124,6 +173,8 @@ class PacketSender:
         last = len(payloads) - 1
         octets = 0
         for index, payload in enumerate(payloads):
+            if rewriter is not None:
+                payload = rewriter.rewrite(payload)
             second_byte = payload_type | MARKER_BIT if index == last else payload_type
             packet = RTP_HEADER.pack(first_byte, second_byte, sequence, timestamp, ssrc) + extensions + payload
             history[sequence % RTP_HISTORY_SIZE] = packet
@@ -132,12 +183,40 @@ class PacketSender:
             octets += len(payload)
         self._sequence = sequence
         self.packets_sent += last + 1
+        self.octets_sent += octets
         # What aiortc's RTCP loop reports in its sender reports (lip sync, the subscriber's stats).
         sender._RTCRtpSender__ntp_timestamp = ntp  # type: ignore[attr-defined]
         sender._RTCRtpSender__rtp_timestamp = timestamp  # type: ignore[attr-defined]
         sender._RTCRtpSender__packet_count += last + 1  # type: ignore[attr-defined]
         sender._RTCRtpSender__octet_count += octets  # type: ignore[attr-defined]
         return True
+
+    def send_padding(self, count: int) -> int:
+        """
+        Send ``count`` padding-only packets of MAX_PADDING_BYTES on the RTX stream: a probe of the
+        subscriber's link (its browser counts them towards its bandwidth estimate and drops them).
+        Returns the bytes sent (0 without RTX or a connection).
+        """
+        sender = self._sender
+        rtx_payload_type = self._rtx_payload_type
+        route = self._route()
+        if rtx_payload_type is None or route is None or not sender._enabled:
+            return 0
+        transport, address, protect = route
+        if transport.get_write_buffer_size() > MAX_BUFFERED_BYTES:
+            return 0
+        extensions = self._extension_block(ntp_now(), None)
+        first_byte = RTP_VERSION_BITS | PADDING_BIT | (EXTENSION_BIT if extensions else 0)
+        padding = bytes(MAX_PADDING_BYTES - 1) + bytes((MAX_PADDING_BYTES,))
+        ssrc = sender._rtx_ssrc
+        timestamp = self._last_timestamp
+        sequence = self._rtx_sequence
+        for _ in range(count):
+            packet = RTP_HEADER.pack(first_byte, rtx_payload_type, sequence, timestamp, ssrc) + extensions + padding
+            transport.sendto(protect(packet), address)
+            sequence = (sequence + 1) & 0xFFFF
+        self._rtx_sequence = sequence
+        return count * MAX_PADDING_BYTES
 
     def _route(self) -> tuple[Any, tuple[str, int], Callable[[bytes], bytes]] | None:
         """

@@ -13,6 +13,18 @@ import { CallsError, ErrorCode } from "./errors.js";
 
 export const ICE_GATHERING_TIMEOUT_MS = 10_000;
 const RECEIVING = new Set(["recvonly", "sendrecv"]);
+/**
+ * The camera's simulcast layers, lowest first, in the order the server's offer names their rids
+ * (q, h, f): a quarter, half and full resolution (320x180, 640x360, 1280x720 from a 720p camera),
+ * each with three temporal layers. The SFU forwards each viewer the one that fits its link and
+ * tile; the browser turns the top ones off by itself when its uplink is short.
+ */
+export const CAMERA_LAYERS = Object.freeze([
+  Object.freeze({ scaleResolutionDownBy: 4, maxBitrate: 150_000 }),
+  Object.freeze({ scaleResolutionDownBy: 2, maxBitrate: 500_000 }),
+  Object.freeze({ scaleResolutionDownBy: 1, maxBitrate: 1_700_000 }),
+]);
+const TEMPORAL_LAYERS = "L1T3";
 
 /** Resolve when `pc` has gathered all its candidates (or after `timeoutMs`, with what it has). */
 export function iceGatheringComplete(pc, timeoutMs = ICE_GATHERING_TIMEOUT_MS) {
@@ -32,6 +44,37 @@ export function iceGatheringComplete(pc, timeoutMs = ICE_GATHERING_TIMEOUT_MS) {
     }, timeoutMs);
     pc.addEventListener("icegatheringstatechange", onChange);
   });
+}
+
+/**
+ * Shape what a sender encodes. The camera: one encoding per simulcast layer the server asked for
+ * (CAMERA_LAYERS). A screen: full resolution always, frame rate dropped under pressure (text must
+ * stay sharp), with temporal layers the SFU can drop per viewer. A browser that refuses a
+ * setting (an older one without scalabilityMode) keeps the rest.
+ */
+async function tuneEncodings(kind, sender) {
+  if (kind === "audio" || typeof sender.getParameters !== "function") return;
+  const params = sender.getParameters();
+  const encodings = params.encodings || [];
+  if (!encodings.length) return;
+  if (kind === "video") {
+    if (encodings.length < 2) return;
+    encodings.forEach((encoding, index) => Object.assign(encoding, CAMERA_LAYERS[Math.min(index, CAMERA_LAYERS.length - 1)]));
+  } else {
+    params.degradationPreference = "maintain-resolution";
+  }
+  for (const withTemporalLayers of [true, false]) {
+    for (const encoding of encodings) {
+      if (withTemporalLayers) encoding.scalabilityMode = TEMPORAL_LAYERS;
+      else delete encoding.scalabilityMode;
+    }
+    try {
+      await sender.setParameters(params);
+      return;
+    } catch (error) {
+      if (!withTemporalLayers) console.warn(`[calls] could not set the ${kind} encodings: ${error.message}`);
+    }
+  }
 }
 
 /** "audio", "video" or "screen" for a received track. */
@@ -136,6 +179,7 @@ export class PeerTransport {
       transceiver.direction = "sendonly";
       await transceiver.sender.replaceTrack(this._local[kind]);
       this._senders[kind] = transceiver.sender;
+      await tuneEncodings(kind, transceiver.sender);
     }
   }
 

@@ -1,0 +1,336 @@
+"""
+Per-subscriber bandwidth: what one participant's downlink carries, and which layers fit in it.
+
+Each subscriber's browser tells us how much it can take: REMB (its receive-side estimate, which
+falls as soon as queues build on the path) and the loss in its receiver reports. We keep one
+estimate per subscriber connection, and share it among the videos it receives (``allocate``):
+screen shares first, then bigger tiles; each gets its lowest layer's base frame rate, then one
+step up at a time (more temporal layers, then the next spatial layer up to what its tile shows)
+while the total fits. REMB only rises slowly above what it is sent (at most 1.5 times, 8 % a
+second), so moving up is proved by probing: padding on the RTX stream up to the next step's rate
+for a second; if the subscriber's estimate does not fall and loss stays low, that rate fits. A
+fall of REMB or loss above CONGESTION_LOSS ends what probes proved and moves down at once.
+Nothing here looks at media: a publisher's layer rates are measured from the bytes it sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .forwarding import ForwardingTrack
+    from .published import PublishedTrack
+    from .sender import PacketSender
+
+logger = logging.getLogger(__name__)
+
+# What a new subscriber is assumed to take before its browser's first estimate (REMB comes after a few seconds).
+INITIAL_ESTIMATE_BPS = 1_000_000
+# Allocate at most this share of the estimate: keyframes and bursts need room.
+HEADROOM = 0.9
+CONGESTION_LOSS = 0.1
+REMB_FALL = 0.97
+LOSS_MEMORY_S = 2.0
+# A probe sends this much more than the step it tries: a link that only just carries a layer is not proved.
+PROBE_OVERSHOOT = 1.25
+PROBE_DURATION_S = 1.0
+PROBE_INTERVAL_S = 0.025
+PROBE_SETTLE_S = 0.3
+PROBE_BACKOFF_MIN_S = 1.0
+PROBE_BACKOFF_MAX_S = 4.0
+TICK_S = 0.5
+# A layer's rate before it has been measured: LiveKit's defaults for 180p, 360p and 720p.
+DEFAULT_LAYER_BPS = (150_000, 500_000, 1_500_000)
+DEFAULT_TEMPORAL_SHARE = (0.5, 0.75, 1.0)
+MIN_STEP_BPS = 20_000
+# Nominal heights of the camera's layers, until a keyframe says (a tile this tall or less needs no more).
+NOMINAL_LAYER_HEIGHTS = (180, 360, 720)
+TILE_MARGIN = 0.85
+ALL_TEMPORAL = 2
+
+
+class DownlinkFeedback(Protocol):
+    """What a subscription's sender reports of the subscriber's link."""
+
+    def on_remb(self, bitrate: float) -> None: ...
+
+    def on_loss(self, fraction: float) -> None: ...
+
+
+@dataclass(slots=True)
+class View:
+    """How big a subscriber shows a video (device pixels); 0 x 0: not at all (hidden, off screen)."""
+
+    width: int
+    height: int
+
+    @property
+    def hidden(self) -> bool:
+        return self.width <= 0 or self.height <= 0
+
+
+@dataclass(slots=True)
+class Demand:
+    """One video a subscriber receives, as the allocation sees it."""
+
+    track: ForwardingTrack
+    steps: Sequence[tuple[int, int, float]]  # (layer, temporal layer, bit rate), cheapest first
+    priority: tuple[int, int]
+
+
+def layer_steps(source: PublishedTrack, view: View | None, now: float) -> list[tuple[int, int, float]]:
+    """The (layer, temporal layer, rate) steps of ``source`` a subscriber can get, cheapest first, up to its view."""
+    layers = source.active_layers(now)
+    if not layers:
+        return []
+    cap = len(layers) - 1
+    if view is not None and len(layers) > 1:
+        for position, layer in enumerate(layers):
+            height = layer.height or NOMINAL_LAYER_HEIGHTS[min(layer.index, len(NOMINAL_LAYER_HEIGHTS) - 1)]
+            if height >= view.height * TILE_MARGIN:
+                cap = position
+                break
+    steps = []
+    for position, layer in enumerate(layers[: cap + 1]):
+        default = DEFAULT_LAYER_BPS[min(layer.index, len(DEFAULT_LAYER_BPS) - 1)]
+        measured = layer.rate_up_to(ALL_TEMPORAL)
+        temporal = range(ALL_TEMPORAL + 1) if position == 0 else (ALL_TEMPORAL,)
+        for tid in temporal:
+            rate = layer.rate_up_to(tid) if measured else default * DEFAULT_TEMPORAL_SHARE[tid]
+            steps.append((layer.index, tid, max(rate, MIN_STEP_BPS)))
+    return steps
+
+
+def allocate(budget: float, demands: Sequence[Demand]) -> tuple[list[int], bool]:
+    """
+    The step each demand gets (an index into its steps, -1: none) within ``budget``, and whether
+    any was held below what it asked for. Everyone gets their first step; then, in priority
+    order, one step up at a time while the total fits.
+    """
+    chosen = [0 if demand.steps else -1 for demand in demands]
+    total = sum(demand.steps[0][2] for demand in demands if demand.steps)
+    order = sorted(range(len(demands)), key=lambda index: demands[index].priority)
+    upgraded = True
+    while upgraded:
+        upgraded = False
+        for index in order:
+            steps = demands[index].steps
+            step = chosen[index]
+            if step < 0 or step + 1 >= len(steps):
+                continue
+            extra = steps[step + 1][2] - steps[step][2]
+            if total + extra <= budget:
+                chosen[index] = step + 1
+                total += extra
+                upgraded = True
+    limited = any(0 <= chosen[i] < len(d.steps) - 1 for i, d in enumerate(demands))
+    return chosen, limited
+
+
+class SubscriberBandwidth:
+    """
+    One subscriber connection's downlink estimate, the allocation of its videos, and its probes.
+
+    ``subscriptions`` is the peer's list (read live); each entry has ``track``, ``packet_sender``
+    and ``view``. A task runs while the subscriber receives any video: every TICK_S it measures,
+    reallocates and decides whether to probe; feedback that signals congestion reallocates at once.
+    """
+
+    def __init__(self, subscriptions: list) -> None:  # type: ignore[type-arg]
+        self._subscriptions = subscriptions
+        self.remb: float | None = None
+        self.probed_bps = 0.0
+        self.loss = 0.0
+        self._loss_at = -LOSS_MEMORY_S
+        self._loss_cap = 0.0
+        self._congested_at = -PROBE_BACKOFF_MAX_S
+        self._allocated_bps = 0.0
+        self._limited = False
+        self._next_step_bps = 0.0
+        self._probe_backoff = PROBE_BACKOFF_MIN_S
+        self._next_probe_at = 0.0
+        self._probe: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._reallocation_pending = False
+        self.probes = 0
+        self.probes_won = 0
+
+    # Feedback from the subscriber's browser.
+
+    def on_remb(self, bitrate: float) -> None:
+        previous = self.remb
+        self.remb = bitrate
+        if previous is not None and bitrate < previous * REMB_FALL:
+            self._congested(time.monotonic())
+        elif previous is None:
+            self.reallocate_soon()
+
+    def on_loss(self, fraction: float) -> None:
+        now = time.monotonic()
+        if fraction >= self.loss or now - self._loss_at > LOSS_MEMORY_S:
+            self.loss = fraction
+            self._loss_at = now
+        if fraction > CONGESTION_LOSS:
+            self._loss_cap = self._allocated_bps * (1 - fraction / 2)
+            self._congested(now)
+
+    def _congested(self, now: float) -> None:
+        self.probed_bps = 0.0
+        self._congested_at = now
+        self.reallocate_soon()
+
+    def estimate(self, now: float) -> float:
+        """What the subscriber's link carries, as far as we know (bit/s)."""
+        estimate = max(self.remb if self.remb is not None else INITIAL_ESTIMATE_BPS, self.probed_bps)
+        if now - self._loss_at < LOSS_MEMORY_S and self.loss > CONGESTION_LOSS and self._loss_cap:
+            estimate = min(estimate, self._loss_cap)
+        return estimate
+
+    # Allocation.
+
+    def views_changed(self) -> None:
+        self.reallocate_soon()
+
+    def reallocate_soon(self) -> None:
+        """Reallocate once the current burst of feedback has been read (one allocation, however many reports)."""
+        if self._reallocation_pending:
+            return
+        self._reallocation_pending = True
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop().call_soon(self.reallocate)
+
+    def reallocate(self) -> None:
+        self._reallocation_pending = False
+        now = time.monotonic()
+        demands = []
+        for subscription in self._subscriptions:
+            track = subscription.track
+            source = track.source
+            if track.kind != "video" or source is None:
+                continue
+            view = subscription.view
+            if view is not None and view.hidden:
+                track.set_target(None)
+                continue
+            source.sample_rates(now)
+            steps = layer_steps(source, view, now)
+            if not steps:
+                continue
+            area = view.width * view.height if view is not None else 1 << 30
+            demands.append(Demand(track, steps, (0 if source.is_screen else 1, -area)))
+        budget = self.estimate(now) * HEADROOM
+        chosen, self._limited = allocate(budget, demands)
+        total = 0.0
+        next_step = None
+        for demand, step in zip(demands, chosen, strict=True):
+            layer, tid, rate = demand.steps[step]
+            demand.track.set_target(layer, tid)
+            total += rate
+            if next_step is None and step + 1 < len(demand.steps):
+                next_step = demand.steps[step + 1][2] - rate
+        self._allocated_bps = total
+        self._next_step_bps = total + next_step if next_step is not None else 0.0
+
+    # The periodic task and probes.
+
+    def ensure_running(self) -> None:
+        """Start the periodic task (idempotent); it stops by itself when no video is received."""
+        if self._task is None or self._task.done():
+            with contextlib.suppress(RuntimeError):
+                self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while any(s.track.kind == "video" and s.track.source is not None for s in self._subscriptions):
+            self.reallocate()
+            self._maybe_probe(time.monotonic())
+            await asyncio.sleep(TICK_S)
+
+    def _maybe_probe(self, now: float) -> None:
+        if not self._limited or not self._next_step_bps or (self._probe is not None and not self._probe.done()):
+            return
+        if now < self._next_probe_at or now - self._congested_at < PROBE_BACKOFF_MIN_S:
+            return
+        sender = next(
+            (
+                s.packet_sender
+                for s in self._subscriptions
+                if s.track.kind == "video" and s.track.started and s.packet_sender is not None
+            ),
+            None,
+        )
+        if sender is None:
+            return
+        self.probes += 1
+        self._probe = asyncio.get_running_loop().create_task(self._run_probe(sender, self._next_step_bps))
+
+    async def _run_probe(self, sender: PacketSender, target_bps: float) -> None:
+        """Pad the link up to ``target_bps`` (with overshoot) for a while; if it holds, the target fits."""
+        started = time.monotonic()
+        padding_bps = max(target_bps * PROBE_OVERSHOOT - self._allocated_bps, 0.0)
+        owed = 0.0
+        while time.monotonic() - started < PROBE_DURATION_S:
+            owed += padding_bps * PROBE_INTERVAL_S / 8
+            count = int(owed // 255)
+            if count:
+                owed -= sender.send_padding(count) or owed
+            await asyncio.sleep(PROBE_INTERVAL_S)
+        await asyncio.sleep(PROBE_SETTLE_S)
+        now = time.monotonic()
+        if self._congested_at >= started or (now - self._loss_at < LOSS_MEMORY_S and self.loss > CONGESTION_LOSS / 2):
+            self._probe_backoff = min(self._probe_backoff * 2, PROBE_BACKOFF_MAX_S)
+            self._next_probe_at = now + self._probe_backoff
+            return
+        self.probes_won += 1
+        self.probed_bps = max(self.probed_bps, target_bps / HEADROOM)
+        self._probe_backoff = PROBE_BACKOFF_MIN_S
+        self._next_probe_at = now + PROBE_BACKOFF_MIN_S
+        self.reallocate()
+
+    def close(self) -> None:
+        for task in (self._task, self._probe):
+            if task is not None:
+                task.cancel()
+
+
+# What the SFU tells a publisher's browser its uplink carries (REMB). aiortc's estimator, like the
+# receive-side estimator it ports, never says more than 1.5 times what it receives: a publisher
+# whose top layer is off sends its two lower ones (0.5 Mbit/s or so) and is never told enough to
+# turn the top one on (1.3 Mbit/s in all or more): a deadlock. And its delay-based overuse detector,
+# timing packets in a Python event loop, sees queues that are the loop's own (a keyframe burst, a
+# busy moment): alone it would turn top layers off for nothing. So the figure starts generous (a
+# browser takes the first REMB of a call as its starting rate), follows the estimator down when
+# the uplink really loses packets (UPLINK_CONGESTION_LOSS: the browser then turns its top layers
+# off), and otherwise grows by UPLINK_GROWTH a second, as a sender-side estimator does while nothing
+# is lost, up to PUBLISHER_MAX_BPS. The browser's own loss-based control acts on our receiver
+# reports as well.
+PUBLISHER_START_BPS = 2_500_000
+PUBLISHER_MAX_BPS = 4_000_000
+UPLINK_GROWTH = 1.08
+UPLINK_CONGESTION_LOSS = 0.03
+
+
+class PublisherUplink:
+    """The REMB figure one publisher is sent, from its receive-side estimate and loss (see above)."""
+
+    __slots__ = ("_updated", "value")
+
+    def __init__(self) -> None:
+        self.value: float | None = None
+        self._updated = 0.0
+
+    def advertise(self, estimate: float, now: float, loss: float) -> int:
+        if self.value is None:
+            value = max(estimate, PUBLISHER_START_BPS)
+        elif loss > UPLINK_CONGESTION_LOSS:
+            value = min(self.value, max(estimate, self.value * (1 - loss / 2)))
+        else:
+            value = max(estimate, self.value * UPLINK_GROWTH ** min(now - self._updated, 2.0))
+        self.value = min(value, PUBLISHER_MAX_BPS)
+        self._updated = now
+        return int(self.value)
