@@ -12,6 +12,7 @@ process's id, so a run that was killed outright can have its leftovers removed b
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import stat
@@ -31,11 +32,16 @@ LAST_INDEX = 254
 TBF_BURST = "32kbit"
 TBF_LATENCY = "300ms"
 COMMAND_TIMEOUT_S = 10
+NFT_TABLE = "calls_weak_link"
 
 
-def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run one ``ip`` or ``tc`` command; a failure says which command and why."""
-    result = subprocess.run(args, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S)
+class LinkEmulationUnavailable(RuntimeError):
+    """This kernel or machine cannot emulate what was asked of the link."""
+
+
+def run(*args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run one ``ip``, ``tc`` or ``nft`` command; a failure says which command and why."""
+    result = subprocess.run(args, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, input=stdin)
     if check and result.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
     return result
@@ -102,6 +108,8 @@ class WeakLink:
         skip_unless_able()
         remove_stale_namespaces()
         self.create()
+        # Probed now: the probe replaces the link's discipline, which must not happen while it is shaped.
+        _ = self.can_delay
         return self
 
     def __exit__(
@@ -149,17 +157,42 @@ class WeakLink:
         if self.namespace:
             run("ip", "netns", "del", self.namespace, check=False)
 
+    @functools.cached_property
+    def can_delay(self) -> bool:
+        """
+        Whether this kernel has netem (``sch_netem``), which alone can delay packets. Some kernels are
+        built without it (this project's Firecracker VMs are): loss then comes from nftables instead.
+        """
+        probe = run("tc", "qdisc", "replace", "dev", self.host_device, "root", "netem", "delay", "0ms", check=False)
+        self.clear()
+        return probe.returncode == 0
+
+    @property
+    def can_lose(self) -> bool:
+        """Whether ``shape(loss_pct=...)`` works here: through netem, or nftables in the namespace."""
+        return self.can_delay or shutil.which("nft") is not None
+
     def shape(self, rate_kbit: int | None = None, loss_pct: float = 0, delay_ms: int = 0) -> None:
         """
         Replace the viewer's downlink discipline: a token bucket at ``rate_kbit``, and/or netem
         dropping ``loss_pct`` % of packets and delaying each by ``delay_ms``. With both, netem is the
         root and the token bucket its child, so lost packets never take bandwidth.
         Replacing (not deleting first) keeps packets already queued when the rate changes.
+
+        Without netem (see ``can_delay``) a delay is refused and loss is a random drop of that share of
+        the packets arriving in the namespace (nftables), after the token bucket.
         """
+        if delay_ms and not self.can_delay:
+            raise LinkEmulationUnavailable(f"a {delay_ms} ms delay needs netem, which this kernel lacks")
+        if loss_pct and not self.can_lose:
+            raise LinkEmulationUnavailable("packet loss needs netem or the nft command (Debian's nftables)")
         tbf = ["tbf", "rate", f"{rate_kbit}kbit", "burst", TBF_BURST, "latency", TBF_LATENCY]
         netem = ["netem", "loss", f"{loss_pct}%", "delay", f"{delay_ms}ms"]
         device = ("dev", self.host_device)
-        if rate_kbit is not None and not (loss_pct or delay_ms):
+        self._drop_in_namespace(0 if self.can_delay else loss_pct)
+        if not self.can_delay and not rate_kbit:
+            run("tc", "qdisc", "del", *device, "root", check=False)
+        elif rate_kbit is not None and not (self.can_delay and (loss_pct or delay_ms)):
             run("tc", "qdisc", "replace", *device, "root", *tbf)
         elif rate_kbit is None:
             run("tc", "qdisc", "replace", *device, "root", *netem)
@@ -167,13 +200,37 @@ class WeakLink:
             run("tc", "qdisc", "replace", *device, "root", "handle", "1:", *netem)
             run("tc", "qdisc", "replace", *device, "parent", "1:1", "handle", "10:", *tbf)
 
+    def _drop_in_namespace(self, loss_pct: float) -> None:
+        """Drop ``loss_pct`` % of what reaches the namespace over the veth (0: drop nothing, no rules)."""
+        if shutil.which("nft") is None:
+            return
+        run("ip", "netns", "exec", self.namespace, "nft", "delete", "table", "inet", NFT_TABLE, check=False)
+        if not loss_pct:
+            return
+        per_10000 = round(loss_pct * 100)
+        rules = f"""
+            table inet {NFT_TABLE} {{
+              chain downlink {{
+                type filter hook prerouting priority -300; policy accept;
+                iifname "{self.peer_device}" numgen random mod 10000 < {per_10000} drop
+              }}
+            }}
+        """
+        run("ip", "netns", "exec", self.namespace, "nft", "-f", "-", stdin=rules)
+
     def clear(self) -> None:
-        """Back to an unshaped link (the veth's default, no queueing discipline)."""
+        """Back to an unshaped link (the veth's default, no queueing discipline, nothing dropped)."""
         run("tc", "qdisc", "del", "dev", self.host_device, "root", check=False)
+        self._drop_in_namespace(0)
 
     def qdisc(self) -> str:
-        """What ``tc`` says is on the viewer's downlink now (for messages and checks)."""
-        return run("tc", "qdisc", "show", "dev", self.host_device).stdout.strip()
+        """What shapes the viewer's downlink now, as ``tc`` and ``nft`` list it (for messages)."""
+        shown = run("tc", "qdisc", "show", "dev", self.host_device).stdout.strip()
+        if shutil.which("nft") is not None:
+            rules = run("ip", "netns", "exec", self.namespace, "nft", "list", "ruleset", check=False).stdout
+            drops = [line.strip() for line in rules.splitlines() if "numgen" in line]
+            shown += "".join(f"\nnft in the namespace: {rule}" for rule in drops)
+        return shown
 
     def wrapper_script(self, directory: Path, executable: str) -> Path:
         """
