@@ -124,6 +124,16 @@ METER_SCRIPT = """
     return summary;
   };
 
+  // The height the publisher's camera captures: the top layer once the encoder has room for it.
+  meter.captureHeight = () => {
+    for (const pc of meter.pcs) {
+      for (const sender of pc.getSenders()) {
+        if (sender.track && sender.track.kind === "video") return sender.track.getSettings().height || 0;
+      }
+    }
+    return 0;
+  };
+
   meter.lastFrame = (participantId) => {
     const frames = meter.frames[participantId] || [];
     const last = frames[frames.length - 1];
@@ -140,6 +150,21 @@ PRESENTED_SINCE = """
 HEIGHT_SEEN_SINCE = """
 ([participantId, since, height, below]) => (window.__meter.frames[participantId] || []).some(
   ([t, , h]) => t > since && h > 0 && (below ? h < height : h >= height))
+"""
+# True once the publisher's top layer encodes at the camera's full height and nothing holds it back.
+# Playwright does not await a predicate's promise, so each poll starts a getStats() and judges the last
+# one that finished.
+PUBLISHER_AT_TOP = """
+() => {
+  const meter = window.__meter;
+  if (!meter.refreshing) {
+    meter.refreshing = true;
+    meter.stats().then((latest) => { meter.latest = latest; }).finally(() => { meter.refreshing = false; });
+  }
+  const capture = meter.captureHeight();
+  return Boolean(meter.latest) && capture > 0 && meter.latest.outbound.some(
+    (layer) => layer.frameHeight >= capture && layer.qualityLimitationReason === "none");
+}
 """
 NOW = "performance.now()"
 REACHED = "(t) => performance.now() >= t"
@@ -229,6 +254,20 @@ def presents_within(page: Page, participant_id: str, timeout_ms: int) -> bool:
     except PlaywrightTimeoutError:
         return False
     return True
+
+
+def publisher_reaches_top(publisher: Page, timeout_ms: int) -> float | None:
+    """
+    Wait until the publisher encodes its top layer at the camera's full height, unhindered: a new
+    publisher starts low and climbs as its bandwidth estimate (the SFU's REMB) grows. Return the
+    seconds that took, or None if it did not happen within ``timeout_ms`` (the test then measures anyway).
+    """
+    started = time.monotonic()
+    try:
+        publisher.wait_for_function(PUBLISHER_AT_TOP, polling=500, timeout=timeout_ms)
+    except PlaywrightTimeoutError:
+        return None
+    return time.monotonic() - started
 
 
 def first_frame_after(

@@ -27,6 +27,7 @@ from .media_meter import (
     first_frame_after,
     measure_window,
     presents_within,
+    publisher_reaches_top,
     stats,
     top_layer,
 )
@@ -34,9 +35,11 @@ from .netns import WeakLink
 
 pytestmark = [pytest.mark.browser, pytest.mark.network]
 
-# The publisher's top layer (1280x720 VP8 from the fake camera) runs at about 1.5 Mbit/s here; a third
-# of it leaves the slow viewer room for the middle layer (640x360, a few hundred kbit/s) but not the top.
-CONSTRAINED_KBIT = 500
+# The slow viewer's downlink: a third of the publisher's top layer. Measured here (2026-12, before
+# simulcast): the fake camera's 1280x720 at 20 fps settles near 700 kbit/s of VP8 (its picture is
+# simple), so a third is about 250 kbit/s: room for the smaller layers, not for the top one.
+# (A real camera's 720p runs nearer 1.5 Mbit/s; there the figure would be 500.)
+CONSTRAINED_KBIT = 250
 # "Good" and "changing" links: well above the top layer, and well below the middle one.
 FAST_KBIT = 2000
 SLOW_KBIT = 200
@@ -46,6 +49,9 @@ MEASURE_S = 20
 # How long the SFU may take to notice a new link (REMB and loss reports arrive about once a second).
 SETTLE_S = 5
 JOIN_PRESENT_TIMEOUT_MS = 20_000
+# A new publisher starts near 300 kbit/s at 640x360 and climbs to 1280x720 as the SFU's REMB grows:
+# about 25 s here. Measuring before then would blame the ramp on adaptation.
+RAMP_TIMEOUT_S = 30
 MIN_CONSTRAINED_FPS = 8
 MAX_GAP_MS = 1000
 MIN_TOP_FRAMES_SHARE = 0.85
@@ -163,6 +169,18 @@ class Call:
                 f"{name} never presented the publisher's video"
             )
 
+    def warm_up(self) -> None:
+        """
+        After the link changed: let the publisher reach its top layer (bounded; measured anyway if it
+        does not) and give the SFU at least ``SETTLE_S`` to notice the new link.
+        """
+        started = self.publisher.evaluate(NOW)
+        ramp_s = publisher_reaches_top(self.publisher, RAMP_TIMEOUT_S * 1000)
+        print(f"\npublisher at its top layer after {ramp_s} s of warm-up (None: not within {RAMP_TIMEOUT_S} s)")
+        left_s = SETTLE_S - (self.publisher.evaluate(NOW) - started) / 1000
+        if left_s > 0:
+            self.settle(left_s)
+
     def settle(self, seconds: float) -> None:
         """Give the SFU ``seconds`` to react to a new link (a wait on the page's clock, not a sleep)."""
         self.publisher.wait_for_function(
@@ -199,7 +217,7 @@ def test_a_slow_viewer_gets_a_smaller_layer_and_the_others_keep_the_top_one(call
     call.add_viewer("Fast 2")
     call.wait_until_everyone_presents()
     link.shape(rate_kbit=CONSTRAINED_KBIT)
-    call.settle(SETTLE_S)
+    call.warm_up()
     window = call.measure()
     report = f"{link.qdisc()}\n{describe(window)}"
 
@@ -227,10 +245,15 @@ def test_a_lossy_delayed_link_freezes_nobody(call: Call, link: WeakLink) -> None
     call.add_viewer("Fast 1")
     call.add_viewer("Fast 2")
     call.wait_until_everyone_presents()
-    link.shape(loss_pct=LOSS_PCT, delay_ms=DELAY_MS)
+    if not link.can_lose:
+        pytest.skip("no way to drop packets here: neither netem nor nftables")
+    delay_ms = DELAY_MS if link.can_delay else 0
+    if not delay_ms:
+        print(f"\nthis kernel has no netem: {LOSS_PCT} % loss only, without the {DELAY_MS} ms delay")
+    link.shape(loss_pct=LOSS_PCT, delay_ms=delay_ms)
     call.settle(SETTLE_S)
     window = call.measure()
-    report = f"{link.qdisc()}\n{describe(window)}"
+    report = f"{link.qdisc()} (delay {delay_ms} ms)\n{describe(window)}"
 
     frozen = {name: round(figures.max_gap_ms) for name, figures in window.viewers.items()}
     assert max(frozen.values()) <= MAX_GAP_MS, f"longest gaps (ms): {frozen}\n{report}"
@@ -244,6 +267,7 @@ def test_a_viewer_follows_its_link_down_and_back_up(call: Call, link: WeakLink) 
     viewer = call.add_viewer("Changing", constrained=True)
     call.wait_until_everyone_presents()
     link.shape(rate_kbit=FAST_KBIT)
+    call.warm_up()
     top_height = top_layer(stats(call.publisher)["outbound"])["frameHeight"]
     publisher_id = call.publisher_id
     at_top = first_frame_after(
