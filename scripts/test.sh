@@ -8,6 +8,8 @@ missing=""
 [ -x /usr/bin/firefox-esr ] || missing="$missing firefox-esr"
 [ -x /usr/bin/turnserver ] || missing="$missing coturn"
 command -v node >/dev/null 2>&1 || missing="$missing nodejs npm"
+# The weak-link browser tests drop packets with nftables where the kernel has no netem.
+command -v nft >/dev/null 2>&1 || missing="$missing nftables"
 if [ -n "$missing" ]; then
   sudo_cmd=""
   [ "$(id -u)" = "0" ] || sudo_cmd="sudo"

@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -65,14 +65,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes], log_path: Path) -> None:
+def wait_for_port(port: int, process: subprocess.Popen[bytes], log_path: Path, host: str = "127.0.0.1") -> None:
     """Return once the server accepts connections; fail with its log if it dies or never does."""
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"The server exited with {process.returncode}:\n{log_path.read_text()}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection((host, port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.05)
@@ -139,23 +139,40 @@ def stop_process(process: subprocess.Popen[bytes] | None, *, kill: bool = False)
 class DaphneServer:
     """A Daphne process serving the whole app (pages, static files, websockets), as ``make run`` does."""
 
-    def __init__(self, port: int, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, port: int, env: dict[str, str], log_path: Path, extra_addresses: Sequence[str] = ()) -> None:
+        """
+        Serve on 127.0.0.1:``port``, and on the same port of every one of ``extra_addresses`` (for a
+        browser that cannot reach the host's loopback, such as one in a network namespace).
+        """
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.env = env
         self.log_path = log_path
+        self.extra_addresses = tuple(extra_addresses)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        endpoints = [
+            arg for address in self.extra_addresses for arg in ("-e", f"tcp:port={self.port}:interface={address}")
+        ]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(BIN_DIR / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "calls_project.asgi:application"],
+                [
+                    str(BIN_DIR / "daphne"),
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    *endpoints,
+                    "calls_project.asgi:application",
+                ],
                 cwd=PROJECT_ROOT,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        wait_for_port(self.port, self.process, self.log_path)
+        for host in ("127.0.0.1", *self.extra_addresses):
+            wait_for_port(self.port, self.process, self.log_path, host)
 
     def stop(self, *, kill: bool = False) -> None:
         """Stop the server: politely, or (``kill``) as a crash would, with no chance to say goodbye."""
