@@ -34,15 +34,24 @@ logger = logging.getLogger(__name__)
 INITIAL_ESTIMATE_BPS = 1_000_000
 # Allocate at most this share of the estimate: keyframes and bursts need room.
 HEADROOM = 0.9
-CONGESTION_LOSS = 0.1
+CONGESTION_LOSS = 0.05
+# A subscriber that asks for more than this share of what it was sent again (NACK) is losing packets to a full queue.
+CONGESTION_NACKS = 0.03
+# After congestion, the estimate is what got through, less this margin for the queue to drain.
+CONGESTION_BACKOFF = 0.85
+MAX_COUNTED_LOSS = 0.9
+# A probe tries at most this multiple of what is allocated (a step further at least): two probes
+# take a subscriber from the lowest layer to the top one once its link allows.
+PROBE_REACH = 2.5
+PROBE_GRACE_S = 1.0
 REMB_FALL = 0.97
 LOSS_MEMORY_S = 2.0
 # A probe sends this much more than the step it tries: a link that only just carries a layer is not proved.
 PROBE_OVERSHOOT = 1.25
-PROBE_DURATION_S = 1.0
+PROBE_DURATION_S = 0.6
 PROBE_INTERVAL_S = 0.025
 PROBE_SETTLE_S = 0.3
-PROBE_BACKOFF_MIN_S = 1.0
+PROBE_BACKOFF_MIN_S = 0.5
 PROBE_BACKOFF_MAX_S = 4.0
 TICK_S = 0.5
 # A layer's rate before it has been measured: LiveKit's defaults for 180p, 360p and 720p.
@@ -145,10 +154,12 @@ class SubscriberBandwidth:
     def __init__(self, subscriptions: list) -> None:  # type: ignore[type-arg]
         self._subscriptions = subscriptions
         self.remb: float | None = None
-        self.probed_bps = 0.0
+        self.base_bps = float(INITIAL_ESTIMATE_BPS)
+        self._media_bps = 0.0
+        self._measured_at = time.monotonic()
+        self._counted: tuple[int, int, int] | None = None
         self.loss = 0.0
         self._loss_at = -LOSS_MEMORY_S
-        self._loss_cap = 0.0
         self._congested_at = -PROBE_BACKOFF_MAX_S
         self._allocated_bps = 0.0
         self._limited = False
@@ -156,6 +167,7 @@ class SubscriberBandwidth:
         self._probe_backoff = PROBE_BACKOFF_MIN_S
         self._next_probe_at = 0.0
         self._probe: asyncio.Task[None] | None = None
+        self._probe_ended_at = -PROBE_GRACE_S
         self._task: asyncio.Task[None] | None = None
         self._reallocation_pending = False
         self.probes = 0
@@ -177,20 +189,49 @@ class SubscriberBandwidth:
             self.loss = fraction
             self._loss_at = now
         if fraction > CONGESTION_LOSS:
-            self._loss_cap = self._allocated_bps * (1 - fraction / 2)
-            self._congested(now)
+            self._congested(now, fraction)
 
-    def _congested(self, now: float) -> None:
-        self.probed_bps = 0.0
+    def _congested(self, now: float, loss: float = 0.0) -> None:
+        """
+        The link is full: what it carries is at most what got through (what was sent, less what was
+        lost), less a margin for its queue to drain; probes prove more again. Losses a probe caused
+        (until PROBE_GRACE_S after it) fail the probe and lower nothing.
+        """
         self._congested_at = now
+        probing = (self._probe is not None and not self._probe.done()) or now - self._probe_ended_at < PROBE_GRACE_S
+        if not probing and self._media_bps:
+            delivered = self._media_bps * (1 - min(loss, MAX_COUNTED_LOSS))
+            self.base_bps = max(min(self.base_bps, delivered * CONGESTION_BACKOFF), MIN_STEP_BPS)
         self.reallocate_soon()
 
     def estimate(self, now: float) -> float:
         """What the subscriber's link carries, as far as we know (bit/s)."""
-        estimate = max(self.remb if self.remb is not None else INITIAL_ESTIMATE_BPS, self.probed_bps)
-        if now - self._loss_at < LOSS_MEMORY_S and self.loss > CONGESTION_LOSS and self._loss_cap:
-            estimate = min(estimate, self._loss_cap)
+        estimate = self.base_bps
+        if self.remb is not None:
+            estimate = min(estimate, max(self.remb, MIN_STEP_BPS))
         return estimate
+
+    def _measure(self, now: float) -> None:
+        """Read the senders' counters: media bit rate sent, and the share of packets the subscriber reported lost (NACK)."""
+        elapsed = now - self._measured_at
+        if elapsed < TICK_S / 2:
+            return
+        octets = packets = nacks = 0
+        for subscription in self._subscriptions:
+            sender = subscription.packet_sender
+            if subscription.track.kind == "video" and sender is not None:
+                octets += sender.octets_sent
+                packets += sender.packets_sent
+                nacks += sender.nacks
+        counts = (octets, packets, nacks)
+        before = self._counted or counts
+        self._counted = counts
+        self._measured_at = now
+        sent_packets = counts[1] - before[1]
+        self._media_bps = (counts[0] - before[0]) * 8 / elapsed
+        nacked = counts[2] - before[2]
+        if sent_packets > 0 and nacked / sent_packets > CONGESTION_NACKS:
+            self._congested(now, nacked / sent_packets)
 
     # Allocation.
 
@@ -227,15 +268,19 @@ class SubscriberBandwidth:
         budget = self.estimate(now) * HEADROOM
         chosen, self._limited = allocate(budget, demands)
         total = 0.0
-        next_step = None
+        extra = None
         for demand, step in zip(demands, chosen, strict=True):
             layer, tid, rate = demand.steps[step]
             demand.track.set_target(layer, tid)
             total += rate
-            if next_step is None and step + 1 < len(demand.steps):
-                next_step = demand.steps[step + 1][2] - rate
+        for demand, step in zip(demands, chosen, strict=True):
+            if extra is None and step + 1 < len(demand.steps):
+                # The first held-back video's next step, or further up while within PROBE_REACH.
+                rate = demand.steps[step][2]
+                reach = max(demand.steps[step + 1][2], total * PROBE_REACH - (total - rate))
+                extra = max(cost for _, _, cost in demand.steps[step + 1 :] if cost <= reach) - rate
         self._allocated_bps = total
-        self._next_step_bps = total + next_step if next_step is not None else 0.0
+        self._next_step_bps = total + extra if extra is not None else 0.0
 
     # The periodic task and probes.
 
@@ -247,6 +292,7 @@ class SubscriberBandwidth:
 
     async def _run(self) -> None:
         while any(s.track.kind == "video" and s.track.source is not None for s in self._subscriptions):
+            self._measure(time.monotonic())
             self.reallocate()
             self._maybe_probe(time.monotonic())
             await asyncio.sleep(TICK_S)
@@ -275,19 +321,21 @@ class SubscriberBandwidth:
         padding_bps = max(target_bps * PROBE_OVERSHOOT - self._allocated_bps, 0.0)
         owed = 0.0
         while time.monotonic() - started < PROBE_DURATION_S:
+            self._measure(time.monotonic())
             owed += padding_bps * PROBE_INTERVAL_S / 8
             count = int(owed // 255)
             if count:
                 owed -= sender.send_padding(count) or owed
             await asyncio.sleep(PROBE_INTERVAL_S)
         await asyncio.sleep(PROBE_SETTLE_S)
-        now = time.monotonic()
+        now = self._probe_ended_at = time.monotonic()
+        self._measure(now)
         if self._congested_at >= started or (now - self._loss_at < LOSS_MEMORY_S and self.loss > CONGESTION_LOSS / 2):
             self._probe_backoff = min(self._probe_backoff * 2, PROBE_BACKOFF_MAX_S)
             self._next_probe_at = now + self._probe_backoff
             return
         self.probes_won += 1
-        self.probed_bps = max(self.probed_bps, target_bps / HEADROOM)
+        self.base_bps = max(self.base_bps, target_bps / HEADROOM)
         self._probe_backoff = PROBE_BACKOFF_MIN_S
         self._next_probe_at = now + PROBE_BACKOFF_MIN_S
         self.reallocate()

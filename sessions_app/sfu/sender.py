@@ -81,6 +81,7 @@ class PacketSender:
         "_sequence",
         "_timestamp_origin",
         "_track",
+        "nacks",
         "octets_sent",
         "packets_sent",
     )
@@ -100,6 +101,7 @@ class PacketSender:
         self._extensions_map: Any = None
         self.packets_sent = 0
         self.octets_sent = 0
+        self.nacks = 0
         sender._run_rtp = self._run_rtp  # type: ignore[method-assign]
         sender._retransmit = self._retransmit  # type: ignore[method-assign]
         sender._send_keyframe = track.request_keyframe  # type: ignore[method-assign]
@@ -244,6 +246,7 @@ class PacketSender:
 
     async def _retransmit(self, sequence_number: int) -> None:
         """Stands in for ``RTCRtpSender._retransmit``: resend a packet the subscriber reported lost."""
+        self.nacks += 1
         data = self._history[sequence_number % RTP_HISTORY_SIZE]
         if data is None or int.from_bytes(data[2:4], "big") != sequence_number:
             return
