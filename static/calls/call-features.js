@@ -1,11 +1,13 @@
 /**
  * The in-call features layered on a CallSession (session.js): raised hands,
  * chat, screen sharing, the dominant speaker, ending the call for everyone
- * and the connection-quality bars. The server side is sessions_app
+ * the connection-quality bars and the adaptive stream (the size of each remote video, for
+ * the SFU's choice of simulcast layer). The server side is sessions_app
  * (protocol.py lists the messages); this module keeps each feature's state
  * and turns server messages into view updates and §6 events.
  */
 
+import { AdaptiveStream } from "./adaptive-stream.js";
 import { CallsError, ErrorCode } from "./errors.js";
 import { Events } from "./events.js";
 import { NetworkMonitor } from "./netquality.js";
@@ -24,6 +26,10 @@ export class CallFeatures {
     this._chatOpen = false;
     this._speaker = "";
     this._network = null;
+    this._views = new AdaptiveStream({
+      root: session._container,
+      send: (views) => Boolean(session._signaling) && session._signaling.send("video_views", { views }),
+    });
   }
 
   get handRaised() {
@@ -55,13 +61,20 @@ export class CallFeatures {
       });
       this._network.start();
     }
+    if (!s._voice) this._views.start();
     s._view.setHandRaised(this.handRaised);
   }
 
   stop() {
     if (this._network) this._network.stop();
     this._network = null;
+    this._views.stop();
     this._releaseScreen();
+  }
+
+  /** Back on a new socket as the same participant: tell the server our video sizes again. */
+  resumed() {
+    this._views.resend();
   }
 
   /** The server let us go and we join again as a new participant: what we presented is gone. */

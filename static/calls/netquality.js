@@ -5,7 +5,9 @@
  * audio and video (packet loss and jitter since the last sample, and the
  * video's frames per second). The local participant: the remote-inbound-rtp
  * the SFU reports back for what we send (round-trip time and loss).
- * Each is "good", "fair" or "poor"; the worst of a participant's streams wins.
+ * Each is "good", "fair" or "poor"; the worst of a participant's streams wins. A remote
+ * participant's sample also carries the height of their camera video as received (the
+ * simulcast layer the SFU forwards us: 180, 360 or 720) and the worst loss among their streams.
  */
 
 export const STATS_INTERVAL_MS = 2000;
@@ -30,7 +32,8 @@ export class NetworkMonitor {
    * @param {function(): Object<string, {participantId: string}>} options.tracks the offer's mid → track info
    * @param {function(string): boolean} options.videoExpected whether `pid`'s camera is on (fps counts only then)
    * @param {string} options.localId
-   * @param {function(Map<string, string>): void} options.onQuality participantId → level
+   * @param {function(Map<string, {level: string, loss: number, videoHeight: number}>): void} options.onQuality
+   *   participantId → its level, loss (0-1) since the last sample and received camera height (0: none)
    */
   constructor({ pc, tracks, videoExpected, localId, onQuality }) {
     this._pc = pc;
@@ -61,9 +64,10 @@ export class NetworkMonitor {
     for (const transceiver of pc.getTransceivers()) {
       if (transceiver.mid && transceiver.receiver.track) midByTrack.set(transceiver.receiver.track.id, transceiver.mid);
     }
-    const levels = new Map();
+    const samples = new Map();
     const report = await pc.getStats();
     let localLevel = null;
+    let localLoss = 0;
     report.forEach((stat) => {
       if (stat.type === "inbound-rtp") {
         const mid = stat.mid || midByTrack.get(stat.trackIdentifier);
@@ -75,14 +79,20 @@ export class NetworkMonitor {
         const received = Math.max(0, (stat.packetsReceived || 0) - previous.packetsReceived);
         const isVideo = stat.kind === "video" || stat.mediaType === "video";
         const fps = isVideo && info[mid].source !== "screen" && this._videoExpected(pid) && received > 0 ? (stat.framesPerSecond ?? null) : null;
-        const level = rate({ loss: lost + received ? lost / (lost + received) : 0, jitter: stat.jitter || 0, fps });
-        levels.set(pid, worst(levels.get(pid) || "good", level));
+        const loss = lost + received ? lost / (lost + received) : 0;
+        const level = rate({ loss, jitter: stat.jitter || 0, fps });
+        const sample = samples.get(pid) || { level: "good", loss: 0, videoHeight: 0 };
+        sample.level = worst(sample.level, level);
+        sample.loss = Math.max(sample.loss, loss);
+        if (isVideo && info[mid].source !== "screen") sample.videoHeight = stat.frameHeight || 0;
+        samples.set(pid, sample);
       } else if (stat.type === "remote-inbound-rtp") {
         const level = rate({ loss: stat.fractionLost || 0, rtt: stat.roundTripTime || 0 });
         localLevel = worst(localLevel || "good", level);
+        localLoss = Math.max(localLoss, stat.fractionLost || 0);
       }
     });
-    levels.set(this._localId, localLevel || "good");
-    this._onQuality(levels);
+    samples.set(this._localId, { level: localLevel || "good", loss: localLoss, videoHeight: 0 });
+    this._onQuality(samples);
   }
 }

@@ -648,6 +648,7 @@ export class CallSession {
     const me = message.participant && typeof message.participant === "object" ? message.participant : {};
     this._moderation.applyHolds({ audio: me.audioMutedByModerator, video: me.videoPausedByModerator });
     this._signaling.send("media", { audioMuted: this._audioMuted, videoPaused: this._videoPaused });
+    this._features.resumed();
   }
 
   _participantJoined(wire) {

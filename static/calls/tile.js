@@ -174,14 +174,22 @@ export class Tile {
     this.element.dataset.speaking = String(speaking);
   }
 
-  /** "good" | "fair" | "poor": the three bars and their label. */
-  setNetworkQuality(level) {
+  /**
+   * The three bars ("good" | "fair" | "poor") and their label; the tooltip adds the loss and, for
+   * someone else's camera, the height received ("720p": the simulcast layer the SFU sends us).
+   */
+  setNetworkQuality({ level, loss = 0, videoHeight = 0 }) {
     if (!this._network) return;
-    this._network.dataset.sampled = "true";
-    if (this._network.dataset.quality === level) return;
-    this._network.dataset.quality = level;
-    this._network.setAttribute("aria-label", `Connection: ${level}`);
-    this._network.title = `Connection: ${level}`;
+    const network = this._network;
+    network.dataset.sampled = "true";
+    if (!this.isLocal) network.dataset.videoHeight = String(videoHeight);
+    const details = [`Connection: ${level}`];
+    if (!this.isLocal && videoHeight > 0) details.push(`${videoHeight}p`);
+    details.push(`${(loss * 100).toFixed(loss > 0 && loss < 0.1 ? 1 : 0)}% loss`);
+    network.title = details.join(" · ");
+    if (network.dataset.quality === level) return;
+    network.dataset.quality = level;
+    network.setAttribute("aria-label", `Connection: ${level}`);
   }
 
   _setVideoReady(ready) {

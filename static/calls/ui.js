@@ -279,11 +279,11 @@ export class CallView {
     this._arrange();
   }
 
-  /** participantId → "good" | "fair" | "poor". */
-  setNetworkQuality(levels) {
-    for (const [pid, level] of levels) {
+  /** participantId → {level: "good" | "fair" | "poor", loss, videoHeight} (netquality.js). */
+  setNetworkQuality(samples) {
+    for (const [pid, sample] of samples) {
       const tile = this._tiles.get(pid);
-      if (tile) tile.setNetworkQuality(level);
+      if (tile) tile.setNetworkQuality(sample);
     }
   }
 
