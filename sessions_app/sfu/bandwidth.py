@@ -212,7 +212,7 @@ class SubscriberBandwidth:
         return estimate
 
     def _measure(self, now: float) -> None:
-        """Read the senders' counters: media bit rate sent, and the share of packets the subscriber reported lost (NACK)."""
+        """Read the senders' counters: media bit rate sent, and the share of packets reported lost (NACK)."""
         elapsed = now - self._measured_at
         if elapsed < TICK_S / 2:
             return

@@ -56,6 +56,7 @@ class ForwardingTrack(MediaStreamTrack):
         self.current_layer: int | None = None
         self.current_tid = ALL_TEMPORAL_LAYERS
         self._generation = -1
+        self._holding = False
         # The subscriber's continuous timeline.
         self._rewriter = Vp8Rewriter()
         self._timestamp_offset = 0
@@ -93,8 +94,8 @@ class ForwardingTrack(MediaStreamTrack):
 
         Fewer temporal layers take effect at once; more, at the next base-layer frame (the ones
         after it reference only frames forwarded). Another layer takes effect at its next keyframe,
-        asked for now; meanwhile the current one goes on, at its base frame rate when moving down
-        (the link is congested: halve what it carries while the keyframe comes).
+        asked for now; meanwhile the current one goes on when moving up, and stops when moving down
+        (the link is full: let its queue drain while the keyframe comes).
         """
         if layer != self.target_layer:
             self.target_layer = layer
@@ -102,7 +103,9 @@ class ForwardingTrack(MediaStreamTrack):
                 self.source.request_keyframe(layer)
         self.target_tid = tid
         if layer is not None and self.current_layer is not None and layer < self.current_layer:
-            self.current_tid = 0
+            # Moving down means the link is full: send nothing more of the bigger layer, so the queue
+            # drains and the smaller layer's keyframe gets through at once.
+            self._holding = True
         elif tid < self.current_tid:
             self.current_tid = tid
 
@@ -168,7 +171,10 @@ class ForwardingTrack(MediaStreamTrack):
             self._generation = frame.generation
             self.current_tid = self.target_tid
             self._awaiting_keyframe = False
+            self._holding = False
             switched = True
+        elif self._holding and layer != target:
+            return
         elif self._awaiting_keyframe:
             if not frame.is_keyframe:
                 self.source.request_keyframe(layer)  # type: ignore[union-attr]
