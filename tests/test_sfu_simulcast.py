@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from aiortc.rtp import RtpPacket
 
 from sessions_app.sfu.bandwidth import (
@@ -89,7 +91,7 @@ def test_a_subscriber_moves_layers_on_keyframes_and_sees_one_continuous_stream()
     tl0s = [parse_frame_info(payload).tl0picidx for _, _, payload in collector.sent]  # type: ignore[union-attr]
     assert tl0s == [0, 1, 2, 3, 4, 5]
     timestamps = [pts for _, pts, _ in collector.sent]
-    steps = [(later - earlier) & 0xFFFFFFFF for earlier, later in zip(timestamps, timestamps[1:], strict=False)]
+    steps = [(later - earlier) & 0xFFFFFFFF for earlier, later in itertools.pairwise(timestamps)]
     assert steps[:3] == [FRAME_TICKS] * 3 and steps[4] == FRAME_TICKS, "within a layer, its own clock"
     assert 0 < steps[3] < 10 * FRAME_TICKS, "the switch continues the timeline instead of jumping to layer 2's clock"
 
