@@ -19,7 +19,11 @@ class FrameCollector:
     def __init__(self) -> None:
         self.frames: list[EncodedFrame] = []
         self.timestamps: list[int] = []
+        self.history_forgotten = 0
         self.backed_up = False
+
+    def forget_history(self) -> None:
+        self.history_forgotten += 1
 
     def send(self, frame: EncodedFrame, pts: int | None = None, rewriter: object = None) -> bool:
         if self.backed_up:

@@ -50,6 +50,10 @@ class RewritingCollector:
 
     def __init__(self) -> None:
         self.sent: list[tuple[int, int, bytes]] = []  # (layer, timestamp, first payload as sent)
+        self.history_forgotten = 0
+
+    def forget_history(self) -> None:
+        self.history_forgotten += 1
 
     def send(self, frame: EncodedFrame, pts: int, rewriter: object = None) -> bool:
         payload = frame.payloads[0]
@@ -106,6 +110,7 @@ def test_moving_down_holds_the_bigger_layer_until_the_smaller_ones_keyframe() ->
     track.push(layer_frame(0, 1))
     track.push(layer_frame(0, 2, keyframe=True))
     assert [layer for layer, _, _ in collector.sent] == [2, 0]
+    assert collector.history_forgotten == 1, "the bigger layer's packets are not resent either"
 
 
 def test_temporal_layers_above_the_target_are_dropped_and_picture_ids_close_the_gap() -> None:

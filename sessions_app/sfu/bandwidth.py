@@ -52,8 +52,10 @@ PROBE_DURATION_S = 0.6
 PROBE_INTERVAL_S = 0.025
 PROBE_SETTLE_S = 0.3
 PROBE_BACKOFF_MIN_S = 0.5
-PROBE_BACKOFF_MAX_S = 4.0
+PROBE_BACKOFF_MAX_S = 8.0
 TICK_S = 0.5
+# NACKs are counted over at least this long (a probe reads them this often).
+MEASURE_MIN_S = 0.15
 # A layer's rate before it has been measured: LiveKit's defaults for 180p, 360p and 720p.
 DEFAULT_LAYER_BPS = (150_000, 500_000, 1_500_000)
 DEFAULT_TEMPORAL_SHARE = (0.5, 0.75, 1.0)
@@ -214,7 +216,7 @@ class SubscriberBandwidth:
     def _measure(self, now: float) -> None:
         """Read the senders' counters: media bit rate sent, and the share of packets reported lost (NACK)."""
         elapsed = now - self._measured_at
-        if elapsed < TICK_S / 2:
+        if elapsed < MEASURE_MIN_S:
             return
         octets = packets = nacks = 0
         for subscription in self._subscriptions:
@@ -322,6 +324,8 @@ class SubscriberBandwidth:
         owed = 0.0
         while time.monotonic() - started < PROBE_DURATION_S:
             self._measure(time.monotonic())
+            if self._congested_at >= started:
+                break  # the link is full already: every further byte costs the viewer media
             owed += padding_bps * PROBE_INTERVAL_S / 8
             count = int(owed // 255)
             if count:

@@ -103,9 +103,11 @@ class ForwardingTrack(MediaStreamTrack):
                 self.source.request_keyframe(layer)
         self.target_tid = tid
         if layer is not None and self.current_layer is not None and layer < self.current_layer:
-            # Moving down means the link is full: send nothing more of the bigger layer, so the queue
-            # drains and the smaller layer's keyframe gets through at once.
+            # Moving down means the link is full: send nothing more of the bigger layer, nor resend any of
+            # it, so the queue drains and the smaller layer's keyframe gets through at once.
             self._holding = True
+            if self._sender is not None:
+                self._sender.forget_history()
         elif tid < self.current_tid:
             self.current_tid = tid
 

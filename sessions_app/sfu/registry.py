@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from .bandwidth import View
@@ -108,6 +109,29 @@ class SFU:
             "connectionState": peer.connection_state,
             "framesReceived": {kind: track.frames_received for kind, track in peer.published.items()},
             "forwarding": {kind: track.forwarding for kind, track in peer.published.items()},
+            # What each published video arrives as: its simulcast layers, lowest first.
+            "layers": {
+                source: [
+                    {"width": layer.width, "height": layer.height, "bitrate": round(layer.rate_up_to(2))}
+                    for layer in track.active_layers()
+                ]
+                for source, track in peer.published.items()
+                if track.kind == "video"
+            },
+            # What this participant receives of each publisher's video, and its link as the SFU sees it.
+            "receiving": [
+                {
+                    "participantId": s.publisher_id,
+                    "source": s.source,
+                    "layer": s.track.current_layer,
+                    "targetLayer": s.track.target_layer,
+                    "temporalLayer": s.track.current_tid,
+                    "layerSwitches": s.track.layer_switches,
+                }
+                for s in peer.subscriptions
+                if s.publisher_id is not None and s.track.kind == "video"
+            ],
+            "downlinkEstimate": round(peer.bandwidth.estimate(time.monotonic())),
         }
 
     async def end_session(self, session_id: str) -> None:

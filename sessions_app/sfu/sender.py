@@ -193,6 +193,12 @@ class PacketSender:
         sender._RTCRtpSender__octet_count += octets  # type: ignore[attr-defined]
         return True
 
+    def forget_history(self) -> None:
+        """Resend nothing sent so far (what it carried is being replaced: retransmissions would only fill the link)."""
+        history = self._history
+        for index in range(len(history)):
+            history[index] = None
+
     def send_padding(self, count: int) -> int:
         """
         Send ``count`` padding-only packets of MAX_PADDING_BYTES on the RTX stream: a probe of the

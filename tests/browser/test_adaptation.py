@@ -61,6 +61,7 @@ UP_WITHIN_S = 10
 # How long to keep watching after a deadline, so a late switch is reported with its delay.
 OVERTIME_S = 4
 # Viewers neither capture nor send: the 2-core machine decodes, it does not encode, for them.
+VIEWER_VIEWPORT = {"width": 1920, "height": 1080}
 VIEWER_SETTINGS = {"startVideoPaused": "true", "startAudioMuted": "true"}
 
 
@@ -159,6 +160,8 @@ class Call:
             page = self._join(self.namespaced_share_url, name, on=self.namespaced, **VIEWER_SETTINGS)
         else:
             page = self._join(self.share_url, name, **VIEWER_SETTINGS)
+        # Tiles big enough to want the top layer (adaptive stream gives a 360-pixel tile the 360p layer).
+        page.set_viewport_size(VIEWER_VIEWPORT)
         self.viewers[name] = page
         return page
 
