@@ -9,6 +9,8 @@ Every benchmark of the issue in one bounded run: ``python -m bench`` (``make ben
 4. Signaling: idle participants one Daphne process holds, presence fan-out in a call of 50
    (``signaling.py``).
 5. Memory per participant with media (``memory.py``).
+6. Forwarding cost with simulcast on, as a ratio to single-layer forwarding (``simulcast.py``,
+   an in-process micro-benchmark of the SFU's media path).
 
 Writes ``report.md``, ``report.json`` and PNG plots to ``bench/results/`` (``--out``).
 ``--quick`` runs a smaller version of each (about 3 minutes) for development; the machine this
@@ -27,12 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import forwarding, jointime, latency, load, memory, runner, signaling
+from . import forwarding, jointime, latency, load, memory, runner, signaling, simulcast
 from .media import camera_like_vp8
 from .plots import write_plots
 from .summary import markdown_report
 
 RESULTS = Path(__file__).resolve().parent / "results"
+BENCHMARKS = ("forwarding", "join", "latency", "signaling", "memory", "simulcast")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ class Plan:
     presence_trials: int
     memory_participants: int
     memory_budget_s: float
+    simulcast_subscribers: int
+    simulcast_media_s: float
+    simulcast_repetitions: int
 
 
 FULL = Plan(
@@ -69,6 +75,9 @@ FULL = Plan(
     presence_trials=20,
     memory_participants=24,
     memory_budget_s=120.0,
+    simulcast_subscribers=24,
+    simulcast_media_s=20.0,
+    simulcast_repetitions=5,
 )
 QUICK = Plan(
     sizes=[2, 4],
@@ -85,13 +94,16 @@ QUICK = Plan(
     presence_trials=5,
     memory_participants=8,
     memory_budget_s=40.0,
+    simulcast_subscribers=24,
+    simulcast_media_s=8.0,
+    simulcast_repetitions=3,
 )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smaller run of everything (about 3 minutes)")
-    parser.add_argument("--only", nargs="+", choices=["forwarding", "join", "latency", "signaling", "memory"])
+    parser.add_argument("--only", nargs="+", choices=[*BENCHMARKS])
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the report and plots go")
     return parser.parse_args(argv)
 
@@ -126,7 +138,7 @@ def profile_fanout(plan: Plan, report: dict[str, Any], out: Path) -> dict[str, A
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     plan = QUICK if args.quick else FULL
-    only = set(args.only or ["forwarding", "join", "latency", "signaling", "memory"])
+    only = set(args.only or BENCHMARKS)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -172,6 +184,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     if "memory" in only:
         attempt("memory", results, lambda: memory.run(plan.memory_participants, plan.memory_budget_s))
+    if "simulcast" in only:
+        attempt(
+            "simulcast",
+            results,
+            lambda: simulcast.run(plan.simulcast_subscribers, plan.simulcast_media_s, plan.simulcast_repetitions, out),
+        )
     results["duration_s"] = round(earlier_s + time.monotonic() - started, 1)
     (out / "report.json").write_text(json.dumps(results, indent=1, default=str) + "\n")  # kept if what follows fails
     results["plots"] = write_plots(results, out)

@@ -103,7 +103,18 @@ def targets_table(results: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         rows.append(
             f"| memory per participant with media | < 5 MB | {mem['mb_per_participant']} MB | {_yes(mem['met'])} |"
         )
-    for name in ("forwarding", "latency", "join", "signaling", "memory"):
+    sim = results.get("simulcast", {})
+    if sim.get("ratio") is not None:
+        verdicts["simulcast"] = sim["met"]
+        cases = sim["cases"]
+        rows.append(
+            f"| forwarding cost with simulcast (3 layers received) / single layer, CPU per forwarded stream "
+            f"(in-process, 1->{sim['settings']['subscribers']}) | <= {sim['target_ratio_at_most']}x "
+            f"| {sim['ratio']}x ({cases['simulcast']['cpu_per_stream']['median']:.5f} against "
+            f"{cases['single_layer']['cpu_per_stream']['median']:.5f} CPU-s/s); per forwarded packet "
+            f"{sim['ratio_per_forwarded_packet']}x | {_yes(sim['met'])} |"
+        )
+    for name in ("forwarding", "latency", "join", "signaling", "memory", "simulcast"):
         if "error" in results.get(name, {}):
             rows.append(f"| {name} | | failed: see report.json | |")
     return "\n".join(rows) + "\n", verdicts
@@ -218,6 +229,13 @@ def memory_section(results: dict[str, Any]) -> str:
     )
 
 
+def simulcast_section(results: dict[str, Any]) -> str:
+    sim = results.get("simulcast", {})
+    if "markdown" not in sim:
+        return ""
+    return "## 6. Forwarding cost with simulcast\n\n" + sim["markdown"]
+
+
 def markdown_report(results: dict[str, Any]) -> str:
     table, verdicts = targets_table(results)
     results["verdicts"] = verdicts
@@ -240,5 +258,6 @@ def markdown_report(results: dict[str, Any]) -> str:
         latency_section(results),
         signaling_section(results),
         memory_section(results),
+        simulcast_section(results),
     ]
     return head + "\n".join(section for section in sections if section) + ("\n## Plots\n\n" + plots if plots else "")
