@@ -147,12 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.only and previous.exists():
         # A partial run replaces its benchmarks in the last report and keeps the others.
         results = json.loads(previous.read_text())
-        results.setdefault("rerun", []).append({"only": sorted(only), "at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        rerun = {"only": sorted(only), "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cpu": forwarding.machine()["cpu"]}
+        results.setdefault("rerun", []).append(rerun)
     results.update(
         {
             "mode": "quick" if args.quick else "full",
             "measured_at": results.get("measured_at", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
-            "machine": forwarding.machine(),
+            "machine": results.get("machine", forwarding.machine()),  # a partial run keeps the full run's
             "plan": plan.__dict__,
         }
     )

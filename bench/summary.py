@@ -236,6 +236,11 @@ def simulcast_section(results: dict[str, Any]) -> str:
     return "## 6. Forwarding cost with simulcast\n\n" + sim["markdown"]
 
 
+def rerun_line(rerun: dict[str, Any]) -> str:
+    machine = f" on {rerun['cpu']}" if "cpu" in rerun else ""
+    return f"Re-run alone at {rerun['at']}{machine}: {', '.join(rerun['only'])}.\n\n"
+
+
 def markdown_report(results: dict[str, Any]) -> str:
     table, verdicts = targets_table(results)
     results["verdicts"] = verdicts
@@ -246,7 +251,7 @@ def markdown_report(results: dict[str, Any]) -> str:
         f"{machine['python']}, aiortc {machine['aiortc']}, in {results['duration_s']:.0f} s. "
         "`python -m bench` (`make bench`); method in docs/benchmarks.md. The machine is shared with other "
         "work: absolute figures are noisy, ratios against the same-run baselines less so.\n\n"
-        + "".join(f"Re-run alone at {r['at']}: {', '.join(r['only'])}.\n\n" for r in results.get("rerun", []))
+        + "".join(rerun_line(rerun) for rerun in results.get("rerun", []))
         + "## Targets\n\n"
         + table
         + "\n"

@@ -112,3 +112,22 @@ def test_the_signaling_report_says_how_the_last_step_failed() -> None:
     section = signaling_section(results)
     assert "| 5000 | 4997 | 4990 | 7 (4008: 7) |" in section
     assert "InvalidStatus(403)" in section
+
+
+def test_the_simulcast_bench_gives_both_figures_and_their_ratio(tmp_path: Path) -> None:
+    """A tiny run measures single-layer and simulcast forwarding, writes both and their ratio (speed not asserted)."""
+    from bench import simulcast
+    from bench.summary import targets_table
+
+    report = simulcast.run(subscribers=3, media_s=1.0, repetitions=1, out=tmp_path, profile=False)
+    for case in ("single_layer", "simulcast"):
+        figures = report["cases"][case]
+        assert figures["cpu_per_stream"]["median"] > 0 and figures["forwarded_fps_per_subscriber"] > 0
+    simulcast_case = report["cases"]["simulcast"]
+    assert report["streams"]["simulcast"]["layers"][2]["rid"] == "f"
+    assert simulcast_case["renumbering_subscribers"] > 0, "a subscriber moved layers and its picture IDs run on"
+    assert report["ratio"] > 0 and isinstance(report["met"], bool)
+    assert (tmp_path / "simulcast.json").exists()
+    assert "Simulcast / single layer" in (tmp_path / "simulcast.md").read_text()
+    targets, verdicts = targets_table({"simulcast": report})
+    assert "simulcast" in verdicts and f"{report['ratio']}x" in targets
