@@ -165,3 +165,35 @@ async def test_a_disabled_sender_sends_nothing() -> None:
         assert socket.sent == []
     finally:
         await sender.stop()
+
+
+async def test_with_transport_feedback_every_packet_carries_a_transport_wide_sequence_number() -> None:
+    """Media and padding probes alike, numbered across the connection, with what was sent when recorded."""
+    from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters
+
+    from sessions_app.sfu.twcc import TRANSPORT_CC_ID, TRANSPORT_CC_URI, SentPackets
+
+    sender, _, published, socket = await started_subscription()
+    sent = SentPackets()
+    sent.next_sequence = 65534
+    packet_sender = sender._run_rtp.__self__  # the PacketSender that took the sender over
+    packet_sender.use_transport_cc(sent)
+    try:
+        published.on_frame(vp8_frame(0, keyframe=True, packets=2))
+        assert packet_sender.send_padding(2) == 2 * 255
+        extensions = HeaderExtensionsMap()
+        extensions.configure(
+            RTCRtpSendParameters(
+                headerExtensions=[
+                    *EXTENSIONS,
+                    RTCRtpHeaderExtensionParameters(id=TRANSPORT_CC_ID, uri=TRANSPORT_CC_URI),
+                ]
+            )
+        )
+        packets = [RtpPacket.parse(data, extensions) for data, _ in socket.sent if data[1] & 0x7F in (96, 97)]
+        assert [p.extensions.transport_sequence_number for p in packets] == [65534, 65535, 0, 1]
+        assert [p.extensions.mid for p in packets] == ["1"] * 4
+        assert [p.payload_type for p in packets] == [96, 96, 97, 97], "padding goes on the RTX stream"
+        assert sent.next_sequence == 2 and sent.sizes[65534] == len(socket.sent[0][0])
+    finally:
+        await sender.stop()

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from .twcc import LinkObservation, SentPackets
+
 if TYPE_CHECKING:
     from .forwarding import ForwardingTrack
     from .published import PublishedTrack
@@ -34,16 +36,26 @@ logger = logging.getLogger(__name__)
 INITIAL_ESTIMATE_BPS = 1_000_000
 # Allocate at most this share of the estimate: keyframes and bursts need room.
 HEADROOM = 0.9
-CONGESTION_LOSS = 0.05
+# Random loss below this is a lossy link, not a full one (GCC holds its rate between 2 and 10 %).
+CONGESTION_LOSS = 0.1
 # A subscriber that asks for more than this share of what it was sent again (NACK) is losing packets to a full queue.
-CONGESTION_NACKS = 0.03
+CONGESTION_NACKS = 0.1
 # After congestion, the estimate is what got through, less this margin for the queue to drain.
 CONGESTION_BACKOFF = 0.85
 MAX_COUNTED_LOSS = 0.9
 # A probe tries at most this multiple of what is allocated (a step further at least): two probes
 # take a subscriber from the lowest layer to the top one once its link allows.
-PROBE_REACH = 2.5
+PROBE_REACH = 3.0
 PROBE_GRACE_S = 1.0
+DECREASE_HOLDOFF_S = 1.0
+# With transport-wide feedback: a link whose queue holds packets this long (smoothed) is full; a probe
+# stops when one feedback's queue grows this much over what it was before the probe.
+CONGESTION_QUEUE_MS = 150.0
+PROBE_ABORT_QUEUE_MS = 50.0
+# A probe stops when loss rises this much over what it was (a lossy link loses packets probe or not).
+PROBE_ABORT_LOSS = 0.05
+QUEUE_SMOOTHING = 0.3
+TWCC_HOLDOFF_S = 0.5
 REMB_FALL = 0.97
 LOSS_MEMORY_S = 2.0
 # A probe sends this much more than the step it tries: a link that only just carries a layer is not proved.
@@ -170,6 +182,13 @@ class SubscriberBandwidth:
         self._next_probe_at = 0.0
         self._probe: asyncio.Task[None] | None = None
         self._probe_ended_at = -PROBE_GRACE_S
+        self._decreased_at = -DECREASE_HOLDOFF_S
+        # Transport-wide feedback, when the subscriber's browser sends it.
+        self.sent_packets: SentPackets | None = None
+        self.link = LinkObservation()
+        self._queue_ms = 0.0
+        self._queue_before_probe_ms = 0.0
+        self._loss_before_probe = 0.0
         self._task: asyncio.Task[None] | None = None
         self._reallocation_pending = False
         self.probes = 0
@@ -190,8 +209,45 @@ class SubscriberBandwidth:
         if fraction >= self.loss or now - self._loss_at > LOSS_MEMORY_S:
             self.loss = fraction
             self._loss_at = now
-        if fraction > CONGESTION_LOSS:
+        if fraction > CONGESTION_LOSS and not self.link.reports:  # transport-wide feedback says more, sooner
             self._congested(now, fraction)
+
+    def use_transport_cc(self) -> SentPackets:
+        """The subscriber's browser sends transport-wide feedback: number packets for it (the senders write them)."""
+        if self.sent_packets is None:
+            self.sent_packets = SentPackets()
+        return self.sent_packets
+
+    def on_transport_feedback(self, reports: list[tuple[int, float | None]]) -> None:
+        """
+        One transport-wide feedback message: the queue on the subscriber's link and the rate through it.
+        A growing queue stops a probe before it costs media; a full one (or loss) lowers the estimate to
+        what got through, at most once per TWCC_HOLDOFF_S (the queue takes that long to drain).
+        """
+        sent = self.sent_packets
+        if sent is None or not reports:
+            return
+        now = time.monotonic()
+        link = self.link
+        link.observe(sent, reports, now)
+        queue = link.queue_delay_ms
+        self._queue_ms += QUEUE_SMOOTHING * (queue - self._queue_ms)
+        if self._probe is not None and not self._probe.done():
+            if (
+                queue > self._queue_before_probe_ms + PROBE_ABORT_QUEUE_MS
+                or link.loss > self._loss_before_probe + PROBE_ABORT_LOSS
+            ):
+                self._congested_at = now
+            return
+        if self._queue_ms < CONGESTION_QUEUE_MS and link.loss <= CONGESTION_LOSS:
+            return
+        self._congested_at = now
+        if now - self._probe_ended_at < PROBE_GRACE_S or now - self._decreased_at < TWCC_HOLDOFF_S:
+            return
+        if link.delivered_bps:
+            self._decreased_at = now
+            self.base_bps = max(min(self.base_bps, link.delivered_bps * CONGESTION_BACKOFF), MIN_STEP_BPS)
+            self.reallocate_soon()
 
     def _congested(self, now: float, loss: float = 0.0) -> None:
         """
@@ -201,7 +257,9 @@ class SubscriberBandwidth:
         """
         self._congested_at = now
         probing = (self._probe is not None and not self._probe.done()) or now - self._probe_ended_at < PROBE_GRACE_S
-        if not probing and self._media_bps:
+        # Losses reported within DECREASE_HOLDOFF_S of a decrease are of packets sent before it: one decrease each.
+        if not probing and self._media_bps and now - self._decreased_at >= DECREASE_HOLDOFF_S:
+            self._decreased_at = now
             delivered = self._media_bps * (1 - min(loss, MAX_COUNTED_LOSS))
             self.base_bps = max(min(self.base_bps, delivered * CONGESTION_BACKOFF), MIN_STEP_BPS)
         self.reallocate_soon()
@@ -232,6 +290,8 @@ class SubscriberBandwidth:
         sent_packets = counts[1] - before[1]
         self._media_bps = (counts[0] - before[0]) * 8 / elapsed
         nacked = counts[2] - before[2]
+        if self.link.reports:
+            return  # transport-wide feedback says more, sooner
         if sent_packets > 0 and nacked / sent_packets > CONGESTION_NACKS:
             self._congested(now, nacked / sent_packets)
 
@@ -320,6 +380,8 @@ class SubscriberBandwidth:
     async def _run_probe(self, sender: PacketSender, target_bps: float) -> None:
         """Pad the link up to ``target_bps`` (with overshoot) for a while; if it holds, the target fits."""
         started = time.monotonic()
+        self._queue_before_probe_ms = self._queue_ms
+        self._loss_before_probe = self.link.loss
         padding_bps = max(target_bps * PROBE_OVERSHOOT - self._allocated_bps, 0.0)
         owed = 0.0
         while time.monotonic() - started < PROBE_DURATION_S:
@@ -334,12 +396,14 @@ class SubscriberBandwidth:
         await asyncio.sleep(PROBE_SETTLE_S)
         now = self._probe_ended_at = time.monotonic()
         self._measure(now)
-        if self._congested_at >= started or (now - self._loss_at < LOSS_MEMORY_S and self.loss > CONGESTION_LOSS / 2):
+        lossy = now - self._loss_at < LOSS_MEMORY_S and self.loss > CONGESTION_LOSS / 2 and not self.link.reports
+        if self._congested_at >= started or lossy:
             self._probe_backoff = min(self._probe_backoff * 2, PROBE_BACKOFF_MAX_S)
             self._next_probe_at = now + self._probe_backoff
             return
         self.probes_won += 1
-        self.base_bps = max(self.base_bps, target_bps / HEADROOM)
+        # The link carried the probe's overshoot on top of the target without loss.
+        self.base_bps = max(self.base_bps, target_bps * PROBE_OVERSHOOT)
         self._probe_backoff = PROBE_BACKOFF_MIN_S
         self._next_probe_at = now + PROBE_BACKOFF_MIN_S
         self.reallocate()

@@ -80,6 +80,7 @@ def check_aiortc_internals() -> None:
         (RTCRtpReceiver, "_send_rtcp"),
         (RTCRtpReceiver, "_send_rtcp_nack"),
         (RtpRouter, "route_rtp"),
+        (RTCDtlsTransport, "_handle_rtcp_data"),
         (rtcrtpreceiver, "NackGenerator"),
         (rtcrtpreceiver, "StreamStatistics"),
         (RTCRtpSender, "_send_keyframe"),

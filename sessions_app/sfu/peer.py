@@ -29,9 +29,18 @@ from .config import MediaConfig
 from .forwarding import ForwardingTrack
 from .published import SOURCE_KINDS, PublishedTrack
 from .receive import SIMULCAST_RIDS
-from .sdp import announce_address, ask_opus_resilience, bundle_mids, offer_simulcast, share_bundle_candidates
+from .sdp import (
+    accepts_transport_cc,
+    announce_address,
+    ask_opus_resilience,
+    bundle_mids,
+    offer_simulcast,
+    offer_transport_cc,
+    share_bundle_candidates,
+)
 from .sender import PacketSender
 from .tap import tap_receiver
+from .twcc import TRANSPORT_CC_ID, TRANSPORT_CC_URI, parse_feedback, transport_feedback
 
 logger = logging.getLogger(__name__)
 
@@ -262,6 +271,8 @@ class ParticipantPeer:
             transceiver.setCodecPreferences(codec_preferences(published.kind))
             is_video = published.kind == "video"
             packet_sender = PacketSender(transceiver.sender, track, self.bandwidth if is_video else None)
+            if is_video and self.bandwidth.sent_packets is not None:
+                packet_sender.use_transport_cc(self.bandwidth.sent_packets)
             idle = Subscription(transceiver=transceiver, track=track, publisher_id=None, packet_sender=packet_sender)
             self.subscriptions.append(idle)
         else:
@@ -327,6 +338,9 @@ class ParticipantPeer:
         camera = self._publish_transceivers.get("video")
         if camera is not None and camera.mid is not None:
             sdp = offer_simulcast(sdp, {camera.mid: SIMULCAST_RIDS})
+        sending_video = {s.transceiver.mid for s in self.subscriptions if s.track.kind == "video" and s.transceiver.mid}
+        if sending_video:
+            sdp = offer_transport_cc(sdp, sending_video, TRANSPORT_CC_ID, TRANSPORT_CC_URI)
         publish = {
             source: t.mid
             for source, t in self._publish_transceivers.items()
@@ -357,12 +371,39 @@ class ParticipantPeer:
             raise NegotiationError(f"The answer was refused: {exc}") from exc
         finally:
             self._awaiting_answer = False
+        if self.bandwidth.sent_packets is None and accepts_transport_cc(sdp, TRANSPORT_CC_URI):
+            self._use_transport_cc()
         for subscription in self.subscriptions:
             if subscription.fresh:
                 subscription.fresh = False
                 subscription.track.restart()
         if self._dirty:
             await self.negotiate()
+
+    def _use_transport_cc(self) -> None:
+        """
+        The browser takes transport-wide feedback: number every video packet sent to it, and read its
+        feedback from the connection's RTCP before aiortc does (aiortc would drop it as a malformed NACK).
+        """
+        sent = self.bandwidth.use_transport_cc()
+        for subscription in self.subscriptions:
+            if subscription.track.kind == "video" and subscription.packet_sender is not None:
+                subscription.packet_sender.use_transport_cc(sent)
+        transports = {t.sender.transport for t in self.pc.getTransceivers() if t.sender.transport is not None}
+        bandwidth = self.bandwidth
+        for transport in transports:
+            handle_rtcp = transport._handle_rtcp_data
+
+            async def handle_rtcp_with_feedback(data: bytes, handle_rtcp: Any = handle_rtcp) -> None:
+                for fci in transport_feedback(data):
+                    try:
+                        reports = parse_feedback(fci)
+                    except ValueError:
+                        continue
+                    bandwidth.on_transport_feedback(reports)
+                await handle_rtcp(data)
+
+            transport._handle_rtcp_data = handle_rtcp_with_feedback
 
     async def close(self) -> None:
         if self._closed:

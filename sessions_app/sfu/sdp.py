@@ -130,3 +130,31 @@ def ask_opus_resilience(sdp: str) -> str:
         position = next(i for i, line in enumerate(section) if _OPUS_RTPMAP_RE.match(line)) + 1
         section.insert(position, prefix + OPUS_PARAMETERS)
     return _join(session, media)
+
+
+_VP8_RTPMAP_RE = re.compile(r"^a=rtpmap:(\d+) VP8/90000", re.IGNORECASE)
+
+
+def offer_transport_cc(sdp: str, mids: set[str], extension_id: int, uri: str) -> str:
+    """
+    Ask for transport-wide congestion control feedback on the media sections ``mids`` (what the
+    SFU sends a subscriber): the sequence-number header extension and ``transport-cc`` feedback for
+    VP8. Only those: on what a browser publishes, it would expect the same feedback from us.
+    """
+    session, media = _sections(sdp)
+    for section in media:
+        mid = next((line[6:].strip() for line in section if line.startswith("a=mid:")), None)
+        if mid not in mids or any(uri in line for line in section):
+            continue
+        payload_type = next((m.group(1) for m in map(_VP8_RTPMAP_RE.match, section) if m), None)
+        if payload_type is None:
+            continue
+        position = max((i for i, line in enumerate(section) if line.startswith("a=extmap:")), default=0) + 1
+        section.insert(position, f"a=extmap:{extension_id} {uri}")
+        section.append(f"a=rtcp-fb:{payload_type} transport-cc")
+    return _join(session, media)
+
+
+def accepts_transport_cc(sdp: str, uri: str) -> bool:
+    """Whether an answer keeps the transport-wide sequence-number extension we offered."""
+    return any(line.startswith("a=extmap:") and uri in line for line in sdp.splitlines())

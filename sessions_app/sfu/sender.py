@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ from aiortc.rtp import (
 from aiortc.utils import random32
 
 from .frames import ntp_now
+from .twcc import TRANSPORT_CC_ID, SentPackets
 
 if TYPE_CHECKING:
     from aiortc.rtcrtpparameters import RTCRtpCodecParameters
@@ -53,6 +55,9 @@ MARKER_BIT = 0x80
 MAX_BUFFERED_BYTES = 512 * 1024
 PADDING_BIT = 0x20
 MAX_PADDING_BYTES = 255
+ONE_BYTE_PROFILE = 0xBEDE
+# The transport-wide sequence number element: ID, length 2 (written as 1), then padding to 32 bits.
+TRANSPORT_CC_ELEMENT = TRANSPORT_CC_ID << 4 | 0x1
 
 
 class PacketSender:
@@ -78,6 +83,7 @@ class PacketSender:
         "_rtx_payload_type",
         "_rtx_sequence",
         "_sender",
+        "_sent_packets",
         "_sequence",
         "_timestamp_origin",
         "_track",
@@ -90,6 +96,7 @@ class PacketSender:
         self._sender = sender
         self._track = track
         self._feedback = feedback
+        self._sent_packets: SentPackets | None = None
         self._last_timestamp = 0
         self._history: list[bytes | None] = [None] * RTP_HISTORY_SIZE
         self._sequence = random_sequence_number()
@@ -148,6 +155,19 @@ class PacketSender:
             self._track.stop()
             sender._RTCRtpSender__rtp_exited.set()  # type: ignore[attr-defined]
 
+    def use_transport_cc(self, sent_packets: SentPackets) -> None:
+        """The subscriber reports arrivals (transport-wide feedback): number every packet in ``sent_packets``."""
+        self._sent_packets = sent_packets
+
+    def _transport_cc_prefix(self, ntp: int, audio_level: tuple[bool, int] | None) -> bytes:
+        """The header extension block up to the transport-wide sequence number each packet adds (4 bytes)."""
+        extensions = HeaderExtensions()
+        extensions.mid = self._mid
+        extensions.abs_send_time = (ntp >> 14) & 0x00FFFFFF
+        extensions.audio_level = audio_level
+        _, value = self._extensions_map.set(extensions)
+        return EXTENSION_HEADER.pack(ONE_BYTE_PROFILE, (len(value) >> 2) + 1) + value
+
     def send(self, frame: EncodedFrame, pts: int, rewriter: Vp8Rewriter | None = None) -> bool:
         """
         Send one frame's packets now, stamped ``pts`` (on the subscriber's timeline), each payload
@@ -164,7 +184,12 @@ class PacketSender:
         if transport.get_write_buffer_size() > MAX_BUFFERED_BYTES:
             return False
         ntp = frame.ntp
-        extensions = self._extension_block(ntp, frame.audio_level)
+        sent_packets = self._sent_packets
+        if sent_packets is not None:
+            extensions = self._transport_cc_prefix(ntp, frame.audio_level)
+            now = time.monotonic()
+        else:
+            extensions = self._extension_block(ntp, frame.audio_level)
         first_byte = RTP_VERSION_BITS | EXTENSION_BIT if extensions else RTP_VERSION_BITS
         payload_type = self._payload_type
         timestamp = self._last_timestamp = (self._timestamp_origin + pts) & 0xFFFFFFFF
@@ -178,7 +203,14 @@ class PacketSender:
             if rewriter is not None:
                 payload = rewriter.rewrite(payload)
             second_byte = payload_type | MARKER_BIT if index == last else payload_type
-            packet = RTP_HEADER.pack(first_byte, second_byte, sequence, timestamp, ssrc) + extensions + payload
+            packet = RTP_HEADER.pack(first_byte, second_byte, sequence, timestamp, ssrc) + extensions
+            if sent_packets is not None:
+                wide = sent_packets.next_sequence
+                packet += bytes((TRANSPORT_CC_ELEMENT, wide >> 8, wide & 0xFF, 0))
+                packet += payload
+                sent_packets.stamp(now, len(packet))
+            else:
+                packet += payload
             history[sequence % RTP_HISTORY_SIZE] = packet
             transport.sendto(protect(packet), address)
             sequence = (sequence + 1) & 0xFFFF
@@ -213,14 +245,26 @@ class PacketSender:
         transport, address, protect = route
         if transport.get_write_buffer_size() > MAX_BUFFERED_BYTES:
             return 0
-        extensions = self._extension_block(ntp_now(), None)
+        sent_packets = self._sent_packets
+        if sent_packets is not None:
+            extensions = self._transport_cc_prefix(ntp_now(), None)
+            now = time.monotonic()
+        else:
+            extensions = self._extension_block(ntp_now(), None)
         first_byte = RTP_VERSION_BITS | PADDING_BIT | (EXTENSION_BIT if extensions else 0)
         padding = bytes(MAX_PADDING_BYTES - 1) + bytes((MAX_PADDING_BYTES,))
         ssrc = sender._rtx_ssrc
         timestamp = self._last_timestamp
         sequence = self._rtx_sequence
         for _ in range(count):
-            packet = RTP_HEADER.pack(first_byte, rtx_payload_type, sequence, timestamp, ssrc) + extensions + padding
+            packet = RTP_HEADER.pack(first_byte, rtx_payload_type, sequence, timestamp, ssrc) + extensions
+            if sent_packets is not None:
+                wide = sent_packets.next_sequence
+                packet += bytes((TRANSPORT_CC_ELEMENT, wide >> 8, wide & 0xFF, 0))
+                packet += padding
+                sent_packets.stamp(now, len(packet))
+            else:
+                packet += padding
             transport.sendto(protect(packet), address)
             sequence = (sequence + 1) & 0xFFFF
         self._rtx_sequence = sequence
