@@ -209,3 +209,34 @@ def test_a_publisher_is_told_a_generous_uplink_that_falls_only_with_loss() -> No
     for second in range(3, 60):
         fallen = uplink.advertise(400_000, second / 2, UPLINK_CONGESTION_LOSS * 4)
     assert fallen == 400_000, "lasting loss brings it down to the estimator's figure"
+
+
+async def test_payload_padding_of_an_old_packet_changes_nothing() -> None:
+    """
+    A repair of a packet whose frame already went out (Firefox 153 probes its uplink by sending one
+    old packet again and again on RTX) is dropped: no frame is replayed and no picture loss reported.
+    """
+    published = PublishedTrack("video", "pub")
+    path = VideoReceivePath(FakeReceiver(), published)  # type: ignore[arg-type]
+    frames: list[int] = []
+    losses: list[int] = []
+    published.on_frame = lambda tapped: frames.append(tapped.timestamp)  # type: ignore[method-assign]
+    published.on_upstream_loss = lambda layer: losses.append(layer.index)  # type: ignore[method-assign]
+
+    def media(sequence: int) -> RtpPacket:
+        rtp = RtpPacket(payload_type=96, sequence_number=sequence, timestamp=sequence * 3000, ssrc=11)
+        rtp.marker = True
+        rtp.extensions.rtp_stream_id = "q"
+        rtp.payload = b"\x10\x00vp8"
+        return rtp
+
+    for sequence in range(100, 300):
+        await path.handle(media(sequence), 0)
+    padding = RtpPacket(payload_type=97, sequence_number=1, timestamp=150 * 3000, ssrc=44)
+    padding.extensions.repaired_rtp_stream_id = "q"
+    padding.marker = True
+    padding.payload = (150).to_bytes(2, "big") + b"\x10\x00vp8"
+    await path.handle(padding, 0)
+    await path.handle(media(300), 0)
+    assert frames == [sequence * 3000 for sequence in range(100, 301)]
+    assert losses == []

@@ -41,6 +41,7 @@ VIDEO_JITTER_CAPACITY = 512
 VIDEO_STALL_S = 0.4
 VIDEO_STALL_TICKS = int(VIDEO_STALL_S * 90_000)
 RTP_TIMESTAMP_HALF_RANGE = 1 << 31
+RTP_SEQUENCE_HALF_RANGE = 1 << 15
 VP8_START_CODE = b"\x9d\x01\x2a"
 LOSS_SAMPLE_S = 0.5
 
@@ -153,6 +154,11 @@ class FrameAssembler(JitterBuffer):
                 return False
         ahead = (timestamp - oldest.timestamp) & 0xFFFFFFFF
         return VIDEO_STALL_TICKS < ahead < RTP_TIMESTAMP_HALF_RANGE
+
+    def is_behind(self, sequence_number: int) -> bool:
+        """The packet ``sequence_number`` is older than the buffer's origin: its frame went out, or was given up."""
+        origin = self._origin
+        return origin is not None and 0 < (origin - sequence_number) & 0xFFFF < RTP_SEQUENCE_HALF_RANGE
 
     def start_again(self) -> None:
         """Forget every buffered packet and take the next packet that opens a frame as the origin."""
@@ -282,6 +288,11 @@ class VideoReceivePath:
             if len(packet.payload) < 2 or apt not in self._codecs or layer.ssrc is None:
                 return  # padding (a bandwidth probe) or a repair for a stream not seen yet
             packet = unwrap_rtx(packet, payload_type=apt, ssrc=layer.ssrc)
+            if layer.assembler.is_behind(packet.sequence_number):
+                # Payload padding: a browser probing its uplink sends old packets again on RTX
+                # (Firefox 153 one packet, over and over). aiortc's buffer would start again from
+                # one more than 100 behind, replay its frame and stall waiting for the next.
+                return
         elif ssrc != layer.ssrc:
             return  # a layer's old stream, still in flight after it moved to a new SSRC
         if layer.nack.add(packet):

@@ -50,7 +50,8 @@ export function iceGatheringComplete(pc, timeoutMs = ICE_GATHERING_TIMEOUT_MS) {
  * Shape what a sender encodes. The camera: one encoding per simulcast layer the server asked for
  * (CAMERA_LAYERS). A screen: full resolution always, frame rate dropped under pressure (text must
  * stay sharp), with temporal layers the SFU can drop per viewer. A browser that refuses a
- * setting (an older one without scalabilityMode) keeps the rest.
+ * setting (an older one without scalabilityMode) keeps the rest; one that does not know it
+ * (Firefox 153 ESR) ignores it and chooses its own temporal layers (two).
  */
 async function tuneEncodings(kind, sender) {
   if (kind === "audio" || typeof sender.getParameters !== "function") return;
