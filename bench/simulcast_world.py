@@ -18,7 +18,6 @@ from typing import Any
 
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpParameters
-from aiortc.rtcrtpreceiver import RemoteBitrateEstimator
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 from aiortc.utils import random32
 
@@ -46,7 +45,7 @@ class PublisherReceiver:
         self._RTCRtpReceiver__codecs = {VP8.payloadType: VP8, VP8_RTX.payloadType: VP8_RTX}
         self._RTCRtpReceiver__remote_streams: dict[int, Any] = {}
         self._RTCRtpReceiver__rtx_ssrc: dict[int, int] = {}
-        self._RTCRtpReceiver__remote_bitrate_estimator = RemoteBitrateEstimator()
+        self._RTCRtpReceiver__remote_bitrate_estimator = None
         self._RTCRtpReceiver__rtcp_ssrc = random32()
         self.rtcp_packets = 0
         self.nacks = 0

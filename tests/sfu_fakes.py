@@ -52,10 +52,14 @@ class FakeReceiver:
         self._RTCRtpReceiver__remote_bitrate_estimator = None
         self._RTCRtpReceiver__rtcp_ssrc = None
         self.nacks: list[tuple[int, list[int]]] = []
+        self.rtcp: list[object] = []
         self.plis: list[int] = []
 
     async def _send_rtcp_nack(self, media_ssrc: int, lost: list[int]) -> None:
         self.nacks.append((media_ssrc, lost))
+
+    async def _send_rtcp(self, packet: object) -> None:
+        self.rtcp.append(packet)
 
     async def send_pli(self, media_ssrc: int) -> None:
         self.plis.append(media_ssrc)

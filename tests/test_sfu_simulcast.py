@@ -240,3 +240,21 @@ async def test_payload_padding_of_an_old_packet_changes_nothing() -> None:
     await path.handle(media(300), 0)
     assert frames == [sequence * 3000 for sequence in range(100, 301)]
     assert losses == []
+
+
+async def test_the_publisher_is_told_its_uplink_twice_a_second_with_every_layer_named() -> None:
+    from aiortc.rtp import RTCP_PSFB_APP, unpack_remb_fci
+
+    published = PublishedTrack("video", "pub")
+    receiver = FakeReceiver()
+    receiver._RTCRtpReceiver__rtcp_ssrc = 1234
+    path = VideoReceivePath(receiver, published)  # type: ignore[arg-type]
+    for index in range(30):  # 30 packets a layer, 50 ms apart: 1.5 s
+        for ssrc, rid in ((11, "q"), (22, "h")):
+            rtp = RtpPacket(payload_type=96, sequence_number=index, timestamp=index * 4500, ssrc=ssrc, marker=True)
+            rtp.extensions.rtp_stream_id = rid
+            rtp.payload = b"\x10\x01" + bytes(500)
+            await path.handle(rtp, 1_000_000 + index * 50)
+    rembs = [unpack_remb_fci(p.fci) for p in receiver.rtcp if p.fmt == RTCP_PSFB_APP]  # type: ignore[attr-defined]
+    assert len(rembs) == 3, "at the first packet, then every 500 ms"
+    assert rembs[0][0] == PUBLISHER_START_BPS and sorted(rembs[-1][1]) == [11, 22]

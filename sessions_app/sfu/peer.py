@@ -107,8 +107,8 @@ def receivers_without_estimator() -> Iterator[None]:
     Transceivers made meanwhile get no receive-side bandwidth estimator: 1,000 one-millisecond
     buckets (about 97 kB, tracemalloc) and a fifth of a join's CPU in a call of ten (py-spy,
     bench/signaling.py), built for every video receiver whether media ever comes or not. A
-    subscription receives nothing and needs none; a publisher's is made with its first packet
-    (``tap.LazyBitrateEstimator``). aiortc's receiver skips it when it is None.
+    subscription receives nothing and needs none; a publisher's video has its own REMB, made
+    without one (``receive.VideoReceivePath``). aiortc's receiver skips it when it is None.
     """
     if not hasattr(aiortc_receiver, "RemoteBitrateEstimator"):
         raise RuntimeError("aiortc.rtcrtpreceiver.RemoteBitrateEstimator is gone: see sfu/compat.py")

@@ -44,6 +44,8 @@ RTP_TIMESTAMP_HALF_RANGE = 1 << 31
 RTP_SEQUENCE_HALF_RANGE = 1 << 15
 VP8_START_CODE = b"\x9d\x01\x2a"
 LOSS_SAMPLE_S = 0.5
+# How often the publisher is told its uplink figure (REMB); the first with its first packet.
+REMB_INTERVAL_MS = 500
 
 
 def keyframe_size(first_payload: bytes) -> tuple[int, int] | None:
@@ -242,10 +244,11 @@ class VideoReceivePath:
     """
     Stands in for ``RTCRtpReceiver._handle_rtp_packet`` on a publisher's video receiver.
 
-    Keeps aiortc's REMB feedback (the publisher's browser turns its top layers off by itself
-    when our estimate of its uplink is low; ``bandwidth.PublisherUplink`` says why the figure is
-    not aiortc's as it is) and receiver-report statistics, and does the rest per layer: RTX
-    unwrapping, NACKs, frame assembly, keyframe requests.
+    Sends the publisher REMB feedback (its browser turns its top layers off by itself when our
+    figure for its uplink is low; ``bandwidth.PublisherUplink`` says how it is made, without
+    aiortc's per-packet delay estimator, which cost more than parsing the packets), keeps the
+    receiver-report statistics, and does the rest per layer: RTX unwrapping, NACKs, frame
+    assembly, keyframe requests.
     """
 
     def __init__(self, receiver: RTCRtpReceiver, published: PublishedTrack) -> None:
@@ -257,6 +260,8 @@ class VideoReceivePath:
         # SSRC -> (layer, whether the SSRC carries that layer's retransmissions).
         self._streams: dict[int, tuple[VideoLayer, bool]] = {}
         self.uplink = PublisherUplink()
+        self._received_octets = 0
+        self._remb_sent_ms = 0
         self._loss_sampled_at = 0.0
         self._loss = 0.0
         self._counted: dict[int, tuple[int, int]] = {}
@@ -265,9 +270,9 @@ class VideoReceivePath:
         receiver = self._receiver
         if not receiver._enabled:
             return
-        abs_send_time = packet.extensions.abs_send_time
-        if abs_send_time is not None:
-            await self._feed_estimator(packet, abs_send_time, arrival_time_ms)
+        self._received_octets += len(packet.payload) + packet.padding_size
+        if arrival_time_ms - self._remb_sent_ms >= REMB_INTERVAL_MS:
+            await self._send_remb(arrival_time_ms)
         codec = self._codecs.get(packet.payload_type)
         if codec is None:
             return
@@ -352,22 +357,19 @@ class VideoReceivePath:
         self._loss = max(expected - received, 0) / expected if expected > 0 else 0.0
         return self._loss
 
-    async def _feed_estimator(self, packet: RtpPacket, abs_send_time: int, arrival_time_ms: int) -> None:
-        """What aiortc's receiver does with abs-send-time: estimate the uplink and tell the publisher (REMB)."""
+    async def _send_remb(self, arrival_time_ms: int) -> None:
+        """Tell the publisher's browser what its uplink may carry (REMB): ``bandwidth.PublisherUplink``."""
         receiver = self._receiver
-        estimator = receiver._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
-        if estimator is None:
-            return
-        remb = estimator.add(
-            abs_send_time=abs_send_time,
-            arrival_time_ms=arrival_time_ms,
-            payload_size=len(packet.payload) + packet.padding_size,
-            ssrc=packet.ssrc,
-        )
         rtcp_ssrc = receiver._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
-        if remb is not None and rtcp_ssrc is not None:
-            now = arrival_time_ms / 1000
-            bitrate = self.uplink.advertise(remb[0], now, self._recent_loss(now))
-            await receiver._send_rtcp(
-                RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(bitrate, remb[1]))
-            )
+        ssrcs = [layer.ssrc for layer in self._published.layers if layer.ssrc is not None]
+        if rtcp_ssrc is None or not ssrcs:
+            return
+        elapsed_ms = arrival_time_ms - self._remb_sent_ms
+        received_bps = self._received_octets * 8000 / elapsed_ms if self._remb_sent_ms else 0.0
+        self._remb_sent_ms = arrival_time_ms
+        self._received_octets = 0
+        now = arrival_time_ms / 1000
+        bitrate = self.uplink.advertise(received_bps, now, self._recent_loss(now))
+        await receiver._send_rtcp(
+            RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(bitrate, ssrcs))
+        )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiortc import rtcrtpreceiver
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
@@ -44,23 +43,6 @@ class ImmediateAudioBuffer(JitterBuffer):
         return False, TappedFrame((packet.payload,), packet.timestamp, audio_level=level)
 
 
-class LazyBitrateEstimator:
-    """
-    A publisher's receive-side bandwidth estimator (what its REMB feedback comes from), made
-    when its first packet arrives: a participant who never sends video never pays for one.
-    """
-
-    __slots__ = ("_receiver",)
-
-    def __init__(self, receiver: RTCRtpReceiver) -> None:
-        self._receiver = receiver
-
-    def add(self, **packet: Any) -> Any:
-        estimator = rtcrtpreceiver.RemoteBitrateEstimator()
-        self._receiver._RTCRtpReceiver__remote_bitrate_estimator = estimator  # type: ignore[attr-defined]
-        return estimator.add(**packet)
-
-
 class DecoderQueueTap:
     """
     Stands in for the receiver's private decoder queue (``queue.Queue``).
@@ -95,7 +77,6 @@ def tap_receiver(receiver: RTCRtpReceiver, published: PublishedTrack) -> None:
     """
     receiver._RTCRtpReceiver__decoder_queue = DecoderQueueTap(published)  # type: ignore[attr-defined]
     if published.kind == "video":
-        receiver._RTCRtpReceiver__remote_bitrate_estimator = LazyBitrateEstimator(receiver)  # type: ignore[attr-defined]
         receiver._handle_rtp_packet = VideoReceivePath(receiver, published).handle  # type: ignore[method-assign]
     else:
         receiver._RTCRtpReceiver__jitter_buffer = ImmediateAudioBuffer(published)  # type: ignore[attr-defined]
