@@ -258,3 +258,21 @@ async def test_the_publisher_is_told_its_uplink_twice_a_second_with_every_layer_
     rembs = [unpack_remb_fci(p.fci) for p in receiver.rtcp if p.fmt == RTCP_PSFB_APP]  # type: ignore[attr-defined]
     assert len(rembs) == 3, "at the first packet, then every 500 ms"
     assert rembs[0][0] == PUBLISHER_START_BPS and sorted(rembs[-1][1]) == [11, 22]
+
+
+def test_a_screen_share_keeps_its_resolution_and_gives_up_frame_rate() -> None:
+    """A screen is one layer: the steps a viewer can be given are its temporal layers, never a smaller picture."""
+    import time as clock
+
+    from sessions_app.sfu.bandwidth import View, layer_steps
+
+    screen = PublishedTrack("video", "pub", "screen")
+    layer = screen.layer(0)
+    layer.bind(77)
+    layer.width, layer.height = 1920, 1080
+    layer.rates_by_tid[:] = [400_000.0, 200_000.0, 200_000.0]
+    steps = layer_steps(screen, View(320, 180), clock.monotonic())
+    assert [(spatial, tid) for spatial, tid, _ in steps] == [(0, 0), (0, 1), (0, 2)]
+    assert [rate for _, _, rate in steps] == [400_000.0, 600_000.0, 800_000.0]
+    chosen, limited = allocate(500_000.0, [Demand(None, steps, (0, 0))])  # type: ignore[arg-type]
+    assert chosen == [0] and limited, "under pressure: the base frame rate at full resolution"
