@@ -429,24 +429,31 @@ PUBLISHER_START_BPS = 2_500_000
 PUBLISHER_MAX_BPS = 4_000_000
 UPLINK_GROWTH = 1.08
 UPLINK_CONGESTION_LOSS = 0.03
+# Near where the uplink last lost packets the figure grows this slowly (GCC's "near max" increase).
+UPLINK_GROWTH_NEAR_LOSS = 1.01
+UPLINK_NEAR_LOSS = 0.9
 
 
 class PublisherUplink:
     """The REMB figure one publisher is sent, from its receive-side estimate and loss (see above)."""
 
-    __slots__ = ("_updated", "value")
+    __slots__ = ("_lossy_at_bps", "_updated", "value")
 
     def __init__(self) -> None:
         self.value: float | None = None
         self._updated = 0.0
+        self._lossy_at_bps = 0.0
 
     def advertise(self, estimate: float, now: float, loss: float) -> int:
         if self.value is None:
             value = max(estimate, PUBLISHER_START_BPS)
         elif loss > UPLINK_CONGESTION_LOSS:
-            value = min(self.value, max(estimate, self.value * (1 - loss / 2)))
+            self._lossy_at_bps = max(estimate, self.value * (1 - loss / 2))
+            value = min(self.value, self._lossy_at_bps)
         else:
-            value = max(estimate, self.value * UPLINK_GROWTH ** min(now - self._updated, 2.0))
+            near_loss = self._lossy_at_bps and self.value > self._lossy_at_bps * UPLINK_NEAR_LOSS
+            growth = UPLINK_GROWTH_NEAR_LOSS if near_loss else UPLINK_GROWTH
+            value = max(estimate, self.value * growth ** min(now - self._updated, 2.0))
         self.value = min(value, PUBLISHER_MAX_BPS)
         self._updated = now
         return int(self.value)

@@ -22,7 +22,7 @@ SOURCE_KINDS = {"audio": "audio", "video": "video", "screen": "video"}
 SILENCE_DBOV = 127
 LEVEL_SMOOTHING = 0.25
 # A layer that sent no frame for this long is off (the publisher's browser dropped it for lack of uplink).
-LAYER_IDLE_S = 1.0
+LAYER_IDLE_S = 0.5
 RATE_SAMPLE_S = 0.5
 
 

@@ -218,9 +218,18 @@ class WeakLink:
         """
         run("ip", "netns", "exec", self.namespace, "nft", "-f", "-", stdin=rules)
 
+    def shape_uplink(self, rate_kbit: int) -> None:
+        """
+        A token bucket at ``rate_kbit`` on what leaves the namespace: the uplink of a browser inside it
+        (a publisher's), shaped on the namespace's own veth end.
+        """
+        tbf = ["tbf", "rate", f"{rate_kbit}kbit", "burst", TBF_BURST, "latency", TBF_LATENCY]
+        run("ip", "netns", "exec", self.namespace, "tc", "qdisc", "replace", "dev", self.peer_device, "root", *tbf)
+
     def clear(self) -> None:
         """Back to an unshaped link (the veth's default, no queueing discipline, nothing dropped)."""
         run("tc", "qdisc", "del", "dev", self.host_device, "root", check=False)
+        run("ip", "netns", "exec", self.namespace, "tc", "qdisc", "del", "dev", self.peer_device, "root", check=False)
         self._drop_in_namespace(0)
 
     def qdisc(self) -> str:

@@ -61,6 +61,10 @@ UP_WITHIN_S = 10
 # How long to keep watching after a deadline, so a late switch is reported with its delay.
 OVERTIME_S = 4
 # Viewers neither capture nor send: the 2-core machine decodes, it does not encode, for them.
+# A publisher's uplink that cannot carry all three layers (about 1.2 Mbit/s with the fake camera).
+PUBLISHER_UPLINK_KBIT = 700
+TOP_LAYER_OFF_WITHIN_S = 15
+UPLINK_MEASURE_S = 10
 VIEWER_VIEWPORT = {"width": 1920, "height": 1080}
 VIEWER_SETTINGS = {"startVideoPaused": "true", "startAudioMuted": "true"}
 
@@ -130,7 +134,13 @@ class Call:
     """One publisher and its viewers in a new session on the weak-link server."""
 
     def __init__(
-        self, server: DaphneServer, link: WeakLink, open_page: Callable[..., Page], namespaced: Browser
+        self,
+        server: DaphneServer,
+        link: WeakLink,
+        open_page: Callable[..., Page],
+        namespaced: Browser,
+        *,
+        constrained_publisher: bool = False,
     ) -> None:
         output = subprocess.run(
             [sys.executable, "manage.py", "create_session", "--title", "Adaptation"],
@@ -145,7 +155,10 @@ class Call:
         self.namespaced_share_url = self.share_url.replace("127.0.0.1", link.host_address, 1)
         self.open_page = open_page
         self.namespaced = namespaced
-        self.publisher = self._join(self.share_url, "Publisher")
+        if constrained_publisher:
+            self.publisher = self._join(self.namespaced_share_url, "Publisher", on=namespaced)
+        else:
+            self.publisher = self._join(self.share_url, "Publisher")
         self.publisher_id = local_participant_id(self.publisher)
         self.viewers: dict[str, Page] = {}
 
@@ -297,3 +310,42 @@ def test_a_viewer_follows_its_link_down_and_back_up(call: Call, link: WeakLink) 
     figures = f"down after {down_s} s, back up after {up_s} s (top height {top_height}); inbound-rtp now {inbound}"
     assert down_s is not None and down_s <= DOWN_WITHIN_S, f"no smaller picture within {DOWN_WITHIN_S} s: {figures}"
     assert up_s is not None and up_s <= UP_WITHIN_S, f"not back at the top height within {UP_WITHIN_S} s: {figures}"
+
+
+def test_a_publisher_on_a_slow_uplink_turns_its_top_layer_off_and_stays_watchable(
+    weak_link_server: DaphneServer, link: WeakLink, open_page: Callable[..., Page], namespaced_browser: Browser
+) -> None:
+    """
+    The SFU's figure for a publisher's uplink falls when its packets are lost, and the publisher's own
+    encoder then turns its top layer off (no bitrate set by hand): its viewers keep a moving picture.
+    """
+    call = Call(weak_link_server, link, open_page, namespaced_browser, constrained_publisher=True)
+    call.add_viewer("Viewer")
+    call.wait_until_everyone_presents()
+    call.warm_up()
+    top = top_layer(stats(call.publisher)["outbound"])
+    link.shape_uplink(PUBLISHER_UPLINK_KBIT)
+
+    def top_layer_off() -> bool:
+        layers = {layer["rid"]: layer for layer in stats(call.publisher)["outbound"]}
+        return layers.get(top["rid"], {}).get("qualityLimitationReason") == "bandwidth" and any(
+            layer["rid"] != top["rid"] and layer["framesEncoded"] for layer in layers.values()
+        )
+
+    deadline = call.publisher.evaluate(NOW) + TOP_LAYER_OFF_WITHIN_S * 1000
+    while not top_layer_off() and call.publisher.evaluate(NOW) < deadline:
+        call.settle(0.5)
+    assert top_layer_off(), f"the publisher still sends its top layer {top['rid']}: {stats(call.publisher)['outbound']}"
+    call.settle(SETTLE_S)  # the publisher's encoder settles on what its uplink carries
+    before = {layer["rid"]: layer["framesEncoded"] for layer in stats(call.publisher)["outbound"]}
+    window = call.measure(UPLINK_MEASURE_S)
+    after = {layer["rid"]: layer["framesEncoded"] for layer in stats(call.publisher)["outbound"]}
+    report = f"uplink {PUBLISHER_UPLINK_KBIT} kbit/s\n{describe(window)}\nframes encoded per rid: {before} -> {after}"
+    top_frames = after.get(top["rid"], 0) - before.get(top["rid"], 0)
+    assert top_frames <= UPLINK_MEASURE_S * 2, (
+        f"the top layer ({top['rid']}) kept encoding: {top_frames} frames\n{report}"
+    )
+    # Its viewer keeps a moving picture. (Not yet without freezes: the publisher's browser still sends close
+    # to what its uplink carries, and what it loses there costs keyframes; see the README's media section.)
+    viewer = window.viewers["Viewer"]
+    assert viewer.fps >= MIN_CONSTRAINED_FPS, f"the viewer presented {viewer.fps:.1f} fps\n{report}"
