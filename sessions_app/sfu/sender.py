@@ -60,6 +60,20 @@ ONE_BYTE_PROFILE = 0xBEDE
 TRANSPORT_CC_ELEMENT = TRANSPORT_CC_ID << 4 | 0x1
 
 
+def numbered(head: bytes, body: bytes, sent_packets: SentPackets | None, now: float) -> bytes:
+    """
+    A packet from its ``head`` (RTP header and extension block) and ``body``: with transport-wide
+    feedback, the head's block ends with room for this packet's transport-wide sequence number,
+    written here, and the packet is recorded as sent ``now``.
+    """
+    if sent_packets is None:
+        return head + body
+    wide = sent_packets.next_sequence
+    packet = head + bytes((TRANSPORT_CC_ELEMENT, wide >> 8, wide & 0xFF, 0)) + body
+    sent_packets.stamp(now, len(packet))
+    return packet
+
+
 class PacketSender:
     """
     Takes over one subscription's ``RTCRtpSender``: aiortc keeps negotiating it, sending its
@@ -185,6 +199,7 @@ class PacketSender:
             return False
         ntp = frame.ntp
         sent_packets = self._sent_packets
+        now = 0.0
         if sent_packets is not None:
             extensions = self._transport_cc_prefix(ntp, frame.audio_level)
             now = time.monotonic()
@@ -203,14 +218,8 @@ class PacketSender:
             if rewriter is not None:
                 payload = rewriter.rewrite(payload)
             second_byte = payload_type | MARKER_BIT if index == last else payload_type
-            packet = RTP_HEADER.pack(first_byte, second_byte, sequence, timestamp, ssrc) + extensions
-            if sent_packets is not None:
-                wide = sent_packets.next_sequence
-                packet += bytes((TRANSPORT_CC_ELEMENT, wide >> 8, wide & 0xFF, 0))
-                packet += payload
-                sent_packets.stamp(now, len(packet))
-            else:
-                packet += payload
+            head = RTP_HEADER.pack(first_byte, second_byte, sequence, timestamp, ssrc) + extensions
+            packet = numbered(head, payload, sent_packets, now)
             history[sequence % RTP_HISTORY_SIZE] = packet
             transport.sendto(protect(packet), address)
             sequence = (sequence + 1) & 0xFFFF
@@ -246,6 +255,7 @@ class PacketSender:
         if transport.get_write_buffer_size() > MAX_BUFFERED_BYTES:
             return 0
         sent_packets = self._sent_packets
+        now = 0.0
         if sent_packets is not None:
             extensions = self._transport_cc_prefix(ntp_now(), None)
             now = time.monotonic()
@@ -257,14 +267,8 @@ class PacketSender:
         timestamp = self._last_timestamp
         sequence = self._rtx_sequence
         for _ in range(count):
-            packet = RTP_HEADER.pack(first_byte, rtx_payload_type, sequence, timestamp, ssrc) + extensions
-            if sent_packets is not None:
-                wide = sent_packets.next_sequence
-                packet += bytes((TRANSPORT_CC_ELEMENT, wide >> 8, wide & 0xFF, 0))
-                packet += padding
-                sent_packets.stamp(now, len(packet))
-            else:
-                packet += padding
+            head = RTP_HEADER.pack(first_byte, rtx_payload_type, sequence, timestamp, ssrc) + extensions
+            packet = numbered(head, padding, sent_packets, now)
             transport.sendto(protect(packet), address)
             sequence = (sequence + 1) & 0xFFFF
         self._rtx_sequence = sequence

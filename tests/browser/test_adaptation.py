@@ -60,12 +60,12 @@ DOWN_WITHIN_S = 2
 UP_WITHIN_S = 10
 # How long to keep watching after a deadline, so a late switch is reported with its delay.
 OVERTIME_S = 4
-# Viewers neither capture nor send: the 2-core machine decodes, it does not encode, for them.
 # A publisher's uplink that cannot carry all three layers (about 1.2 Mbit/s with the fake camera).
 PUBLISHER_UPLINK_KBIT = 700
 TOP_LAYER_OFF_WITHIN_S = 15
 UPLINK_MEASURE_S = 10
 VIEWER_VIEWPORT = {"width": 1920, "height": 1080}
+# Viewers neither capture nor send: the 2-core machine decodes, it does not encode, for them.
 VIEWER_SETTINGS = {"startVideoPaused": "true", "startAudioMuted": "true"}
 
 
