@@ -51,6 +51,8 @@ def test_admin_mutes_removes_and_ends_in_real_browsers(
     # The live page picks both up by itself (htmx polling), with their state.
     expect(row(operator_page, ann_id)).to_contain_text("Ann", timeout=10_000)
     expect(row(operator_page, bob_id)).to_contain_text("Bob", timeout=10_000)
+    # The SFU's view of each one's media: the simulcast layers their camera arrives in.
+    expect(row(operator_page, ann_id).locator("[data-sends-layers]")).to_contain_text("sends", timeout=15_000)
 
     row(operator_page, ann_id).locator('[data-action="mute"]').click()
     expect(ann.locator(f'{CONTAINER} [data-local="true"]')).to_have_attribute("data-audio-muted", "true")
