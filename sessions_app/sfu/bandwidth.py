@@ -1,15 +1,20 @@
 """
 Per-subscriber bandwidth: what one participant's downlink carries, and which layers fit in it.
 
-Each subscriber's browser tells us how much it can take: REMB (its receive-side estimate, which
-falls as soon as queues build on the path) and the loss in its receiver reports. We keep one
-estimate per subscriber connection, and share it among the videos it receives (``allocate``):
-screen shares first, then bigger tiles; each gets its lowest layer's base frame rate, then one
-step up at a time (more temporal layers, then the next spatial layer up to what its tile shows)
-while the total fits. REMB only rises slowly above what it is sent (at most 1.5 times, 8 % a
-second), so moving up is proved by probing: padding on the RTX stream up to the next step's rate
-for a second; if the subscriber's estimate does not fall and loss stays low, that rate fits. A
-fall of REMB or loss above CONGESTION_LOSS ends what probes proved and moves down at once.
+We keep one estimate per subscriber connection and share it among the videos it receives
+(``allocate``): screen shares first, then bigger tiles; each gets its lowest layer's base frame
+rate, then one step up at a time (more temporal layers, then the next spatial layer up to what its
+tile shows) while the total fits.
+
+What the estimate is made of, best first: transport-wide feedback (``twcc.py``: the browser says
+when each packet arrived, so the queue on the link and the rate through it are seen directly), then
+REMB where a browser sends it (Chromium 156 does not send us any), then the share of packets the
+subscriber asks for again (NACK) and its receiver reports' loss. A full link (a queue over
+CONGESTION_QUEUE_MS, or loss over CONGESTION_LOSS) brings the estimate down to what got through.
+Moving up is proved by probing: padding on the RTX stream up to the next step (PROBE_OVERSHOOT
+over it) for PROBE_DURATION_S, stopped as soon as the queue grows; if it held, that rate fits.
+
+Also here: ``PublisherUplink``, the figure each publisher's browser is told its uplink carries.
 Nothing here looks at media: a publisher's layer rates are measured from the bytes it sends.
 """
 
@@ -32,7 +37,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# What a new subscriber is assumed to take before its browser's first estimate (REMB comes after a few seconds).
+# What a new subscriber is assumed to take before anything is known of its link.
 INITIAL_ESTIMATE_BPS = 1_000_000
 # Allocate at most this share of the estimate: keyframes and bursts need room.
 HEADROOM = 0.9
