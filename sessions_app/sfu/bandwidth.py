@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,8 +33,6 @@ if TYPE_CHECKING:
     from .forwarding import ForwardingTrack
     from .published import PublishedTrack
     from .sender import PacketSender
-
-logger = logging.getLogger(__name__)
 
 # What a new subscriber is assumed to take before anything is known of its link.
 INITIAL_ESTIMATE_BPS = 1_000_000

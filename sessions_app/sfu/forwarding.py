@@ -115,7 +115,7 @@ class ForwardingTrack(MediaStreamTrack):
         """Forward nothing until the next keyframe (video), and ask the publisher for one."""
         if self._is_video:
             self._awaiting_keyframe = True
-            self._request_keyframe()
+            self.request_keyframe()
 
     def restart(self) -> None:
         """The sender was (re)enabled by a negotiation: start again from a keyframe."""
@@ -133,12 +133,10 @@ class ForwardingTrack(MediaStreamTrack):
 
     def request_keyframe(self) -> None:
         """
-        The subscriber asked for a keyframe (RTCP PLI/FIR): relay it for the layer it is moving to
-        (or on), unless one was asked for within the debounce (its keyframe is on its way).
+        Ask the publisher for a keyframe of the layer this subscription is moving to (or on): the
+        subscriber's own PLI/FIR comes here too, and is answered by the keyframe already asked for
+        if one was within the publisher's debounce.
         """
-        self._request_keyframe()
-
-    def _request_keyframe(self) -> None:
         if self._sender is None or self.source is None:
             return
         layer = self.target_layer if self.target_layer is not None else self.current_layer

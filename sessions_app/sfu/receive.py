@@ -23,7 +23,7 @@ from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, 
 
 from .bandwidth import PublisherUplink
 from .frames import TappedFrame
-from .vp8 import Vp8FrameInfo, parse_frame_info, starts_frame
+from .vp8 import Vp8FrameInfo, descriptor_length, parse_frame_info, starts_frame
 
 if TYPE_CHECKING:
     from aiortc.rtcrtpreceiver import RTCRtpReceiver
@@ -50,19 +50,8 @@ REMB_INTERVAL_MS = 500
 
 def keyframe_size(first_payload: bytes) -> tuple[int, int] | None:
     """The (width, height) a VP8 keyframe's header declares (RFC 6386 §9.1), read past the descriptor."""
-    if len(first_payload) < 2:
-        return None
-    offset = 1
-    if first_payload[0] & 0x80:
-        flags = first_payload[1]
-        offset = 2
-        if flags & 0x80:
-            offset += 2 if len(first_payload) > offset and first_payload[offset] & 0x80 else 1
-        if flags & 0x40:
-            offset += 1
-        if flags & 0x30:
-            offset += 1
-    header = first_payload[offset : offset + 10]
+    offset = descriptor_length(first_payload)
+    header = first_payload[offset : offset + 10] if offset > 0 else b""
     if len(header) < 10 or header[0] & 0x01 or header[3:6] != VP8_START_CODE:
         return None
     return int.from_bytes(header[6:8], "little") & 0x3FFF, int.from_bytes(header[8:10], "little") & 0x3FFF

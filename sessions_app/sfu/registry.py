@@ -132,6 +132,7 @@ class SFU:
                 if s.publisher_id is not None and s.track.kind == "video"
             ],
             "downlinkEstimate": round(peer.bandwidth.estimate(time.monotonic())),
+            "probes": {"sent": peer.bandwidth.probes, "won": peer.bandwidth.probes_won},
         }
 
     async def end_session(self, session_id: str) -> None:

@@ -173,15 +173,6 @@ class PacketSender:
         """The subscriber reports arrivals (transport-wide feedback): number every packet in ``sent_packets``."""
         self._sent_packets = sent_packets
 
-    def _transport_cc_prefix(self, ntp: int, audio_level: tuple[bool, int] | None) -> bytes:
-        """The header extension block up to the transport-wide sequence number each packet adds (4 bytes)."""
-        extensions = HeaderExtensions()
-        extensions.mid = self._mid
-        extensions.abs_send_time = (ntp >> 14) & 0x00FFFFFF
-        extensions.audio_level = audio_level
-        _, value = self._extensions_map.set(extensions)
-        return EXTENSION_HEADER.pack(ONE_BYTE_PROFILE, (len(value) >> 2) + 1) + value
-
     def send(self, frame: EncodedFrame, pts: int, rewriter: Vp8Rewriter | None = None) -> bool:
         """
         Send one frame's packets now, stamped ``pts`` (on the subscriber's timeline), each payload
@@ -199,12 +190,7 @@ class PacketSender:
             return False
         ntp = frame.ntp
         sent_packets = self._sent_packets
-        now = 0.0
-        if sent_packets is not None:
-            extensions = self._transport_cc_prefix(ntp, frame.audio_level)
-            now = time.monotonic()
-        else:
-            extensions = self._extension_block(ntp, frame.audio_level)
+        extensions, now = self._extension_block(ntp, frame.audio_level)
         first_byte = RTP_VERSION_BITS | EXTENSION_BIT if extensions else RTP_VERSION_BITS
         payload_type = self._payload_type
         timestamp = self._last_timestamp = (self._timestamp_origin + pts) & 0xFFFFFFFF
@@ -255,12 +241,7 @@ class PacketSender:
         if transport.get_write_buffer_size() > MAX_BUFFERED_BYTES:
             return 0
         sent_packets = self._sent_packets
-        now = 0.0
-        if sent_packets is not None:
-            extensions = self._transport_cc_prefix(ntp_now(), None)
-            now = time.monotonic()
-        else:
-            extensions = self._extension_block(ntp_now(), None)
+        extensions, now = self._extension_block(ntp_now(), None)
         first_byte = RTP_VERSION_BITS | PADDING_BIT | (EXTENSION_BIT if extensions else 0)
         padding = bytes(MAX_PADDING_BYTES - 1) + bytes((MAX_PADDING_BYTES,))
         ssrc = sender._rtx_ssrc
@@ -287,16 +268,22 @@ class PacketSender:
             return None
         return pair.protocol.transport, pair.remote_addr, dtls._tx_srtp.protect
 
-    def _extension_block(self, ntp: int, audio_level: tuple[bool, int] | None) -> bytes:
-        """The header extensions of one frame's packets (MID, abs-send-time, audio level), with their header."""
+    def _extension_block(self, ntp: int, audio_level: tuple[bool, int] | None) -> tuple[bytes, float]:
+        """
+        The header extension block of one frame's packets (MID, abs-send-time, audio level), with its
+        header, and when they go. With transport-wide feedback the block ends with 4 bytes of room
+        that ``numbered`` fills with each packet's transport-wide sequence number.
+        """
         extensions = HeaderExtensions()
         extensions.mid = self._mid
         extensions.abs_send_time = (ntp >> 14) & 0x00FFFFFF
         extensions.audio_level = audio_level
         profile, value = self._extensions_map.set(extensions)
+        if self._sent_packets is not None:
+            return EXTENSION_HEADER.pack(ONE_BYTE_PROFILE, (len(value) >> 2) + 1) + value, time.monotonic()
         if not value:
-            return b""
-        return EXTENSION_HEADER.pack(profile, len(value) >> 2) + value
+            return b"", 0.0
+        return EXTENSION_HEADER.pack(profile, len(value) >> 2) + value, 0.0
 
     async def _retransmit(self, sequence_number: int) -> None:
         """Stands in for ``RTCRtpSender._retransmit``: resend a packet the subscriber reported lost."""

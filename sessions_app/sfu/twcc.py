@@ -28,7 +28,6 @@ DELTA_MS = 0.25
 BASELINE_WINDOW_S = 5.0
 # The rate that got through is measured over the arrivals of this long (shorter: one burst's rate).
 DELIVERY_WINDOW_MS = 1000.0
-_HEADER = struct.Struct("!HHBBH")
 
 
 def transport_feedback(compound: bytes) -> Iterator[bytes]:
