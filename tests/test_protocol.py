@@ -89,3 +89,27 @@ def test_the_sdk_knows_every_error_and_close_code_the_server_sends() -> None:
     assert len(error_codes) > 20 and len(close_codes) > 5
     assert not {code for code in error_codes if f'{code}: "{code}"' not in sdk}
     assert not {code for code in close_codes if not re.search(rf":\s*{code},", sdk)}
+
+
+def test_video_views_are_parsed_and_bad_ones_refused_with_a_code() -> None:
+    views = [
+        {"participantId": "p1", "source": "video", "width": 640.4, "height": 360},
+        {"participantId": "p2", "source": "screen", "width": 0, "height": 0},
+    ]
+    message = parse_client_message(json.dumps({"type": "video_views", "views": views}))
+    assert message == protocol.VideoViews(
+        views=(protocol.VideoView("p1", "video", 640, 360), protocol.VideoView("p2", "screen", 0, 0))
+    )
+    too_many = [views[0]] * (protocol.MAX_VIDEO_VIEWS + 1)
+    for bad in (
+        {"views": "all"},
+        {"views": too_many},
+        {"views": [{**views[0], "source": "audio"}]},
+        {"views": [{**views[0], "width": -1}]},
+        {"views": [{**views[0], "height": protocol.MAX_VIEW_PIXELS + 1}]},
+        {"views": [{**views[0], "width": True}]},
+        {"views": [{"source": "video", "width": 1, "height": 1}]},
+    ):
+        with pytest.raises(ProtocolError) as info:
+            parse_client_message(json.dumps({"type": "video_views", **bad}))
+        assert info.value.code == protocol.ERROR_JSON_EXCEPTION
