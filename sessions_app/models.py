@@ -70,8 +70,8 @@ class App(models.Model):
         return f"{self.name} ({self.app_id})"
 
     def clean(self) -> None:
-        from .protocol import ProtocolError
-        from .session_settings import clean_settings
+        from .services.session_settings import clean_settings
+        from .signaling.protocol import ProtocolError
 
         try:
             self.default_settings = clean_settings(self.default_settings)
@@ -273,8 +273,8 @@ class CallSession(models.Model):
         return self.title or self.session_id
 
     def clean(self) -> None:
-        from .protocol import ProtocolError
-        from .session_settings import clean_locks, clean_settings
+        from .services.session_settings import clean_locks, clean_settings
+        from .signaling.protocol import ProtocolError
 
         try:
             self.settings = clean_settings(self.settings)

@@ -10,7 +10,6 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from sessions_app import protocol
 from sessions_app.models import (
     App,
     CallSession,
@@ -20,6 +19,7 @@ from sessions_app.models import (
     RestrictionKind,
     SessionStatus,
 )
+from sessions_app.signaling import protocol
 
 pytestmark = pytest.mark.django_db
 
@@ -151,7 +151,7 @@ def test_actions_on_ended_calls_or_gone_participants_say_so(
 ) -> None:
     """Acting on a participant of an ended call, or one who left, changes nothing and says why."""
     sent: list[tuple[str, ...]] = []
-    monkeypatch.setattr("sessions_app.admin_live.moderate_as_operator", lambda *args: sent.append(args))
+    monkeypatch.setattr("sessions_app.admin.live.moderate_as_operator", lambda *args: sent.append(args))
     session, participant = live_call
     url = f"/admin/sessions_app/callsession/live/participant/{participant.participant_id}/mute/"
     assert "was muted" in staff.post(url).content.decode()

@@ -15,9 +15,9 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from sessions_app import protocol
+from sessions_app.api.openapi import openapi_schema
 from sessions_app.models import App, AppUser, CallSession, CallToken, SessionStatus, hash_secret
-from sessions_app.openapi import openapi_schema
+from sessions_app.signaling import protocol
 from sessions_app.tokens import CallTokenError, CallTokenGenerator, call_tokens
 
 pytestmark = pytest.mark.django_db

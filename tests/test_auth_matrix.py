@@ -25,10 +25,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from sessions_app import protocol
-from sessions_app.media import reset_sfu
 from sessions_app.models import App, AppUser, AuthToken, CallSession, CallToken, Participant, SessionStatus
-from sessions_app.moderation import end_call
+from sessions_app.services.media import reset_sfu
+from sessions_app.services.moderation import end_call
+from sessions_app.signaling import protocol
 from sessions_app.tokens import CallTokenGenerator, call_tokens
 from tests.test_consumer import open_socket, receive_type
 

@@ -14,11 +14,11 @@ from av import AudioFrame
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from sessions_app import protocol
-from sessions_app.media import get_sfu, reset_sfu
 from sessions_app.models import CallSession
+from sessions_app.services.media import get_sfu, reset_sfu
 from sessions_app.sfu import SFU, MediaConfig
 from sessions_app.sfu.speakers import DominantSpeaker
+from sessions_app.signaling import protocol
 from tests.media_client import MediaClient
 from tests.test_consumer import answer_offers, join, new_session, open_socket, receive_type
 from tests.test_sfu import connect, wait_until

@@ -11,8 +11,9 @@ from asgiref.sync import async_to_sync
 from django.test import Client
 from django.utils import timezone
 
-from sessions_app import presence, protocol
 from sessions_app.models import App, CallSession, Participant, SessionStatus, SessionType
+from sessions_app.services import presence
+from sessions_app.signaling import protocol
 from sessions_app.tokens import CallIdentity
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -16,12 +16,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from sessions_app import protocol
 from sessions_app.cluster import placement, processes
 from sessions_app.cluster.remote import RemoteSFU
 from sessions_app.cluster.worker import SFUWorker
 from sessions_app.models import CallSession, MediaWorker, Participant, SignalingProcess
 from sessions_app.sfu import SFU, MediaConfig
+from sessions_app.signaling import protocol
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 

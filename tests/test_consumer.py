@@ -14,11 +14,11 @@ from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
-from sessions_app import protocol
-from sessions_app.live import RESUME_GRACE_S
-from sessions_app.media import reset_sfu
 from sessions_app.models import CallSession, Participant, SessionStatus
-from sessions_app.routing import websocket_urlpatterns
+from sessions_app.services.media import reset_sfu
+from sessions_app.signaling import protocol
+from sessions_app.signaling.live import RESUME_GRACE_S
+from sessions_app.signaling.routing import websocket_urlpatterns
 from sessions_app.tokens import call_tokens
 from tests.media_client import MediaClient
 from tests.test_sfu import wait_until
@@ -312,7 +312,7 @@ async def test_moderator_mute_is_enforced_by_the_server(sfu_cleanup: None) -> No
     A moderator's mute stops the SFU forwarding the participant's audio, tells them and shows them
     muted; they cannot unmute themselves until the moderator allows it.
     """
-    from sessions_app.media import get_sfu
+    from sessions_app.services.media import get_sfu
 
     session = await new_session()
     ann, bob = await open_socket(session.session_id), await open_socket(session.session_id)
@@ -355,7 +355,7 @@ def ann_id_of(communicator: WebsocketCommunicator) -> str:
 
 async def test_removed_participant_is_dropped_with_a_reason(sfu_cleanup: None) -> None:
     """Removing a participant tells them why, closes their socket with 4003, and the others see them leave."""
-    from sessions_app.moderation import moderate
+    from sessions_app.services.moderation import moderate
 
     session = await new_session()
     ann, bob = await open_socket(session.session_id), await open_socket(session.session_id)

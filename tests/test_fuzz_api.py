@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from sessions_app import api
+from sessions_app.api import views as api
 from sessions_app.models import App, AppUser, AuthToken, CallSession
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(120)]

@@ -27,11 +27,11 @@ from channels.testing import WebsocketCommunicator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sessions_app import protocol
-from sessions_app.limits import MessageBudget
-from sessions_app.media import get_sfu, reset_sfu
 from sessions_app.models import Participant
-from sessions_app.session_settings import DEFAULTS
+from sessions_app.services.media import get_sfu, reset_sfu
+from sessions_app.services.session_settings import DEFAULTS
+from sessions_app.signaling import protocol
+from sessions_app.signaling.limits import MessageBudget
 from tests.media_client import MediaClient
 from tests.test_consumer import guest_token, new_session, open_socket, receive_type
 from tests.test_sfu import wait_until

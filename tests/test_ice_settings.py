@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from sessions_app import protocol, turn
-from sessions_app.media import reset_sfu
+from sessions_app import turn
+from sessions_app.services.media import reset_sfu
+from sessions_app.signaling import protocol
 from tests.test_consumer import join, new_session, open_socket
 
 SETTINGS_PATH = Path(__file__).resolve().parents[1] / "calls_project" / "settings.py"

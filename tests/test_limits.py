@@ -14,9 +14,10 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from django.core.cache import cache
 
-from sessions_app import presence, protocol
-from sessions_app.limits import FLOOD_REFUSALS, MESSAGE_RATES, MessageBudget
 from sessions_app.models import DEFAULT_MAX_PARTICIPANTS, CallSession, Participant
+from sessions_app.services import presence
+from sessions_app.signaling import protocol
+from sessions_app.signaling.limits import FLOOD_REFUSALS, MESSAGE_RATES, MessageBudget
 from sessions_app.tokens import CallIdentity
 from tests.test_consumer import join, new_session, receive_type
 from tests.test_moderation import close_sockets_and_media, closed_with, open_socket
@@ -172,7 +173,7 @@ def _identity(index: int) -> CallIdentity:
 
 COUNT_CONNECTS = """
 import sys
-from sessions_app.limits import _count_connect
+from sessions_app.signaling.limits import _count_connect
 print(sum(_count_connect("203.0.113.50") for _ in range(2)))
 """
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import AsyncClient
 
-from sessions_app.media import get_sfu, reset_sfu
+from sessions_app.services.media import get_sfu, reset_sfu
 
 TOKEN = "metrics-test-token"
 

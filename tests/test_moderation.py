@@ -8,9 +8,10 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from sessions_app import protocol, restrictions
-from sessions_app.media import get_sfu
+from sessions_app import restrictions
 from sessions_app.models import App, AppUser, CallSession, CallToken, Participant, Restriction, RestrictionKind
+from sessions_app.services.media import get_sfu
+from sessions_app.signaling import protocol
 from sessions_app.tokens import call_tokens
 from tests.test_consumer import application, guest_token, join, new_session, receive_type
 from tests.test_sfu import wait_until
@@ -29,7 +30,7 @@ _opened: list[WebsocketCommunicator] = []
 
 async def close_sockets_and_media() -> None:
     """Close every socket a test opened, then the SFU's peer connections (no transport left to the GC)."""
-    from sessions_app.media import reset_sfu
+    from sessions_app.services.media import reset_sfu
 
     while _opened:
         await _opened.pop().disconnect()

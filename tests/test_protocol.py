@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from sessions_app import protocol
-from sessions_app.protocol import Answer, Join, Leave, MediaState, Ping, ProtocolError, parse_client_message
+from sessions_app.signaling import protocol
+from sessions_app.signaling.protocol import Answer, Join, Leave, MediaState, Ping, ProtocolError, parse_client_message
 
 
 def test_join_is_parsed_with_defaults() -> None:

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from sessions_app import protocol
-from sessions_app.live import RESUME_GRACE_S, get_live_participants
-from sessions_app.silence import SILENCE_TIMEOUT_S
+from sessions_app.signaling import protocol
+from sessions_app.signaling.live import RESUME_GRACE_S, get_live_participants
+from sessions_app.signaling.silence import SILENCE_TIMEOUT_S
 from tests.test_consumer import join, keep_alive, new_session, open_socket, receive_type
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
 @pytest.fixture(autouse=True)
 async def loopback_media(settings: Any) -> AsyncIterator[None]:
-    from sessions_app.media import reset_sfu
+    from sessions_app.services.media import reset_sfu
 
     settings.CALLS_MEDIA_IPS = ["127.0.0.1"]
     yield

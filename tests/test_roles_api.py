@@ -10,8 +10,9 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from sessions_app import hosting, protocol
+from sessions_app import hosting
 from sessions_app.models import App, AppUser, AuthToken, CallSession, CallToken
+from sessions_app.signaling import protocol
 
 pytestmark = pytest.mark.django_db
 

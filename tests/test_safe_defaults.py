@@ -16,8 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from django.utils import timezone
 
-from sessions_app import protocol
 from sessions_app.models import App, AppUser, AuthToken, CallSession
+from sessions_app.signaling import protocol
 from sessions_app.tokens import JWT_ALGORITHM, CallTokenError, call_tokens
 
 pytestmark = pytest.mark.django_db

@@ -25,8 +25,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import AsyncClient, Client, override_settings
 
 from calls_project.asgi import application as asgi_application
-from sessions_app.media import reset_sfu
 from sessions_app.models import CallSession, Participant, SessionStatus
+from sessions_app.services.media import reset_sfu
 from tests.media_client import MediaClient
 from tests.test_consumer import open_socket, receive_type
 from tests.test_sfu import wait_until

@@ -10,11 +10,11 @@ from channels.db import database_sync_to_async
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from sessions_app import protocol
-from sessions_app.media import get_sfu, reset_sfu
 from sessions_app.models import App, CallSession
-from sessions_app.protocol import ProtocolError
-from sessions_app.session_settings import DEFAULTS, clean_settings, effective_settings, forbidden_messages
+from sessions_app.services.media import get_sfu, reset_sfu
+from sessions_app.services.session_settings import DEFAULTS, clean_settings, effective_settings, forbidden_messages
+from sessions_app.signaling import protocol
+from sessions_app.signaling.protocol import ProtocolError
 from tests.test_consumer import guest_token, open_socket, receive_type
 from tests.test_sfu import wait_until
 

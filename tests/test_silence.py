@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from calls_project.channel_layers import LocalChannelLayer
-from sessions_app.silence import Heard, SilenceWatch
+from sessions_app.signaling.silence import Heard, SilenceWatch
 
 
 class Socket:

@@ -10,9 +10,9 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from sessions_app import protocol
 from sessions_app.links import session_id_from_input, share_url
 from sessions_app.models import CallSession, SessionType
+from sessions_app.signaling import protocol
 
 pytestmark = pytest.mark.django_db
 
@@ -160,7 +160,7 @@ def test_participant_list_marks_guests_moderators_and_holds(client: Client) -> N
 
 def test_panel_avatars_match_the_sdk() -> None:
     """Initials and colour classes are computed as static/calls/dom.js does (same inputs, same outputs)."""
-    from sessions_app.participant_panel import avatar_colour_class, initials
+    from sessions_app.web.participant_panel import avatar_colour_class, initials
 
     assert [initials(n) for n in ("Ada Lovelace", "ada", "  ", "élodie  de la Tour")] == ["AL", "A", "?", "ÉT"]
     # dom.js: hash = (hash * 31 + codePoint) >>> 0 over the code points; class cc-avatar--c{hash % 8}.

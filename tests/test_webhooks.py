@@ -32,8 +32,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError, connection, transaction
 from django.test import Client
 
-from sessions_app import presence, protocol, signals
+from sessions_app import signals
 from sessions_app.models import App, CallSession
+from sessions_app.services import presence
+from sessions_app.signaling import protocol
 from sessions_app.tokens import CallIdentity
 from webhooks import signing
 from webhooks.conf import WebhookSettings

@@ -15,10 +15,10 @@ from typing import Any
 
 from channels.layers import BaseChannelLayer
 
-from .. import protocol
 from ..sfu import SFU
 from ..sfu.peer import NegotiationError
 from ..sfu.room import UnknownParticipant
+from ..signaling import protocol
 from . import messages, placement
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from sessions_app.models import App
+from ...models import App
 
 
 class Command(BaseCommand):

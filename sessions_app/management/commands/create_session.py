@@ -7,11 +7,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sessions_app.hosting import host_url
-from sessions_app.links import share_url
-from sessions_app.models import CallSession, SessionType
-from sessions_app.protocol import ProtocolError
-from sessions_app.session_settings import clean_locks, clean_settings
+from ...hosting import host_url
+from ...links import share_url
+from ...models import CallSession, SessionType
+from ...services.session_settings import clean_locks, clean_settings
+from ...signaling.protocol import ProtocolError
 
 
 class Command(BaseCommand):

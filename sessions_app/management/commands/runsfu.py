@@ -11,9 +11,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from calls_project.gc_tuning import tune_garbage_collector
-from sessions_app.cluster.worker import SFUWorker
-from sessions_app.media import media_config_from_settings
-from sessions_app.sfu import SFU
+
+from ...cluster.worker import SFUWorker
+from ...services.media import media_config_from_settings
+from ...sfu import SFU
 
 
 class Command(BaseCommand):

@@ -17,9 +17,9 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
-from . import media
-from .live import get_live_participants
-from .sfu.peer import peer_connections
+from ..services import media
+from ..sfu.peer import peer_connections
+from ..signaling.live import get_live_participants
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import protocol
-from .protocol import ProtocolError
+from ..signaling import protocol
+from ..signaling.protocol import ProtocolError
 
 if TYPE_CHECKING:
-    from .models import CallSession
+    from ..models import CallSession
 
 LAYOUTS = ("TILE", "SIDEBAR", "SPOTLIGHT")
 SESSION_TYPES = ("VIDEO", "VOICE")

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, JsonResponse
 
-from . import protocol
-from .api_support import ApiError, api_view, app_session, paginate, require_api_key
-from .logs import call_log
-from .models import CallSession, SessionStatus, SessionType
+from ..logs import call_log
+from ..models import CallSession, SessionStatus, SessionType
+from ..signaling import protocol
+from .support import ApiError, api_view, app_session, paginate, require_api_key
 
 TRUE_VALUES = {"true", "1", "yes"}
 FALSE_VALUES = {"false", "0", "no"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import protocol
+from ..signaling import protocol
 
 ERROR_CODES = sorted(
     value

@@ -19,12 +19,13 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
-from . import protocol, restrictions, signals
+from .. import restrictions, signals
+from ..models import END_REASON_TERMINATED, CallSession, Participant, RestrictionKind, SessionStatus
+from ..signaling import protocol
+from ..signaling.protocol import ProtocolError
+from ..tokens import call_tokens
 from .departures import evict, group_name
-from .models import END_REASON_TERMINATED, CallSession, Participant, RestrictionKind, SessionStatus
 from .presence import record_left, session_payload
-from .protocol import ProtocolError
-from .tokens import call_tokens
 
 # A moderation action: the restriction it makes or lifts, and the participant fields it sets.
 HOLDS = {

@@ -22,22 +22,24 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 
-from . import presence, protocol, session_settings, turn
-from .cluster.placement import NoMediaWorker
-from .cluster.remote import RemoteSFU
-from .departures import evict, group_name, leave_call
+from .. import turn
+from ..cluster.placement import NoMediaWorker
+from ..cluster.remote import RemoteSFU
+from ..links import is_valid_session_id
+from ..models import CallSession, SessionType
+from ..services import presence, session_settings
+from ..services.departures import evict, group_name, leave_call
+from ..services.media import get_sfu
+from ..services.moderation import end_session_for_all, moderate
+from ..sfu import SFU
+from ..sfu.peer import NegotiationError
+from ..sfu.room import UnknownParticipant
+from ..tokens import CallTokenError
+from . import protocol
 from .limits import MessageBudget, too_many_connects
-from .links import is_valid_session_id
 from .live import LiveParticipant, SignalRoute, get_live_participants
-from .media import get_sfu
-from .models import CallSession, SessionType
-from .moderation import end_session_for_all, moderate
 from .protocol import ProtocolError
-from .sfu import SFU
-from .sfu.peer import NegotiationError
-from .sfu.room import UnknownParticipant
 from .silence import Heard, silence_watch
-from .tokens import CallTokenError
 
 logger = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from channels.db import database_sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
-from . import restrictions, signals
-from .logs import call_log, participant_log
-from .models import END_REASON_EMPTY, CallSession, Participant, RestrictionKind, SessionStatus, SessionType
-from .tokens import CallIdentity, call_tokens
+from .. import restrictions, signals
+from ..logs import call_log, participant_log
+from ..models import END_REASON_EMPTY, CallSession, Participant, RestrictionKind, SessionStatus, SessionType
+from ..tokens import CallIdentity, call_tokens
 
 LEAVE_REASON_SERVER_STOPPED = "server_stopped"
 LEAVE_REASON_REPLACED = "replaced"

@@ -11,9 +11,9 @@ from __future__ import annotations
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from .cluster.remote import RemoteSFU
-from .live import reset_live_participants
-from .sfu import SFU, MediaConfig
+from ..cluster.remote import RemoteSFU
+from ..sfu import SFU, MediaConfig
+from ..signaling.live import reset_live_participants
 
 _sfu: SFU | RemoteSFU | None = None
 

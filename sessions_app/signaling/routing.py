@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from .consumers import CallConsumer
+from .consumer import CallConsumer
 
 websocket_urlpatterns = [
     re_path(r"^ws/calls/(?P<session_id>[^/]*)/$", CallConsumer.as_asgi()),

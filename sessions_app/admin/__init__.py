@@ -15,9 +15,9 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from . import admin_live, restrictions
-from .links import share_url
-from .models import (
+from .. import restrictions
+from ..links import share_url
+from ..models import (
     App,
     AppUser,
     AuthToken,
@@ -28,6 +28,7 @@ from .models import (
     hash_secret,
     new_secret,
 )
+from . import live as admin_live
 
 
 @admin.register(App)

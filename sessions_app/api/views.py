@@ -9,8 +9,16 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
-from . import hosting, protocol
-from .api_support import (
+from .. import hosting
+from ..links import share_url
+from ..models import DEFAULT_MAX_PARTICIPANTS, App, AppUser, AuthToken, CallSession, Role, SessionStatus, SessionType
+from ..services.moderation import end_call
+from ..services.session_settings import clean_locks, clean_settings
+from ..signaling import protocol
+from ..signaling.protocol import ProtocolError, clean_display_name
+from ..tokens import call_tokens
+from .openapi import openapi_schema
+from .support import (
     ApiError,
     api_view,
     app_session,
@@ -24,13 +32,6 @@ from .api_support import (
     require_user,
     validate_uid,
 )
-from .links import share_url
-from .models import DEFAULT_MAX_PARTICIPANTS, App, AppUser, AuthToken, CallSession, Role, SessionStatus, SessionType
-from .moderation import end_call
-from .openapi import openapi_schema
-from .protocol import ProtocolError, clean_display_name
-from .session_settings import clean_locks, clean_settings
-from .tokens import call_tokens
 
 MAX_MODERATORS = 100
 # Beyond this a call needs a webinar's design (one to many), not more of a meeting's.

@@ -20,14 +20,15 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from . import protocol, restrictions
-from .cluster.placement import live_workers
-from .links import share_url
-from .media import get_sfu
-from .models import CallSession, MediaWorker, Participant, Restriction, RestrictionKind, SessionStatus
-from .moderation import end_call, moderate_as_operator
-from .protocol import ProtocolError
-from .tokens import call_tokens
+from .. import restrictions
+from ..cluster.placement import live_workers
+from ..links import share_url
+from ..models import CallSession, MediaWorker, Participant, Restriction, RestrictionKind, SessionStatus
+from ..services.media import get_sfu
+from ..services.moderation import end_call, moderate_as_operator
+from ..signaling import protocol
+from ..signaling.protocol import ProtocolError
+from ..tokens import call_tokens
 
 LIVE_REFRESH_SECONDS = 2
 PARTICIPANT_ACTIONS = {

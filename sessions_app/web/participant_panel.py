@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .models import Participant, Role
+from ..models import Participant, Role
 
 AVATAR_COLOURS = 8
 GUEST_NAME = "Guest"

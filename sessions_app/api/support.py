@@ -21,9 +21,9 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django_ratelimit.core import is_ratelimited
 
-from . import protocol
-from .links import is_valid_session_id
-from .models import App, AppUser, AuthToken, CallSession, hash_secret
+from ..links import is_valid_session_id
+from ..models import App, AppUser, AuthToken, CallSession, hash_secret
+from ..signaling import protocol
 
 UID_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 DEFAULT_PAGE_SIZE = 30

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import hosting, protocol, turn
-from .api_support import ApiError, rate_limit
-from .links import is_valid_session_id, session_id_from_input, share_url
-from .models import CallSession, Participant, SessionType
+from .. import hosting, turn
+from ..api.support import ApiError, rate_limit
+from ..links import is_valid_session_id, session_id_from_input, share_url
+from ..models import CallSession, Participant, SessionType
+from ..services.session_settings import session_defaults
+from ..signaling import protocol
+from ..tokens import CallTokenError, call_tokens
 from .participant_panel import panel_rows
-from .session_settings import session_defaults
-from .tokens import CallTokenError, call_tokens
 
 
 @require_http_methods(["GET", "POST"])
@@ -93,7 +95,7 @@ def session_page(request: HttpRequest, session_id: str) -> HttpResponse:
             "allowGuests": session.allow_guests,
             "appId": session.app.app_id if session.app else "",
             "region": session.app.region if session.app else "",
-            "apiBase": "/api/v1",
+            "apiBase": reverse("api-openapi").removesuffix("/openapi.json"),
             # TURN credentials are per join, in `joined`: a page anyone with the link opens carries none.
             "iceServers": turn.public_ice_servers(),
             "shareUrl": share_url(session.session_id, request),

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from channels.layers import get_channel_layer
 
-from . import presence, protocol
-from .cluster.processes import Orphan
-from .live import LiveParticipant, get_live_participants
+from ..cluster.processes import Orphan
+from ..signaling import protocol
+from ..signaling.live import LiveParticipant, get_live_participants
+from . import presence
 from .media import get_sfu
 
 
