@@ -7,7 +7,8 @@ participants, each publishing one video stream and receiving all the others
 baseline) in a process of its own and the participants in another, and
 measures the server's CPU over a steady window. The baseline stops at the
 first N it cannot hold: past that it only measures a saturated machine.
-Results go to bench/results/forwarding.{json,md}; see docs/benchmarks.md.
+Results go to bench/results/forwarding.md (committed) and forwarding.json (everything; local,
+git ignores it); see docs/benchmarks.md.
 """
 
 from __future__ import annotations

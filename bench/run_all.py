@@ -12,7 +12,9 @@ Every benchmark of the issue in one bounded run: ``python -m bench`` (``make ben
 6. Forwarding cost with simulcast on, as a ratio to single-layer forwarding (``simulcast.py``,
    an in-process micro-benchmark of the SFU's media path).
 
-Writes ``report.md``, ``report.json`` and PNG plots to ``bench/results/`` (``--out``).
+Writes ``report.md``, PNG plots and ``summary.json`` (the headline figures, ``headline.py``) to
+``bench/results/`` (``--out``), which git keeps, and the raw ``report.json`` (with
+``forwarding.json`` and ``simulcast.json``), which stays local: git ignores it.
 ``--quick`` runs a smaller version of each (about 3 minutes) for development; the machine this
 was written on is shared, so every figure is noisy and read against its same-run baseline.
 """
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from . import forwarding, jointime, latency, load, memory, runner, signaling, simulcast
+from .headline import bench_headline, write_summary
 from .media import camera_like_vp8
 from .plots import write_plots
 from .summary import markdown_report
@@ -197,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     report_md = markdown_report(results)
     (out / "report.md").write_text(report_md)
     (out / "report.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    write_summary(out, "bench", bench_headline(results))
     print(report_md)
     print(f"done in {results['duration_s']} s; {out / 'report.md'}", flush=True)
     return 0

@@ -18,7 +18,8 @@ and ``PacketSender.send`` (a new header, SRTP, ``sendto`` on a real UDP socket t
 port nobody reads). Not included: the kernel's receive and aioice's demultiplexing of the
 publisher's datagrams, RTCP, and event-loop wake-ups. CPU is this process's time over the
 media fed as fast as it goes, per second of media and per stream. Results go to
-bench/results/simulcast.{json,md}; see docs/benchmarks.md.
+bench/results/simulcast.md (committed) and simulcast.json (everything; local, git ignores it); see
+docs/benchmarks.md.
 """
 
 from __future__ import annotations

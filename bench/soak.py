@@ -11,7 +11,9 @@ seconds later, so the call always has 5 or 6 people. Every few seconds, and at e
 steady point of the churn, it samples the server from outside: RSS, file
 descriptors and threads through psutil, rooms, participants, peer connections and
 asyncio tasks through ``/metrics``. ``soak_report.py`` judges the samples and the
-call log; the exit status is non-zero when a check fails.
+call log; the exit status is non-zero when a check fails. Results go to bench/results/:
+soak.md and the ``soak`` section of summary.json (committed), soak.json with every sample
+(local, git ignores it).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from sessions_app.sfu.ice import use_host_addresses
 from tests.synthetic import encode_vp8_frames
 
 from .churn import ChurnError, ChurnParticipant
+from .forwarding import machine
 from .soak_report import Limits, judge, write_results
 from .soak_server import SoakServer
 
@@ -265,6 +268,7 @@ class Soak:
 
 def run_soak(settings: SoakSettings, results_dir: Path | None = RESULTS_DIR) -> dict[str, Any]:
     """Run one soak; returns the judged report (``report["passed"]``), written to ``results_dir`` if given."""
+    measured_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     with tempfile.TemporaryDirectory(prefix="calls-soak-") as work:
         server = SoakServer(Path(work))
         session_id, tokens = server.prepare(settings.size + settings.max_cycles)
@@ -292,6 +296,7 @@ def run_soak(settings: SoakSettings, results_dir: Path | None = RESULTS_DIR) -> 
             server_exit_code=exit_code,
             server_log_tail=server.log_tail() if failure else "",
         )
+    report = {"measured_at": measured_at, "machine": machine(), **report}
     if results_dir is not None:
         write_results(report, results_dir)
     return report

@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from .headline import soak_headline, write_summary
+
 LEAVE_REASONS = {False: "left", True: "disconnected"}
 SAMPLES_AVERAGED = 3
 
@@ -262,6 +264,8 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def write_results(report: dict[str, Any], results_dir: Path) -> None:
+    """soak.md and the soak's headline figures in summary.json (kept in git); soak.json, every sample (local)."""
     results_dir.mkdir(parents=True, exist_ok=True)
     (results_dir / "soak.json").write_text(json.dumps(report, indent=1) + "\n")
     (results_dir / "soak.md").write_text(markdown(report))
+    write_summary(results_dir, "soak", soak_headline(report))

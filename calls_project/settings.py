@@ -1,14 +1,14 @@
 """
 Settings for the calls project.
 
-Every deployment choice comes from the environment (see README): the
-embedded defaults (SQLite, in-memory channel layer, SFU inside Daphne) need
-none of it.
+Every deployment choice comes from the environment (see README), read through
+the typed readers of calls_project/env.py: a bad value stops start-up with a
+message naming the variable. The embedded defaults (SQLite, in-memory channel
+layer, SFU inside Daphne) need none of it.
 """
 
-import json
+import logging
 import os
-import re
 import secrets
 from pathlib import Path
 
@@ -16,31 +16,18 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from calls_project.env import (
+    env_bool,
+    env_choice,
+    env_csp_sources,
+    env_float,
+    env_int,
+    env_json,
+    env_list,
+    env_str,
+)
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    if value.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if value.lower() in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be 1/0, true/false, yes/no or on/off, not {value!r}.")
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name, "")
-    return [item.strip() for item in value.split(",") if item.strip()] or default
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    try:
-        return int(value) if value else default
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
 
 
 def turn_urls(ice_servers: list[object]) -> list[str]:
@@ -52,28 +39,6 @@ def turn_urls(ice_servers: list[object]) -> list[str]:
             if isinstance(url, str) and url.startswith(("turn:", "turns:")):
                 found.append(url)
     return found
-
-
-def env_csp_sources(name: str, default: list[str]) -> list[str]:
-    """
-    A CSP source list from a space- or comma-separated variable. The keywords ``self`` and
-    ``none`` may be written with or without their quotes; a value that could end the directive
-    or start another (``;``, a quote) is refused rather than passed on to every response.
-    """
-    sources = []
-    for item in re.split(r"[\s,]+", os.environ.get(name, "")):
-        if not item:
-            continue
-        keyword = item.strip("'").lower()
-        if keyword in {"self", "none"}:
-            sources.append(f"'{keyword}'")
-        elif re.search(r"[;'\"\\]", item):
-            raise ImproperlyConfigured(f"{name}: {item!r} is not a CSP source (an origin like https://acme.example).")
-        else:
-            sources.append(item)
-    if "'none'" in sources and len(sources) > 1:
-        raise ImproperlyConfigured(f"{name}: 'none' cannot be combined with other sources.")
-    return sources or default
 
 
 MIN_SECRET_KEY_CHARS = 50
@@ -118,10 +83,11 @@ def production_secret_key(key: str) -> str:
 
 # Production unless asked otherwise: `make run` asks for development (DJANGO_DEBUG=1).
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# The key is used verbatim: stripping it would change every signature made with it.
 if DEBUG:
-    SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "") or development_secret_key(DEVELOPMENT_SECRET_KEY_FILE)
+    SECRET_KEY = env_str("DJANGO_SECRET_KEY", strip=False) or development_secret_key(DEVELOPMENT_SECRET_KEY_FILE)
 else:
-    SECRET_KEY = production_secret_key(os.environ.get("DJANGO_SECRET_KEY", ""))
+    SECRET_KEY = production_secret_key(env_str("DJANGO_SECRET_KEY", strip=False))
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 
@@ -177,8 +143,8 @@ WSGI_APPLICATION = None
 ASGI_APPLICATION = "calls_project.asgi.application"
 
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         # Connections are kept (checked before reuse): the consumers' database calls run on one thread, and
         # opening a connection for each call was a third of that thread's time in a burst of joins.
         conn_max_age=600,
@@ -193,7 +159,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
     DATABASES["default"].setdefault("TEST", {"NAME": str(BASE_DIR / "test-db.sqlite3")})
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -204,7 +170,7 @@ if REDIS_URL:
                 # consumer cancelled as its socket closes could miss the cancellation and block forever.
                 "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
                 # Keys start with this; deployments (or test runs) sharing one Redis database keep apart.
-                "prefix": os.environ.get("CALLS_REDIS_PREFIX", "") or "asgi",
+                "prefix": env_str("CALLS_REDIS_PREFIX", "asgi"),
                 # Messages waiting per channel (default 100): an SFU worker's one channel carries the signaling
                 # of every call it hosts, and a burst of joins must not find it full.
                 "capacity": 1000,
@@ -220,7 +186,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": os.environ.get("CALLS_REDIS_PREFIX", "") or "calls",
+            "KEY_PREFIX": env_str("CALLS_REDIS_PREFIX", "calls"),
         }
     }
 else:
@@ -243,7 +209,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", "") or BASE_DIR / "staticfiles")
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -258,59 +224,47 @@ STORAGES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Share links and media.
-CALLS_PUBLIC_URL = os.environ.get("CALLS_PUBLIC_URL", "").rstrip("/")
+CALLS_PUBLIC_URL = env_str("CALLS_PUBLIC_URL").rstrip("/")
 CALLS_MEDIA_IPS = env_list("CALLS_MEDIA_IPS", [])
 CALLS_CORS_ALLOWED_ORIGINS = env_list("CALLS_CORS_ALLOWED_ORIGINS", ["*"])
-try:
-    CALLS_CALL_TOKEN_TTL_SECONDS = int(os.environ.get("CALLS_CALL_TOKEN_TTL_SECONDS", "") or 6 * 60 * 60)
-except ValueError:
-    raise ImproperlyConfigured("CALLS_CALL_TOKEN_TTL_SECONDS must be a whole number of seconds.") from None
-CALLS_TOKEN_RATE = os.environ.get("CALLS_TOKEN_RATE", "") or "60/m"
+CALLS_CALL_TOKEN_TTL_SECONDS = env_int("CALLS_CALL_TOKEN_TTL_SECONDS", 6 * 60 * 60)
+CALLS_TOKEN_RATE = env_str("CALLS_TOKEN_RATE", "60/m")
 # The SDK's login(uid, authKey) hands an auth token to anyone holding the app's auth key, which ships in
 # the app's pages: a development convenience, off in production unless asked for.
 CALLS_DEV_LOGIN = env_bool("CALLS_DEV_LOGIN", DEBUG)
 # Auth tokens (loginWithAuthToken) stop working after this; an app's server mints new ones.
 CALLS_AUTH_TOKEN_TTL_SECONDS = env_int("CALLS_AUTH_TOKEN_TTL_SECONDS", 30 * 24 * 60 * 60)
-CALLS_LOGIN_RATE = os.environ.get("CALLS_LOGIN_RATE", "") or "20/m"
+CALLS_LOGIN_RATE = env_str("CALLS_LOGIN_RATE", "20/m")
 # New calls from the home page (no account needed) per client address.
-CALLS_CREATE_RATE = os.environ.get("CALLS_CREATE_RATE", "") or "10/m"
+CALLS_CREATE_RATE = env_str("CALLS_CREATE_RATE", "10/m")
 # Webhooks to loopback, private and link-local addresses are refused; development receivers on 127.0.0.1 need this.
 CALLS_WEBHOOKS_ALLOW_PRIVATE = env_bool("CALLS_WEBHOOKS_ALLOW_PRIVATE", False)
 # Websocket connects per client address (counted in the cache: shared by every process with Redis).
-CALLS_WS_CONNECT_RATE = os.environ.get("CALLS_WS_CONNECT_RATE", "") or "120/m"
+CALLS_WS_CONNECT_RATE = env_str("CALLS_WS_CONNECT_RATE", "120/m")
 # How long a participant a moderator removed is refused by that call; 0: until an operator readmits them.
 CALLS_REMOVAL_SECONDS = env_int("CALLS_REMOVAL_SECONDS", 0)
 # Origins of third-party sites that embed calls with the SDK (their pages open our websocket).
 CALLS_EMBED_ORIGINS = env_list("CALLS_EMBED_ORIGINS", [])
 # Sites allowed to show our pages in a frame (CSP frame-ancestors); by default none may.
 CALLS_FRAME_ANCESTORS = env_csp_sources("CALLS_FRAME_ANCESTORS", [NONE])
-CALLS_MEDIA_ANNOUNCED_IP = os.environ.get("CALLS_MEDIA_ANNOUNCED_IP", "").strip()
-try:
-    CALLS_ICE_SERVERS = json.loads(os.environ.get("CALLS_ICE_SERVERS", "") or "[]")
-except ValueError as exc:
-    raise ImproperlyConfigured(f"CALLS_ICE_SERVERS must be a JSON list: {exc}") from None
-if not isinstance(CALLS_ICE_SERVERS, list):
-    raise ImproperlyConfigured("CALLS_ICE_SERVERS must be a JSON list of RTCIceServer objects.")
+CALLS_MEDIA_ANNOUNCED_IP = env_str("CALLS_MEDIA_ANNOUNCED_IP")
+# RTCIceServer objects: {"urls": ..., "username": ..., "credential": ...}.
+CALLS_ICE_SERVERS = env_json("CALLS_ICE_SERVERS", [], expected_type=list)
 # Where media runs: "embedded" (the SFU inside each Daphne process: one Daphne process only) or
 # "workers" (``manage.py runsfu`` processes host the sessions; every Daphne process reaches them
 # through the channel layer, so REDIS_URL and a shared database are required).
-CALLS_SFU = os.environ.get("CALLS_SFU", "").strip() or "embedded"
-if CALLS_SFU not in {"embedded", "workers"}:
-    raise ImproperlyConfigured('CALLS_SFU must be "embedded" or "workers".')
+CALLS_SFU = env_choice("CALLS_SFU", ("embedded", "workers"), "embedded")
 if CALLS_SFU == "workers" and not REDIS_URL:
     raise ImproperlyConfigured("CALLS_SFU=workers needs REDIS_URL: workers and Daphne processes talk through Redis.")
 # SFU workers and (with workers) Daphne processes heartbeat every second; one silent this long is dead:
 # a worker's sessions move to a live one, a Daphne process's participants are closed for everyone.
-try:
-    CALLS_HEARTBEAT_TIMEOUT_S = float(os.environ.get("CALLS_HEARTBEAT_TIMEOUT_S", "") or 5.0)
-except ValueError:
-    raise ImproperlyConfigured("CALLS_HEARTBEAT_TIMEOUT_S must be a number of seconds.") from None
+CALLS_HEARTBEAT_TIMEOUT_S = env_float("CALLS_HEARTBEAT_TIMEOUT_S", 5.0)
 
 # TURN with short-lived credentials (sessions_app/turn.py): coturn's use-auth-secret with this shared secret.
 # Each join gets a credential for the TURN servers of CALLS_TURN_URLS, valid CALLS_TURN_CREDENTIAL_TTL_SECONDS:
 # coturn checks it when a relay is allocated and at every refresh, so it must outlive the longest call it
 # serves (the call token's lifetime by default), and no more.
-CALLS_TURN_SECRET = os.environ.get("CALLS_TURN_SECRET", "").strip()
+CALLS_TURN_SECRET = env_str("CALLS_TURN_SECRET")
 CALLS_TURN_URLS = env_list("CALLS_TURN_URLS", [])
 CALLS_TURN_CREDENTIAL_TTL_SECONDS = env_int("CALLS_TURN_CREDENTIAL_TTL_SECONDS", CALLS_CALL_TOKEN_TTL_SECONDS)
 if bool(CALLS_TURN_SECRET) != bool(CALLS_TURN_URLS):
@@ -319,17 +273,14 @@ if bad_turn_urls := [url for url in CALLS_TURN_URLS if not url.startswith(("turn
     raise ImproperlyConfigured(f"CALLS_TURN_URLS takes turn: and turns: URLs, not {bad_turn_urls[0]!r}.")
 # Which candidates browsers may use: "all" (direct to the SFU when they can) or "relay" (only through the
 # TURN servers of CALLS_ICE_SERVERS, for networks that must not see the media server, or to prove TURN works).
-CALLS_ICE_TRANSPORT_POLICY = (os.environ.get("CALLS_ICE_TRANSPORT_POLICY", "") or "all").strip().lower()
-if CALLS_ICE_TRANSPORT_POLICY not in {"all", "relay"}:
-    raise ImproperlyConfigured(
-        f"CALLS_ICE_TRANSPORT_POLICY must be all or relay, not {os.environ['CALLS_ICE_TRANSPORT_POLICY']!r}."
-    )
+# Checked here only: sessions_app hands browsers this setting as it is.
+CALLS_ICE_TRANSPORT_POLICY = env_choice("CALLS_ICE_TRANSPORT_POLICY", ("all", "relay"), "all")
 if CALLS_ICE_TRANSPORT_POLICY == "relay" and not turn_urls(CALLS_ICE_SERVERS) and not CALLS_TURN_URLS:
     raise ImproperlyConfigured(
         "CALLS_ICE_TRANSPORT_POLICY=relay needs a TURN server (CALLS_TURN_URLS, or CALLS_ICE_SERVERS)."
     )
 # /metrics (Prometheus text format) answers only a scraper with this bearer token; unset, it is a 404.
-CALLS_METRICS_TOKEN = os.environ.get("CALLS_METRICS_TOKEN", "").strip()
+CALLS_METRICS_TOKEN = env_str("CALLS_METRICS_TOKEN")
 
 # Content-Security-Policy (django-csp) on every response. Nothing inline runs: scripts are ES modules
 # from /static/, styles are stylesheets, the call config is a json_script block. Media elements play
@@ -369,7 +320,7 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     # ...and behind a TLS-terminating proxy, its header (e.g. X-Forwarded-Proto) tells Django the request
     # was https: without it every request looks like http (redirect loop, CSRF origin failures, no HSTS).
-    if proxy_header := os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER", "").strip():
+    if proxy_header := env_str("DJANGO_SECURE_PROXY_SSL_HEADER"):
         SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_header.upper().replace("-", "_"), "https")
     SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 365 * 24 * 60 * 60)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
@@ -380,13 +331,15 @@ if not DEBUG:
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# The level of this project's loggers: a name logging knows (INFO, DEBUG, ...), in any case.
+CALLS_LOG_LEVEL = env_choice("CALLS_LOG_LEVEL", tuple(logging.getLevelNamesMapping()), "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "sessions_app": {"level": os.environ.get("CALLS_LOG_LEVEL", "INFO")},
-        "webhooks": {"level": os.environ.get("CALLS_LOG_LEVEL", "INFO")},
+        "sessions_app": {"level": CALLS_LOG_LEVEL},
+        "webhooks": {"level": CALLS_LOG_LEVEL},
     },
 }

@@ -131,3 +131,49 @@ def test_the_simulcast_bench_gives_both_figures_and_their_ratio(tmp_path: Path) 
     assert "Simulcast / single layer" in (tmp_path / "simulcast.md").read_text()
     targets, verdicts = targets_table({"simulcast": report})
     assert "simulcast" in verdicts and f"{report['ratio']}x" in targets
+
+
+def test_the_summary_keeps_the_headline_figures_and_stays_small(tmp_path: Path) -> None:
+    """summary.json holds each figure report.md and soak.md state against a target, and none of the raw samples."""
+    import json
+
+    from bench.headline import bench_headline, soak_headline, write_summary
+
+    results = {
+        "mode": "full",
+        "measured_at": "2026-12-01T03:36:11+0000",
+        "machine": {"cpu": "AMD EPYC", "logical_cores": 2, "python": "3.11.7", "aiortc": "1.16.0", "platform": "x"},
+        "forwarding": {"runs": [run(listeners, 0.001 * listeners + 0.02) for listeners in range(1, 200)]},
+        "join": {"joins": 20, "completed": 20, "p50_ms": 191.6, "p95_ms": 218.7, "target_p95_ms": 500.0, "met": True}
+        | {"results": [{"join_ms": 200.0}] * 1000},
+        "latency": {
+            "meeting": "1->4",
+            "added": {"p50_ms": 1.28, "p95_ms": 1.91, "p99_ms": 2.43},
+            "target_added_p99_ms": 20.0,
+            "met": True,
+            "delays_ms": [1.0] * 10_000,
+        },
+        "memory": {"ramp": [], "mb_per_participant": 0.77, "target_mb_per_participant": 5.0, "met": True},
+        "signaling": {"error": "Traceback ..."},
+    }
+    soak = {
+        "passed": True,
+        "checks": [{"name": "rss_slope", "ok": True, "detail": ""}, {"name": "end_empty", "ok": False, "detail": ""}],
+        "rss": {"idle_start_mb": 101.7, "after_warmup_mb": 119.1, "slope_mb_per_min": 0.075, "growth_mb": 0.6},
+        "call_log": {"joins_made": 72, "clean_leaves": 36, "abrupt_drops": 36},
+        "window": {"churn_start": 0.0, "warmup_end": 120.2, "churn_end": 601.2},
+        "settings": {"size": 6, "limits": {"rss_slope_mb_per_min": 1.0, "rss_growth_mb": 8.0}},
+        "samples": [{"rss_mb": 110.0}] * 1000,
+    }
+    write_summary(tmp_path, "soak", soak_headline(soak))
+    path = write_summary(tmp_path, "bench", bench_headline(results))
+    summary = json.loads(path.read_text())
+    bench = summary["bench"]
+    assert bench["machine"] == {"cpu": "AMD EPYC", "logical_cores": 2, "python": "3.11.7", "aiortc": "1.16.0"}
+    assert bench["forwarding"]["meeting"] == "1->199" and bench["forwarding"]["met"]
+    assert bench["join"]["p95_ms"] == 218.7 and bench["latency"]["added_p99_ms"] == 2.43
+    assert bench["memory"] == {"mb_per_participant": 0.77, "target_mb_per_participant_below": 5.0, "met": True}
+    assert bench["failed"] == ["signaling"] and "signaling" not in bench
+    assert summary["soak"]["rss_slope_mb_per_min"] == 0.075 and summary["soak"]["checks_passed"] == 1
+    assert summary["soak"]["churn_minutes"] == 10.0
+    assert path.stat().st_size < 3000, "raw samples leaked into the summary"
