@@ -71,11 +71,11 @@ class App(models.Model):
 
     def clean(self) -> None:
         from .services.session_settings import clean_settings
-        from .signaling.protocol import ProtocolError
+        from .signaling.protocol import CallsError
 
         try:
             self.default_settings = clean_settings(self.default_settings)
-        except ProtocolError as exc:
+        except CallsError as exc:
             raise ValidationError({"default_settings": exc.message}) from None
 
     @classmethod
@@ -274,15 +274,15 @@ class CallSession(models.Model):
 
     def clean(self) -> None:
         from .services.session_settings import clean_locks, clean_settings
-        from .signaling.protocol import ProtocolError
+        from .signaling.protocol import CallsError
 
         try:
             self.settings = clean_settings(self.settings)
-        except ProtocolError as exc:
+        except CallsError as exc:
             raise ValidationError({"settings": exc.message}) from None
         try:
             self.locked_settings = clean_locks(self.locked_settings)
-        except ProtocolError as exc:
+        except CallsError as exc:
             raise ValidationError({"locked_settings": exc.message}) from None
 
     @property

@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from sessions_app import errors
 from sessions_app.models import (
     App,
     CallSession,
@@ -19,7 +20,6 @@ from sessions_app.models import (
     RestrictionKind,
     SessionStatus,
 )
-from sessions_app.signaling import protocol
 
 pytestmark = pytest.mark.django_db
 
@@ -155,7 +155,7 @@ def test_actions_on_ended_calls_or_gone_participants_say_so(
     session, participant = live_call
     url = f"/admin/sessions_app/callsession/live/participant/{participant.participant_id}/mute/"
     assert "was muted" in staff.post(url).content.decode()
-    assert sent == [(session.session_id, participant.participant_id, protocol.MODERATION_MUTE)]
+    assert sent == [(session.session_id, participant.participant_id, errors.MODERATION_MUTE)]
     Participant.objects.filter(pk=participant.pk).update(left_at=session.created_at)
     assert "already left" in staff.post(url).content.decode()
     CallSession.objects.filter(pk=session.pk).update(status=SessionStatus.ENDED, end_reason="terminated")

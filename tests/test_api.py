@@ -15,9 +15,9 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from sessions_app import errors
 from sessions_app.api.openapi import openapi_schema
 from sessions_app.models import App, AppUser, CallSession, CallToken, SessionStatus, hash_secret
-from sessions_app.signaling import protocol
 from sessions_app.tokens import CallTokenError, CallTokenGenerator, call_tokens
 
 pytestmark = pytest.mark.django_db
@@ -150,23 +150,23 @@ def test_lists_are_paginated(api: Api) -> None:
     _, second = api.server("GET", "/users?page=2", "/users")
     assert second["meta"]["pagination"]["count"] == 5
     status, refused = api.server("GET", "/users?perPage=101", "/users")
-    assert status == 400 and error_code(refused) == protocol.ERR_BAD_REQUEST
+    assert status == 400 and error_code(refused) == errors.ERR_BAD_REQUEST
 
 
 @pytest.mark.parametrize(
     ("headers", "status", "code"),
     [
-        ({}, 401, protocol.AUTH_ERR_EMPTY_APIKEY),
-        ({"apikey": "   "}, 401, protocol.AUTH_ERR_EMPTY_APIKEY),
-        ({"apikey": "wrong"}, 401, protocol.AUTH_ERR_APIKEY_NOT_FOUND),
-        ({"apikey": "KEY", "appid": "appnope"}, 401, protocol.ERR_APP_NOT_FOUND),
-        ({"apikey": "KEY"}, 401, protocol.ERR_APP_NOT_FOUND),
+        ({}, 401, errors.AUTH_ERR_EMPTY_APIKEY),
+        ({"apikey": "   "}, 401, errors.AUTH_ERR_EMPTY_APIKEY),
+        ({"apikey": "wrong"}, 401, errors.AUTH_ERR_APIKEY_NOT_FOUND),
+        ({"apikey": "KEY", "appid": "appnope"}, 401, errors.ERR_APP_NOT_FOUND),
+        ({"apikey": "KEY"}, 401, errors.ERR_APP_NOT_FOUND),
     ],
 )
 def test_missing_or_wrong_api_keys_are_refused(api: Api, headers: dict[str, str], status: int, code: str) -> None:
     """Wrong or missing API keys get AUTH_ERR_* codes with 401, never a 500."""
     headers = {k: (api.api_key if v == "KEY" else v) for k, v in headers.items()}
-    if "appid" not in headers and headers.get("apikey") not in (None, "KEY") and code != protocol.ERR_APP_NOT_FOUND:
+    if "appid" not in headers and headers.get("apikey") not in (None, "KEY") and code != errors.ERR_APP_NOT_FOUND:
         headers["appid"] = api.app.app_id
     got_status, payload = api.call("GET", "/users", "/users", **headers)
     assert (got_status, error_code(payload)) == (status, code)
@@ -176,7 +176,7 @@ def test_api_key_of_another_app_is_refused(api: Api) -> None:
     """App B's key does not open app A."""
     _, other_key, _ = App.create_with_keys("Other")
     status, payload = api.call("GET", "/users", "/users", appid=api.app.app_id, apikey=other_key)
-    assert (status, error_code(payload)) == (401, protocol.AUTH_ERR_APIKEY_NOT_FOUND)
+    assert (status, error_code(payload)) == (401, errors.AUTH_ERR_APIKEY_NOT_FOUND)
 
 
 def test_sessions_of_another_app_are_out_of_reach(api: Api) -> None:
@@ -184,21 +184,21 @@ def test_sessions_of_another_app_are_out_of_reach(api: Api) -> None:
     other, _, _ = App.create_with_keys("Other")
     foreign = CallSession.objects.create(app=other)
     status, payload = api.server("GET", f"/sessions/{foreign.session_id}", "/sessions/{sessionId}")
-    assert (status, error_code(payload)) == (403, protocol.AUTH_ERR_NO_ACCESS)
+    assert (status, error_code(payload)) == (403, errors.AUTH_ERR_NO_ACCESS)
     api.server("POST", "/users", "/users", {"uid": "ann", "name": "Ann"})
     status, payload = api.server("POST", "/tokens", "/tokens", {"sessionId": foreign.session_id, "uid": "ann"})
-    assert (status, error_code(payload)) == (403, protocol.AUTH_ERR_NO_ACCESS)
+    assert (status, error_code(payload)) == (403, errors.AUTH_ERR_NO_ACCESS)
 
 
 @pytest.mark.parametrize(
     ("uid", "code"),
     [
-        ("has space", protocol.ERROR_UID_WITH_SPACE),
-        ("has\ttab", protocol.ERROR_UID_WITH_SPACE),
-        ("bad/uid", protocol.ERROR_INVALID_UID),
-        ("", protocol.ERROR_INVALID_UID),
-        (7, protocol.ERROR_INVALID_UID),
-        ("x" * 101, protocol.ERROR_INVALID_UID),
+        ("has space", errors.ERROR_UID_WITH_SPACE),
+        ("has\ttab", errors.ERROR_UID_WITH_SPACE),
+        ("bad/uid", errors.ERROR_INVALID_UID),
+        ("", errors.ERROR_INVALID_UID),
+        (7, errors.ERROR_INVALID_UID),
+        ("x" * 101, errors.ERROR_INVALID_UID),
     ],
 )
 def test_bad_uids_are_refused(api: Api, uid: Any, code: str) -> None:
@@ -211,9 +211,9 @@ def test_duplicate_and_unknown_users(api: Api) -> None:
     """Creating a uid twice gets ERR_UID_ALREADY_EXISTS; an unknown uid ERR_UID_NOT_FOUND."""
     api.server("POST", "/users", "/users", {"uid": "ann", "name": "Ann"})
     status, payload = api.server("POST", "/users", "/users", {"uid": "ann", "name": "Ann"})
-    assert (status, error_code(payload)) == (409, protocol.ERR_UID_ALREADY_EXISTS)
+    assert (status, error_code(payload)) == (409, errors.ERR_UID_ALREADY_EXISTS)
     status, payload = api.server("GET", "/users/zed", "/users/{uid}")
-    assert (status, error_code(payload)) == (404, protocol.ERR_UID_NOT_FOUND)
+    assert (status, error_code(payload)) == (404, errors.ERR_UID_NOT_FOUND)
 
 
 @pytest.mark.parametrize("body", ["{broken", "[1, 2]"])
@@ -225,23 +225,23 @@ def test_bodies_that_are_not_json_objects_are_refused(api: Api, body: str) -> No
         content_type="application/json",
         headers={"appid": api.app.app_id, "apikey": api.api_key},
     )
-    assert response.status_code == 400 and error_code(response.json()) == protocol.ERROR_JSON_EXCEPTION
+    assert response.status_code == 400 and error_code(response.json()) == errors.ERROR_JSON_EXCEPTION
 
 
 def test_login_with_a_wrong_auth_key_is_refused(api: Api) -> None:
     """A wrong auth key gets ERROR_API_KEY_NOT_FOUND."""
     api.server("POST", "/users", "/users", {"uid": "ann", "name": "Ann"})
     status, payload = api.call("POST", "/login", "/login", {"uid": "ann", "authKey": "nope"}, appid=api.app.app_id)
-    assert (status, error_code(payload)) == (401, protocol.ERROR_API_KEY_NOT_FOUND)
+    assert (status, error_code(payload)) == (401, errors.ERROR_API_KEY_NOT_FOUND)
 
 
 @pytest.mark.parametrize(
     ("token", "status", "code"),
     [
-        ("", 401, protocol.ERROR_BLANK_AUTHTOKEN),
-        ("   ", 401, protocol.ERROR_BLANK_AUTHTOKEN),
-        ("ab cd", 400, protocol.ERROR_AUTHTOKEN_WITH_SPACE),
-        ("unknown", 401, protocol.ERROR_AUTH_TOKEN),
+        ("", 401, errors.ERROR_BLANK_AUTHTOKEN),
+        ("   ", 401, errors.ERROR_BLANK_AUTHTOKEN),
+        ("ab cd", 400, errors.ERROR_AUTHTOKEN_WITH_SPACE),
+        ("unknown", 401, errors.ERROR_AUTH_TOKEN),
     ],
 )
 def test_bad_auth_tokens_are_refused(api: Api, token: str, status: int, code: str) -> None:
@@ -259,7 +259,7 @@ def test_revoked_auth_token_no_longer_works(api: Api) -> None:
     )
     assert status == 200 and revoked["data"]["revokedAt"] is not None
     status, payload = api.call("GET", "/me", "/me", appid=api.app.app_id, authtoken=token["data"]["authToken"])
-    assert (status, error_code(payload)) == (401, protocol.ERROR_AUTH_TOKEN)
+    assert (status, error_code(payload)) == (401, errors.ERROR_AUTH_TOKEN)
 
 
 def test_auth_token_of_another_app_is_refused(api: Api) -> None:
@@ -268,16 +268,16 @@ def test_auth_token_of_another_app_is_refused(api: Api) -> None:
     _, token = api.server("POST", "/users/ann/auth_tokens", "/users/{uid}/auth_tokens")
     other, _, _ = App.create_with_keys("Other")
     status, payload = api.call("GET", "/me", "/me", appid=other.app_id, authtoken=token["data"]["authToken"])
-    assert (status, error_code(payload)) == (401, protocol.ERROR_AUTH_TOKEN)
+    assert (status, error_code(payload)) == (401, errors.ERROR_AUTH_TOKEN)
 
 
 @pytest.mark.parametrize(
     ("session_id", "status", "code"),
     [
-        ("", 400, protocol.ERR_EMPTY_CALL_SESSION_ID),
-        (None, 400, protocol.ERR_EMPTY_CALL_SESSION_ID),
-        ("nosuchsession", 404, protocol.ERR_CALL_SESSION_NOT_FOUND),
-        ("bad id!", 404, protocol.ERR_CALL_SESSION_NOT_FOUND),
+        ("", 400, errors.ERR_EMPTY_CALL_SESSION_ID),
+        (None, 400, errors.ERR_EMPTY_CALL_SESSION_ID),
+        ("nosuchsession", 404, errors.ERR_CALL_SESSION_NOT_FOUND),
+        ("bad id!", 404, errors.ERR_CALL_SESSION_NOT_FOUND),
     ],
 )
 def test_call_token_for_missing_sessions(api: Api, session_id: Any, status: int, code: str) -> None:
@@ -298,9 +298,9 @@ def test_ending_a_session_revokes_its_tokens_and_refuses_new_ones(api: Api) -> N
     with pytest.raises(CallTokenError, match="revoked"):
         call_tokens.verify(token["data"]["token"], session_id)
     status, payload = api.server("POST", "/tokens", "/tokens", {"sessionId": session_id, "uid": "ann"})
-    assert (status, error_code(payload)) == (409, protocol.ERR_CALL_TERMINATED)
+    assert (status, error_code(payload)) == (409, errors.ERR_CALL_TERMINATED)
     status, payload = api.server("POST", f"/sessions/{session_id}/end", "/sessions/{sessionId}/end")
-    assert (status, error_code(payload)) == (409, protocol.ERR_CALL_TERMINATED)
+    assert (status, error_code(payload)) == (409, errors.ERR_CALL_TERMINATED)
 
 
 def test_guests_get_tokens_only_where_allowed(api: Api) -> None:
@@ -320,7 +320,7 @@ def test_guests_get_tokens_only_where_allowed(api: Api) -> None:
     status, payload = api.call(
         "POST", f"/sessions/{closed_id}/guest_token", "/sessions/{sessionId}/guest_token", {"displayName": "Eve"}
     )
-    assert (status, error_code(payload)) == (403, protocol.ERR_GUESTS_NOT_ALLOWED)
+    assert (status, error_code(payload)) == (403, errors.ERR_GUESTS_NOT_ALLOWED)
 
 
 def test_token_creation_is_rate_limited(api: Api, settings: Any) -> None:
@@ -330,7 +330,7 @@ def test_token_creation_is_rate_limited(api: Api, settings: Any) -> None:
     path, template = f"/sessions/{session.session_id}/guest_token", "/sessions/{sessionId}/guest_token"
     statuses = [api.call("POST", path, template, {})[0] for _ in range(4)]
     assert statuses == [201, 201, 201, 429]
-    assert error_code(api.call("POST", path, template, {})[1]) == protocol.ERR_TOO_MANY_REQUESTS
+    assert error_code(api.call("POST", path, template, {})[1]) == errors.ERR_TOO_MANY_REQUESTS
 
 
 def test_login_is_rate_limited(api: Api, settings: Any, app_keys: tuple[App, str, str]) -> None:
@@ -345,7 +345,7 @@ def test_login_is_rate_limited(api: Api, settings: Any, app_keys: tuple[App, str
 
 def test_unsupported_method_is_a_documented_error(api: Api) -> None:
     response = api.client.put("/api/v1/login")
-    assert response.status_code == 405 and error_code(response.json()) == protocol.ERR_BAD_REQUEST
+    assert response.status_code == 405 and error_code(response.json()) == errors.ERR_BAD_REQUEST
 
 
 # Call tokens: bound to one session and one identity, expiring, revocable, tamper-proof.
@@ -454,7 +454,7 @@ def test_call_logs_follow_the_schema(api: Api) -> None:
     status, detail = api.server("GET", f"/calls/{session.session_id}", "/calls/{sessionId}")
     assert status == 200 and detail["data"]["participants"] == []
     status, missing = api.server("GET", "/calls/nosuchcall", "/calls/{sessionId}")
-    assert (status, error_code(missing)) == (404, protocol.ERR_CALL_SESSION_NOT_FOUND)
+    assert (status, error_code(missing)) == (404, errors.ERR_CALL_SESSION_NOT_FOUND)
 
 
 def test_logout_revokes_the_callers_auth_token(api: Api) -> None:
@@ -466,7 +466,7 @@ def test_logout_revokes_the_callers_auth_token(api: Api) -> None:
     status, body = api.call("POST", "/logout", "/logout", appid=api.app.app_id, authtoken=secret)
     assert status == 200 and body["data"]["revokedAt"] is not None
     status, refused = api.call("GET", "/me", "/me", appid=api.app.app_id, authtoken=secret)
-    assert (status, error_code(refused)) == (401, protocol.ERROR_AUTH_TOKEN)
+    assert (status, error_code(refused)) == (401, errors.ERROR_AUTH_TOKEN)
     status, _ = api.call("GET", "/me", "/me", appid=api.app.app_id, authtoken=second["data"]["authToken"])
     assert status == 200
 

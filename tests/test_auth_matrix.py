@@ -25,10 +25,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from sessions_app import errors
 from sessions_app.models import App, AppUser, AuthToken, CallSession, CallToken, Participant, SessionStatus
-from sessions_app.services.media import reset_sfu
 from sessions_app.services.moderation import end_call
-from sessions_app.signaling import protocol
+from sessions_app.signaling.live import reset_calls
 from sessions_app.tokens import CallTokenGenerator, call_tokens
 from tests.test_consumer import open_socket, receive_type
 
@@ -44,7 +44,7 @@ def loopback_media(settings: Any) -> None:
 @pytest.fixture
 async def sfu_cleanup() -> Any:
     yield
-    await reset_sfu()
+    await reset_calls()
 
 
 # Call tokens on the websocket: (where the socket connects, the token it joins with).
@@ -148,19 +148,19 @@ def guest_token_before_members_only() -> tuple[str, str]:
 @pytest.mark.parametrize(
     ("setup", "code"),
     [
-        (token_for_another_session, protocol.ERROR_CALL_TOKEN),
-        (token_for_another_apps_session, protocol.ERROR_CALL_TOKEN),
-        (expired_token, protocol.ERROR_CALL_TOKEN),
-        (revoked_token, protocol.ERROR_CALL_TOKEN),
-        (tampered(0), protocol.ERROR_CALL_TOKEN),
-        (tampered(1), protocol.ERROR_CALL_TOKEN),
-        (tampered(2), protocol.ERROR_CALL_TOKEN),
-        (alg_none_token, protocol.ERROR_CALL_TOKEN),
-        (wrong_key_token, protocol.ERROR_CALL_TOKEN),
-        (our_key_unknown_jti, protocol.ERROR_CALL_TOKEN),
-        (our_key_rebound_to_another_session, protocol.ERROR_CALL_TOKEN),
-        (another_users_record, protocol.ERROR_CALL_TOKEN),
-        (guest_token_before_members_only, protocol.ERR_GUESTS_NOT_ALLOWED),
+        (token_for_another_session, errors.ERROR_CALL_TOKEN),
+        (token_for_another_apps_session, errors.ERROR_CALL_TOKEN),
+        (expired_token, errors.ERROR_CALL_TOKEN),
+        (revoked_token, errors.ERROR_CALL_TOKEN),
+        (tampered(0), errors.ERROR_CALL_TOKEN),
+        (tampered(1), errors.ERROR_CALL_TOKEN),
+        (tampered(2), errors.ERROR_CALL_TOKEN),
+        (alg_none_token, errors.ERROR_CALL_TOKEN),
+        (wrong_key_token, errors.ERROR_CALL_TOKEN),
+        (our_key_unknown_jti, errors.ERROR_CALL_TOKEN),
+        (our_key_rebound_to_another_session, errors.ERROR_CALL_TOKEN),
+        (another_users_record, errors.ERROR_CALL_TOKEN),
+        (guest_token_before_members_only, errors.ERR_GUESTS_NOT_ALLOWED),
     ],
     ids=lambda value: getattr(value, "__name__", value) if callable(value) else None,
 )
@@ -211,8 +211,8 @@ async def test_a_token_of_an_ended_session_is_refused_at_connect(sfu_cleanup: No
     await leave(socket)
     await database_sync_to_async(end_call)(await database_sync_to_async(CallSession.objects.get)(pk=session.pk))
     socket = await open_socket(session.session_id)
-    assert (await socket.receive_json_from())["code"] == protocol.ERR_CALL_TERMINATED
-    assert (await socket.receive_output())["code"] == protocol.WS_4010_SESSION_ENDED
+    assert (await socket.receive_json_from())["code"] == errors.ERR_CALL_TERMINATED
+    assert (await socket.receive_output())["code"] == errors.WS_4010_SESSION_ENDED
     record = await database_sync_to_async(CallToken.objects.get)(session=session)
     assert record.revoked_at is not None
 
@@ -223,7 +223,7 @@ async def test_a_guest_token_of_a_members_only_session_cannot_be_had() -> None:
     response = await database_sync_to_async(Client().post)(
         f"/api/v1/sessions/{session.session_id}/guest_token", "{}", content_type="application/json"
     )
-    assert (response.status_code, response.json()["error"]["code"]) == (403, protocol.ERR_GUESTS_NOT_ALLOWED)
+    assert (response.status_code, response.json()["error"]["code"]) == (403, errors.ERR_GUESTS_NOT_ALLOWED)
 
 
 # Moderation by participants who may not moderate.
@@ -245,7 +245,7 @@ async def test_moderation_follows_the_locked_context_menu(sfu_cleanup: None, loc
     bob, bob_joined = await join_with(session.session_id, tokens[1])
     await ann.send_json_to({"type": "moderate", "target": bob_joined["participantId"], "action": "mute"})
     if refused:
-        assert (await receive_type(ann, "error"))["code"] == protocol.AUTH_ERR_NO_ACCESS
+        assert (await receive_type(ann, "error"))["code"] == errors.AUTH_ERR_NO_ACCESS
         await ann.send_json_to({"type": "ping"})
         await receive_type(ann, "pong")
         row = await database_sync_to_async(Participant.objects.get)(participant_id=bob_joined["participantId"])
@@ -283,20 +283,20 @@ def _rest_fixture() -> dict[str, Any]:
 
 REST_ROWS = [
     # (method, path, headers, status, code); {names} come from _rest_fixture.
-    ("GET", "/me", {"appid": "{app}", "authtoken": "{other_secret}"}, 401, protocol.ERROR_AUTH_TOKEN),
-    ("GET", "/me", {"appid": "{app}", "authtoken": "{revoked_secret}"}, 401, protocol.ERROR_AUTH_TOKEN),
-    ("GET", "/me", {"appid": "{app}", "authtoken": ""}, 401, protocol.ERROR_BLANK_AUTHTOKEN),
-    ("GET", "/me", {"appid": "{app}", "authtoken": "ab cd"}, 400, protocol.ERROR_AUTHTOKEN_WITH_SPACE),
-    ("GET", "/me", {"appid": "{other_app}", "authtoken": "{secret}"}, 401, protocol.ERROR_AUTH_TOKEN),
-    ("POST", "/tokens", {"appid": "{app}", "authtoken": "{revoked_secret}"}, 401, protocol.ERROR_AUTH_TOKEN),
-    ("POST", "/tokens", {"appid": "{app}", "authtoken": " "}, 401, protocol.ERROR_BLANK_AUTHTOKEN),
-    ("POST", "/logout", {"appid": "{app}", "authtoken": "{other_secret}"}, 401, protocol.ERROR_AUTH_TOKEN),
+    ("GET", "/me", {"appid": "{app}", "authtoken": "{other_secret}"}, 401, errors.ERROR_AUTH_TOKEN),
+    ("GET", "/me", {"appid": "{app}", "authtoken": "{revoked_secret}"}, 401, errors.ERROR_AUTH_TOKEN),
+    ("GET", "/me", {"appid": "{app}", "authtoken": ""}, 401, errors.ERROR_BLANK_AUTHTOKEN),
+    ("GET", "/me", {"appid": "{app}", "authtoken": "ab cd"}, 400, errors.ERROR_AUTHTOKEN_WITH_SPACE),
+    ("GET", "/me", {"appid": "{other_app}", "authtoken": "{secret}"}, 401, errors.ERROR_AUTH_TOKEN),
+    ("POST", "/tokens", {"appid": "{app}", "authtoken": "{revoked_secret}"}, 401, errors.ERROR_AUTH_TOKEN),
+    ("POST", "/tokens", {"appid": "{app}", "authtoken": " "}, 401, errors.ERROR_BLANK_AUTHTOKEN),
+    ("POST", "/logout", {"appid": "{app}", "authtoken": "{other_secret}"}, 401, errors.ERROR_AUTH_TOKEN),
     ("GET", "/sessions/{session}", {"appid": "{app}", "apikey": "{other_key}"}, 401, "AUTH_ERR_APIKEY_NOT_FOUND"),
-    ("GET", "/sessions/{foreign_session}", {"appid": "{app}", "apikey": "{key}"}, 403, protocol.AUTH_ERR_NO_ACCESS),
+    ("GET", "/sessions/{foreign_session}", {"appid": "{app}", "apikey": "{key}"}, 403, errors.AUTH_ERR_NO_ACCESS),
     ("POST", "/sessions/{foreign_session}/end", {"appid": "{app}", "apikey": "{key}"}, 403, "AUTH_ERR_NO_ACCESS"),
-    ("POST", "/sessions/{session}/end", {"appid": "{app}"}, 401, protocol.AUTH_ERR_EMPTY_APIKEY),
+    ("POST", "/sessions/{session}/end", {"appid": "{app}"}, 401, errors.AUTH_ERR_EMPTY_APIKEY),
     ("POST", "/sessions/{session}/end", {"appid": "{app}", "authtoken": "{secret}"}, 401, "AUTH_ERR_EMPTY_APIKEY"),
-    ("GET", "/calls/{foreign_session}", {"appid": "{app}", "apikey": "{key}"}, 403, protocol.AUTH_ERR_NO_ACCESS),
+    ("GET", "/calls/{foreign_session}", {"appid": "{app}", "apikey": "{key}"}, 403, errors.AUTH_ERR_NO_ACCESS),
 ]
 
 

@@ -14,11 +14,13 @@ from av import AudioFrame
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from sessions_app import errors
 from sessions_app.models import CallSession
-from sessions_app.services.media import get_sfu, reset_sfu
+from sessions_app.services.media import get_sfu
 from sessions_app.sfu import SFU, MediaConfig
 from sessions_app.sfu.speakers import DominantSpeaker
 from sessions_app.signaling import protocol
+from sessions_app.signaling.live import reset_calls
 from tests.media_client import MediaClient
 from tests.test_consumer import answer_offers, join, new_session, open_socket, receive_type
 from tests.test_sfu import connect, wait_until
@@ -30,7 +32,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 async def loopback_sfu(settings: Any) -> Any:
     settings.CALLS_MEDIA_IPS = ["127.0.0.1"]
     yield
-    await reset_sfu()
+    await reset_calls()
 
 
 async def two_in_a_call(
@@ -86,7 +88,7 @@ async def test_bad_chat_messages_are_refused(text: Any) -> None:
     _, ann, bob, _, _ = await two_in_a_call()
     await ann.send_json_to({"type": "chat", "text": text})
     error = await receive_type(ann, "error")
-    assert error["code"] == protocol.ERROR_JSON_EXCEPTION and error["details"]["field"] == "text"
+    assert error["code"] == errors.ERROR_JSON_EXCEPTION and error["details"]["field"] == "text"
     await ann.disconnect()
     await bob.disconnect()
 
@@ -96,7 +98,7 @@ async def test_chat_floods_are_refused() -> None:
     _, ann, bob, _, _ = await two_in_a_call()
     for index in range(21):
         await ann.send_json_to({"type": "chat", "text": f"message {index}"})
-    assert (await receive_type(ann, "error"))["code"] == protocol.ERR_TOO_MANY_REQUESTS
+    assert (await receive_type(ann, "error"))["code"] == errors.ERR_TOO_MANY_REQUESTS
     received = 0
     while not await bob.receive_nothing(timeout=0.3):
         received += (await bob.receive_json_from())["type"] == "chat"
@@ -110,8 +112,8 @@ async def test_end_for_all_ends_the_call_for_everyone() -> None:
     session, ann, bob, _, _ = await two_in_a_call(bob_role="moderator")
     await bob.send_json_to({"type": "end_for_all"})
     for communicator in (ann, bob):
-        assert (await receive_type(communicator, "session_ended"))["reason"] == protocol.LEAVE_REASON_ENDED
-    assert (await ann.receive_output(timeout=5))["code"] == protocol.WS_4010_SESSION_ENDED
+        assert (await receive_type(communicator, "session_ended"))["reason"] == errors.LEAVE_REASON_ENDED
+    assert (await ann.receive_output(timeout=5))["code"] == errors.WS_4010_SESSION_ENDED
     refreshed = await database_sync_to_async(CallSession.objects.get)(pk=session.pk)
     assert refreshed.is_ended
 

@@ -11,9 +11,9 @@ from asgiref.sync import async_to_sync
 from django.test import Client
 from django.utils import timezone
 
+from sessions_app import errors
 from sessions_app.models import App, CallSession, Participant, SessionStatus, SessionType
 from sessions_app.services import presence
-from sessions_app.signaling import protocol
 from sessions_app.tokens import CallIdentity
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,7 +59,7 @@ def join(session: CallSession, uid: str, audio_muted: bool = False, video_paused
 
 
 def leave(participant: Participant) -> None:
-    async_to_sync(presence.mark_left)(participant.participant_id, protocol.LEAVE_REASON_LEFT)
+    async_to_sync(presence.mark_left)(participant.participant_id, errors.LEAVE_REASON_LEFT)
 
 
 def media(participant: Participant, audio_muted: bool, video_paused: bool) -> None:
@@ -172,9 +172,9 @@ def test_call_list_filters_and_pages(client: Client, app_and_key: tuple[App, str
 )
 def test_bad_filters_are_refused(client: Client, app_and_key: tuple[App, str], query: str) -> None:
     status, body = get(client, app_and_key, "/calls" + query)
-    assert status == 400 and body["error"]["code"] == protocol.ERR_BAD_REQUEST
+    assert status == 400 and body["error"]["code"] == errors.ERR_BAD_REQUEST
 
 
 def test_call_logs_need_the_api_key(client: Client) -> None:
     response = client.get("/api/v1/calls")
-    assert response.status_code == 401 and response.json()["error"]["code"] == protocol.AUTH_ERR_EMPTY_APIKEY
+    assert response.status_code == 401 and response.json()["error"]["code"] == errors.AUTH_ERR_EMPTY_APIKEY

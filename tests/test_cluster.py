@@ -16,12 +16,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from sessions_app import errors
 from sessions_app.cluster import placement, processes
 from sessions_app.cluster.remote import RemoteSFU
 from sessions_app.cluster.worker import SFUWorker
 from sessions_app.models import CallSession, MediaWorker, Participant, SignalingProcess
 from sessions_app.sfu import SFU, MediaConfig
-from sessions_app.signaling import protocol
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
@@ -129,7 +129,7 @@ async def test_a_worker_serves_a_daphne_process_over_the_channel_layer(settings:
         assert sfu.stats() == {"rooms": 1, "participants": 1}
         await remote.handle_answer(session.session_id, "ann", "v=0 not an answer")
         error = await asyncio.wait_for(heard.get(), 10)
-        assert error["type"] == "error" and error["code"] == protocol.ERROR_MEDIA_NEGOTIATION
+        assert error["type"] == "error" and error["code"] == errors.ERROR_MEDIA_NEGOTIATION
         await remote.leave(session.session_id, "ann")
         for _ in range(100):
             if not sfu.rooms:

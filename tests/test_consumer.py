@@ -14,10 +14,10 @@ from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
+from sessions_app import errors
 from sessions_app.models import CallSession, Participant, SessionStatus
-from sessions_app.services.media import reset_sfu
 from sessions_app.signaling import protocol
-from sessions_app.signaling.live import RESUME_GRACE_S
+from sessions_app.signaling.live import RESUME_GRACE_S, reset_calls
 from sessions_app.signaling.routing import websocket_urlpatterns
 from sessions_app.tokens import call_tokens
 from tests.media_client import MediaClient
@@ -39,7 +39,7 @@ def loopback_media(settings: Any) -> None:
 @pytest.fixture
 async def sfu_cleanup() -> Any:
     yield
-    await reset_sfu()
+    await reset_calls()
 
 
 @database_sync_to_async
@@ -106,28 +106,28 @@ async def test_invalid_session_id_is_refused_with_error_call_session_id() -> Non
     """A session ID that cannot be one gets ERROR_CALL_SESSION_ID and close code 4011."""
     communicator = await open_socket("bad%20id!")
     message = await communicator.receive_json_from()
-    assert message["code"] == protocol.ERROR_CALL_SESSION_ID
-    assert (await communicator.receive_output())["code"] == protocol.WS_4011_INVALID_SESSION_ID
+    assert message["code"] == errors.ERROR_CALL_SESSION_ID
+    assert (await communicator.receive_output())["code"] == errors.WS_4011_INVALID_SESSION_ID
 
 
 async def test_empty_session_id_is_refused_with_error_call_session_id() -> None:
     """An empty session ID gets ERROR_CALL_SESSION_ID."""
     communicator = await open_socket("")
-    assert (await communicator.receive_json_from())["code"] == protocol.ERROR_CALL_SESSION_ID
+    assert (await communicator.receive_json_from())["code"] == errors.ERROR_CALL_SESSION_ID
 
 
 async def test_unknown_session_is_refused() -> None:
     """A well-formed but unknown session ID gets ERR_CALL_SESSION_NOT_FOUND and close code 4004."""
     communicator = await open_socket("doesnotexist123")
-    assert (await communicator.receive_json_from())["code"] == protocol.ERR_CALL_SESSION_NOT_FOUND
-    assert (await communicator.receive_output())["code"] == protocol.WS_4004_SESSION_NOT_FOUND
+    assert (await communicator.receive_json_from())["code"] == errors.ERR_CALL_SESSION_NOT_FOUND
+    assert (await communicator.receive_output())["code"] == errors.WS_4004_SESSION_NOT_FOUND
 
 
 async def test_ended_session_is_refused() -> None:
     """An ended session gets ERR_CALL_TERMINATED."""
     session = await new_session(status=SessionStatus.ENDED, end_reason="terminated")
     communicator = await open_socket(session.session_id)
-    assert (await communicator.receive_json_from())["code"] == protocol.ERR_CALL_TERMINATED
+    assert (await communicator.receive_json_from())["code"] == errors.ERR_CALL_TERMINATED
 
 
 @pytest.mark.parametrize(
@@ -147,7 +147,7 @@ async def test_bad_messages_get_json_exception_and_socket_stays_usable(frame: st
     communicator = await open_socket(session.session_id)
     await communicator.send_to(text_data=frame)
     error = await communicator.receive_json_from()
-    assert error["type"] == "error" and error["code"] == protocol.ERROR_JSON_EXCEPTION
+    assert error["type"] == "error" and error["code"] == errors.ERROR_JSON_EXCEPTION
     await communicator.send_json_to({"type": "ping"})
     assert (await communicator.receive_json_from())["type"] == "pong"
     await communicator.disconnect()
@@ -158,7 +158,7 @@ async def test_binary_frames_are_refused() -> None:
     session = await new_session()
     communicator = await open_socket(session.session_id)
     await communicator.send_to(bytes_data=b"\x00\x01")
-    assert (await communicator.receive_json_from())["code"] == protocol.ERROR_JSON_EXCEPTION
+    assert (await communicator.receive_json_from())["code"] == errors.ERROR_JSON_EXCEPTION
     await communicator.disconnect()
 
 
@@ -167,7 +167,7 @@ async def test_messages_before_join_are_refused(sfu_cleanup: None) -> None:
     session = await new_session()
     communicator = await open_socket(session.session_id)
     await communicator.send_json_to({"type": "media", "audioMuted": True, "videoPaused": False})
-    assert (await communicator.receive_json_from())["code"] == protocol.ERR_CALL_NOT_A_PART
+    assert (await communicator.receive_json_from())["code"] == errors.ERR_CALL_NOT_A_PART
     await communicator.disconnect()
 
 
@@ -177,7 +177,7 @@ async def test_second_join_on_one_socket_is_refused(sfu_cleanup: None) -> None:
     communicator = await open_socket(session.session_id)
     await join(communicator, "Ann", session.session_id)
     await communicator.send_json_to({"type": "join", "token": await guest_token(session.session_id)})
-    assert (await receive_type(communicator, "error"))["code"] == protocol.ERR_CALL_USER_ALREADY_JOINED
+    assert (await receive_type(communicator, "error"))["code"] == errors.ERR_CALL_USER_ALREADY_JOINED
     await communicator.disconnect()
 
 
@@ -204,7 +204,7 @@ async def test_presence_join_media_and_leave(sfu_cleanup: None) -> None:
     async with keep_alive(ann):  # longer than a silent socket lasts
         left = await receive_type(ann, "participant_left", timeout=RESUME_GRACE_S + 2)
     assert left["participantId"] == bob_joined["participantId"]
-    assert left["reason"] == protocol.LEAVE_REASON_DISCONNECTED
+    assert left["reason"] == errors.LEAVE_REASON_DISCONNECTED
 
     bob_row = await database_sync_to_async(Participant.objects.get)(participant_id=bob_joined["participantId"])
     assert bob_row.left_at is not None and bob_row.audio_muted is True
@@ -263,7 +263,7 @@ async def test_bad_answer_gets_a_negotiation_error(sfu_cleanup: None) -> None:
     await join(communicator, "Ann", session.session_id)
     await receive_type(communicator, "offer")
     await communicator.send_json_to({"type": "answer", "sdp": "v=0\r\ngarbage"})
-    assert (await receive_type(communicator, "error"))["code"] == protocol.ERROR_MEDIA_NEGOTIATION
+    assert (await receive_type(communicator, "error"))["code"] == errors.ERROR_MEDIA_NEGOTIATION
     await communicator.send_json_to({"type": "ping"})
     assert (await receive_type(communicator, "pong"))["type"] == "pong"
     await communicator.disconnect()
@@ -278,7 +278,7 @@ async def test_join_without_a_valid_token_is_refused(token: Any) -> None:
     if token is not None:
         message["token"] = token
     await communicator.send_json_to(message)
-    assert (await communicator.receive_json_from())["code"] == protocol.ERROR_CALL_TOKEN
+    assert (await communicator.receive_json_from())["code"] == errors.ERROR_CALL_TOKEN
     assert await database_sync_to_async(Participant.objects.count)() == 0
     await communicator.disconnect()
 
@@ -291,7 +291,7 @@ async def test_token_for_another_session_is_refused() -> None:
     communicator = await open_socket(session_b.session_id)
     await communicator.send_json_to({"type": "join", "token": token})
     error = await communicator.receive_json_from()
-    assert error["code"] == protocol.ERROR_CALL_TOKEN and "another session" in error["message"]
+    assert error["code"] == errors.ERROR_CALL_TOKEN and "another session" in error["message"]
     await communicator.disconnect()
 
 
@@ -332,7 +332,7 @@ async def test_moderator_mute_is_enforced_by_the_server(sfu_cleanup: None) -> No
 
     await bob.send_json_to({"type": "media", "audioMuted": False, "videoPaused": False})
     refused = await receive_type(bob, "error")
-    assert refused["code"] == protocol.AUTH_ERR_NO_ACCESS
+    assert refused["code"] == errors.AUTH_ERR_NO_ACCESS
     assert refused["details"] == {"reason": "held", "kind": "audio"}
     assert published["audio"].forwarding is False
 
@@ -363,7 +363,7 @@ async def test_removed_participant_is_dropped_with_a_reason(sfu_cleanup: None) -
     bob_id = (await join(bob, "Bob", session.session_id))["participantId"]
     await moderate(session.session_id, bob_id, "remove", by="admin")
     assert (await receive_type(bob, "removed"))["reason"] == "removed"
-    assert (await bob.receive_output(timeout=5))["code"] == protocol.WS_4003_REMOVED
+    assert (await bob.receive_output(timeout=5))["code"] == errors.WS_4003_REMOVED
     left = await receive_type(ann, "participant_left")
     assert left == protocol.participant_left_message(bob_id, "removed")
     await ann.disconnect()
@@ -378,5 +378,5 @@ async def test_malformed_moderation_is_refused(message: dict[str, Any]) -> None:
     session = await new_session()
     communicator = await open_socket(session.session_id)
     await communicator.send_json_to(message)
-    assert (await communicator.receive_json_from())["code"] == protocol.ERROR_JSON_EXCEPTION
+    assert (await communicator.receive_json_from())["code"] == errors.ERROR_JSON_EXCEPTION
     await communicator.disconnect()

@@ -14,6 +14,7 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from django.core.cache import cache
 
+from sessions_app import errors
 from sessions_app.models import DEFAULT_MAX_PARTICIPANTS, CallSession, Participant
 from sessions_app.services import presence
 from sessions_app.signaling import protocol
@@ -96,12 +97,12 @@ async def test_a_flood_of_hands_and_media_gets_coded_refusals_and_no_database_wr
     while True:
         output = await guest.receive_output(timeout=10)
         if output["type"] == "websocket.close":
-            assert output["code"] == protocol.WS_4029_TOO_MANY_REQUESTS
+            assert output["code"] == errors.WS_4029_TOO_MANY_REQUESTS
             break
         message = __import__("json").loads(output["text"])
         if message["type"] == "error":
             refusals.append(message)
-    assert refusals and all(m["code"] == protocol.ERR_TOO_MANY_REQUESTS for m in refusals)
+    assert refusals and all(m["code"] == errors.ERR_TOO_MANY_REQUESTS for m in refusals)
     assert {m["details"].get("type") for m in refusals[:-1]} == {"Hand"}
     assert refusals[0]["details"]["retryAfterMs"] > 0
     hand_budget = MESSAGE_RATES[protocol.Hand].burst
@@ -144,8 +145,8 @@ async def test_connects_from_one_address_are_limited(settings: Any) -> None:
         await socket.send_json_to({"type": "ping"})
         await receive_type(socket, "pong")
     refused = await open_socket(session.session_id, ip="203.0.113.9")
-    assert (await refused.receive_json_from())["code"] == protocol.ERR_TOO_MANY_REQUESTS
-    assert await closed_with(refused) == protocol.WS_4029_TOO_MANY_REQUESTS
+    assert (await refused.receive_json_from())["code"] == errors.ERR_TOO_MANY_REQUESTS
+    assert await closed_with(refused) == errors.WS_4029_TOO_MANY_REQUESTS
     other = await open_socket(session.session_id, ip="203.0.113.10")
     await other.send_json_to({"type": "ping"})
     await receive_type(other, "pong")

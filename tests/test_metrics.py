@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from django.test import AsyncClient
 
-from sessions_app.services.media import get_sfu, reset_sfu
+from sessions_app.services.media import get_sfu
+from sessions_app.signaling.live import reset_calls
 
 TOKEN = "metrics-test-token"
 
@@ -18,7 +19,7 @@ async def loopback_media(settings: Any) -> AsyncIterator[None]:
     settings.CALLS_MEDIA_IPS = ["127.0.0.1"]
     settings.CALLS_METRICS_TOKEN = TOKEN
     yield
-    await reset_sfu()
+    await reset_calls()
 
 
 def gauges(text: str) -> dict[str, float]:

@@ -8,7 +8,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from sessions_app import restrictions
+from sessions_app import errors, restrictions
 from sessions_app.models import App, AppUser, CallSession, CallToken, Participant, Restriction, RestrictionKind
 from sessions_app.services.media import get_sfu
 from sessions_app.signaling import protocol
@@ -30,11 +30,11 @@ _opened: list[WebsocketCommunicator] = []
 
 async def close_sockets_and_media() -> None:
     """Close every socket a test opened, then the SFU's peer connections (no transport left to the GC)."""
-    from sessions_app.services.media import reset_sfu
+    from sessions_app.signaling.live import reset_calls
 
     while _opened:
         await _opened.pop().disconnect()
-    await reset_sfu()
+    await reset_calls()
 
 
 @pytest.fixture(autouse=True)
@@ -91,7 +91,7 @@ async def test_a_guest_cannot_end_the_call_for_everyone() -> None:
     await join(guest, "Guest", session.session_id)
     await guest.send_json_to({"type": "end_for_all"})
     refused = await receive_type(guest, "error")
-    assert (refused["code"], refused["details"]) == (protocol.AUTH_ERR_NO_ACCESS, {"reason": "role"})
+    assert (refused["code"], refused["details"]) == (errors.AUTH_ERR_NO_ACCESS, {"reason": "role"})
     refreshed = await database_sync_to_async(CallSession.objects.get)(pk=session.pk)
     assert not refreshed.is_ended
     revoked = CallToken.objects.filter(session=session, revoked_at__isnull=False)
@@ -109,7 +109,7 @@ async def test_a_guest_cannot_moderate_anyone() -> None:
     for action in ("mute", "remove"):
         await ann.send_json_to({"type": "moderate", "target": bob_id, "action": action})
         refused = await receive_type(ann, "error")
-        assert (refused["code"], refused["details"]["reason"]) == (protocol.AUTH_ERR_NO_ACCESS, "role")
+        assert (refused["code"], refused["details"]["reason"]) == (errors.AUTH_ERR_NO_ACCESS, "role")
     row = await database_sync_to_async(Participant.objects.get)(participant_id=bob_id)
     assert row.is_present and not row.audio_muted and not row.audio_held
 
@@ -123,7 +123,7 @@ async def test_a_locked_context_menu_forbids_ending_the_call_even_to_a_moderator
     await join(host, "Host", session.session_id, role="moderator")
     await host.send_json_to({"type": "end_for_all"})
     refused = await receive_type(host, "error")
-    assert (refused["code"], refused["details"]) == (protocol.AUTH_ERR_NO_ACCESS, {"reason": "locked"})
+    assert (refused["code"], refused["details"]) == (errors.AUTH_ERR_NO_ACCESS, {"reason": "locked"})
     assert not (await database_sync_to_async(CallSession.objects.get)(pk=session.pk)).is_ended
 
 
@@ -150,12 +150,12 @@ async def test_a_removed_participant_cannot_come_back_with_its_token() -> None:
     guest_id = (await join_with(guest, token))["participantId"]
     await host.send_json_to({"type": "moderate", "target": guest_id, "action": "remove"})
     assert (await receive_type(guest, "removed"))["reason"] == "removed"
-    assert await closed_with(guest) == protocol.WS_4003_REMOVED
+    assert await closed_with(guest) == errors.WS_4003_REMOVED
     assert (await receive_type(host, "participant_left"))["reason"] == "removed"
 
     again = await open_socket(session.session_id)
     refused = await join_with(again, token)
-    assert refused["code"] == protocol.ERROR_CALL_TOKEN
+    assert refused["code"] == errors.ERROR_CALL_TOKEN
     assert guest_id not in await present_ids(session)
 
 
@@ -169,11 +169,11 @@ async def test_a_removed_guest_cannot_come_back_with_a_new_guest_token_until_rea
     await join(host, "Host", session.session_id, role="moderator")
     guest_id = (await join(guest, "Mallory", session.session_id))["participantId"]
     await host.send_json_to({"type": "moderate", "target": guest_id, "action": "remove"})
-    assert await closed_with(guest) == protocol.WS_4003_REMOVED
+    assert await closed_with(guest) == errors.WS_4003_REMOVED
 
     again = await open_socket(session.session_id, ip="192.0.2.66")
     refused = await join_with(again, await guest_token(session.session_id, "Mallory again"))
-    assert (refused["code"], refused["details"]) == (protocol.AUTH_ERR_NO_ACCESS, {"reason": "removed"})
+    assert (refused["code"], refused["details"]) == (errors.AUTH_ERR_NO_ACCESS, {"reason": "removed"})
     elsewhere = await open_socket(session.session_id, ip="192.0.2.77")
     assert (await join_with(elsewhere, await guest_token(session.session_id, "Someone")))["type"] == "joined"
 
@@ -191,7 +191,7 @@ async def test_a_removed_user_is_refused_with_any_new_token() -> None:
     issue = database_sync_to_async(call_tokens.issue)
     ann_id = (await join_with(ann, (await issue(session, user, "Ann"))[0]))["participantId"]
     await host.send_json_to({"type": "moderate", "target": ann_id, "action": "remove"})
-    assert await closed_with(ann) == protocol.WS_4003_REMOVED
+    assert await closed_with(ann) == errors.WS_4003_REMOVED
     again = await open_socket(session.session_id, ip="198.51.100.1")
     refused = await join_with(again, (await issue(session, user, "Ann"))[0])
     assert refused["details"] == {"reason": "removed"}
@@ -214,7 +214,7 @@ async def test_a_moderator_mute_outlives_a_rejoin() -> None:
     await host.send_json_to({"type": "moderate", "target": guest_id, "action": "mute"})
     await receive_type(guest, "moderation")
     await guest.send_json_to({"type": "leave"})
-    assert await closed_with(guest) == protocol.WS_1000_NORMAL_CLOSURE
+    assert await closed_with(guest) == errors.WS_1000_NORMAL_CLOSURE
 
     again = await open_socket(session.session_id, ip="192.0.2.5")
     joined = await join_with(again, await guest_token(session.session_id, "Loud"), "Loud")
@@ -259,8 +259,8 @@ async def test_a_second_join_with_one_token_replaces_the_first() -> None:
     first_id = (await join_with(first, token))["participantId"]
     second_joined = await join_with(second, token)
     assert second_joined["type"] == "joined" and first_id not in {p["pid"] for p in second_joined["participants"]}
-    assert (await receive_type(first, "removed"))["reason"] == protocol.LEAVE_REASON_REPLACED
-    assert await closed_with(first) == protocol.WS_4014_REPLACED_BY_JOIN
+    assert (await receive_type(first, "removed"))["reason"] == errors.LEAVE_REASON_REPLACED
+    assert await closed_with(first) == errors.WS_4014_REPLACED_BY_JOIN
     left = await receive_type(watcher, "participant_left")
     assert left == protocol.participant_left_message(first_id, "replaced")
     assert first_id not in await present_ids(session)
@@ -278,7 +278,7 @@ async def test_a_join_beyond_the_calls_limit_is_refused() -> None:
         await join(await open_socket(session.session_id), name, session.session_id)
     third = await open_socket(session.session_id)
     refused = await join_with(third, await guest_token(session.session_id, "Three"))
-    assert (refused["code"], refused["details"]) == (protocol.ERR_CALL_FULL, {"maxParticipants": 2})
+    assert (refused["code"], refused["details"]) == (errors.ERR_CALL_FULL, {"maxParticipants": 2})
     assert len(await present_ids(session)) == 2
 
 
@@ -323,4 +323,4 @@ async def test_a_participant_removed_while_its_socket_is_away_cannot_resume() ->
         {"type": "resume", "participantId": joined["participantId"], "resumeToken": joined["resumeToken"]}
     )
     refused = await receive_type(back, "error")
-    assert (refused["code"], refused["details"]) == (protocol.ERR_CALL_NOT_A_PART, {"resume": False})
+    assert (refused["code"], refused["details"]) == (errors.ERR_CALL_NOT_A_PART, {"resume": False})

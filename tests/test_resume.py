@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from sessions_app.signaling import protocol
+from sessions_app import errors
 from sessions_app.signaling.live import RESUME_GRACE_S, get_live_participants
 from sessions_app.signaling.silence import SILENCE_TIMEOUT_S
 from tests.test_consumer import join, keep_alive, new_session, open_socket, receive_type
@@ -19,11 +19,11 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
 @pytest.fixture(autouse=True)
 async def loopback_media(settings: Any) -> AsyncIterator[None]:
-    from sessions_app.services.media import reset_sfu
+    from sessions_app.signaling.live import reset_calls
 
     settings.CALLS_MEDIA_IPS = ["127.0.0.1"]
     yield
-    await reset_sfu()
+    await reset_calls()
 
 
 async def no_message_of_type(socket: WebsocketCommunicator, message_type: str, seconds: float) -> None:
@@ -88,7 +88,7 @@ async def test_a_dropped_socket_resumes_as_the_same_participant() -> None:
         await no_message_of_type(ann, "participant_left", RESUME_GRACE_S)
     await bob_again.send_json_to({"type": "leave"})
     left = await receive_type(ann, "participant_left")
-    assert left["participantId"] == bob_joined["participantId"] and left["reason"] == protocol.LEAVE_REASON_LEFT
+    assert left["participantId"] == bob_joined["participantId"] and left["reason"] == errors.LEAVE_REASON_LEFT
 
 
 async def test_a_participant_not_back_within_the_grace_is_gone_for_everyone() -> None:
@@ -96,9 +96,9 @@ async def test_a_participant_not_back_within_the_grace_is_gone_for_everyone() ->
     await bob.disconnect()
     async with keep_alive(ann):
         left = await receive_type(ann, "participant_left", timeout=RESUME_GRACE_S + 2)
-    assert left["reason"] == protocol.LEAVE_REASON_DISCONNECTED
+    assert left["reason"] == errors.LEAVE_REASON_DISCONNECTED
     late, refused = await resume(session.session_id, bob_joined)
-    assert refused["type"] == "error" and refused["code"] == protocol.ERR_CALL_NOT_A_PART
+    assert refused["type"] == "error" and refused["code"] == errors.ERR_CALL_NOT_A_PART
     assert refused["details"] == {"resume": False}
     await late.disconnect()
 
@@ -118,9 +118,9 @@ async def test_resume_needs_the_right_token_participant_and_session(tamper: str)
     else:
         target = other_session.session_id
     thief, refused = await resume(target, claim)
-    assert refused["type"] == "error" and refused["code"] == protocol.ERR_CALL_NOT_A_PART
+    assert refused["type"] == "error" and refused["code"] == errors.ERR_CALL_NOT_A_PART
     await thief.send_json_to({"type": "media", "audioMuted": True, "videoPaused": True})
-    assert (await receive_type(thief, "error"))["code"] == protocol.ERR_CALL_NOT_A_PART
+    assert (await receive_type(thief, "error"))["code"] == errors.ERR_CALL_NOT_A_PART
     await bob.send_json_to({"type": "ping"})
     assert (await receive_type(bob, "pong"))["type"] == "pong"
     await thief.disconnect()
@@ -132,7 +132,7 @@ async def test_resuming_on_a_new_socket_retires_the_old_one_without_leaving() ->
     session, ann, bob, bob_joined = await ann_and_bob()
     bob_again, resumed = await resume(session.session_id, bob_joined)
     assert resumed["type"] == "resumed"
-    assert await close_code(bob) == protocol.WS_4012_REPLACED
+    assert await close_code(bob) == errors.WS_4012_REPLACED
     await bob.disconnect()
     async with keep_alive(ann, bob_again):
         await no_message_of_type(ann, "participant_left", RESUME_GRACE_S + 1)
@@ -150,7 +150,7 @@ async def test_a_silent_socket_is_closed_and_its_participant_removed_within_ten_
         left = await receive_type(ann, "participant_left", timeout=12)
         gone_after = loop.time() - went_silent
     assert left["participantId"] == bob_joined["participantId"]
-    assert left["reason"] == protocol.LEAVE_REASON_DISCONNECTED
+    assert left["reason"] == errors.LEAVE_REASON_DISCONNECTED
     assert SILENCE_TIMEOUT_S < gone_after < 10
-    assert await close_code(bob, timeout=1) == protocol.WS_4008_SILENT
+    assert await close_code(bob, timeout=1) == errors.WS_4008_SILENT
     await ann.send_json_to({"type": "leave"})

@@ -10,9 +10,8 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from sessions_app import hosting
+from sessions_app import errors, hosting
 from sessions_app.models import App, AppUser, AuthToken, CallSession, CallToken
-from sessions_app.signaling import protocol
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +50,7 @@ def test_an_app_server_decides_the_role_of_the_tokens_it_mints(acme: tuple[App, 
     status, body = post(Client(), "/tokens", {"sessionId": session.session_id, "uid": "ann"}, **keys)
     assert (status, body["data"]["role"]) == (201, "participant")
     status, body = post(Client(), "/tokens", {"sessionId": session.session_id, "uid": "ann", "role": "host"}, **keys)
-    assert (status, body["error"]["code"]) == (400, protocol.ERR_BAD_REQUEST)
+    assert (status, body["error"]["code"]) == (400, errors.ERR_BAD_REQUEST)
 
 
 def test_a_user_cannot_make_itself_a_moderator(acme: tuple[App, str, AppUser, str]) -> None:
@@ -60,7 +59,7 @@ def test_a_user_cannot_make_itself_a_moderator(acme: tuple[App, str, AppUser, st
     session = CallSession.objects.create(app=app)
     headers = {"appid": app.app_id, "authtoken": auth_token}
     status, body = post(Client(), "/tokens", {"sessionId": session.session_id, "role": "moderator"}, **headers)
-    assert (status, body["error"]["code"]) == (403, protocol.AUTH_ERR_NO_ACCESS)
+    assert (status, body["error"]["code"]) == (403, errors.AUTH_ERR_NO_ACCESS)
     status, body = post(Client(), "/tokens", {"sessionId": session.session_id}, **headers)
     assert (status, body["data"]["role"]) == (201, "participant")
 
@@ -87,7 +86,7 @@ def test_share_link_guests_are_never_moderators() -> None:
     status, body = post(
         Client(), f"/sessions/{session.session_id}/guest_token", {"displayName": "Eve", "hostGrant": "forged:grant"}
     )
-    assert (status, body["error"]["code"]) == (403, protocol.AUTH_ERR_NO_ACCESS)
+    assert (status, body["error"]["code"]) == (403, errors.AUTH_ERR_NO_ACCESS)
 
 
 def call_config(response: Any) -> dict[str, Any]:
@@ -130,4 +129,4 @@ def test_a_host_grant_is_for_one_call_only() -> None:
     session, other = CallSession.objects.create(), CallSession.objects.create()
     grant = hosting.host_grant(session.session_id)
     status, body = post(Client(), f"/sessions/{other.session_id}/guest_token", {"hostGrant": grant})
-    assert (status, body["error"]["code"]) == (403, protocol.AUTH_ERR_NO_ACCESS)
+    assert (status, body["error"]["code"]) == (403, errors.AUTH_ERR_NO_ACCESS)

@@ -16,8 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from django.utils import timezone
 
+from sessions_app import errors
 from sessions_app.models import App, AppUser, AuthToken, CallSession
-from sessions_app.signaling import protocol
 from sessions_app.tokens import JWT_ALGORITHM, CallTokenError, call_tokens
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +89,7 @@ def test_the_development_login_is_off_unless_enabled(settings: Any) -> None:
     body = json.dumps({"uid": "ann", "authKey": auth_key})
     settings.CALLS_DEV_LOGIN = False
     response = Client().post("/api/v1/login", body, content_type="application/json", headers={"appid": app.app_id})
-    assert (response.status_code, response.json()["error"]["code"]) == (403, protocol.AUTH_ERR_NO_ACCESS)
+    assert (response.status_code, response.json()["error"]["code"]) == (403, errors.AUTH_ERR_NO_ACCESS)
     settings.CALLS_DEV_LOGIN = True
     response = Client().post("/api/v1/login", body, content_type="application/json", headers={"appid": app.app_id})
     assert response.status_code == 200
@@ -105,7 +105,7 @@ def test_auth_tokens_expire(settings: Any) -> None:
     assert Client().get("/api/v1/me", headers=headers).status_code == 200
     AuthToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     response = Client().get("/api/v1/me", headers=headers)
-    assert (response.status_code, response.json()["error"]["code"]) == (401, protocol.ERROR_AUTH_TOKEN)
+    assert (response.status_code, response.json()["error"]["code"]) == (401, errors.ERROR_AUTH_TOKEN)
     assert "expired" in response.json()["error"]["message"]
 
 
@@ -137,7 +137,7 @@ def test_sessions_of_no_app_refuse_every_api_key(method: str, path: str) -> None
     response = getattr(Client(), method)(
         path.format(sid=session.session_id), headers={"appid": app.app_id, "apikey": api_key}
     )
-    assert (response.status_code, response.json()["error"]["code"]) == (403, protocol.AUTH_ERR_NO_ACCESS)
+    assert (response.status_code, response.json()["error"]["code"]) == (403, errors.AUTH_ERR_NO_ACCESS)
     session.refresh_from_db()
     assert not session.is_ended
 
@@ -152,7 +152,7 @@ def test_no_api_key_mints_tokens_for_a_session_of_no_app() -> None:
         content_type="application/json",
         headers={"appid": app.app_id, "apikey": api_key},
     )
-    assert (response.status_code, response.json()["error"]["code"]) == (403, protocol.AUTH_ERR_NO_ACCESS)
+    assert (response.status_code, response.json()["error"]["code"]) == (403, errors.AUTH_ERR_NO_ACCESS)
 
 
 def test_anonymous_call_creation_is_limited_per_address(settings: Any) -> None:
@@ -161,7 +161,7 @@ def test_anonymous_call_creation_is_limited_per_address(settings: Any) -> None:
     client = Client()
     assert [client.post("/", {"title": f"call {n}"}).status_code for n in range(2)] == [200, 200]
     refused = client.post("/", {"title": "one too many"})
-    assert refused.status_code == 429 and protocol.ERR_TOO_MANY_REQUESTS in refused.content.decode()
+    assert refused.status_code == 429 and errors.ERR_TOO_MANY_REQUESTS in refused.content.decode()
     assert not CallSession.objects.filter(title="one too many").exists()
 
 

@@ -26,7 +26,7 @@ from django.test import AsyncClient, Client, override_settings
 
 from calls_project.asgi import application as asgi_application
 from sessions_app.models import CallSession, Participant, SessionStatus
-from sessions_app.services.media import reset_sfu
+from sessions_app.signaling.live import reset_calls
 from tests.media_client import MediaClient
 from tests.test_consumer import open_socket, receive_type
 from tests.test_sfu import wait_until
@@ -344,7 +344,7 @@ async def test_tokens_and_sdp_stay_out_of_logs_above_debug(caplog: pytest.LogCap
     finally:
         await client.close()
         await communicator.disconnect()
-        await reset_sfu()
+        await reset_calls()
     logged = "\n".join(record.getMessage() for record in caplog.records if record.levelno >= logging.INFO)
     assert token not in logged and token.split(".")[2] not in logged
     assert "v=0" not in logged and "a=fingerprint" not in logged and "a=ice-pwd" not in logged

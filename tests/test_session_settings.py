@@ -10,11 +10,12 @@ from channels.db import database_sync_to_async
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from sessions_app import errors
+from sessions_app.errors import CallsError
 from sessions_app.models import App, CallSession
-from sessions_app.services.media import get_sfu, reset_sfu
+from sessions_app.services.media import get_sfu
 from sessions_app.services.session_settings import DEFAULTS, clean_settings, effective_settings, forbidden_messages
-from sessions_app.signaling import protocol
-from sessions_app.signaling.protocol import ProtocolError
+from sessions_app.signaling.live import reset_calls
 from tests.test_consumer import guest_token, open_socket, receive_type
 from tests.test_sfu import wait_until
 
@@ -38,9 +39,9 @@ def test_every_option_has_its_documented_default() -> None:
     ],
 )
 def test_invalid_settings_name_the_field(settings: dict[str, Any], field: str) -> None:
-    with pytest.raises(ProtocolError) as info:
+    with pytest.raises(CallsError) as info:
         clean_settings(settings)
-    assert info.value.code == protocol.ERROR_JSON_EXCEPTION and info.value.details["field"] == field
+    assert info.value.code == errors.ERROR_JSON_EXCEPTION and info.value.details["field"] == field
 
 
 def test_values_are_normalised() -> None:
@@ -105,7 +106,7 @@ class TestEnforcement:
     async def loopback(self, settings: Any) -> Any:
         settings.CALLS_MEDIA_IPS = ["127.0.0.1"]
         yield
-        await reset_sfu()
+        await reset_calls()
 
     async def join(self, session: CallSession, **fields: Any) -> tuple[Any, dict[str, Any]]:
         socket = await open_socket(session.session_id)
@@ -164,7 +165,7 @@ class TestEnforcement:
         socket, _ = await self.join(session)
         for message in ({"type": "chat", "text": "hi"}, {"type": "screen_share", "enabled": True}):
             await socket.send_json_to(message)
-            assert (await receive_type(socket, "error"))["code"] == protocol.AUTH_ERR_NO_ACCESS
+            assert (await receive_type(socket, "error"))["code"] == errors.AUTH_ERR_NO_ACCESS
         await socket.disconnect()
 
     async def test_invalid_join_settings_are_refused_with_the_field(self) -> None:
@@ -173,5 +174,5 @@ class TestEnforcement:
         token = await guest_token(session.session_id)
         await socket.send_json_to({"type": "join", "token": token, "settings": {"layout": "GRID"}})
         error = await receive_type(socket, "error")
-        assert error["code"] == protocol.ERROR_JSON_EXCEPTION and error["details"]["field"] == "layout"
+        assert error["code"] == errors.ERROR_JSON_EXCEPTION and error["details"]["field"] == "layout"
         await socket.disconnect()

@@ -10,9 +10,9 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from sessions_app import errors
 from sessions_app.links import session_id_from_input, share_url
 from sessions_app.models import CallSession, SessionType
-from sessions_app.signaling import protocol
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +50,7 @@ def test_join_with_garbage_shows_error_call_session_id(client: Client) -> None:
     """An empty or invalid ID re-renders the form with ERROR_CALL_SESSION_ID."""
     response = client.get("/join/", {"session": "   "})
     assert response.status_code == 400
-    assert protocol.ERROR_CALL_SESSION_ID.encode() in response.content
+    assert errors.ERROR_CALL_SESSION_ID.encode() in response.content
 
 
 def test_session_page_has_the_call_container(client: Client) -> None:
@@ -174,7 +174,7 @@ def test_participant_list_needs_a_call_token_for_that_session(client: Client) ->
     token, _ = call_tokens.issue(other, None, "Viewer")
     for headers in ({}, {"X-Call-Token": token}):
         response = client.get(f"/s/{session.session_id}/participants/", headers=headers)
-        assert response.status_code == 403 and protocol.ERROR_CALL_TOKEN.encode() in response.content
+        assert response.status_code == 403 and errors.ERROR_CALL_TOKEN.encode() in response.content
 
 
 QUERY_GARBAGE = [

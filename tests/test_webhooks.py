@@ -32,10 +32,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError, connection, transaction
 from django.test import Client
 
-from sessions_app import signals
+from sessions_app import errors, signals
 from sessions_app.models import App, CallSession
 from sessions_app.services import presence
-from sessions_app.signaling import protocol
 from sessions_app.tokens import CallIdentity
 from webhooks import signing
 from webhooks.conf import WebhookSettings
@@ -652,7 +651,7 @@ async def test_a_call_sends_started_joined_left_ended_in_order(receiver: Receive
     admission = await presence.admit(session, identity(session, "ada"), "Ada", False, False)
     participant = admission.participant
     assert admission.others == []
-    await presence.mark_left(participant.participant_id, protocol.LEAVE_REASON_LEFT)
+    await presence.mark_left(participant.participant_id, errors.LEAVE_REASON_LEFT)
     await asyncio.to_thread(Worker(FAST).run, once=True)
 
     requests = await asyncio.to_thread(receiver.wait_for, 4)
@@ -665,7 +664,7 @@ async def test_a_call_sends_started_joined_left_ended_in_order(receiver: Receive
     assert {r.json["appId"] for r in requests} == {app.app_id}
     assert {r.json["data"]["sessionId"] for r in requests} == {session.session_id}
     assert requests[1].json["data"]["participantId"] == participant.participant_id
-    assert requests[2].json["data"]["leaveReason"] == protocol.LEAVE_REASON_LEFT
+    assert requests[2].json["data"]["leaveReason"] == errors.LEAVE_REASON_LEFT
     assert all(
         signing.verify(hook.secret, r.headers["X-Calls-Timestamp"], r.body, r.headers["X-Calls-Signature"])
         for r in requests

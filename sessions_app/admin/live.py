@@ -20,23 +20,22 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import restrictions
+from .. import errors, restrictions
 from ..cluster.placement import live_workers
+from ..errors import CallsError
 from ..links import share_url
 from ..models import CallSession, MediaWorker, Participant, Restriction, RestrictionKind, SessionStatus
 from ..services.media import get_sfu
 from ..services.moderation import end_call, moderate_as_operator
-from ..signaling import protocol
-from ..signaling.protocol import ProtocolError
 from ..tokens import call_tokens
 
 LIVE_REFRESH_SECONDS = 2
 PARTICIPANT_ACTIONS = {
-    "mute": (protocol.MODERATION_MUTE, "{name} was muted."),
-    "pause_video": (protocol.MODERATION_PAUSE_VIDEO, "{name}'s camera was turned off."),
-    "remove": (protocol.MODERATION_REMOVE, "{name} was removed from the call."),
-    "allow_audio": (protocol.MODERATION_ALLOW_AUDIO, "{name} may unmute again."),
-    "allow_video": (protocol.MODERATION_ALLOW_VIDEO, "{name} may turn their camera on again."),
+    "mute": (errors.MODERATION_MUTE, "{name} was muted."),
+    "pause_video": (errors.MODERATION_PAUSE_VIDEO, "{name}'s camera was turned off."),
+    "remove": (errors.MODERATION_REMOVE, "{name} was removed from the call."),
+    "allow_audio": (errors.MODERATION_ALLOW_AUDIO, "{name} may unmute again."),
+    "allow_video": (errors.MODERATION_ALLOW_VIDEO, "{name} may turn their camera on again."),
 }
 
 
@@ -108,7 +107,7 @@ def participant_action(request: HttpRequest, participant_id: str, action: str) -
         wire_action, done = PARTICIPANT_ACTIONS[action]
         try:
             moderate_as_operator(participant.session.session_id, participant.participant_id, wire_action)
-        except ProtocolError as exc:
+        except CallsError as exc:
             messages.warning(request, exc.message)
         else:
             messages.success(request, done.format(name=participant.display_name))

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, JsonResponse
 
+from .. import errors
 from ..logs import call_log
 from ..models import CallSession, SessionStatus, SessionType
-from ..signaling import protocol
 from .support import ApiError, api_view, app_session, paginate, require_api_key
 
 TRUE_VALUES = {"true", "1", "yes"}
@@ -23,9 +23,7 @@ def _timestamp(request: HttpRequest, name: str) -> datetime | None:
     try:
         return datetime.fromtimestamp(int(value), tz=UTC)
     except (ValueError, OverflowError, OSError):
-        raise ApiError(
-            protocol.ERR_BAD_REQUEST, f"'{name}' must be a Unix timestamp.", details={"field": name}
-        ) from None
+        raise ApiError(errors.ERR_BAD_REQUEST, f"'{name}' must be a Unix timestamp.", details={"field": name}) from None
 
 
 def filtered_calls(request: HttpRequest, sessions: QuerySet[CallSession]) -> QuerySet[CallSession]:
@@ -34,12 +32,12 @@ def filtered_calls(request: HttpRequest, sessions: QuerySet[CallSession]) -> Que
     if call_type:
         call_type = SessionType.VOICE if call_type.upper() in {"AUDIO", "VOICE"} else call_type.upper()
         if call_type not in SessionType.values:
-            raise ApiError(protocol.ERR_BAD_REQUEST, "'type' is VIDEO or VOICE.", details={"field": "type"})
+            raise ApiError(errors.ERR_BAD_REQUEST, "'type' is VIDEO or VOICE.", details={"field": "type"})
         sessions = sessions.filter(session_type=call_type)
     status = request.GET.get("status")
     if status:
         if status not in SessionStatus.values:
-            raise ApiError(protocol.ERR_BAD_REQUEST, "Unknown status.", details={"field": "status"})
+            raise ApiError(errors.ERR_BAD_REQUEST, "Unknown status.", details={"field": "status"})
         sessions = sessions.filter(status=status)
     uid = request.GET.get("uid")
     if uid:
@@ -55,7 +53,7 @@ def filtered_calls(request: HttpRequest, sessions: QuerySet[CallSession]) -> Que
             sessions = sessions.none()  # recordings are not produced by this server
         elif has_recording.lower() not in FALSE_VALUES:
             raise ApiError(
-                protocol.ERR_BAD_REQUEST, "'hasRecording' is true or false.", details={"field": "hasRecording"}
+                errors.ERR_BAD_REQUEST, "'hasRecording' is true or false.", details={"field": "hasRecording"}
             )
     return sessions
 

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..signaling import protocol
+from .. import errors
 
-ERROR_CODES = sorted(
-    value
-    for name, value in vars(protocol).items()
-    if name.startswith(("ERROR_", "ERR_", "AUTH_ERR_")) and isinstance(value, str)
-)
+ERROR_CODES = list(errors.ERROR_CODES)
 
 
 def _ref(name: str) -> dict[str, str]:

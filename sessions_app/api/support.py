@@ -21,9 +21,9 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django_ratelimit.core import is_ratelimited
 
+from .. import errors
 from ..links import is_valid_session_id
 from ..models import App, AppUser, AuthToken, CallSession, hash_secret
-from ..signaling import protocol
 
 UID_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 DEFAULT_PAGE_SIZE = 30
@@ -58,13 +58,13 @@ def api_view(methods: dict[str, View]) -> View:
         try:
             if handler is None:
                 raise ApiError(
-                    protocol.ERR_BAD_REQUEST,
+                    errors.ERR_BAD_REQUEST,
                     f"{request.method} is not allowed here.",
                     405,
                     {"allowed": sorted(methods)},
                 )
             if _has_nul([request.path, *request.GET.lists(), *kwargs.values()]):
-                raise ApiError(protocol.ERR_BAD_REQUEST, "NUL characters are not accepted.")
+                raise ApiError(errors.ERR_BAD_REQUEST, "NUL characters are not accepted.")
             return handler(request, *args, **kwargs)
         except ApiError as exc:
             return exc.response()
@@ -88,17 +88,17 @@ def _has_nul(value: Any) -> bool:
 
 def json_body(request: HttpRequest) -> dict[str, Any]:
     if len(request.body) > MAX_BODY_BYTES:
-        raise ApiError(protocol.ERR_BAD_REQUEST, "The request body is too large.", 413)
+        raise ApiError(errors.ERR_BAD_REQUEST, "The request body is too large.", 413)
     if not request.body:
         return {}
     try:
         data = json.loads(request.body)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ApiError(protocol.ERROR_JSON_EXCEPTION, "The request body is not valid JSON.") from None
+        raise ApiError(errors.ERROR_JSON_EXCEPTION, "The request body is not valid JSON.") from None
     if not isinstance(data, dict):
-        raise ApiError(protocol.ERROR_JSON_EXCEPTION, "The request body must be a JSON object.")
+        raise ApiError(errors.ERROR_JSON_EXCEPTION, "The request body must be a JSON object.")
     if _has_nul(data):
-        raise ApiError(protocol.ERR_BAD_REQUEST, "NUL characters are not accepted.")
+        raise ApiError(errors.ERR_BAD_REQUEST, "NUL characters are not accepted.")
     return data
 
 
@@ -108,24 +108,24 @@ def field(
     """One validated body field; the error names it."""
     if name not in data or data[name] is None:
         if required:
-            raise ApiError(protocol.ERR_BAD_REQUEST, f"'{name}' is required.", details={"field": name})
+            raise ApiError(errors.ERR_BAD_REQUEST, f"'{name}' is required.", details={"field": name})
         return default
     value = data[name]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ApiError(protocol.ERR_BAD_REQUEST, f"'{name}' must be a {kind.__name__}.", details={"field": name})
+        raise ApiError(errors.ERR_BAD_REQUEST, f"'{name}' must be a {kind.__name__}.", details={"field": name})
     if isinstance(value, str) and len(value) > max_length:
         raise ApiError(
-            protocol.ERR_BAD_REQUEST, f"'{name}' must be at most {max_length} characters.", details={"field": name}
+            errors.ERR_BAD_REQUEST, f"'{name}' must be at most {max_length} characters.", details={"field": name}
         )
     return value
 
 
 def validate_uid(uid: Any) -> str:
     if isinstance(uid, str) and any(ch.isspace() for ch in uid.strip()):
-        raise ApiError(protocol.ERROR_UID_WITH_SPACE, "A uid cannot contain spaces.", details={"field": "uid"})
+        raise ApiError(errors.ERROR_UID_WITH_SPACE, "A uid cannot contain spaces.", details={"field": "uid"})
     if not isinstance(uid, str) or not UID_RE.match(uid.strip()):
         raise ApiError(
-            protocol.ERROR_INVALID_UID,
+            errors.ERROR_INVALID_UID,
             "A uid is 1 to 100 letters, digits, underscores or hyphens.",
             details={"field": "uid"},
         )
@@ -135,29 +135,29 @@ def validate_uid(uid: Any) -> str:
 def request_app(request: HttpRequest) -> App:
     app_id = request.headers.get("appid", "").strip()
     if not app_id:
-        raise ApiError(protocol.ERR_APP_NOT_FOUND, "The appid header is missing.", 401)
+        raise ApiError(errors.ERR_APP_NOT_FOUND, "The appid header is missing.", 401)
     try:
         return App.objects.get(app_id=app_id)
     except App.DoesNotExist:
-        raise ApiError(protocol.ERR_APP_NOT_FOUND, "No app has this appid.", 401) from None
+        raise ApiError(errors.ERR_APP_NOT_FOUND, "No app has this appid.", 401) from None
 
 
 def require_api_key(request: HttpRequest) -> App:
     """The app whose REST API key the request carries (servers only)."""
     api_key = request.headers.get("apikey", "").strip()
     if not api_key:
-        raise ApiError(protocol.AUTH_ERR_EMPTY_APIKEY, "The apikey header is missing.", 401)
+        raise ApiError(errors.AUTH_ERR_EMPTY_APIKEY, "The apikey header is missing.", 401)
     app = request_app(request)
     if not app.check_api_key(api_key):
-        raise ApiError(protocol.AUTH_ERR_APIKEY_NOT_FOUND, "The apikey is not valid for this app.", 401)
+        raise ApiError(errors.AUTH_ERR_APIKEY_NOT_FOUND, "The apikey is not valid for this app.", 401)
     return app
 
 
 def check_auth_token_format(token: Any) -> str:
     if not isinstance(token, str) or not token.strip():
-        raise ApiError(protocol.ERROR_BLANK_AUTHTOKEN, "The auth token is blank.", 401)
+        raise ApiError(errors.ERROR_BLANK_AUTHTOKEN, "The auth token is blank.", 401)
     if any(ch.isspace() for ch in token.strip()):
-        raise ApiError(protocol.ERROR_AUTHTOKEN_WITH_SPACE, "An auth token cannot contain spaces.", 400)
+        raise ApiError(errors.ERROR_AUTHTOKEN_WITH_SPACE, "An auth token cannot contain spaces.", 400)
     return token.strip()
 
 
@@ -170,9 +170,9 @@ def require_auth_token(request: HttpRequest) -> tuple[App, AuthToken]:
             token_hash=hash_secret(secret), revoked_at__isnull=True, user__app=app
         )
     except AuthToken.DoesNotExist:
-        raise ApiError(protocol.ERROR_AUTH_TOKEN, "The auth token is not valid.", 401) from None
+        raise ApiError(errors.ERROR_AUTH_TOKEN, "The auth token is not valid.", 401) from None
     if token.expires_at is None or token.expires_at <= timezone.now():
-        raise ApiError(protocol.ERROR_AUTH_TOKEN, "The auth token has expired.", 401)
+        raise ApiError(errors.ERROR_AUTH_TOKEN, "The auth token has expired.", 401)
     return app, token
 
 
@@ -191,7 +191,7 @@ def rate_limit(request: HttpRequest, group: str, setting: str, default: str) -> 
     """Refuse with 429 once this client exceeds the configured rate for ``group``."""
     rate = getattr(settings, setting, default)
     if is_ratelimited(request, group=group, key=_client_ip, rate=rate, method=is_ratelimited.ALL, increment=True):
-        raise ApiError(protocol.ERR_TOO_MANY_REQUESTS, "Too many requests; slow down.", 429, {"rate": rate})
+        raise ApiError(errors.ERR_TOO_MANY_REQUESTS, "Too many requests; slow down.", 429, {"rate": rate})
 
 
 def paginate(request: HttpRequest, queryset: QuerySet[Any], serialize: Callable[[Any], dict[str, Any]]) -> JsonResponse:
@@ -200,9 +200,9 @@ def paginate(request: HttpRequest, queryset: QuerySet[Any], serialize: Callable[
         per_page = int(request.GET.get("perPage", DEFAULT_PAGE_SIZE))
         page_number = int(request.GET.get("page", 1))
     except ValueError:
-        raise ApiError(protocol.ERR_BAD_REQUEST, "page and perPage must be whole numbers.") from None
+        raise ApiError(errors.ERR_BAD_REQUEST, "page and perPage must be whole numbers.") from None
     if not 1 <= per_page <= MAX_PAGE_SIZE or page_number < 1:
-        raise ApiError(protocol.ERR_BAD_REQUEST, f"perPage is 1 to {MAX_PAGE_SIZE}; page starts at 1.")
+        raise ApiError(errors.ERR_BAD_REQUEST, f"perPage is 1 to {MAX_PAGE_SIZE}; page starts at 1.")
     paginator = Paginator(queryset, per_page)
     try:
         page = paginator.page(page_number)
@@ -231,16 +231,16 @@ def app_session(app: App | None, session_id: Any, with_api_key: bool = True) -> 
     app's API key; a signed-in user (``with_api_key=False``) may still join one that admits guests.
     """
     if not isinstance(session_id, str) or not session_id.strip():
-        raise ApiError(protocol.ERR_EMPTY_CALL_SESSION_ID, "sessionId is empty.", details={"field": "sessionId"})
+        raise ApiError(errors.ERR_EMPTY_CALL_SESSION_ID, "sessionId is empty.", details={"field": "sessionId"})
     if not is_valid_session_id(session_id):
-        raise ApiError(protocol.ERR_CALL_SESSION_NOT_FOUND, "No call has this session ID.", 404)
+        raise ApiError(errors.ERR_CALL_SESSION_NOT_FOUND, "No call has this session ID.", 404)
     try:
         session = CallSession.objects.select_related("app").get(session_id=session_id)
     except CallSession.DoesNotExist:
-        raise ApiError(protocol.ERR_CALL_SESSION_NOT_FOUND, "No call has this session ID.", 404) from None
+        raise ApiError(errors.ERR_CALL_SESSION_NOT_FOUND, "No call has this session ID.", 404) from None
     if app is not None and session.app_id is not None and session.app_id != app.pk:
-        raise ApiError(protocol.AUTH_ERR_NO_ACCESS, "This session belongs to another app.", 403)
+        raise ApiError(errors.AUTH_ERR_NO_ACCESS, "This session belongs to another app.", 403)
     if app is not None and session.app_id is None and with_api_key:
         # Calls made on the home page belong to no app: no app's server reads, logs, ends or mints for them.
-        raise ApiError(protocol.AUTH_ERR_NO_ACCESS, "This session belongs to no app.", 403)
+        raise ApiError(errors.AUTH_ERR_NO_ACCESS, "This session belongs to no app.", 403)
     return session

@@ -9,13 +9,13 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
-from .. import hosting
+from .. import errors, hosting
+from ..errors import CallsError
 from ..links import share_url
 from ..models import DEFAULT_MAX_PARTICIPANTS, App, AppUser, AuthToken, CallSession, Role, SessionStatus, SessionType
 from ..services.moderation import end_call
 from ..services.session_settings import clean_locks, clean_settings
-from ..signaling import protocol
-from ..signaling.protocol import ProtocolError, clean_display_name
+from ..signaling.protocol import clean_display_name
 from ..tokens import call_tokens
 from .openapi import openapi_schema
 from .support import (
@@ -60,7 +60,7 @@ def app_user(app: App, uid: str) -> AppUser:
     try:
         return AppUser.objects.get(app=app, uid=validate_uid(uid))
     except AppUser.DoesNotExist:
-        raise ApiError(protocol.ERR_UID_NOT_FOUND, "No user has this uid.", 404, {"uid": uid}) from None
+        raise ApiError(errors.ERR_UID_NOT_FOUND, "No user has this uid.", 404, {"uid": uid}) from None
 
 
 def openapi(request: HttpRequest) -> JsonResponse:
@@ -81,15 +81,15 @@ def create_user(request: HttpRequest) -> JsonResponse:
     uid = validate_uid(data.get("uid"))
     name = clean_display_name(field(data, "name", str, max_length=100))
     if not name:
-        raise ApiError(protocol.ERR_BAD_REQUEST, "'name' must not be blank.", details={"field": "name"})
+        raise ApiError(errors.ERR_BAD_REQUEST, "'name' must not be blank.", details={"field": "name"})
     avatar = field(data, "avatar", str, required=False, default="", max_length=500)
     if avatar and not avatar.startswith(("https://", "http://")):
-        raise ApiError(protocol.ERR_BAD_REQUEST, "'avatar' must be an http(s) URL.", details={"field": "avatar"})
+        raise ApiError(errors.ERR_BAD_REQUEST, "'avatar' must be an http(s) URL.", details={"field": "avatar"})
     try:
         with transaction.atomic():
             user = AppUser.objects.create(app=app, uid=uid, name=name, avatar=avatar)
     except IntegrityError:
-        raise ApiError(protocol.ERR_UID_ALREADY_EXISTS, "A user with this uid exists.", 409, {"uid": uid}) from None
+        raise ApiError(errors.ERR_UID_ALREADY_EXISTS, "A user with this uid exists.", 409, {"uid": uid}) from None
     return JsonResponse({"data": user.as_api()}, status=201)
 
 
@@ -113,7 +113,7 @@ def revoke_auth_token(request: HttpRequest, uid: str, token_id: int) -> JsonResp
     user = app_user(require_api_key(request), uid)
     token = AuthToken.objects.filter(pk=token_id, user=user).first()
     if token is None:
-        raise ApiError(protocol.ERR_NOT_FOUND, "This user has no auth token with this id.", 404)
+        raise ApiError(errors.ERR_NOT_FOUND, "This user has no auth token with this id.", 404)
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
@@ -128,7 +128,7 @@ def login(request: HttpRequest) -> JsonResponse:
     rate_limit(request, "login", "CALLS_LOGIN_RATE", "20/m")
     if not settings.CALLS_DEV_LOGIN:
         raise ApiError(
-            protocol.AUTH_ERR_NO_ACCESS,
+            errors.AUTH_ERR_NO_ACCESS,
             "The development login is turned off; log in with an auth token from your server.",
             403,
         )
@@ -137,7 +137,7 @@ def login(request: HttpRequest) -> JsonResponse:
     uid = validate_uid(data.get("uid"))
     auth_key = data.get("authKey")
     if not isinstance(auth_key, str) or not auth_key.strip() or not app.check_auth_key(auth_key.strip()):
-        raise ApiError(protocol.ERROR_API_KEY_NOT_FOUND, "The auth key is not valid for this app.", 401)
+        raise ApiError(errors.ERROR_API_KEY_NOT_FOUND, "The auth key is not valid for this app.", 401)
     user = app_user(app, uid)
     _, secret = AuthToken.issue(user)
     return JsonResponse({"data": {**user.as_api(), "authToken": secret}})
@@ -159,7 +159,7 @@ def me(request: HttpRequest) -> JsonResponse:
 def issue_call_token(session: CallSession, user: AppUser | None, name: str, role: str) -> JsonResponse:
     """Issue a call token for ``session`` unless it has ended; answer 201 with it."""
     if session.is_ended:
-        raise ApiError(protocol.ERR_CALL_TERMINATED, "This call has ended.", 409)
+        raise ApiError(errors.ERR_CALL_TERMINATED, "This call has ended.", 409)
     token, record = call_tokens.issue(session, user, name, role)
     expires_at = int(record.expires_at.timestamp())
     return JsonResponse(
@@ -179,7 +179,7 @@ def issue_call_token(session: CallSession, user: AppUser | None, name: str, role
 def requested_role(data: dict[str, Any]) -> str | None:
     role = field(data, "role", str, required=False)
     if role is not None and role not in Role.values:
-        raise ApiError(protocol.ERR_BAD_REQUEST, "'role' is moderator or participant.", details={"field": "role"})
+        raise ApiError(errors.ERR_BAD_REQUEST, "'role' is moderator or participant.", details={"field": "role"})
     return role
 
 
@@ -201,14 +201,14 @@ def create_call_token(request: HttpRequest) -> JsonResponse:
         trusted = False
     session = app_session(app, data.get("sessionId"), with_api_key=trusted)
     if session.app_id is None and not session.allow_guests:
-        raise ApiError(protocol.AUTH_ERR_NO_ACCESS, "This session is not open to this app.", 403)
+        raise ApiError(errors.AUTH_ERR_NO_ACCESS, "This session is not open to this app.", 403)
     named = Role.MODERATOR if user.uid in session.moderator_uids else Role.PARTICIPANT
     role = requested_role(data)
     if role is None:
         role = named
     elif not trusted and role == Role.MODERATOR and named != Role.MODERATOR:
         raise ApiError(
-            protocol.AUTH_ERR_NO_ACCESS, "Only the app's server can make a user a moderator.", 403, {"field": "role"}
+            errors.AUTH_ERR_NO_ACCESS, "Only the app's server can make a user a moderator.", 403, {"field": "role"}
         )
     return issue_call_token(session, user, user.name, role)
 
@@ -221,9 +221,9 @@ def create_guest_token(request: HttpRequest, session_id: str) -> JsonResponse:
     grant = field(data, "hostGrant", str, required=False, default="", max_length=300)
     is_host = bool(grant) and session.app_id is None and hosting.is_host_grant(grant, session.session_id)
     if grant and not is_host:
-        raise ApiError(protocol.AUTH_ERR_NO_ACCESS, "The host grant is not valid for this call.", 403)
+        raise ApiError(errors.AUTH_ERR_NO_ACCESS, "The host grant is not valid for this call.", 403)
     if not session.allow_guests and not is_host:
-        raise ApiError(protocol.ERR_GUESTS_NOT_ALLOWED, "This call asks you to log in.", 403)
+        raise ApiError(errors.ERR_GUESTS_NOT_ALLOWED, "This call asks you to log in.", 403)
     name = clean_display_name(field(data, "displayName", str, required=False, default="Guest")) or "Guest"
     # Guests are never moderators; the call's host (the share page's grant) always is.
     return issue_call_token(session, None, name, Role.MODERATOR if is_host else Role.PARTICIPANT)
@@ -238,7 +238,7 @@ def list_sessions(request: HttpRequest) -> JsonResponse:
     status = request.GET.get("status")
     if status:
         if status not in SessionStatus.values:
-            raise ApiError(protocol.ERR_BAD_REQUEST, "Unknown status.", details={"allowed": SessionStatus.values})
+            raise ApiError(errors.ERR_BAD_REQUEST, "Unknown status.", details={"allowed": SessionStatus.values})
         sessions = sessions.filter(status=status)
     return paginate(request, sessions, lambda s: session_as_api(s, request))
 
@@ -249,23 +249,23 @@ def create_session(request: HttpRequest) -> JsonResponse:
     session_type = field(data, "type", str, required=False, default=SessionType.VIDEO).upper()
     session_type = SessionType.VOICE if session_type == "AUDIO" else session_type
     if session_type not in SessionType.values:
-        raise ApiError(protocol.ERR_BAD_REQUEST, "'type' is VIDEO or VOICE.", details={"field": "type"})
+        raise ApiError(errors.ERR_BAD_REQUEST, "'type' is VIDEO or VOICE.", details={"field": "type"})
     try:
         session_defaults = clean_settings(data.get("settings"))
         locked = clean_locks(data.get("lockedSettings"))
-    except ProtocolError as exc:
+    except CallsError as exc:
         raise ApiError(exc.code, exc.message, details=exc.details) from None
     moderators = field(data, "moderators", list, required=False, default=[])
     if len(moderators) > MAX_MODERATORS or not all(isinstance(uid, str) for uid in moderators):
         raise ApiError(
-            protocol.ERR_BAD_REQUEST,
+            errors.ERR_BAD_REQUEST,
             f"'moderators' lists at most {MAX_MODERATORS} uids.",
             details={"field": "moderators"},
         )
     max_participants = field(data, "maxParticipants", int, required=False, default=DEFAULT_MAX_PARTICIPANTS)
     if not 1 <= max_participants <= MAX_PARTICIPANTS_LIMIT:
         raise ApiError(
-            protocol.ERR_BAD_REQUEST,
+            errors.ERR_BAD_REQUEST,
             f"'maxParticipants' is 1 to {MAX_PARTICIPANTS_LIMIT}.",
             details={"field": "maxParticipants"},
         )
@@ -291,13 +291,13 @@ def end_session(request: HttpRequest, session_id: str) -> JsonResponse:
     """End the call for everyone: tokens are revoked and connected participants are told and dropped."""
     session = app_session(require_api_key(request), session_id)
     if session.is_ended:
-        raise ApiError(protocol.ERR_CALL_TERMINATED, "This call has already ended.", 409)
+        raise ApiError(errors.ERR_CALL_TERMINATED, "This call has already ended.", 409)
     end_call(session)
     return JsonResponse({"data": session_as_api(session, request)})
 
 
 def not_found(request: HttpRequest, path: str) -> JsonResponse:
-    raise ApiError(protocol.ERR_NOT_FOUND, "No API endpoint has this path.", 404)
+    raise ApiError(errors.ERR_NOT_FOUND, "No API endpoint has this path.", 404)
 
 
 openapi_view = api_view({"GET": openapi})

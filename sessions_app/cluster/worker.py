@@ -15,6 +15,7 @@ from typing import Any
 
 from channels.layers import BaseChannelLayer
 
+from .. import errors
 from ..sfu import SFU
 from ..sfu.peer import NegotiationError
 from ..sfu.room import UnknownParticipant
@@ -131,11 +132,9 @@ class SFUWorker:
                 await self.sfu.leave(session_id, participant_id)
         except (NegotiationError, UnknownParticipant) as exc:
             if message.get("reply_to"):
-                await reply(
-                    protocol.error_message(protocol.ERROR_MEDIA_NEGOTIATION, str(exc) or "Unknown participant.")
-                )
+                await reply(protocol.error_message(errors.ERROR_MEDIA_NEGOTIATION, str(exc) or "Unknown participant."))
         except Exception:
             logger.exception("SFU worker failed on %s for participant %s", kind, participant_id)
             if message.get("reply_to"):
                 with contextlib.suppress(Exception):
-                    await reply(protocol.error_message(protocol.ERROR_MEDIA_NEGOTIATION, "The media server failed."))
+                    await reply(protocol.error_message(errors.ERROR_MEDIA_NEGOTIATION, "The media server failed."))

@@ -9,38 +9,19 @@ away, when its resume grace ends.
 
 from __future__ import annotations
 
-from channels.layers import get_channel_layer
-
+from .. import errors
 from ..cluster.processes import Orphan
-from ..signaling import protocol
-from ..signaling.live import LiveParticipant, get_live_participants
-from . import presence
+from . import broadcast, presence
 from .media import get_sfu
 
 
-def group_name(session_id: str) -> str:
-    """The channel-layer group of every connection in one session."""
-    return f"call.{session_id}"
-
-
-async def announce_left(session_id: str, participant_id: str, reason: str) -> None:
-    await get_channel_layer().group_send(
-        group_name(session_id),
-        {
-            "type": "call.participant_left",
-            "message": protocol.participant_left_message(participant_id, reason),
-            "sender": "",
-        },
-    )
-
-
-async def leave_call(live: LiveParticipant, reason: str) -> None:
+async def leave_call(session_id: str, participant_id: str, reason: str) -> None:
     """Take a participant out of its call for good: media, database, and everyone else's view."""
     try:
-        await get_sfu().leave(live.session_id, live.participant_id)
+        await get_sfu().leave(session_id, participant_id)
     finally:
-        if await presence.mark_left(live.participant_id, reason):
-            await announce_left(live.session_id, live.participant_id, reason)
+        if await presence.mark_left(participant_id, reason):
+            await broadcast.participant_left(session_id, participant_id, reason)
 
 
 async def evict(session_id: str, participant_id: str, reason: str, *, recorded: bool = False) -> None:
@@ -50,11 +31,9 @@ async def evict(session_id: str, participant_id: str, reason: str, *, recorded: 
     (``CallConsumer.call_evicted``). ``recorded``: the leave is already in the database (a join
     that replaced it recorded it in its own transaction).
     """
-    await get_channel_layer().group_send(
-        group_name(session_id), {"type": "call.evicted", "target": participant_id, "reason": reason, "sender": ""}
-    )
+    await broadcast.evicted(session_id, participant_id, reason)
     if recorded or await presence.mark_left(participant_id, reason):
-        await announce_left(session_id, participant_id, reason)
+        await broadcast.participant_left(session_id, participant_id, reason)
 
 
 async def close_orphans(orphans: list[Orphan]) -> list[Orphan]:
@@ -65,23 +44,7 @@ async def close_orphans(orphans: list[Orphan]) -> list[Orphan]:
     """
     closed = []
     for orphan in orphans:
-        if await presence.mark_left(orphan.participant_id, protocol.LEAVE_REASON_DISCONNECTED):
-            await announce_left(orphan.session_id, orphan.participant_id, protocol.LEAVE_REASON_DISCONNECTED)
+        if await presence.mark_left(orphan.participant_id, errors.LEAVE_REASON_DISCONNECTED):
+            await broadcast.participant_left(orphan.session_id, orphan.participant_id, errors.LEAVE_REASON_DISCONNECTED)
             closed.append(orphan)
     return closed
-
-
-async def move_participants(session_id: str, participant_ids: list[str]) -> None:
-    """
-    The SFU worker hosting their media died: each leaves and joins again (the SDK does it on
-    close code 4013), which places the session on a live worker. One away has nothing to rejoin with.
-    """
-    registry = get_live_participants()
-    for participant_id in participant_ids:
-        live = registry.discard(participant_id)
-        if live is None:
-            continue
-        if live.channel_name:
-            await get_channel_layer().send(live.channel_name, {"type": "call.media_moved"})
-        else:
-            await leave_call(live, protocol.LEAVE_REASON_MEDIA_MOVED)

@@ -11,28 +11,26 @@ refuses its identity's joins until an operator readmits it (or ``CALLS_REMOVAL_S
 
 from __future__ import annotations
 
-from typing import Any
-
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
-from .. import restrictions, signals
+from .. import errors, restrictions, signals
+from ..errors import CallsError
 from ..models import END_REASON_TERMINATED, CallSession, Participant, RestrictionKind, SessionStatus
-from ..signaling import protocol
-from ..signaling.protocol import ProtocolError
 from ..tokens import call_tokens
-from .departures import evict, group_name
+from . import broadcast
+from .broadcast import MediaState
+from .departures import evict
 from .presence import record_left, session_payload
 
 # A moderation action: the restriction it makes or lifts, and the participant fields it sets.
 HOLDS = {
-    protocol.MODERATION_MUTE: (RestrictionKind.AUDIO, True),
-    protocol.MODERATION_PAUSE_VIDEO: (RestrictionKind.VIDEO, True),
-    protocol.MODERATION_ALLOW_AUDIO: (RestrictionKind.AUDIO, False),
-    protocol.MODERATION_ALLOW_VIDEO: (RestrictionKind.VIDEO, False),
+    errors.MODERATION_MUTE: (RestrictionKind.AUDIO, True),
+    errors.MODERATION_PAUSE_VIDEO: (RestrictionKind.VIDEO, True),
+    errors.MODERATION_ALLOW_AUDIO: (RestrictionKind.AUDIO, False),
+    errors.MODERATION_ALLOW_VIDEO: (RestrictionKind.VIDEO, False),
 }
 BY_OPERATOR = "admin"
 
@@ -40,7 +38,7 @@ BY_OPERATOR = "admin"
 def record_moderation(session_id: str, target: str, action: str, by: str) -> Participant:
     """
     Record ``action`` on ``target`` (present in ``session_id``) and return it as it now stands.
-    Raise ProtocolError(ERR_CALL_NOT_A_PART) when it is not in the call.
+    Raise CallsError(ERR_CALL_NOT_A_PART) when it is not in the call.
     """
     with transaction.atomic():
         participant = (
@@ -50,12 +48,12 @@ def record_moderation(session_id: str, target: str, action: str, by: str) -> Par
             .first()
         )
         if participant is None:
-            raise ProtocolError(protocol.ERR_CALL_NOT_A_PART, "That participant is not in the call.")
-        if action == protocol.MODERATION_REMOVE:
+            raise CallsError(errors.ERR_CALL_NOT_A_PART, "That participant is not in the call.")
+        if action == errors.MODERATION_REMOVE:
             restrictions.restrict(participant, RestrictionKind.REMOVED, by)
             if participant.token_jti:
                 call_tokens.revoke(participant.token_jti)
-            record_left(participant.participant_id, protocol.LEAVE_REASON_REMOVED)
+            record_left(participant.participant_id, errors.LEAVE_REASON_REMOVED)
             return participant
         kind, hold = HOLDS[action]
         if hold:
@@ -81,20 +79,15 @@ def record_moderation(session_id: str, target: str, action: str, by: str) -> Par
 async def carry_out(participant: Participant, action: str, by: str) -> None:
     """Tell the target's socket (it applies the decision to its media) and everyone else."""
     session_id = participant.session.session_id
-    if action == protocol.MODERATION_REMOVE:
-        await evict(session_id, participant.participant_id, protocol.LEAVE_REASON_REMOVED, recorded=True)
+    if action == errors.MODERATION_REMOVE:
+        await evict(session_id, participant.participant_id, errors.LEAVE_REASON_REMOVED, recorded=True)
         return
-    layer = get_channel_layer()
     state = media_state(participant)
-    await layer.group_send(
-        group_name(session_id),
-        {"type": "call.moderate", "target": participant.participant_id, "action": action, "by": by, **state},
-    )
-    message = protocol.media_message(participant.participant_id, **state)
-    await layer.group_send(group_name(session_id), {"type": "call.media", "message": message, "sender": ""})
+    await broadcast.moderated(session_id, participant.participant_id, action, by, state)
+    await broadcast.media_changed(session_id, participant.participant_id, state)
 
 
-def media_state(participant: Participant) -> dict[str, Any]:
+def media_state(participant: Participant) -> MediaState:
     return {
         "audio_muted": participant.audio_muted,
         "video_paused": participant.video_paused,
@@ -116,11 +109,7 @@ def moderate_as_operator(session_id: str, target: str, action: str) -> Participa
     return participant
 
 
-async def end_for_everyone(session_id: str, reason: str) -> None:
-    await get_channel_layer().group_send(group_name(session_id), {"type": "call.ended", "reason": reason, "sender": ""})
-
-
-end_for_everyone_sync = async_to_sync(end_for_everyone)
+end_for_everyone_sync = async_to_sync(broadcast.ended)
 
 
 def end_call(session: CallSession) -> None:
@@ -131,7 +120,7 @@ def end_call(session: CallSession) -> None:
         call_tokens.revoke_for_session(session)
         if was_running:
             signals.meeting_ended.send(CallSession, session=session, data=session_payload(session))
-    end_for_everyone_sync(session.session_id, protocol.LEAVE_REASON_ENDED)
+    end_for_everyone_sync(session.session_id, errors.LEAVE_REASON_ENDED)
 
 
 @database_sync_to_async

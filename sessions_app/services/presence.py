@@ -1,4 +1,9 @@
-"""Database side of presence: who is in a call, as every process sees it."""
+"""
+Presence: who is in a call, as every process sees it, and what each has on.
+
+The database is the record (joins, leaves, media, hands, screens); each change made here
+also reaches the SFU where it has a media side, and everyone in the call through the bus.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,15 @@ from channels.db import database_sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
-from .. import restrictions, signals
+from .. import errors, restrictions, signals
+from ..errors import LEAVE_REASON_REPLACED, LEAVE_REASON_SERVER_STOPPED, CallsError
 from ..logs import call_log, participant_log
 from ..models import END_REASON_EMPTY, CallSession, Participant, RestrictionKind, SessionStatus, SessionType
+from ..sfu.room import UnknownParticipant
 from ..tokens import CallIdentity, call_tokens
-
-LEAVE_REASON_SERVER_STOPPED = "server_stopped"
-LEAVE_REASON_REPLACED = "replaced"
+from . import broadcast
+from .broadcast import MediaState
+from .media import apply_media_state, get_sfu
 
 
 class CallFull(Exception):
@@ -210,3 +217,25 @@ def set_hand(participant_id: str, raised: bool) -> int:
 @database_sync_to_async
 def set_presenting(participant_id: str, presenting: bool) -> None:
     Participant.objects.filter(participant_id=participant_id).update(is_presenting=presenting)
+
+
+async def change_media(session_id: str, participant_id: str, state: MediaState, sender: str = "") -> None:
+    """A participant's microphone or camera went on or off: the SFU, the database and everyone follow."""
+    await apply_media_state(session_id, participant_id, state["audio_muted"], state["video_paused"])
+    await update_media(participant_id, state["audio_muted"], state["video_paused"])
+    await broadcast.media_changed(session_id, participant_id, state, sender)
+
+
+async def raise_hand(session_id: str, participant_id: str, raised: bool) -> None:
+    raised_at_ms = await set_hand(participant_id, raised)
+    await broadcast.hand_changed(session_id, participant_id, raised_at_ms)
+
+
+async def share_screen(session_id: str, participant_id: str, enabled: bool) -> None:
+    """Start or stop presenting: the SFU receives (and forwards) the screen, and everyone hears of it."""
+    try:
+        await get_sfu().set_screen_share(session_id, participant_id, enabled)
+    except UnknownParticipant:
+        raise CallsError(errors.ERR_CALL_NOT_A_PART, "Your media connection is gone.") from None
+    await set_presenting(participant_id, enabled)
+    await broadcast.screen_share_changed(session_id, participant_id, enabled)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..signaling import protocol
-from ..signaling.protocol import ProtocolError
+from .. import errors
+from ..errors import CallsError
 
 if TYPE_CHECKING:
     from ..models import CallSession
@@ -71,8 +71,8 @@ ENFORCED_FORBIDS = {
 }
 
 
-def _invalid(name: str, problem: str) -> ProtocolError:
-    return ProtocolError(protocol.ERROR_JSON_EXCEPTION, f"Setting '{name}' {problem}.", {"field": name})
+def _invalid(name: str, problem: str) -> CallsError:
+    return CallsError(errors.ERROR_JSON_EXCEPTION, f"Setting '{name}' {problem}.", {"field": name})
 
 
 def clean_value(name: str, value: Any) -> Any:
@@ -104,7 +104,7 @@ def clean_settings(settings: Any, field: str = "settings") -> dict[str, Any]:
     if settings is None:
         return {}
     if not isinstance(settings, Mapping):
-        raise ProtocolError(protocol.ERROR_JSON_EXCEPTION, f"'{field}' must be an object.", {"field": field})
+        raise CallsError(errors.ERROR_JSON_EXCEPTION, f"'{field}' must be an object.", {"field": field})
     return {name: clean_value(name, value) for name, value in settings.items()}
 
 
@@ -112,8 +112,8 @@ def clean_locks(locks: Any) -> list[str]:
     if locks is None:
         return []
     if not isinstance(locks, list) or not all(isinstance(name, str) and name in DEFAULTS for name in locks):
-        raise ProtocolError(
-            protocol.ERROR_JSON_EXCEPTION, "'lockedSettings' must list SessionSettings option names.",
+        raise CallsError(
+            errors.ERROR_JSON_EXCEPTION, "'lockedSettings' must list SessionSettings option names.",
             {"field": "lockedSettings"},
         )  # fmt: skip
     return sorted(set(locks))

@@ -1,13 +1,13 @@
 """
-The signaling websocket: thin glue between the wire protocol, presence and the SFU.
+The signaling websocket: it parses, calls a service, and renders.
 
-Every participant's socket joins the channel-layer group of its session, so
-presence (joined, left, media state) reaches every process; offers and
-answers go between this socket and the SFU. A participant is not its socket:
-``live.py`` keeps it through a dropped socket until it resumes or its grace ends.
-What a participant may do is checked here, before anything is handled: its budget
-per message type (``limits.py``), its role (moderator-only messages), the session's
-locks, and a moderator's holds on its media.
+Each client message is parsed (``protocol.py``), checked against what this socket may do
+(its budget per message type, ``limits.py``; its role; the session's locks), and handed
+to one service (``services/``: admission, presence, moderation, departures, media); what
+comes back, and what the bus says about the call (``services/broadcast.py``, to which
+every socket of the session listens), is rendered into wire messages for this client.
+A participant is not its socket: ``live.py`` keeps it through a dropped socket until it
+resumes or its grace ends.
 """
 
 from __future__ import annotations
@@ -19,26 +19,18 @@ import time
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.layers import InMemoryChannelLayer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
-from .. import turn
-from ..cluster.placement import NoMediaWorker
-from ..cluster.remote import RemoteSFU
+from .. import errors, turn
+from ..errors import CallsError
 from ..links import is_valid_session_id
-from ..models import CallSession, SessionType
-from ..services import presence, session_settings
-from ..services.departures import evict, group_name, leave_call
-from ..services.media import get_sfu
-from ..services.moderation import end_session_for_all, moderate
-from ..sfu import SFU
-from ..sfu.peer import NegotiationError
-from ..sfu.room import UnknownParticipant
-from ..tokens import CallTokenError
+from ..models import CallSession
+from ..services import admission, broadcast, departures, media, moderation, presence
+from ..services.broadcast import ChatMessage, MediaState, group_name
 from . import protocol
 from .limits import MessageBudget, too_many_connects
 from .live import LiveParticipant, SignalRoute, get_live_participants
-from .protocol import ProtocolError
 from .silence import Heard, silence_watch
 
 logger = logging.getLogger(__name__)
@@ -74,14 +66,14 @@ class CallConsumer(AsyncWebsocketConsumer):
         await self.accept()
         if await too_many_connects(self.client_ip or "unknown"):
             await self._refuse(
-                protocol.ERR_TOO_MANY_REQUESTS,
+                errors.ERR_TOO_MANY_REQUESTS,
                 "Too many connections from your address; try again in a minute.",
-                protocol.WS_4029_TOO_MANY_REQUESTS,
+                errors.WS_4029_TOO_MANY_REQUESTS,
             )
             return
         if not is_valid_session_id(self.session_id):
             await self._refuse(
-                protocol.ERROR_CALL_SESSION_ID, "Session ID is empty or invalid.", protocol.WS_4011_INVALID_SESSION_ID
+                errors.ERROR_CALL_SESSION_ID, "Session ID is empty or invalid.", errors.WS_4011_INVALID_SESSION_ID
             )
             return
         try:
@@ -89,12 +81,12 @@ class CallConsumer(AsyncWebsocketConsumer):
             silence_watch.watch(self)
         except presence.SessionUnavailable as exc:
             if exc.ended:
-                await self._refuse(protocol.ERR_CALL_TERMINATED, "This call has ended.", protocol.WS_4010_SESSION_ENDED)
+                await self._refuse(errors.ERR_CALL_TERMINATED, "This call has ended.", errors.WS_4010_SESSION_ENDED)
             else:
                 await self._refuse(
-                    protocol.ERR_CALL_SESSION_NOT_FOUND,
+                    errors.ERR_CALL_SESSION_NOT_FOUND,
                     "No call has this session ID.",
-                    protocol.WS_4004_SESSION_NOT_FOUND,
+                    errors.WS_4004_SESSION_NOT_FOUND,
                 )
 
     @property
@@ -113,7 +105,10 @@ class CallConsumer(AsyncWebsocketConsumer):
             return
         await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
         if live.channel_name == self.channel_name:  # not already resumed on another socket
-            get_live_participants().suspend(live, lambda: leave_call(live, protocol.LEAVE_REASON_DISCONNECTED))
+            get_live_participants().suspend(
+                live,
+                lambda: departures.leave_call(live.session_id, live.participant_id, errors.LEAVE_REASON_DISCONNECTED),
+            )
 
     def silent_for(self, now: float) -> float:
         return self._heard.silent_for(now)
@@ -122,7 +117,7 @@ class CallConsumer(AsyncWebsocketConsumer):
         """A socket that stops talking (a browser gone without closing it) is closed as dead."""
         logger.info("closing a silent signaling socket in session %s", self.session_id)
         await self._step_away()
-        await self.close(code=protocol.WS_4008_SILENT)
+        await self.close(code=errors.WS_4008_SILENT)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Time spent handling a message is not the client's silence (see silence.Heard).
@@ -139,21 +134,21 @@ class CallConsumer(AsyncWebsocketConsumer):
         try:
             try:
                 message = protocol.parse_client_message(text_data if bytes_data is None else None)
-            except ProtocolError:
+            except CallsError:
                 self._spend(None)
                 raise
             self._spend(type(message))
             await self._dispatch(message)
-        except ProtocolError as exc:
+        except CallsError as exc:
             await self._send(protocol.error_message(exc.code, exc.message, exc.details))
         except SocketFlooding:
             logger.warning("closing a signaling socket that kept flooding, in session %s", self.session_id)
-            await self._send(protocol.error_message(protocol.ERR_TOO_MANY_REQUESTS, "Too many messages."))
+            await self._send(protocol.error_message(errors.ERR_TOO_MANY_REQUESTS, "Too many messages."))
             await self._step_away()
-            await self.close(code=protocol.WS_4029_TOO_MANY_REQUESTS)
+            await self.close(code=errors.WS_4029_TOO_MANY_REQUESTS)
         except Exception:
             logger.exception("signaling failure in session %s", self.session_id)
-            await self._send(protocol.error_message(protocol.ERROR_JSON_EXCEPTION, "The message could not be handled."))
+            await self._send(protocol.error_message(errors.ERROR_JSON_EXCEPTION, "The message could not be handled."))
 
     def _spend(self, kind: type | None) -> None:
         """Charge a message to this socket's budget; refuse it (nothing else happens) when spent."""
@@ -161,8 +156,8 @@ class CallConsumer(AsyncWebsocketConsumer):
         if retry_after_s:
             if self._budget.flooding:
                 raise SocketFlooding
-            raise ProtocolError(
-                protocol.ERR_TOO_MANY_REQUESTS,
+            raise CallsError(
+                errors.ERR_TOO_MANY_REQUESTS,
                 "Too many messages; slow down.",
                 {"type": kind.__name__ if kind else "invalid", "retryAfterMs": int(retry_after_s * 1000) + 1},
             )
@@ -179,101 +174,73 @@ class CallConsumer(AsyncWebsocketConsumer):
             return
         live = self.live
         if live is None:
-            raise ProtocolError(protocol.ERR_CALL_NOT_A_PART, "Join the call first.")
+            raise CallsError(errors.ERR_CALL_NOT_A_PART, "Join the call first.")
         if isinstance(message, MODERATOR_ONLY) and not live.is_moderator:
-            raise ProtocolError(
-                protocol.AUTH_ERR_NO_ACCESS, "Only a moderator can do this.", {"reason": protocol.REFUSAL_ROLE}
+            raise CallsError(
+                errors.AUTH_ERR_NO_ACCESS, "Only a moderator can do this.", {"reason": errors.REFUSAL_ROLE}
             )
         if FORBIDDABLE.get(type(message)) in live.forbidden:
-            raise ProtocolError(
-                protocol.AUTH_ERR_NO_ACCESS,
+            raise CallsError(
+                errors.AUTH_ERR_NO_ACCESS,
                 "The host does not allow this in this call.",
-                {"reason": protocol.REFUSAL_LOCKED},
+                {"reason": errors.REFUSAL_LOCKED},
             )
+        session_id, participant_id = self.session_id, live.participant_id
         if isinstance(message, protocol.Answer):
-            await self._answer(message)
+            await media.answer(session_id, participant_id, message.sdp)
         elif isinstance(message, protocol.MediaState):
             await self._own_media(live, message)
         elif isinstance(message, protocol.Moderate):
-            await moderate(self.session_id, message.target, message.action, by=live.participant_id)
+            await moderation.moderate(session_id, message.target, message.action, by=participant_id)
         elif isinstance(message, protocol.Hand):
-            raised_at = await presence.set_hand(live.participant_id, message.raised)
-            await self._broadcast("call.everyone", protocol.hand_message(live.participant_id, raised_at))
+            await presence.raise_hand(session_id, participant_id, message.raised)
         elif isinstance(message, protocol.Chat):
-            await self._chat(message.text)
+            await broadcast.chat(session_id, self._chat_message(live, message.text))
         elif isinstance(message, protocol.ScreenShare):
-            await self._screen_share(message.enabled)
+            await presence.share_screen(session_id, participant_id, message.enabled)
         elif isinstance(message, protocol.VideoViews):
             views = [(v.participant_id, v.source, v.width, v.height) for v in message.views]
-            await get_sfu().set_views(self.session_id, live.participant_id, views)
+            await media.set_views(session_id, participant_id, views)
         elif isinstance(message, protocol.EndForAll):
-            await end_session_for_all(self.session_id)
+            await moderation.end_session_for_all(session_id)
         elif isinstance(message, protocol.Leave):
-            await self._leave(protocol.LEAVE_REASON_LEFT)
-            await self.close(code=protocol.WS_1000_NORMAL_CLOSURE)
+            await self._leave(errors.LEAVE_REASON_LEFT)
+            await self.close(code=errors.WS_1000_NORMAL_CLOSURE)
 
     async def _join(self, message: protocol.Join) -> None:
+        """Admission decides and carries out the join; this socket then serves the participant."""
         if self.participant_id is not None:
-            raise ProtocolError(protocol.ERR_CALL_USER_ALREADY_JOINED, "This connection has already joined.")
+            raise CallsError(errors.ERR_CALL_USER_ALREADY_JOINED, "This connection has already joined.")
         assert self.session is not None
-        try:
-            identity = await presence.verify_call_token(message.token, self.session_id)
-        except CallTokenError as exc:
-            raise ProtocolError(protocol.ERROR_CALL_TOKEN, str(exc)) from None
-        session = self.session
-        if identity.is_guest and not session.allow_guests:
-            # A guest token minted before the session was made members-only no longer admits anyone.
-            raise ProtocolError(protocol.ERR_GUESTS_NOT_ALLOWED, "This call asks you to log in.")
-        sfu = get_sfu()
-        try:
-            await sfu.reserve(self.session_id)
-        except NoMediaWorker:
-            raise ProtocolError(
-                protocol.ERR_MEDIA_SERVER_UNAVAILABLE, "No media server is available for this call; try again shortly."
-            ) from None
-        locked = session.locked_settings
-        effective = session_settings.effective_settings(
-            {}, session_settings.session_defaults(session), locked, session_settings.clean_settings(message.settings)
-        )
-        forbidden = frozenset(session_settings.forbidden_messages(effective, locked))
-        # A host's locked "start muted" holds whatever the client asks.
-        audio_muted = message.audio_muted or ("startAudioMuted" in locked and effective["startAudioMuted"])
-        video_paused = message.video_paused or ("startVideoPaused" in locked and effective["startVideoPaused"])
-        # Signed-in users are who their token says; guests and hosts chose their name, and apps may allow it.
-        display_name = (message.display_name if identity.may_rename else "") or identity.name
         registry = get_live_participants()
         # With the in-memory channel layer this process is the whole server: whoever it does not serve is gone.
         is_live = registry.__contains__ if isinstance(self.channel_layer, InMemoryChannelLayer) else None
+        # The SFU's offer waits in the route until the client has its ``joined``.
+        route = SignalRoute()
+        request = admission.JoinRequest(
+            message.token,
+            message.display_name,
+            message.audio_muted,
+            message.video_paused,
+            message.settings,
+            self.client_ip,
+        )
+        # In the group first, so that nothing said about the call from now on passes this socket by.
+        await self.channel_layer.group_add(group_name(self.session_id), self.channel_name)
         try:
-            admission = await presence.admit(
-                session, identity, display_name, audio_muted, video_paused, sfu.process_id, self.client_ip, is_live
-            )
-        except presence.RemovedFromCall:
-            raise ProtocolError(
-                protocol.AUTH_ERR_NO_ACCESS,
-                "A moderator removed you from this call.",
-                {"reason": protocol.REFUSAL_REMOVED},
-            ) from None
-        except presence.CallFull as exc:
-            raise ProtocolError(
-                protocol.ERR_CALL_FULL,
-                f"This call is full ({exc.max_participants} people).",
-                {"maxParticipants": exc.max_participants},
-            ) from None
-        participant = admission.participant
-        for replaced in admission.replaced:
-            await evict(self.session_id, replaced, protocol.LEAVE_REASON_REPLACED, recorded=True)
-            # Its socket frees its media too, if it still has one: a process that died (its browser is
-            # the one joining again) leaves nobody else to.
-            await sfu.leave(self.session_id, replaced)
+            admitted = await admission.join(self.session, request, route, sender=self.channel_name, is_live=is_live)
+        except BaseException:
+            await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
+            raise
+        participant = admitted.participant
         live = LiveParticipant(
             participant_id=participant.participant_id,
             session_id=self.session_id,
             display_name=participant.display_name,
-            route=SignalRoute(self._send),
-            forbidden=forbidden,
-            is_moderator=identity.is_moderator,
-            is_guest=identity.is_guest,
+            route=route,
+            forbidden=admitted.forbidden,
+            is_moderator=admitted.identity.is_moderator,
+            is_guest=admitted.identity.is_guest,
             audio_muted=participant.audio_muted,
             video_paused=participant.video_paused,
             audio_held=participant.audio_held,
@@ -282,32 +249,28 @@ class CallConsumer(AsyncWebsocketConsumer):
         )
         self.live = live
         registry.add(live)
-        await self.channel_layer.group_add(group_name(self.session_id), self.channel_name)
         await self._send(
             protocol.joined_message(
                 participant.as_wire(),
                 self.session_id,
-                [other.as_wire() for other in admission.others],
+                [other.as_wire() for other in admitted.others],
                 turn.ice_servers_for(participant.participant_id),
-                effective,
-                locked,
+                admitted.settings,
+                admitted.locked,
                 live.resume_token,
                 settings.CALLS_ICE_TRANSPORT_POLICY,
             )
         )
-        await self._broadcast("call.participant_joined", protocol.participant_joined_message(participant.as_wire()))
-        kinds = ("audio",) if self.session.session_type == SessionType.VOICE else ("audio", "video")
-        await sfu.join(self.session_id, participant.participant_id, live.route, kinds)
-        await self._enforce_media(sfu, live)  # ``live``: the socket may have closed meanwhile
+        await route.attach(self._send)
 
     async def _resume(self, message: protocol.Resume) -> None:
         """A participant whose socket dropped carries on here, as if nothing had happened."""
         if self.live is not None:
-            raise ProtocolError(protocol.ERR_CALL_USER_ALREADY_JOINED, "This connection is already in the call.")
+            raise CallsError(errors.ERR_CALL_USER_ALREADY_JOINED, "This connection is already in the call.")
         registry = get_live_participants()
         live = registry.claim(message.participant_id, self.session_id, message.resume_token)
-        gone = ProtocolError(
-            protocol.ERR_CALL_NOT_A_PART, "The call no longer has this participant: join again.", {"resume": False}
+        gone = CallsError(
+            errors.ERR_CALL_NOT_A_PART, "The call no longer has this participant: join again.", {"resume": False}
         )
         if live is None:
             raise gone
@@ -315,7 +278,7 @@ class CallConsumer(AsyncWebsocketConsumer):
         if not me.is_present:
             # Removed, or replaced by a newer join, while its socket was away: free what is left of it.
             registry.discard(live.participant_id)
-            await leave_call(live, me.leave_reason)
+            await departures.leave_call(live.session_id, live.participant_id, me.leave_reason)
             raise gone
         previous, live.channel_name = live.channel_name, self.channel_name
         self.live = live
@@ -326,16 +289,11 @@ class CallConsumer(AsyncWebsocketConsumer):
         # A moderator may have acted meanwhile (from another process): the database knows.
         live.audio_muted, live.video_paused = me.audio_muted, me.video_paused
         live.audio_held, live.video_held = me.audio_held, me.video_held
-        await self._enforce_media(get_sfu(), live)
+        await media.apply_media_state(self.session_id, live.participant_id, live.audio_muted, live.video_paused)
         await self._send(protocol.resumed_message(me.as_wire(), [other.as_wire() for other in others]))
         if not await live.route.attach(self._send):
             # An offer sent just before the drop may have lost its answer: ask again.
-            await get_sfu().repeat_offer(self.session_id, live.participant_id)
-
-    async def _enforce_media(self, sfu: SFU | RemoteSFU, live: LiveParticipant) -> None:
-        """The SFU forwards only what the participant has on: muted means silent for everyone."""
-        await sfu.set_forwarding(self.session_id, live.participant_id, "audio", not live.audio_muted)
-        await sfu.set_forwarding(self.session_id, live.participant_id, "video", not live.video_paused)
+            await media.get_sfu().repeat_offer(self.session_id, live.participant_id)
 
     async def _own_media(self, live: LiveParticipant, message: protocol.MediaState) -> None:
         """
@@ -346,45 +304,33 @@ class CallConsumer(AsyncWebsocketConsumer):
         video_paused = message.video_paused or live.video_held
         if (audio_muted, video_paused) != (live.audio_muted, live.video_paused):
             live.audio_muted, live.video_paused = audio_muted, video_paused
-            await self._enforce_media(get_sfu(), live)
-            await presence.update_media(live.participant_id, audio_muted, video_paused)
-            state = protocol.media_message(
-                live.participant_id, audio_muted, video_paused, live.audio_held, live.video_held
-            )
-            await self._broadcast("call.media", state)
+            state: MediaState = {
+                "audio_muted": audio_muted,
+                "video_paused": video_paused,
+                "audio_held": live.audio_held,
+                "video_held": live.video_held,
+            }
+            await presence.change_media(self.session_id, live.participant_id, state, sender=self.channel_name)
         held = (
             "audio" if audio_muted != message.audio_muted else "video" if video_paused != message.video_paused else ""
         )
         if held:
-            raise ProtocolError(
-                protocol.AUTH_ERR_NO_ACCESS,
+            raise CallsError(
+                errors.AUTH_ERR_NO_ACCESS,
                 "A moderator turned this off: raise your hand to ask to turn it back on.",
-                {"reason": protocol.REFUSAL_HELD, "kind": held},
+                {"reason": errors.REFUSAL_HELD, "kind": held},
             )
 
-    async def _chat(self, text: str) -> None:
-        assert self.live is not None
-        live = self.live
-        message = protocol.chat_message(
-            secrets.token_hex(8), live.participant_id, live.display_name, live.is_guest, text, int(time.time() * 1000)
-        )
-        await self._broadcast("call.everyone", message)
-
-    async def _screen_share(self, enabled: bool) -> None:
-        assert self.participant_id is not None
-        try:
-            await get_sfu().set_screen_share(self.session_id, self.participant_id, enabled)
-        except UnknownParticipant:
-            raise ProtocolError(protocol.ERR_CALL_NOT_A_PART, "Your media connection is gone.") from None
-        await presence.set_presenting(self.participant_id, enabled)
-        await self._broadcast("call.everyone", protocol.screen_share_message(self.participant_id, enabled))
-
-    async def _answer(self, message: protocol.Answer) -> None:
-        assert self.participant_id is not None
-        try:
-            await get_sfu().handle_answer(self.session_id, self.participant_id, message.sdp)
-        except (NegotiationError, UnknownParticipant) as exc:
-            raise ProtocolError(protocol.ERROR_MEDIA_NEGOTIATION, str(exc)) from None
+    @staticmethod
+    def _chat_message(live: LiveParticipant, text: str) -> ChatMessage:
+        return {
+            "id": secrets.token_hex(8),
+            "participant_id": live.participant_id,
+            "name": live.display_name,
+            "is_guest": live.is_guest,
+            "text": text,
+            "sent_at_ms": int(time.time() * 1000),
+        }
 
     async def _leave(self, reason: str) -> None:
         """Leave for good (left, removed, ended): no grace to come back."""
@@ -393,7 +339,7 @@ class CallConsumer(AsyncWebsocketConsumer):
             return
         get_live_participants().discard(live.participant_id)
         await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
-        await leave_call(live, reason)
+        await departures.leave_call(live.session_id, live.participant_id, reason)
 
     async def _refuse(self, code: str, message: str, close_code: int) -> None:
         await self._send(protocol.error_message(code, message))
@@ -402,25 +348,50 @@ class CallConsumer(AsyncWebsocketConsumer):
     async def _send(self, message: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(message))
 
-    async def _broadcast(self, handler: str, message: dict[str, Any]) -> None:
-        await self.channel_layer.group_send(
-            group_name(self.session_id), {"type": handler, "message": message, "sender": self.channel_name}
-        )
+    # Channel-layer group handlers: the bus's news (services/broadcast.py), rendered for this client.
 
-    # Channel-layer group handlers: relay presence to this socket, not back to its sender.
-
-    async def _relay(self, event: dict[str, Any]) -> None:
+    async def _relay(self, event: dict[str, Any], message: dict[str, Any]) -> None:
+        """News about someone else: not back to the socket it came from."""
         if event["sender"] != self.channel_name and self.participant_id is not None:
-            await self._send(event["message"])
+            await self._send(message)
 
-    call_participant_joined = _relay
-    call_participant_left = _relay
-    call_media = _relay
+    async def call_participant_joined(self, event: dict[str, Any]) -> None:
+        await self._relay(event, protocol.participant_joined_message(event["participant"]))
 
-    async def call_everyone(self, event: dict[str, Any]) -> None:
-        """Relay to every participant, the sender included (chat echo, hand order, screen share)."""
+    async def call_participant_left(self, event: dict[str, Any]) -> None:
+        await self._relay(event, protocol.participant_left_message(event["participant_id"], event["reason"]))
+
+    async def call_media(self, event: dict[str, Any]) -> None:
+        message = protocol.media_message(
+            event["participant_id"],
+            event["audio_muted"],
+            event["video_paused"],
+            event["audio_held"],
+            event["video_held"],
+        )
+        await self._relay(event, message)
+
+    # To every participant, the sender included (chat echo, hand order, screen share).
+
+    async def call_hand(self, event: dict[str, Any]) -> None:
         if self.participant_id is not None:
-            await self._send(event["message"])
+            await self._send(protocol.hand_message(event["participant_id"], event["raised_at_ms"]))
+
+    async def call_chat(self, event: dict[str, Any]) -> None:
+        if self.participant_id is not None:
+            message = protocol.chat_message(
+                event["id"],
+                event["participant_id"],
+                event["name"],
+                event["is_guest"],
+                event["text"],
+                event["sent_at_ms"],
+            )
+            await self._send(message)
+
+    async def call_screen_share(self, event: dict[str, Any]) -> None:
+        if self.participant_id is not None:
+            await self._send(protocol.screen_share_message(event["participant_id"], event["enabled"]))
 
     async def call_moderate(self, event: dict[str, Any]) -> None:
         """
@@ -432,7 +403,7 @@ class CallConsumer(AsyncWebsocketConsumer):
             return
         live.audio_muted, live.video_paused = event["audio_muted"], event["video_paused"]
         live.audio_held, live.video_held = event["audio_held"], event["video_held"]
-        await self._enforce_media(get_sfu(), live)
+        await media.apply_media_state(self.session_id, live.participant_id, live.audio_muted, live.video_paused)
         await self._send(protocol.moderation_message(event["action"], event["by"]))
 
     async def call_evicted(self, event: dict[str, Any]) -> None:
@@ -448,12 +419,12 @@ class CallConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
         await self._send(protocol.removed_message(event["reason"]))
         try:
-            await get_sfu().leave(self.session_id, live.participant_id)
+            await media.get_sfu().leave(self.session_id, live.participant_id)
         finally:
             close_code = (
-                protocol.WS_4014_REPLACED_BY_JOIN
-                if event["reason"] == protocol.LEAVE_REASON_REPLACED
-                else protocol.WS_4003_REMOVED
+                errors.WS_4014_REPLACED_BY_JOIN
+                if event["reason"] == errors.LEAVE_REASON_REPLACED
+                else errors.WS_4003_REMOVED
             )
             await self.close(code=close_code)
 
@@ -461,7 +432,7 @@ class CallConsumer(AsyncWebsocketConsumer):
         """The participant resumed on another socket: this one closes without leaving the call."""
         self.live = None
         await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
-        await self.close(code=protocol.WS_4012_REPLACED)
+        await self.close(code=errors.WS_4012_REPLACED)
 
     async def call_media_moved(self, event: dict[str, Any]) -> None:
         """The SFU worker hosting this call died: leave, and have the SDK join again (on a live worker)."""
@@ -469,14 +440,31 @@ class CallConsumer(AsyncWebsocketConsumer):
         if live is None:
             return
         await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
-        await leave_call(live, protocol.LEAVE_REASON_MEDIA_MOVED)
-        await self.close(code=protocol.WS_4013_MEDIA_MOVED)
+        await departures.leave_call(live.session_id, live.participant_id, errors.LEAVE_REASON_MEDIA_MOVED)
+        await self.close(code=errors.WS_4013_MEDIA_MOVED)
 
     async def call_ended(self, event: dict[str, Any]) -> None:
         """The call was ended for everyone (REST API or admin): say so and drop the connection."""
         await self._send(protocol.session_ended_message(event["reason"]))
         await self._leave(event["reason"])
-        await self.close(code=protocol.WS_4010_SESSION_ENDED)
+        await self.close(code=errors.WS_4010_SESSION_ENDED)
+
+
+async def move_participants(session_id: str, participant_ids: list[str]) -> None:
+    """
+    The SFU worker hosting their media died: each leaves and joins again (the SDK does it on
+    close code 4013), which places the session on a live worker. One away has nothing to rejoin with.
+    """
+    registry = get_live_participants()
+    layer = get_channel_layer()
+    for participant_id in participant_ids:
+        live = registry.discard(participant_id)
+        if live is None:
+            continue
+        if live.channel_name:
+            await layer.send(live.channel_name, {"type": "call.media_moved"})
+        else:
+            await departures.leave_call(live.session_id, live.participant_id, errors.LEAVE_REASON_MEDIA_MOVED)
 
 
 class SocketFlooding(Exception):

@@ -23,6 +23,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..services.media import reset_sfu
+
 logger = logging.getLogger(__name__)
 
 RESUME_GRACE_S = 4.0
@@ -37,12 +39,13 @@ class SignalRoute:
     The SFU's way to one participant: its current socket, or a short queue while it has none.
 
     The SFU keeps the route it was given at join for the participant's whole stay;
-    a resumed socket takes it over with ``attach``, which first delivers the queue.
+    a resumed socket takes it over with ``attach``, which first delivers the queue. A
+    joining socket starts with none: the SFU's first offer waits for the ``joined`` reply.
     """
 
     __slots__ = ("_pending", "_send")
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send | None = None) -> None:
         self._send: Send | None = send
         self._pending: deque[dict[str, Any]] = deque(maxlen=MAX_PENDING_SIGNALS)
 
@@ -171,3 +174,9 @@ async def reset_live_participants() -> None:
     if _live is not None:
         await _live.close_all()
     _live = None
+
+
+async def reset_calls() -> None:
+    """Forget the participants waiting to resume, then close every call and the SFU (tests, shutdown)."""
+    await reset_live_participants()
+    await reset_sfu()

@@ -70,6 +70,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import errors
+from ..errors import CallsError
+
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_DISPLAY_NAME_CHARS = 100
 MAX_SDP_BYTES = 48 * 1024
@@ -80,91 +83,6 @@ VIDEO_SOURCES = ("video", "screen")
 # RTCIceTransportPolicy values a browser is told to use: every candidate, or only TURN relays.
 ICE_TRANSPORT_ALL = "all"
 ICE_TRANSPORT_RELAY = "relay"
-ICE_TRANSPORT_POLICIES = frozenset({ICE_TRANSPORT_ALL, ICE_TRANSPORT_RELAY})
-
-# Error codes: CometChat's strings, the same in Python, on the wire and in the JS SDK.
-ERROR_JSON_EXCEPTION = "ERROR_JSON_EXCEPTION"
-ERROR_CALL_SESSION_ID = "ERROR_CALL_SESSION_ID"
-ERR_CALL_SESSION_NOT_FOUND = "ERR_CALL_SESSION_NOT_FOUND"
-ERR_CALL_TERMINATED = "ERR_CALL_TERMINATED"
-ERR_CALL_USER_ALREADY_JOINED = "ERR_CALL_USER_ALREADY_JOINED"
-ERR_CALL_NOT_A_PART = "ERR_CALL_NOT_A_PART"
-ERROR_MEDIA_NEGOTIATION = "ERROR_MEDIA_NEGOTIATION"
-ERROR_CALL_TOKEN = "ERROR_CALL_TOKEN"
-ERROR_AUTH_TOKEN = "ERROR_AUTH_TOKEN"
-ERROR_INVALID_UID = "ERROR_INVALID_UID"
-ERROR_UID_WITH_SPACE = "ERROR_UID_WITH_SPACE"
-ERROR_API_KEY_NOT_FOUND = "ERROR_API_KEY_NOT_FOUND"
-ERROR_BLANK_AUTHTOKEN = "ERROR_BLANK_AUTHTOKEN"
-ERROR_AUTHTOKEN_WITH_SPACE = "ERROR_AUTHTOKEN_WITH_SPACE"
-ERR_EMPTY_CALL_SESSION_ID = "ERR_EMPTY_CALL_SESSION_ID"
-ERR_UID_NOT_FOUND = "ERR_UID_NOT_FOUND"
-ERR_UID_ALREADY_EXISTS = "ERR_UID_ALREADY_EXISTS"
-ERR_APP_NOT_FOUND = "ERR_APP_NOT_FOUND"
-ERR_GUESTS_NOT_ALLOWED = "ERR_GUESTS_NOT_ALLOWED"
-# A join beyond the session's maxParticipants (details: maxParticipants).
-ERR_CALL_FULL = "ERR_CALL_FULL"
-ERR_TOO_MANY_REQUESTS = "ERR_TOO_MANY_REQUESTS"
-ERR_BAD_REQUEST = "ERR_BAD_REQUEST"
-# CALLS_SFU=workers and no SFU worker is alive to host the call (the SDK keeps trying while reconnecting).
-ERR_MEDIA_SERVER_UNAVAILABLE = "ERR_MEDIA_SERVER_UNAVAILABLE"
-ERR_NOT_FOUND = "ERR_NOT_FOUND"
-AUTH_ERR_EMPTY_APIKEY = "AUTH_ERR_EMPTY_APIKEY"
-AUTH_ERR_APIKEY_NOT_FOUND = "AUTH_ERR_APIKEY_NOT_FOUND"
-AUTH_ERR_NO_ACCESS = "AUTH_ERR_NO_ACCESS"
-
-# Websocket close codes (4000-4999 are ours to define).
-WS_1000_NORMAL_CLOSURE = 1000
-WS_4000_LEFT = 4000
-WS_4004_SESSION_NOT_FOUND = 4004
-WS_4009_MESSAGE_TOO_BIG = 4009
-WS_4010_SESSION_ENDED = 4010
-WS_4011_INVALID_SESSION_ID = 4011
-WS_4001_CALL_TOKEN = 4001
-WS_4003_REMOVED = 4003
-WS_4008_SILENT = 4008
-WS_4012_REPLACED = 4012
-# The SFU worker hosting the call died: join again (on a live worker), as the SDK does by itself.
-WS_4013_MEDIA_MOVED = 4013
-# A newer join with the same call token took this participant's place (the SDK must not rejoin by itself).
-WS_4014_REPLACED_BY_JOIN = 4014
-# Too many connections from one address, or a socket that kept sending past its rate limits.
-WS_4029_TOO_MANY_REQUESTS = 4029
-
-LEAVE_REASON_LEFT = "left"
-LEAVE_REASON_DISCONNECTED = "disconnected"
-LEAVE_REASON_REMOVED = "removed"
-LEAVE_REASON_ENDED = "ended"
-LEAVE_REASON_MEDIA_MOVED = "media_moved"
-LEAVE_REASON_REPLACED = "replaced"
-
-MODERATION_MUTE = "mute"
-MODERATION_PAUSE_VIDEO = "pause_video"
-MODERATION_REMOVE = "remove"
-MODERATION_ALLOW_AUDIO = "allow_audio"
-MODERATION_ALLOW_VIDEO = "allow_video"
-CLIENT_MODERATION_ACTIONS = (
-    MODERATION_MUTE,
-    MODERATION_PAUSE_VIDEO,
-    MODERATION_REMOVE,
-    MODERATION_ALLOW_AUDIO,
-    MODERATION_ALLOW_VIDEO,
-)
-# Why a moderator-only or held action was refused (AUTH_ERR_NO_ACCESS's details.reason).
-REFUSAL_ROLE = "role"
-REFUSAL_LOCKED = "locked"
-REFUSAL_HELD = "held"
-REFUSAL_REMOVED = "removed"
-
-
-class ProtocolError(Exception):
-    """A client message that cannot be accepted; carries its wire error code."""
-
-    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details or {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,8 +165,8 @@ ClientMessage = (
 )
 
 
-def _invalid(field: str, problem: str) -> ProtocolError:
-    return ProtocolError(ERROR_JSON_EXCEPTION, f"'{field}' {problem}.", {"field": field})
+def _invalid(field: str, problem: str) -> CallsError:
+    return CallsError(errors.ERROR_JSON_EXCEPTION, f"'{field}' {problem}.", {"field": field})
 
 
 def _bool(data: dict[str, Any], field: str, default: bool) -> bool:
@@ -295,7 +213,7 @@ def _parse_join(data: dict[str, Any]) -> Join:
     token = data.get("token")
     # A call token is a JWT: ASCII only.
     if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_CHARS or not token.isascii():
-        raise ProtocolError(ERROR_CALL_TOKEN, "A call token is required to join.", {"field": "token"})
+        raise CallsError(errors.ERROR_CALL_TOKEN, "A call token is required to join.", {"field": "token"})
     name = clean_display_name(_string(data, "displayName", MAX_DISPLAY_NAME_CHARS * 2, required=False))
     return Join(
         token=token.strip(),
@@ -330,8 +248,8 @@ def _parse_media(data: dict[str, Any]) -> MediaState:
 def _parse_moderate(data: dict[str, Any]) -> Moderate:
     target = _string(data, "target", 64)
     action = data.get("action")
-    if action not in CLIENT_MODERATION_ACTIONS:
-        raise _invalid("action", f"must be one of {', '.join(CLIENT_MODERATION_ACTIONS)}")
+    if action not in errors.CLIENT_MODERATION_ACTIONS:
+        raise _invalid("action", f"must be one of {', '.join(errors.CLIENT_MODERATION_ACTIONS)}")
     return Moderate(target=target, action=action)
 
 
@@ -390,24 +308,24 @@ def parse_client_message(text: str | None) -> ClientMessage:
     """
     Parse one websocket text frame into a typed message.
 
-    Raise ProtocolError(ERROR_JSON_EXCEPTION) for anything that is not a
+    Raise CallsError(errors.ERROR_JSON_EXCEPTION) for anything that is not a
     JSON object with a known ``type`` and valid fields.
     """
     if text is None:
-        raise ProtocolError(ERROR_JSON_EXCEPTION, "Binary frames are not accepted.")
+        raise CallsError(errors.ERROR_JSON_EXCEPTION, "Binary frames are not accepted.")
     if len(text) > MAX_MESSAGE_BYTES:
-        raise ProtocolError(ERROR_JSON_EXCEPTION, "Message is too large.", {"maxBytes": MAX_MESSAGE_BYTES})
+        raise CallsError(errors.ERROR_JSON_EXCEPTION, "Message is too large.", {"maxBytes": MAX_MESSAGE_BYTES})
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
-        raise ProtocolError(ERROR_JSON_EXCEPTION, "Message is not valid JSON.") from None
+        raise CallsError(errors.ERROR_JSON_EXCEPTION, "Message is not valid JSON.") from None
     if not isinstance(data, dict):
-        raise ProtocolError(ERROR_JSON_EXCEPTION, "Message must be a JSON object.")
+        raise CallsError(errors.ERROR_JSON_EXCEPTION, "Message must be a JSON object.")
     message_type = data.get("type")
     parser = _PARSERS.get(message_type) if isinstance(message_type, str) else None
     if parser is None:
-        raise ProtocolError(
-            ERROR_JSON_EXCEPTION,
+        raise CallsError(
+            errors.ERROR_JSON_EXCEPTION,
             "Unknown message type.",
             {"field": "type", "allowed": sorted(_PARSERS)},
         )
@@ -431,8 +349,6 @@ def joined_message(
     resume_token: str,
     ice_transport_policy: str = ICE_TRANSPORT_ALL,
 ) -> dict[str, Any]:
-    if ice_transport_policy not in ICE_TRANSPORT_POLICIES:
-        raise ValueError(f"ice_transport_policy must be one of {sorted(ICE_TRANSPORT_POLICIES)}.")
     return {
         "type": "joined",
         "participantId": participant["pid"],

@@ -7,12 +7,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import hosting, turn
+from .. import errors, hosting, turn
 from ..api.support import ApiError, rate_limit
 from ..links import is_valid_session_id, session_id_from_input, share_url
 from ..models import CallSession, Participant, SessionType
 from ..services.session_settings import session_defaults
-from ..signaling import protocol
 from ..tokens import CallTokenError, call_tokens
 from .participant_panel import panel_rows
 
@@ -51,7 +50,7 @@ def join(request: HttpRequest) -> HttpResponse:
             "sessions_app/home.html",
             {
                 "join_error": "Enter a meeting ID or a share link.",
-                "join_error_code": protocol.ERROR_CALL_SESSION_ID,
+                "join_error_code": errors.ERROR_CALL_SESSION_ID,
                 "join_value": request.GET.get("session", "")[:300],
             },
             status=400,
@@ -125,7 +124,7 @@ def participant_list(request: HttpRequest, session_id: str) -> HttpResponse:
         return render(
             request,
             "sessions_app/_participants.html",
-            {"error": str(exc), "error_code": protocol.ERROR_CALL_TOKEN},
+            {"error": str(exc), "error_code": errors.ERROR_CALL_TOKEN},
             status=403,
         )
     present = Participant.objects.filter(session__session_id=session_id, left_at__isnull=True).order_by("joined_at")

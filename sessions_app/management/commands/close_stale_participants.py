@@ -7,8 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from ...errors import LEAVE_REASON_SERVER_STOPPED
 from ...models import Participant
-from ...services.presence import LEAVE_REASON_SERVER_STOPPED
 
 
 class Command(BaseCommand):

@@ -7,11 +7,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from ...errors import CallsError
 from ...hosting import host_url
 from ...links import share_url
 from ...models import CallSession, SessionType
 from ...services.session_settings import clean_locks, clean_settings
-from ...signaling.protocol import ProtocolError
 
 
 class Command(BaseCommand):
@@ -36,7 +36,7 @@ class Command(BaseCommand):
                 defaults[name] = raw  # a bare word is a string: layout=SPOTLIGHT
         try:
             defaults, locked = clean_settings(defaults), clean_locks(lock)
-        except ProtocolError as exc:
+        except CallsError as exc:
             raise CommandError(exc.message) from None
         session = CallSession.objects.create(
             title=title[:200], session_type=session_type, settings=defaults, locked_settings=locked
