@@ -9,7 +9,6 @@ import string
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -68,15 +67,6 @@ class App(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.app_id})"
-
-    def clean(self) -> None:
-        from .services.session_settings import clean_settings
-        from .signaling.protocol import CallsError
-
-        try:
-            self.default_settings = clean_settings(self.default_settings)
-        except CallsError as exc:
-            raise ValidationError({"default_settings": exc.message}) from None
 
     @classmethod
     def create_with_keys(cls, name: str, region: str = "us") -> tuple[App, str, str]:
@@ -271,19 +261,6 @@ class CallSession(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.session_id
-
-    def clean(self) -> None:
-        from .services.session_settings import clean_locks, clean_settings
-        from .signaling.protocol import CallsError
-
-        try:
-            self.settings = clean_settings(self.settings)
-        except CallsError as exc:
-            raise ValidationError({"settings": exc.message}) from None
-        try:
-            self.locked_settings = clean_locks(self.locked_settings)
-        except CallsError as exc:
-            raise ValidationError({"locked_settings": exc.message}) from None
 
     @property
     def is_ended(self) -> bool:

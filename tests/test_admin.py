@@ -194,3 +194,26 @@ def test_an_operator_readmits_a_removed_participant(staff: Client, live_call: tu
         f'data-restriction-id="{removal.pk}"'
         not in staff.get(f"{base}/", headers={"HX-Request": "true"}).content.decode()
     )
+
+
+def test_session_settings_typed_into_the_admin_are_checked_like_the_apis(staff: Client) -> None:
+    """A session saved from the admin gets the REST API's checks: bad options refused, good ones normalized."""
+    form = {
+        "title": "Standup",
+        "session_type": "VIDEO",
+        "allow_guests": "on",
+        "settings": '{"layout": "spotlight"}',
+        "locked_settings": '["layout"]',
+        # The participants inline's management form (a new session has none).
+        "participants-TOTAL_FORMS": "0",
+        "participants-INITIAL_FORMS": "0",
+    }
+    refused = staff.post("/admin/sessions_app/callsession/add/", {**form, "settings": '{"layout": "DIAGONAL"}'})
+    assert refused.status_code == 200 and "layout" in refused.content.decode()
+    assert not CallSession.objects.exists()
+    refused = staff.post("/admin/sessions_app/callsession/add/", {**form, "locked_settings": '["noSuchOption"]'})
+    assert refused.status_code == 200 and not CallSession.objects.exists()
+    saved = staff.post("/admin/sessions_app/callsession/add/", form)
+    assert saved.status_code == 302, saved.context["adminform"].form.errors if saved.context else saved
+    session = CallSession.objects.get()
+    assert session.settings == {"layout": "SPOTLIGHT"} and session.locked_settings == ["layout"]

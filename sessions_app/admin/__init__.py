@@ -29,10 +29,12 @@ from ..models import (
     new_secret,
 )
 from . import live as admin_live
+from .forms import AppForm, CallSessionForm
 
 
 @admin.register(App)
 class AppAdmin(admin.ModelAdmin):
+    form = AppForm
     list_display = ("name", "app_id", "region", "api_key_prefix", "auth_key_prefix", "created_at")
     search_fields = ("name", "app_id")
     fields = ("name", "region", "default_settings", "app_id", "api_key_prefix", "auth_key_prefix", "created_at")
@@ -107,6 +109,7 @@ class ParticipantInline(admin.TabularInline):
 
 @admin.register(CallSession)
 class CallSessionAdmin(admin.ModelAdmin):
+    form = CallSessionForm
     change_list_template = "admin/sessions_app/callsession/change_list.html"
     list_display = ("__str__", "session_id", "app", "session_type", "status", "peak_participants", "started_at",
                     "ended_at")  # fmt: skip

@@ -13,9 +13,9 @@ from .. import errors, hosting
 from ..errors import CallsError
 from ..links import share_url
 from ..models import DEFAULT_MAX_PARTICIPANTS, App, AppUser, AuthToken, CallSession, Role, SessionStatus, SessionType
+from ..names import clean_display_name
 from ..services.moderation import end_call
 from ..services.session_settings import clean_locks, clean_settings
-from ..signaling.protocol import clean_display_name
 from ..tokens import call_tokens
 from .openapi import openapi_schema
 from .support import (

@@ -72,9 +72,9 @@ from typing import Any
 
 from .. import errors
 from ..errors import CallsError
+from ..names import MAX_DISPLAY_NAME_CHARS, clean_display_name
 
 MAX_MESSAGE_BYTES = 64 * 1024
-MAX_DISPLAY_NAME_CHARS = 100
 MAX_SDP_BYTES = 48 * 1024
 # A video_views message names at most this many videos, each at most this many pixels a side.
 MAX_VIDEO_VIEWS = 200
@@ -196,12 +196,6 @@ def _is_utf8(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def clean_display_name(value: str) -> str:
-    """Collapse whitespace and drop control characters from a display name."""
-    printable = "".join(ch for ch in value if ch.isprintable())
-    return " ".join(printable.split())[:MAX_DISPLAY_NAME_CHARS]
 
 
 MAX_TOKEN_CHARS = 2048

@@ -1,0 +1,178 @@
+"""services/admission.py: who may join a call, with what, and the join itself, without a socket."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+
+from sessions_app import errors
+from sessions_app.errors import CallsError
+from sessions_app.models import CallSession, Participant, SessionType
+from sessions_app.services import admission, media
+from sessions_app.services.broadcast import group_name
+from tests.test_consumer import guest_token, new_session
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(30)]
+
+
+class RecordingMedia:
+    """A MediaService that records the commands it is given (``unavailable``: no media server)."""
+
+    process_id = "test-process"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.unavailable = False
+
+    async def reserve(self, session_id: str) -> None:
+        if self.unavailable:
+            raise admission.MediaUnavailable(session_id)
+        self.calls.append(("reserve", session_id))
+
+    async def join(self, session_id: str, participant_id: str, signal: Any, sources: tuple[str, ...]) -> None:
+        self.calls.append(("join", participant_id, sources))
+
+    async def leave(self, session_id: str, participant_id: str) -> None:
+        self.calls.append(("leave", participant_id))
+
+    async def set_forwarding(self, session_id: str, participant_id: str, source: str, enabled: bool) -> None:
+        self.calls.append(("forward", participant_id, source, enabled))
+
+    async def close_all(self) -> None:
+        pass
+
+
+@pytest.fixture
+async def recording_media(monkeypatch: pytest.MonkeyPatch) -> RecordingMedia:
+    fake = RecordingMedia()
+    monkeypatch.setattr(media, "_sfu", fake)
+    return fake
+
+
+@pytest.fixture
+async def bus() -> AsyncIterator[tuple[list[dict[str, Any]], Any]]:
+    """What the session's bus carries, as a socket of the session would hear it."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    heard: list[dict[str, Any]] = []
+
+    async def listen(session_id: str) -> None:
+        await layer.group_add(group_name(session_id), channel)
+        while True:
+            heard.append(await layer.receive(channel))
+
+    tasks: list[asyncio.Task[None]] = []
+    yield heard, lambda session_id: tasks.append(asyncio.ensure_future(listen(session_id)))
+    for task in tasks:
+        task.cancel()
+
+
+async def until_heard(heard: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    async def wait() -> dict[str, Any]:
+        while True:
+            for event in heard:
+                if event["type"] == kind:
+                    return event
+            await asyncio.sleep(0.01)
+
+    return await asyncio.wait_for(wait(), 5)
+
+
+def request(token: str, **fields: Any) -> admission.JoinRequest:
+    asked = {"display_name": "Ann", "audio_muted": False, "video_paused": False, "settings": {}}
+    return admission.JoinRequest(token=token, **{**asked, **fields})
+
+
+async def no_signal(event: Any) -> None:
+    raise AssertionError("the fake media service sends nothing")
+
+
+async def test_a_join_is_recorded_announced_and_given_its_media(recording_media: RecordingMedia, bus: Any) -> None:
+    heard, listen = bus
+    session = await new_session(session_type=SessionType.VOICE)
+    listen(session.session_id)
+    admitted = await admission.join(session, request(await guest_token(session.session_id)), no_signal, sender="me")
+    participant = admitted.participant
+    assert participant.display_name == "Ann" and participant.is_present
+    assert participant.video_paused  # a voice call has no camera
+    assert admitted.identity.is_guest and admitted.settings["sessionType"] == "VOICE"
+    pid = participant.participant_id
+    assert recording_media.calls == [
+        ("reserve", session.session_id),
+        ("join", pid, ("audio",)),
+        ("forward", pid, "audio", True),
+        ("forward", pid, "video", False),
+    ]
+    announced = await until_heard(heard, "call.participant_joined")
+    assert announced["participant"] == participant.as_wire() and announced["sender"] == "me"
+
+
+async def test_a_locked_start_muted_holds_whatever_the_client_asks(recording_media: RecordingMedia) -> None:
+    session = await new_session(settings={"startAudioMuted": True}, locked_settings=["startAudioMuted"])
+    admitted = await admission.join(session, request(await guest_token(session.session_id)), no_signal)
+    assert admitted.participant.audio_muted and admitted.locked == ["startAudioMuted"]
+    assert ("forward", admitted.participant.participant_id, "audio", False) in recording_media.calls
+
+
+async def test_the_same_token_joining_again_replaces_the_first_join(recording_media: RecordingMedia, bus: Any) -> None:
+    heard, listen = bus
+    session = await new_session()
+    listen(session.session_id)
+    token = await guest_token(session.session_id)
+    first = await admission.join(session, request(token), no_signal)
+    second = await admission.join(session, request(token), no_signal)
+    first_id = first.participant.participant_id
+    assert ("leave", first_id) in recording_media.calls
+    evicted = await until_heard(heard, "call.evicted")
+    assert evicted["target"] == first_id and evicted["reason"] == errors.LEAVE_REASON_REPLACED
+    assert [other.participant_id for other in second.others] == []
+    left = await database_sync_to_async(Participant.objects.get)(participant_id=first_id)
+    assert left.leave_reason == errors.LEAVE_REASON_REPLACED
+
+
+@pytest.mark.parametrize(
+    ("case", "code"),
+    [
+        ("bad token", errors.ERROR_CALL_TOKEN),
+        ("guest on a members-only call", errors.ERR_GUESTS_NOT_ALLOWED),
+        ("no media server", errors.ERR_MEDIA_SERVER_UNAVAILABLE),
+        ("full", errors.ERR_CALL_FULL),
+    ],
+)
+async def test_refusals_carry_their_code_and_record_nothing(
+    recording_media: RecordingMedia, case: str, code: str
+) -> None:
+    session = await new_session(max_participants=1)
+    token = await guest_token(session.session_id)
+    if case == "full":
+        await admission.join(session, request(await guest_token(session.session_id)), no_signal)
+    elif case == "bad token":
+        token = token[:-4] + "AAAA"
+    elif case == "guest on a members-only call":
+        session.allow_guests = False
+    elif case == "no media server":
+        recording_media.unavailable = True
+    present_before = await database_sync_to_async(Participant.objects.filter(left_at__isnull=True).count)()
+    recording_media.calls.clear()
+    with pytest.raises(CallsError) as refused:
+        await admission.join(session, request(token), no_signal)
+    assert refused.value.code == code
+    assert await database_sync_to_async(Participant.objects.filter(left_at__isnull=True).count)() == present_before
+    assert not [call for call in recording_media.calls if call[0] != "reserve"]
+
+
+async def test_a_guest_token_minted_before_the_call_went_members_only_admits_no_one(
+    recording_media: RecordingMedia,
+) -> None:
+    session = await new_session(allow_guests=True)
+    token = await guest_token(session.session_id)
+    await database_sync_to_async(CallSession.objects.filter(pk=session.pk).update)(allow_guests=False)
+    session = await database_sync_to_async(CallSession.objects.get)(pk=session.pk)
+    with pytest.raises(CallsError) as refused:
+        await admission.join(session, request(token), no_signal)
+    assert refused.value.code == errors.ERR_GUESTS_NOT_ALLOWED
