@@ -12,10 +12,10 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from ..cluster.remote import RemoteSFU
-from ..sfu import SFU, MediaConfig
+from ..sfu import SFU, MediaConfig, MediaService
 from ..signaling.live import reset_live_participants
 
-_sfu: SFU | RemoteSFU | None = None
+_sfu: MediaService | None = None
 
 
 def media_config_from_settings() -> MediaConfig:
@@ -26,7 +26,7 @@ def media_config_from_settings() -> MediaConfig:
     )
 
 
-def get_sfu() -> SFU | RemoteSFU:
+def get_sfu() -> MediaService:
     """The process-wide SFU: embedded (media inside Daphne) or the workers' (``CALLS_SFU=workers``)."""
     global _sfu
     if _sfu is None:

@@ -24,16 +24,13 @@ from django.conf import settings
 
 from .. import turn
 from ..cluster.placement import NoMediaWorker
-from ..cluster.remote import RemoteSFU
 from ..links import is_valid_session_id
 from ..models import CallSession, SessionType
 from ..services import presence, session_settings
 from ..services.departures import evict, group_name, leave_call
 from ..services.media import get_sfu
 from ..services.moderation import end_session_for_all, moderate
-from ..sfu import SFU
-from ..sfu.peer import NegotiationError
-from ..sfu.room import UnknownParticipant
+from ..sfu import MediaService, NegotiationError, UnknownParticipant
 from ..tokens import CallTokenError
 from . import protocol
 from .limits import MessageBudget, too_many_connects
@@ -332,7 +329,7 @@ class CallConsumer(AsyncWebsocketConsumer):
             # An offer sent just before the drop may have lost its answer: ask again.
             await get_sfu().repeat_offer(self.session_id, live.participant_id)
 
-    async def _enforce_media(self, sfu: SFU | RemoteSFU, live: LiveParticipant) -> None:
+    async def _enforce_media(self, sfu: MediaService, live: LiveParticipant) -> None:
         """The SFU forwards only what the participant has on: muted means silent for everyone."""
         await sfu.set_forwarding(self.session_id, live.participant_id, "audio", not live.audio_muted)
         await sfu.set_forwarding(self.session_id, live.participant_id, "video", not live.video_paused)

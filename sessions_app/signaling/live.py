@@ -23,6 +23,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..sfu import MediaEvent
+from . import protocol
+
 logger = logging.getLogger(__name__)
 
 RESUME_GRACE_S = 4.0
@@ -34,10 +37,12 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 class SignalRoute:
     """
-    The SFU's way to one participant: its current socket, or a short queue while it has none.
+    The SFU's way to one participant (its ``SendSignal``): its current socket, or a short queue
+    while it has none.
 
     The SFU keeps the route it was given at join for the participant's whole stay;
     a resumed socket takes it over with ``attach``, which first delivers the queue.
+    Events are rendered to the wire (``protocol.media_event_message``) as they come.
     """
 
     __slots__ = ("_pending", "_send")
@@ -46,7 +51,8 @@ class SignalRoute:
         self._send: Send | None = send
         self._pending: deque[dict[str, Any]] = deque(maxlen=MAX_PENDING_SIGNALS)
 
-    async def __call__(self, message: dict[str, Any]) -> None:
+    async def __call__(self, event: MediaEvent) -> None:
+        message = protocol.media_event_message(event)
         if self._send is None:
             self._pending.append(message)
         else:
