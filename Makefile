@@ -10,6 +10,7 @@ lint:
 	scripts/bootstrap.sh requirements-dev.txt
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 
 bench:
 	scripts/bootstrap.sh requirements-dev.txt

@@ -13,7 +13,7 @@ transceiver publishes and whose track each other one carries) so the same
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiortc import (
@@ -27,8 +27,11 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from sessions_app.sfu.ice import use_host_addresses
-from sessions_app.sfu.peer import SendSignal, codec_preferences
+from sessions_app.sfu.peer import codec_preferences
 from sessions_app.sfu.sdp import share_bundle_candidates
+
+# The baseline speaks the wire format directly: it says to a participant what its browser would get.
+SendSignal = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class RelayedTrack(MediaStreamTrack):

@@ -49,12 +49,17 @@ async def serve(kind: ServerKind, ready: Connection) -> None:
     ``shutdown`` at the end; a closed connection means the same, so a crashed
     load process never leaves a server running.
     """
+    from sessions_app.signaling.protocol import media_event_message
+
     server = make_server(kind)
     finished = asyncio.Event()
 
     async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         def signal_to(participant_id: str) -> Any:
-            async def send_signal(message: dict[str, Any]) -> None:
+            async def send_signal(message: Any) -> None:
+                # The SFU says typed events (the baseline, wire messages already): send what a browser gets.
+                if not isinstance(message, dict):
+                    message = media_event_message(message)
                 await write_message(writer, {"pid": participant_id, "message": message})
 
             return send_signal

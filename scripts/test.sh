@@ -22,6 +22,7 @@ if [ ! -d tests/firefox/node_modules/puppeteer-core ]; then
   npm ci --prefix tests/firefox --no-audit --no-fund --loglevel=error
 fi
 .venv/bin/ruff check .
+.venv/bin/mypy
 # The checks below run as development does (the settings default to production, which needs a real key).
 export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
 .venv/bin/python manage.py makemigrations --check --dry-run -v0

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from .choices import TextChoices
+
 SESSION_ID_ALPHABET = string.ascii_lowercase + string.digits
 SESSION_ID_LENGTH = 20
 SESSION_ID_MAX_LENGTH = 64
@@ -153,7 +155,7 @@ class AuthToken(models.Model):
         }
 
 
-class Role(models.TextChoices):
+class Role(TextChoices):
     """CometChat's participant roles: a moderator may moderate, end the call for all and record."""
 
     MODERATOR = "moderator", "Moderator"
@@ -163,7 +165,7 @@ class Role(models.TextChoices):
 DEFAULT_MAX_PARTICIPANTS = 50  # CometChat's limit per call
 
 
-class SessionType(models.TextChoices):
+class SessionType(TextChoices):
     VIDEO = "VIDEO", "Video"
     VOICE = "VOICE", "Voice"
 
@@ -172,7 +174,7 @@ END_REASON_TERMINATED = "terminated"
 END_REASON_EMPTY = "empty"
 
 
-class SessionStatus(models.TextChoices):
+class SessionStatus(TextChoices):
     INITIATED = "initiated", "Initiated"
     ONGOING = "ongoing", "Ongoing"
     ENDED = "ended", "Ended"
@@ -397,7 +399,7 @@ class CallToken(models.Model):
         return f"call token {self.jti[:6]}… for {self.uid}"
 
 
-class RestrictionKind(models.TextChoices):
+class RestrictionKind(TextChoices):
     REMOVED = "removed", "Removed from the call"
     AUDIO = "audio", "Muted by a moderator"
     VIDEO = "video", "Camera turned off by a moderator"

@@ -17,7 +17,8 @@ from channels.testing import WebsocketCommunicator
 from sessions_app import errors
 from sessions_app.models import CallSession
 from sessions_app.services.media import get_sfu
-from sessions_app.sfu import SFU, MediaConfig
+from sessions_app.sfu import SFU, MediaConfig, MediaEvent
+from sessions_app.sfu import DominantSpeaker as SpeakerEvent
 from sessions_app.sfu.speakers import DominantSpeaker
 from sessions_app.signaling import protocol
 from sessions_app.signaling.live import reset_calls
@@ -179,7 +180,7 @@ class ToneTrack(AudioStreamTrack):
 async def test_the_loudest_participant_becomes_the_dominant_speaker() -> None:
     """From RTP audio levels alone (no decoding), the SFU tells everyone who is speaking."""
     sfu = SFU(MediaConfig(media_ips=("127.0.0.1",)))
-    signals: dict[str, list[dict[str, Any]]] = {"quiet": [], "loud": []}
+    signals: dict[str, list[MediaEvent]] = {"quiet": [], "loud": []}
     clients = {
         "quiet": MediaClient("quiet", {"audio": AudioStreamTrack()}),
         "loud": MediaClient("loud", {"audio": ToneTrack()}),
@@ -189,18 +190,18 @@ async def test_the_loudest_participant_becomes_the_dominant_speaker() -> None:
             await connect(sfu, "room", pid, client, kinds=("audio",))
             original = sfu.rooms["room"].peers[pid]._send_signal
 
-            async def record(message: dict[str, Any], pid: str = pid, original: Any = original) -> None:
-                signals[pid].append(message)
-                await original(message)
+            async def record(event: MediaEvent, pid: str = pid, original: Any = original) -> None:
+                signals[pid].append(event)
+                await original(event)
 
             sfu.rooms["room"].peers[pid]._send_signal = record
-        expected = {"type": "dominant_speaker", "participantId": "loud"}
+        expected = SpeakerEvent("loud")
         await wait_until(lambda: all(expected in messages for messages in signals.values()), timeout=15)
         assert sfu.rooms["room"].peers["quiet"].published["audio"].loudness < 10
-        late_signals: list[dict[str, Any]] = []
+        late_signals: list[MediaEvent] = []
 
-        async def late_signal(message: dict[str, Any]) -> None:
-            late_signals.append(message)
+        async def late_signal(event: MediaEvent) -> None:
+            late_signals.append(event)
 
         await sfu.join("room", "late", late_signal, ("audio",))
         assert expected in late_signals, "a late joiner is told who speaks now"

@@ -21,7 +21,8 @@ from sessions_app.cluster import placement, processes
 from sessions_app.cluster.remote import RemoteSFU
 from sessions_app.cluster.worker import SFUWorker
 from sessions_app.models import CallSession, MediaWorker, Participant, SignalingProcess
-from sessions_app.sfu import SFU, MediaConfig
+from sessions_app.sfu import SFU, MediaConfig, MediaEvent, NegotiationFailed, Offer
+from sessions_app.signaling import protocol
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
@@ -122,14 +123,15 @@ async def test_a_worker_serves_a_daphne_process_over_the_channel_layer(settings:
         while not await sync_to_async(MediaWorker.objects.filter(worker_id="test-worker").exists)():
             await asyncio.sleep(0.05)
         session = await sync_to_async(CallSession.objects.create)()
-        heard: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        heard: asyncio.Queue[MediaEvent] = asyncio.Queue()
         await remote.join(session.session_id, "ann", heard.put)
         offer = await asyncio.wait_for(heard.get(), 10)
-        assert offer["type"] == "offer" and "m=video" in offer["sdp"]
+        assert isinstance(offer, Offer) and "m=video" in offer.sdp
         assert sfu.stats() == {"rooms": 1, "participants": 1}
         await remote.handle_answer(session.session_id, "ann", "v=0 not an answer")
         error = await asyncio.wait_for(heard.get(), 10)
-        assert error["type"] == "error" and error["code"] == errors.ERROR_MEDIA_NEGOTIATION
+        assert isinstance(error, NegotiationFailed)
+        assert protocol.media_event_message(error)["code"] == errors.ERROR_MEDIA_NEGOTIATION
         await remote.leave(session.session_id, "ann")
         for _ in range(100):
             if not sfu.rooms:

@@ -9,6 +9,7 @@ import pytest
 from django.test import AsyncClient
 
 from sessions_app.services.media import get_sfu
+from sessions_app.sfu import MediaEvent
 from sessions_app.signaling.live import reset_calls
 
 TOKEN = "metrics-test-token"
@@ -66,10 +67,10 @@ async def test_an_idle_server_reports_zeros_in_prometheus_text(async_client: Asy
 
 async def test_peer_connections_are_counted_while_held_and_not_once_closed(async_client: AsyncClient) -> None:
     """A participant's server-side peer connection counts as held and open until it leaves."""
-    offers: list[dict[str, Any]] = []
+    offers: list[MediaEvent] = []
 
-    async def send_signal(message: dict[str, Any]) -> None:
-        offers.append(message)
+    async def send_signal(event: MediaEvent) -> None:
+        offers.append(event)
 
     sfu = get_sfu()
     await sfu.join("metrics-session", "p1", send_signal)

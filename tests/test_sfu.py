@@ -11,7 +11,8 @@ import pytest
 from aiortc import rtcrtpreceiver
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
-from sessions_app.sfu import SFU, MediaConfig
+from sessions_app.sfu import SFU, MediaConfig, MediaEvent, Offer
+from sessions_app.signaling import protocol
 from tests.media_client import MediaClient
 from tests.synthetic import ReplayVideoTrack, encode_vp8_frames
 
@@ -24,14 +25,14 @@ pending_answers: set[asyncio.Future[None]] = set()
 async def connect(
     sfu: SFU, session_id: str, pid: str, client: MediaClient, kinds: tuple[str, ...] = ("audio", "video")
 ) -> None:
-    async def send_signal(message: dict[str, Any]) -> None:
-        assert message["type"] == "offer"
+    async def send_signal(event: MediaEvent) -> None:
+        assert isinstance(event, Offer)
 
         async def send_answer(sdp: str) -> None:
             await sfu.handle_answer(session_id, pid, sdp)
 
         # Answer after returning, as a browser does: the SFU must not wait for it.
-        task = asyncio.ensure_future(client.handle_offer(message, send_answer))
+        task = asyncio.ensure_future(client.handle_offer(protocol.media_event_message(event), send_answer))
         pending_answers.add(task)
         task.add_done_callback(pending_answers.discard)
 

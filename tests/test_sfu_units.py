@@ -182,19 +182,20 @@ def test_configured_media_ips_are_the_host_candidates() -> None:
 
 async def test_server_offers_carry_the_announced_address() -> None:
     """With CALLS_MEDIA_ANNOUNCED_IP set, the SDP the browser gets names the public address."""
-    from sessions_app.sfu import SFU, MediaConfig
+    from sessions_app.sfu import SFU, MediaConfig, MediaEvent, Offer
 
-    offers: list[dict[str, object]] = []
+    offers: list[MediaEvent] = []
 
-    async def send_signal(message: dict[str, object]) -> None:
-        offers.append(message)
+    async def send_signal(event: MediaEvent) -> None:
+        offers.append(event)
 
     sfu = SFU(MediaConfig(media_ips=("127.0.0.1",), announced_ip="203.0.113.9"))
     try:
         await sfu.join("room", "ann", send_signal)
-        sdp = str(offers[0]["sdp"])
-        assert "203.0.113.9" in sdp and " 127.0.0.1 " not in sdp
-        assert offers[0]["publish"] == {"audio": "0", "video": "1"}
+        offer = offers[0]
+        assert isinstance(offer, Offer)
+        assert "203.0.113.9" in offer.sdp and " 127.0.0.1 " not in offer.sdp
+        assert offer.publish == {"audio": "0", "video": "1"}
     finally:
         await sfu.close_all()
 

@@ -10,6 +10,7 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
 
+from sessions_app.choices import TextChoices
 from sessions_app.models import App
 
 from .addresses import refusal_at_save
@@ -26,7 +27,7 @@ def new_signing_secret() -> str:
     return SECRET_PREFIX + secrets.token_urlsafe(32)
 
 
-class Trigger(models.TextChoices):
+class Trigger(TextChoices):
     """The events an app can subscribe to; each is one of sessions_app's lifecycle signals."""
 
     MEETING_STARTED = "meeting_started", "Meeting started"
@@ -94,7 +95,7 @@ class WebhookEvent(models.Model):
         return f"{self.trigger} {self.event_id}"
 
 
-class DeliveryStatus(models.TextChoices):
+class DeliveryStatus(TextChoices):
     PENDING = "pending", "Pending"
     DELIVERED = "delivered", "Delivered"
     FAILED = "failed", "Failed"

@@ -56,7 +56,7 @@ def session_as_api(session: CallSession, request: HttpRequest) -> dict[str, Any]
     }
 
 
-def app_user(app: App, uid: str) -> AppUser:
+def app_user(app: App, uid: Any) -> AppUser:
     try:
         return AppUser.objects.get(app=app, uid=validate_uid(uid))
     except AppUser.DoesNotExist:

@@ -3,13 +3,16 @@ The channel-layer messages between Daphne processes and SFU workers: one place f
 
 To a worker's channel: ``sfu.join``, ``sfu.answer``, ``sfu.screen_share``, ``sfu.forwarding``, ``sfu.views``,
 ``sfu.repeat_offer``, ``sfu.leave`` (each names its session and participant). To a Daphne
-process's channel: ``sfu.signal`` (a message for one participant's browser). Messages from one
-sender to one channel arrive in order, which is what keeps a join before its answer.
+process's channel: ``sfu.signal`` (an event of ``sfu.events`` for one participant, encoded by
+``encode_event``). Messages from one sender to one channel arrive in order, which is what keeps a
+join before its answer.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from ..sfu import DominantSpeaker, MediaEvent, NegotiationFailed, Offer, OfferedTrack
 
 JOIN = "sfu.join"
 ANSWER = "sfu.answer"
@@ -27,6 +30,39 @@ def to_worker(kind: str, session_id: str, participant_id: str, **fields: Any) ->
     return {"type": kind, "session_id": session_id, "participant_id": participant_id, **fields}
 
 
-def signal(participant_id: str, message: dict[str, Any]) -> dict[str, Any]:
+def signal(participant_id: str, event: MediaEvent) -> dict[str, Any]:
     """What the SFU says to one participant, on its way to the Daphne process serving it."""
-    return {"type": SIGNAL, "participant_id": participant_id, "message": message}
+    return {"type": SIGNAL, "participant_id": participant_id, "event": encode_event(event)}
+
+
+def encode_event(event: MediaEvent) -> dict[str, Any]:
+    """A media event as plain values the channel layer can carry (``decode_event`` makes it again)."""
+    if isinstance(event, Offer):
+        tracks = {
+            mid: {"participant_id": track.participant_id, "kind": track.kind, "source": track.source}
+            for mid, track in event.tracks.items()
+        }
+        return {"event": "offer", "sdp": event.sdp, "publish": dict(event.publish), "tracks": tracks}
+    if isinstance(event, DominantSpeaker):
+        return {"event": "dominant_speaker", "participant_id": event.participant_id}
+    return {"event": "negotiation_failed", "message": event.message}
+
+
+def decode_event(data: dict[str, Any]) -> MediaEvent:
+    """The event ``encode_event`` encoded; ValueError for anything else."""
+    try:
+        kind = data["event"]
+        if kind == "offer":
+            tracks = {
+                str(mid): OfferedTrack(str(track["participant_id"]), str(track["kind"]), str(track["source"]))
+                for mid, track in data["tracks"].items()
+            }
+            publish = {str(source): str(mid) for source, mid in data["publish"].items()}
+            return Offer(sdp=str(data["sdp"]), publish=publish, tracks=tracks)
+        if kind == "dominant_speaker":
+            return DominantSpeaker(str(data["participant_id"]))
+        if kind == "negotiation_failed":
+            return NegotiationFailed(str(data["message"]))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"malformed media event: {exc!r}") from exc
+    raise ValueError(f"unknown media event {kind!r}")

@@ -22,11 +22,12 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from ..models import CallSession, MediaWorker
+from ..sfu import MediaUnavailable
 
 HEARTBEAT_INTERVAL_S = 1.0
 
 
-class NoMediaWorker(Exception):
+class NoMediaWorker(MediaUnavailable):
     """No live SFU worker can host the session."""
 
 

@@ -1,12 +1,13 @@
 """
 A Daphne process's SFU when media runs in workers: the embedded SFU's calls, sent over the channel layer.
 
-The consumer cannot tell it from the embedded SFU: the same calls, the same
-``send_signal`` per participant. It also watches the workers hosting this
-process's participants; when one dies, ``on_media_lost`` hears which participants
-lost their media, so they can join again (and their session lands on a live worker).
-It heartbeats for its Daphne process too, and finds the participants dead processes left
-behind: ``on_orphans`` closes them for everyone, and their media is released on their worker.
+The consumer cannot tell it from the embedded SFU: both are a ``MediaService``, with the
+same ``SendSignal`` per participant, which hears the events the worker sends back. It also
+watches the workers hosting this process's participants; when one dies, ``on_media_lost``
+hears which participants lost their media, so they can join again (and their session lands
+on a live worker). It heartbeats for its Daphne process too, and finds the participants dead
+processes left behind: ``on_orphans`` closes them for everyone, and their media is released
+on their worker.
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from channels.layers import BaseChannelLayer
 
-from ..sfu.peer import SendSignal
-from ..sfu.room import UnknownParticipant
+from ..sfu import SendSignal, UnknownParticipant, VideoView
 from . import messages, placement, processes
 from .placement import Host
 from .processes import Orphan
@@ -32,7 +32,7 @@ Orphaned = Callable[[list[Orphan]], Awaitable[list[Orphan]]]
 
 
 class RemoteSFU:
-    """This process's view of the SFU workers hosting its participants."""
+    """This process's view of the SFU workers hosting its participants: a ``MediaService``."""
 
     def __init__(self, layer: BaseChannelLayer, on_media_lost: MediaLost, on_orphans: Orphaned) -> None:
         self.layer = layer
@@ -62,7 +62,11 @@ class RemoteSFU:
             self._tasks = [asyncio.ensure_future(self._receive(channel_name)), asyncio.ensure_future(self._watch())]
             self.channel_name = channel_name
 
-    async def reserve(self, session_id: str) -> Host:
+    async def reserve(self, session_id: str) -> None:
+        """Place ``session_id`` on a live worker unless it has one (raises NoMediaWorker, a MediaUnavailable)."""
+        await self._host(session_id)
+
+    async def _host(self, session_id: str) -> Host:
         """The worker hosting ``session_id``, placing the session if needed (raises NoMediaWorker)."""
         await self._start()
         host = self._hosts.get(session_id)
@@ -77,7 +81,7 @@ class RemoteSFU:
         send_signal: SendSignal,
         sources: tuple[str, ...] = ("audio", "video"),
     ) -> None:
-        host = await self.reserve(session_id)
+        host = await self._host(session_id)
         self._routes[participant_id] = (session_id, send_signal)
         await self._tell(host, messages.JOIN, session_id, participant_id, sources=list(sources))
 
@@ -87,7 +91,7 @@ class RemoteSFU:
     async def set_screen_share(self, session_id: str, participant_id: str, enabled: bool) -> None:
         await self._tell_host_of(messages.SCREEN_SHARE, session_id, participant_id, enabled=enabled)
 
-    async def set_views(self, session_id: str, participant_id: str, views: list[tuple[str, str, int, int]]) -> None:
+    async def set_views(self, session_id: str, participant_id: str, views: Sequence[VideoView]) -> None:
         with contextlib.suppress(UnknownParticipant):
             await self._tell_host_of(messages.VIEWS, session_id, participant_id, views=[list(v) for v in views])
 
@@ -153,7 +157,7 @@ class RemoteSFU:
             if entry is None:
                 continue
             try:
-                await entry[1](message["message"])
+                await entry[1](messages.decode_event(message["event"]))
             except Exception:
                 logger.exception("could not relay a media signal to participant %s", message.get("participant_id"))
 

@@ -15,18 +15,14 @@ from typing import Any
 
 from channels.layers import BaseChannelLayer
 
-from .. import errors
-from ..sfu import SFU
-from ..sfu.peer import NegotiationError
-from ..sfu.room import UnknownParticipant
-from ..signaling import protocol
+from ..sfu import SFU, MediaEvent, NegotiationError, NegotiationFailed, UnknownParticipant
 from . import messages, placement
 
 logger = logging.getLogger(__name__)
 
 
 class ChannelSignal:
-    """The SFU's ``send_signal`` for one participant: to its Daphne process, over the channel layer."""
+    """The SFU's ``SendSignal`` for one participant: to its Daphne process, over the channel layer."""
 
     __slots__ = ("_layer", "_participant_id", "_reply_to")
 
@@ -35,9 +31,9 @@ class ChannelSignal:
         self._reply_to = reply_to
         self._participant_id = participant_id
 
-    async def __call__(self, message: dict[str, Any]) -> None:
+    async def __call__(self, event: MediaEvent) -> None:
         try:
-            await self._layer.send(self._reply_to, messages.signal(self._participant_id, message))
+            await self._layer.send(self._reply_to, messages.signal(self._participant_id, event))
         except Exception:
             # Its Daphne process is gone (the channel is full and unread): it will be moved or leave.
             logger.warning("could not signal participant %s", self._participant_id, exc_info=True)
@@ -65,11 +61,12 @@ class SFUWorker:
         try:
             await asyncio.wait({heartbeat, receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
             for task in (heartbeat, receiving):
-                if task.done() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+                error = task.exception() if task.done() else None
+                if error is not None:
+                    raise error
         finally:
-            for task in (heartbeat, receiving, stopping, *self._lanes.values()):
-                task.cancel()
+            for running in (heartbeat, receiving, stopping, *self._lanes.values()):
+                running.cancel()
             await placement.worker_stopped(self.worker_id)
             await self.sfu.close_all()
             logger.info("SFU worker %s stopped", self.worker_id)
@@ -131,10 +128,11 @@ class SFUWorker:
             elif kind == messages.LEAVE:
                 await self.sfu.leave(session_id, participant_id)
         except (NegotiationError, UnknownParticipant) as exc:
+            # The Daphne process did not wait for the outcome: its participant hears of it instead.
             if message.get("reply_to"):
-                await reply(protocol.error_message(errors.ERROR_MEDIA_NEGOTIATION, str(exc) or "Unknown participant."))
+                await reply(NegotiationFailed(str(exc) or "Unknown participant."))
         except Exception:
             logger.exception("SFU worker failed on %s for participant %s", kind, participant_id)
             if message.get("reply_to"):
                 with contextlib.suppress(Exception):
-                    await reply(protocol.error_message(errors.ERROR_MEDIA_NEGOTIATION, "The media server failed."))
+                    await reply(NegotiationFailed("The media server failed."))

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import errors
-from ..cluster.placement import NoMediaWorker as MediaUnavailable
 from ..errors import CallsError
 from ..models import CallSession, Participant, SessionType
-from ..sfu.peer import SendSignal
+from ..sfu import MediaUnavailable, SendSignal
 from ..tokens import CallIdentity, CallTokenError
 from . import broadcast, departures, presence, session_settings
 from .media import apply_media_state, get_sfu
@@ -45,7 +44,7 @@ class Admitted:
     others: list[Participant]
     identity: CallIdentity
     settings: dict[str, Any]  # the effective ones
-    locked: dict[str, Any]
+    locked: list[str]  # the options the session locks
     forbidden: frozenset[str]  # client messages its locked settings forbid (session_settings)
 
 

@@ -17,14 +17,12 @@ from .. import errors
 from ..cluster.processes import Orphan
 from ..cluster.remote import RemoteSFU
 from ..errors import CallsError
-from ..sfu import SFU, MediaConfig
-from ..sfu.peer import NegotiationError
-from ..sfu.room import UnknownParticipant
+from ..sfu import SFU, MediaConfig, MediaService, NegotiationError, UnknownParticipant
 
 MediaLost = Callable[[str, list[str]], Awaitable[None]]
 Orphaned = Callable[[list[Orphan]], Awaitable[list[Orphan]]]
 
-_sfu: SFU | RemoteSFU | None = None
+_sfu: MediaService | None = None
 _on_media_lost: MediaLost | None = None
 _on_orphans: Orphaned | None = None
 
@@ -56,7 +54,7 @@ async def _close_orphans(orphans: list[Orphan]) -> list[Orphan]:
     return await _on_orphans(orphans) if _on_orphans is not None else []
 
 
-def get_sfu() -> SFU | RemoteSFU:
+def get_sfu() -> MediaService:
     """The process-wide SFU: embedded (media inside Daphne) or the workers' (``CALLS_SFU=workers``)."""
     global _sfu
     if _sfu is None:

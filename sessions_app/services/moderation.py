@@ -12,7 +12,6 @@ refuses its identity's joins until an operator readmits it (or ``CALLS_REMOVAL_S
 from __future__ import annotations
 
 from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,6 +21,7 @@ from ..models import END_REASON_TERMINATED, CallSession, Participant, Restrictio
 from ..tokens import call_tokens
 from . import broadcast
 from .broadcast import MediaState
+from .database import off_the_loop
 from .departures import evict
 from .presence import record_left, session_payload
 
@@ -41,7 +41,7 @@ def record_moderation(session_id: str, target: str, action: str, by: str) -> Par
     Raise CallsError(ERR_CALL_NOT_A_PART) when it is not in the call.
     """
     with transaction.atomic():
-        participant = (
+        participant: Participant | None = (
             Participant.objects.select_for_update()
             .select_related("session")
             .filter(participant_id=target, session__session_id=session_id, left_at__isnull=True)
@@ -98,7 +98,7 @@ def media_state(participant: Participant) -> MediaState:
 
 async def moderate(session_id: str, target: str, action: str, by: str) -> None:
     """A moderator's ``moderate`` message, from its socket."""
-    participant = await database_sync_to_async(record_moderation)(session_id, target, action, by)
+    participant = await off_the_loop(record_moderation)(session_id, target, action, by)
     await carry_out(participant, action, by)
 
 
@@ -123,7 +123,7 @@ def end_call(session: CallSession) -> None:
     end_for_everyone_sync(session.session_id, errors.LEAVE_REASON_ENDED)
 
 
-@database_sync_to_async
+@off_the_loop
 def _end_call_by_id(session_id: str) -> bool:
     session = CallSession.objects.filter(session_id=session_id).first()
     if session is None or session.is_ended:

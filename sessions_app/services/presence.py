@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from channels.db import database_sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,10 +18,11 @@ from .. import errors, restrictions, signals
 from ..errors import LEAVE_REASON_REPLACED, LEAVE_REASON_SERVER_STOPPED, CallsError
 from ..logs import call_log, participant_log
 from ..models import END_REASON_EMPTY, CallSession, Participant, RestrictionKind, SessionStatus, SessionType
-from ..sfu.room import UnknownParticipant
+from ..sfu import UnknownParticipant
 from ..tokens import CallIdentity, call_tokens
 from . import broadcast
 from .broadcast import MediaState
+from .database import off_the_loop
 from .media import apply_media_state, get_sfu
 
 
@@ -55,10 +55,10 @@ class SessionUnavailable(Exception):
         self.ended = ended
 
 
-@database_sync_to_async
+@off_the_loop
 def load_session(session_id: str) -> CallSession:
     try:
-        session = CallSession.objects.select_related("app").get(session_id=session_id)
+        session: CallSession = CallSession.objects.select_related("app").get(session_id=session_id)
     except CallSession.DoesNotExist:
         raise SessionUnavailable(ended=False) from None
     if session.is_ended:
@@ -66,7 +66,7 @@ def load_session(session_id: str) -> CallSession:
     return session
 
 
-@database_sync_to_async
+@off_the_loop
 def verify_call_token(token: str, session_id: str) -> CallIdentity:
     return call_tokens.verify(token, session_id)
 
@@ -76,7 +76,7 @@ def session_payload(session: CallSession) -> dict[str, object]:
     return call_log(session, with_participants=False)
 
 
-@database_sync_to_async
+@off_the_loop
 def admit(
     session: CallSession,
     identity: CallIdentity,
@@ -142,7 +142,7 @@ def admit(
     return Admission(participant, others, [other.participant_id for other in replaced])
 
 
-@database_sync_to_async
+@off_the_loop
 def present(participant_id: str) -> tuple[Participant, list[Participant]]:
     """A participant and the others present in its call, as they stand now (a resume's snapshot)."""
     participant = Participant.objects.get(participant_id=participant_id)
@@ -150,7 +150,7 @@ def present(participant_id: str) -> tuple[Participant, list[Participant]]:
     return participant, list(others.order_by("joined_at"))
 
 
-@database_sync_to_async
+@off_the_loop
 def update_media(participant_id: str, audio_muted: bool, video_paused: bool) -> None:
     with transaction.atomic():
         participant = (
@@ -191,7 +191,7 @@ def record_left(participant_id: str, reason: str) -> bool:
     return True
 
 
-mark_left = database_sync_to_async(record_left)
+mark_left = off_the_loop(record_left)
 
 
 def _record_leave(participant: Participant, reason: str, now: datetime) -> None:
@@ -203,7 +203,7 @@ def _record_leave(participant: Participant, reason: str, now: datetime) -> None:
     signals.meeting_participant_left.send(CallSession, session=participant.session, data=participant_log(participant))
 
 
-@database_sync_to_async
+@off_the_loop
 def set_hand(participant_id: str, raised: bool) -> int:
     """Raise or lower a hand; return its raise time in ms (0 when lowered). Hands are ordered by it."""
     raised_at = timezone.now() if raised else None
@@ -214,7 +214,7 @@ def set_hand(participant_id: str, raised: bool) -> int:
     return int(raised_at.timestamp() * 1000) if raised_at else 0
 
 
-@database_sync_to_async
+@off_the_loop
 def set_presenting(participant_id: str, presenting: bool) -> None:
     Participant.objects.filter(participant_id=participant_id).update(is_presenting=presenting)
 

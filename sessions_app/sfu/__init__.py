@@ -4,11 +4,33 @@ The forwarding SFU: Django-free asyncio + aiortc.
 Each participant has one server-side peer connection. What a participant
 publishes is tapped as encoded frames before aiortc's decoder and handed,
 unchanged, to a forwarding track per subscriber: no decode, no re-encode.
-The consumer talks to it through ``SFU`` (``registry.py``) with plain calls
-in and signaling messages out, so it can move to a worker process later.
+The rest of the app uses media through ``MediaService`` (``interface.py``),
+which ``SFU`` (``registry.py``) implements in this process: commands in, typed
+events (``events.py``) out, so the SFU can run in a worker process instead.
+Nothing outside this package imports its modules: what it offers is here.
 """
 
 from .config import MediaConfig
+from .errors import MediaError, MediaUnavailable, NegotiationError, UnknownParticipant
+from .events import DominantSpeaker, MediaEvent, NegotiationFailed, Offer, OfferedTrack, SendSignal
+from .interface import MediaService, VideoView
+from .peer import peer_connections
 from .registry import SFU
 
-__all__ = ["SFU", "MediaConfig"]
+__all__ = [
+    "SFU",
+    "DominantSpeaker",
+    "MediaConfig",
+    "MediaError",
+    "MediaEvent",
+    "MediaService",
+    "MediaUnavailable",
+    "NegotiationError",
+    "NegotiationFailed",
+    "Offer",
+    "OfferedTrack",
+    "SendSignal",
+    "UnknownParticipant",
+    "VideoView",
+    "peer_connections",
+]

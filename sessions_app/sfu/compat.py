@@ -1,27 +1,39 @@
 """
-The private parts of aiortc 1.16.0 the SFU relies on, checked at start-up.
+The private parts of aiortc 1.16.0 (and aioice 0.13) the SFU relies on: the one table of them.
 
 aiortc has no public hook for encoded frames. We replace a receiver's
 decoder queue with a tap (``tap.py``), intercept its picture-loss requests,
 and take over a sender's RTP loop, retransmissions and keyframe hook
-(``sender.py``), writing packets to the connection's selected ICE pair. If an aiortc upgrade moves any of
-these names, forwarding would silently stop: ``check_aiortc_internals()``
-fails loudly instead.
+(``sender.py``), writing packets to the connection's selected ICE pair. Every
+private name that takes is read or written here, and nowhere else: the rest of
+the SFU calls the accessors and patch functions below. If an aiortc upgrade
+moves any of these names, forwarding would silently stop:
+``check_aiortc_internals()`` fails loudly instead, at start-up.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import aiortc
 from aioice import ice as aioice_ice
 from aiortc import codecs as aiortc_codecs
 from aiortc import rtcrtpreceiver
+from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
-from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters
-from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtcdtlstransport import State as DtlsState
+from aiortc.rtcicetransport import RTCIceTransport
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
+from aiortc.rtcrtpreceiver import NackGenerator, RTCRtpReceiver, StreamStatistics
 from aiortc.rtcrtpsender import RTCRtpSender
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import AnyRtcpPacket, HeaderExtensionsMap, RtpPacket
+
+# aiortc's own helpers the SFU reuses from modules aiortc does not export: checked below like the rest.
+__all__ = ["JitterBuffer", "NackGenerator", "StreamStatistics"]
 
 SUPPORTED_AIORTC_VERSION = "1.16.0"
 RECEIVER_PRIVATE_NAMES = (
@@ -48,7 +60,14 @@ SENDER_PRIVATE_NAMES = (
     "_RTCRtpSender__rtp_timestamp",
     "_RTCRtpSender__packet_count",
     "_RTCRtpSender__octet_count",
+    # Fixed at construction: read once by PacketSender.
+    "_ssrc",
+    "_rtx_ssrc",
+    "_enabled",
 )
+# What ``selected_route`` reads to write a subscriber's packets itself.
+DTLS_PRIVATE_NAMES = ("_state", "_tx_srtp")
+ICE_TRANSPORT_PRIVATE_NAMES = ("_connection",)
 
 
 class AiortcIncompatible(RuntimeError):
@@ -60,8 +79,14 @@ def check_aiortc_internals() -> None:
     problems = []
     if aiortc.__version__ != SUPPORTED_AIORTC_VERSION:
         problems.append(f"aiortc {aiortc.__version__} is installed, the SFU supports {SUPPORTED_AIORTC_VERSION}")
-    for owner, names in ((RTCRtpReceiver, RECEIVER_PRIVATE_NAMES), (RTCRtpSender, SENDER_PRIVATE_NAMES)):
-        set_in_init = owner.__init__.__code__.co_names
+    owners: tuple[tuple[type, Sequence[str]], ...] = (
+        (RTCRtpReceiver, (*RECEIVER_PRIVATE_NAMES, "_enabled")),
+        (RTCRtpSender, SENDER_PRIVATE_NAMES),
+        (RTCDtlsTransport, DTLS_PRIVATE_NAMES),
+        (RTCIceTransport, ICE_TRANSPORT_PRIVATE_NAMES),
+    )
+    for owner, names in owners:
+        set_in_init = owner.__dict__["__init__"].__code__.co_names
         problems += [f"{owner.__name__} no longer sets {name}" for name in names if name not in set_in_init]
     for function, name, problem in (
         (RTCRtpReceiver._handle_rtp_packet, "_RTCRtpReceiver__decoder_queue", "no longer feeds the decoder queue"),
@@ -73,7 +98,7 @@ def check_aiortc_internals() -> None:
     ):
         if name not in function.__code__.co_names:
             problems.append(f"{function.__qualname__} {problem}")
-    for owner, name in (
+    callables: tuple[tuple[object, str], ...] = (
         (RTCRtpReceiver, "_send_rtcp_pli"),
         (RTCRtpReceiver, "receive"),
         (RTCRtpReceiver, "_handle_rtp_packet"),
@@ -86,14 +111,23 @@ def check_aiortc_internals() -> None:
         (RTCRtpSender, "_send_keyframe"),
         (RTCRtpSender, "_run_rtp"),
         (RTCRtpSender, "_retransmit"),
+        (RTCRtpSender, "_handle_rtcp_packet"),
+        (RTCRtpSender, "_send_keyframe"),
         (rtcrtpreceiver, "decoder_worker"),
         (rtcrtpreceiver, "RemoteBitrateEstimator"),
         (aioice_ice, "get_host_addresses"),
-    ):
-        if not callable(getattr(owner, name, None)):
-            problems.append(f"{getattr(owner, '__name__', owner)}.{name} is gone")
+        (JitterBuffer, "add"),
+        (NackGenerator, "add"),
+        (StreamStatistics, "add"),
+        (HeaderExtensionsMap, "set"),
+    )
+    for holder, name in callables:
+        if not callable(getattr(holder, name, None)):
+            problems.append(f"{getattr(holder, '__name__', holder)}.{name} is gone")
     if not isinstance(getattr(aiortc_codecs, "HEADER_EXTENSIONS", None), dict):
         problems.append("aiortc.codecs.HEADER_EXTENSIONS is gone")
+    if not hasattr(DtlsState, "CONNECTED"):
+        problems.append("aiortc.rtcdtlstransport.State.CONNECTED is gone")
     if problems:
         raise AiortcIncompatible("The SFU cannot forward media: " + "; ".join(problems))
 
@@ -131,5 +165,230 @@ def install_simulcast_support() -> None:
                 return receiver
         return route_by_ssrc(self, packet)
 
-    route_rtp.routes_by_mid = True  # type: ignore[attr-defined]
-    RtpRouter.route_rtp = route_rtp  # type: ignore[method-assign]
+    route_rtp.routes_by_mid = True  # type: ignore[attr-defined]  # a marker on our own function
+    RtpRouter.route_rtp = route_rtp  # type: ignore[method-assign]  # patching aiortc is the point
+
+
+def _private(obj: object) -> Any:
+    """An aiortc object whose name-mangled private state we touch: its annotations do not describe it."""
+    return obj
+
+
+# Receivers.
+
+
+def _no_estimator() -> None:
+    return None
+
+
+@contextlib.contextmanager
+def receivers_without_estimator() -> Iterator[None]:
+    """
+    Transceivers made meanwhile get no receive-side bandwidth estimator: 1,000 one-millisecond
+    buckets (about 97 kB, tracemalloc) and a fifth of a join's CPU in a call of ten (py-spy,
+    bench/signaling.py), built for every video receiver whether media ever comes or not. A
+    subscription receives nothing and needs none; a publisher's video has its own REMB, made
+    without one (``receive.VideoReceivePath``). aiortc's receiver skips it when it is None.
+    """
+    if not hasattr(rtcrtpreceiver, "RemoteBitrateEstimator"):
+        raise RuntimeError("aiortc.rtcrtpreceiver.RemoteBitrateEstimator is gone: see sfu/compat.py")
+    module = _private(rtcrtpreceiver)
+    estimator = module.RemoteBitrateEstimator
+    module.RemoteBitrateEstimator = _no_estimator
+    try:
+        yield
+    finally:
+        module.RemoteBitrateEstimator = estimator
+
+
+class _UnusedDecoderQueue:
+    """Stands in for the decoder queue of a receiver that never starts (a sendonly subscription's)."""
+
+    __slots__ = ()
+
+    def put(self, item: object) -> None:
+        return None
+
+    def get(self) -> None:
+        return None
+
+
+# Shared by every subscription's receiver: a sendonly transceiver's receiver is never started, so its
+# decoder queue, decoder-error flag and RTCP task events are never used.
+_UNUSED_DECODER_QUEUE = _UnusedDecoderQueue()
+_NEVER_SET = threading.Event()
+_NEVER_AWAITED = asyncio.Event()
+
+
+def park_receiver(receiver: RTCRtpReceiver) -> None:
+    """Give a receiver that will never start shared stand-ins for its decoder queue and task events."""
+    state = _private(receiver)
+    state._RTCRtpReceiver__decoder_queue = _UNUSED_DECODER_QUEUE
+    state._RTCRtpReceiver__decoder_error = _NEVER_SET
+    state._RTCRtpReceiver__rtcp_started = _NEVER_AWAITED
+    state._RTCRtpReceiver__rtcp_exited = _NEVER_AWAITED
+
+
+def replace_decoder_queue(receiver: RTCRtpReceiver, queue: object) -> None:
+    """``queue`` (``put``/``get`` like ``queue.Queue``) gets the ``(codec, frame)`` items aiortc would decode."""
+    _private(receiver)._RTCRtpReceiver__decoder_queue = queue
+
+
+def replace_jitter_buffer(receiver: RTCRtpReceiver, buffer: JitterBuffer) -> None:
+    _private(receiver)._RTCRtpReceiver__jitter_buffer = buffer
+
+
+RtpHandler = Callable[[RtpPacket, int], Awaitable[None]]
+
+
+def replace_rtp_handler(receiver: RTCRtpReceiver, handler: RtpHandler) -> None:
+    """``handler(packet, arrival_time_ms)`` receives the receiver's RTP packets instead of aiortc."""
+    _private(receiver)._handle_rtp_packet = handler
+
+
+def rtx_ssrc_table(receiver: RTCRtpReceiver) -> dict[int, int]:
+    """The receiver's own table, retransmission SSRC -> media SSRC: changes to it take effect."""
+    table: dict[int, int] = _private(receiver)._RTCRtpReceiver__rtx_ssrc
+    return table
+
+
+def receiver_codecs(receiver: RTCRtpReceiver) -> dict[int, RTCRtpCodecParameters]:
+    """The receiver's negotiated codecs by payload type (its own table, kept up to date by aiortc)."""
+    codecs: dict[int, RTCRtpCodecParameters] = _private(receiver)._RTCRtpReceiver__codecs
+    return codecs
+
+
+def receiver_statistics(receiver: RTCRtpReceiver) -> dict[int, StreamStatistics]:
+    """The receiver's per-SSRC statistics, which its receiver reports are made from."""
+    streams: dict[int, StreamStatistics] = _private(receiver)._RTCRtpReceiver__remote_streams
+    return streams
+
+
+def receiver_rtcp_ssrc(receiver: RTCRtpReceiver) -> int | None:
+    """The SSRC the receiver's RTCP goes out as (None until it has started)."""
+    ssrc: int | None = _private(receiver)._RTCRtpReceiver__rtcp_ssrc
+    return ssrc
+
+
+def receiver_enabled(receiver: RTCRtpReceiver) -> bool:
+    return receiver._enabled
+
+
+def pli_sender(receiver: RTCRtpReceiver) -> Callable[[int], Awaitable[None]]:
+    """The receiver's way to ask its remote for a keyframe of one SSRC."""
+    return receiver._send_rtcp_pli
+
+
+async def send_nack(receiver: RTCRtpReceiver, media_ssrc: int, lost: list[int]) -> None:
+    await receiver._send_rtcp_nack(media_ssrc, lost)
+
+
+async def send_receiver_rtcp(receiver: RTCRtpReceiver, packet: AnyRtcpPacket) -> None:
+    await receiver._send_rtcp(packet)
+
+
+# Senders.
+
+
+def take_over_sender(
+    sender: RTCRtpSender,
+    run_rtp: Callable[[RTCRtpCodecParameters], Awaitable[None]],
+    retransmit: Callable[[int], Awaitable[None]],
+    send_keyframe: Callable[[], None],
+) -> None:
+    """Our RTP loop, retransmissions and keyframe requests in place of the sender's (call before it starts)."""
+    state = _private(sender)
+    state._run_rtp = run_rtp
+    state._retransmit = retransmit
+    state._send_keyframe = send_keyframe
+
+
+def observe_sender_rtcp(sender: RTCRtpSender, observe: Callable[[AnyRtcpPacket], None]) -> None:
+    """``observe`` sees every RTCP packet for the sender, before aiortc handles it."""
+    handle_rtcp = sender._handle_rtcp_packet
+
+    async def handle_rtcp_with_observer(packet: AnyRtcpPacket) -> None:
+        observe(packet)
+        await handle_rtcp(packet)
+
+    _private(sender)._handle_rtcp_packet = handle_rtcp_with_observer
+
+
+def sender_ssrcs(sender: RTCRtpSender) -> tuple[int, int]:
+    """The sender's media and retransmission SSRCs (fixed when it is made)."""
+    return sender._ssrc, sender._rtx_ssrc
+
+
+def sender_enabled(sender: RTCRtpSender) -> bool:
+    return sender._enabled
+
+
+def negotiated_sending(sender: RTCRtpSender) -> tuple[str | None, int | None, HeaderExtensionsMap]:
+    """What the sender negotiated: its mid, RTX payload type and header extension map (read once started)."""
+    state = _private(sender)
+    mid: str | None = state._RTCRtpSender__mid
+    rtx_payload_type: int | None = state._RTCRtpSender__rtx_payload_type
+    extensions_map: HeaderExtensionsMap = state._RTCRtpSender__rtp_header_extensions_map
+    return mid, rtx_payload_type, extensions_map
+
+
+def mark_rtp_started(sender: RTCRtpSender) -> None:
+    _private(sender)._RTCRtpSender__rtp_started.set()
+
+
+def mark_rtp_exited(sender: RTCRtpSender) -> None:
+    _private(sender)._RTCRtpSender__rtp_exited.set()
+
+
+def record_sent(sender: RTCRtpSender, ntp: int, timestamp: int, packets: int, octets: int) -> None:
+    """What aiortc's RTCP loop reports in its sender reports (lip sync, the subscriber's stats)."""
+    state = _private(sender)
+    state._RTCRtpSender__ntp_timestamp = ntp
+    state._RTCRtpSender__rtp_timestamp = timestamp
+    state._RTCRtpSender__packet_count += packets
+    state._RTCRtpSender__octet_count += octets
+
+
+# Transports.
+
+# Where a subscriber's packets go: the datagram transport, the browser's address, and SRTP protection.
+Route = tuple[Any, tuple[str, int], Callable[[bytes], bytes]]
+
+
+def selected_route(dtls: RTCDtlsTransport) -> Route | None:
+    """
+    Where a connection's packets go while it is up: the datagram transport of the selected ICE pair
+    (a TURN relay's included), the remote address, and SRTP. None while it is not connected.
+    """
+    state = _private(dtls)
+    if state._state is not DtlsState.CONNECTED:
+        return None
+    pair = state.transport._connection._nominated.get(1)
+    if pair is None:
+        return None
+    return pair.protocol.transport, pair.remote_addr, state._tx_srtp.protect
+
+
+def intercept_transport_rtcp(transport: RTCDtlsTransport, observe: Callable[[bytes], None]) -> None:
+    """``observe`` sees every RTCP datagram of the transport (decrypted), before aiortc parses it."""
+    handle_rtcp = transport._handle_rtcp_data
+
+    async def handle_rtcp_with_observer(data: bytes) -> None:
+        observe(data)
+        await handle_rtcp(data)
+
+    _private(transport)._handle_rtcp_data = handle_rtcp_with_observer
+
+
+# ICE.
+
+HostAddresses = Callable[[bool, bool], list[str]]
+_default_host_addresses: HostAddresses = aioice_ice.get_host_addresses
+
+
+def replace_host_addresses(host_addresses: HostAddresses | None) -> None:
+    """
+    Where aioice gathers host candidates: ``host_addresses(use_ipv4, use_ipv6)``, or its default
+    (None). Process-wide: aioice reads it per gathering.
+    """
+    _private(aioice_ice).get_host_addresses = host_addresses or _default_host_addresses

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aioice import ice as aioice_ice
-
-_default_get_host_addresses = aioice_ice.get_host_addresses
+from .compat import replace_host_addresses
 
 
 def use_host_addresses(addresses: Sequence[str]) -> None:
@@ -18,11 +16,11 @@ def use_host_addresses(addresses: Sequence[str]) -> None:
     loopback). This is process-wide, as aioice reads it per gathering.
     """
     if not addresses:
-        aioice_ice.get_host_addresses = _default_get_host_addresses
+        replace_host_addresses(None)
         return
     chosen = tuple(addresses)
 
     def configured_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
         return [a for a in chosen if (use_ipv6 if ":" in a else use_ipv4)]
 
-    aioice_ice.get_host_addresses = configured_host_addresses
+    replace_host_addresses(configured_host_addresses)

@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import gc
 import logging
-import threading
 import weakref
-from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from aiortc import (
     RTCBundlePolicy,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
+    RTCRtpCodecCapability,
     RTCRtpSender,
     RTCRtpTransceiver,
     RTCSessionDescription,
 )
-from aiortc import rtcrtpreceiver as aiortc_receiver
 
 from .bandwidth import SubscriberBandwidth, View
-from .compat import install_simulcast_support
+from .compat import install_simulcast_support, intercept_transport_rtcp, park_receiver, receivers_without_estimator
 from .config import MediaConfig
+from .errors import NegotiationError
+from .events import MediaEvent, Offer, OfferedTrack, SendSignal
 from .forwarding import ForwardingTrack
 from .published import SOURCE_KINDS, PublishedTrack
 from .receive import SIMULCAST_RIDS
@@ -44,7 +41,6 @@ from .twcc import TRANSPORT_CC_ID, TRANSPORT_CC_URI, parse_feedback, transport_f
 
 logger = logging.getLogger(__name__)
 
-SendSignal = Callable[[dict[str, Any]], Awaitable[None]]
 PREFERRED_CODEC = {"audio": "audio/opus", "video": "video/VP8"}
 
 # Every peer connection the SFU made, until it is garbage-collected: what /metrics counts to tell
@@ -75,11 +71,7 @@ def collect_closed_connections() -> bool:
     return True
 
 
-class NegotiationError(Exception):
-    """An answer that does not fit the negotiation in progress."""
-
-
-def codec_preferences(kind: str) -> list[Any]:
+def codec_preferences(kind: str) -> list[RTCRtpCodecCapability]:
     """Opus for audio, VP8 (with RTX) for video: publisher and subscribers must agree."""
     wanted = {PREFERRED_CODEC[kind].lower(), f"{kind}/rtx"}
     capabilities = RTCRtpSender.getCapabilities(kind)
@@ -97,48 +89,6 @@ def ice_servers(config: MediaConfig) -> list[RTCIceServer]:
     return servers
 
 
-def _no_estimator() -> None:
-    return None
-
-
-@contextlib.contextmanager
-def receivers_without_estimator() -> Iterator[None]:
-    """
-    Transceivers made meanwhile get no receive-side bandwidth estimator: 1,000 one-millisecond
-    buckets (about 97 kB, tracemalloc) and a fifth of a join's CPU in a call of ten (py-spy,
-    bench/signaling.py), built for every video receiver whether media ever comes or not. A
-    subscription receives nothing and needs none; a publisher's video has its own REMB, made
-    without one (``receive.VideoReceivePath``). aiortc's receiver skips it when it is None.
-    """
-    if not hasattr(aiortc_receiver, "RemoteBitrateEstimator"):
-        raise RuntimeError("aiortc.rtcrtpreceiver.RemoteBitrateEstimator is gone: see sfu/compat.py")
-    estimator = aiortc_receiver.RemoteBitrateEstimator
-    aiortc_receiver.RemoteBitrateEstimator = _no_estimator  # type: ignore[assignment,misc]
-    try:
-        yield
-    finally:
-        aiortc_receiver.RemoteBitrateEstimator = estimator  # type: ignore[misc]
-
-
-class _UnusedDecoderQueue:
-    """Stands in for the decoder queue of a receiver that never starts (a sendonly subscription's)."""
-
-    __slots__ = ()
-
-    def put(self, item: Any) -> None:
-        return None
-
-    def get(self) -> None:
-        return None
-
-
-# Shared by every subscription's receiver: a sendonly transceiver's receiver is never started, so its
-# decoder queue, decoder-error flag and RTCP task events are never used (see add_sending_transceiver).
-_UNUSED_DECODER_QUEUE = _UnusedDecoderQueue()
-_NEVER_SET = threading.Event()
-_NEVER_AWAITED = asyncio.Event()
-
-
 def add_sending_transceiver(pc: RTCPeerConnection, track: ForwardingTrack) -> RTCRtpTransceiver:
     """
     A sendonly transceiver for ``track``. Its receiver never starts (the subscription receives nothing),
@@ -146,15 +96,11 @@ def add_sending_transceiver(pc: RTCPeerConnection, track: ForwardingTrack) -> RT
     three threading conditions, a threading event and two asyncio events, about 40 objects a
     subscription, and 18 subscriptions a participant in a call of 10. The garbage collector traces
     every one of them in each full collection, a pause that grows with the participants a process holds
-    (bench/signaling.py): the receiver gets shared stand-ins instead.
+    (bench/signaling.py): the receiver gets shared stand-ins instead (``compat.park_receiver``).
     """
     with receivers_without_estimator():
         transceiver = pc.addTransceiver(track, direction="sendonly")
-    receiver = transceiver.receiver
-    receiver._RTCRtpReceiver__decoder_queue = _UNUSED_DECODER_QUEUE  # type: ignore[attr-defined]
-    receiver._RTCRtpReceiver__decoder_error = _NEVER_SET  # type: ignore[attr-defined]
-    receiver._RTCRtpReceiver__rtcp_started = _NEVER_AWAITED  # type: ignore[attr-defined]
-    receiver._RTCRtpReceiver__rtcp_exited = _NEVER_AWAITED  # type: ignore[attr-defined]
+    park_receiver(transceiver.receiver)
     return transceiver
 
 
@@ -206,10 +152,10 @@ class ParticipantPeer:
         def on_connection_state() -> None:
             logger.debug("participant %s connection %s", participant_id, self.pc.connectionState)
 
-    async def signal(self, message: dict[str, Any]) -> None:
-        """Send a message to this participant (a closed peer sends nothing)."""
+    async def signal(self, event: MediaEvent) -> None:
+        """Tell this participant something (a closed peer says nothing)."""
         if not self._closed:
-            await self._send_signal(message)
+            await self._send_signal(event)
 
     @property
     def connection_state(self) -> str:
@@ -322,7 +268,7 @@ class ParticipantPeer:
         if self._closed:
             return
         self.negotiations += 1
-        await self._send_signal(self._offer_message())
+        await self._send_signal(self._offer())
 
     async def repeat_offer(self) -> None:
         """
@@ -330,11 +276,13 @@ class ParticipantPeer:
         or its answer went down with a dropped socket. Answering the same offer twice is harmless.
         """
         if self._awaiting_answer and not self._closed and self.pc.localDescription is not None:
-            await self._send_signal(self._offer_message())
+            await self._send_signal(self._offer())
 
-    def _offer_message(self) -> dict[str, Any]:
+    def _offer(self) -> Offer:
         """The current local offer with what each of its media sections publishes or carries."""
-        sdp = ask_opus_resilience(announce_address(self.pc.localDescription.sdp, self.config.announced_ip))
+        local = self.pc.localDescription
+        assert local is not None, "an offer is made after setLocalDescription"
+        sdp = ask_opus_resilience(announce_address(local.sdp, self.config.announced_ip))
         camera = self._publish_transceivers.get("video")
         if camera is not None and camera.mid is not None:
             sdp = offer_simulcast(sdp, {camera.mid: SIMULCAST_RIDS})
@@ -347,11 +295,12 @@ class ParticipantPeer:
             if t.mid is not None and t.direction != "inactive"
         }
         tracks = {
-            s.transceiver.mid: {"participantId": s.publisher_id, "kind": s.track.kind, "source": s.source}
+            s.transceiver.mid: OfferedTrack(s.publisher_id, s.track.kind, s.source)
             for s in self.subscriptions
-            if s.publisher_id is not None and s.transceiver.mid is not None
+            # A subscription's source is set whenever its publisher is.
+            if s.publisher_id is not None and s.source is not None and s.transceiver.mid is not None
         }
-        return {"type": "offer", "sdp": sdp, "publish": publish, "tracks": tracks}
+        return Offer(sdp=sdp, publish=publish, tracks=tracks)
 
     async def handle_answer(self, sdp: str) -> None:
         """Apply the browser's answer, then send the next offer if changes piled up meanwhile."""
@@ -391,19 +340,17 @@ class ParticipantPeer:
                 subscription.packet_sender.use_transport_cc(sent)
         transports = {t.sender.transport for t in self.pc.getTransceivers() if t.sender.transport is not None}
         bandwidth = self.bandwidth
+
+        def observe_rtcp(data: bytes) -> None:
+            for fci in transport_feedback(data):
+                try:
+                    reports = parse_feedback(fci)
+                except ValueError:
+                    continue
+                bandwidth.on_transport_feedback(reports)
+
         for transport in transports:
-            handle_rtcp = transport._handle_rtcp_data
-
-            async def handle_rtcp_with_feedback(data: bytes, handle_rtcp: Any = handle_rtcp) -> None:
-                for fci in transport_feedback(data):
-                    try:
-                        reports = parse_feedback(fci)
-                    except ValueError:
-                        continue
-                    bandwidth.on_transport_feedback(reports)
-                await handle_rtcp(data)
-
-            transport._handle_rtcp_data = handle_rtcp_with_feedback
+            intercept_transport_rtcp(transport, observe_rtcp)
 
     async def close(self) -> None:
         if self._closed:

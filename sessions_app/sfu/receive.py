@@ -14,14 +14,24 @@ is a single layer 0. Nothing is depayloaded or decoded: frames keep their packet
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiortc.codecs import is_rtx
-from aiortc.jitterbuffer import JitterBuffer
-from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, unwrap_rtx
 
 from .bandwidth import PublisherUplink
+from .compat import (
+    JitterBuffer,
+    NackGenerator,
+    StreamStatistics,
+    receiver_codecs,
+    receiver_enabled,
+    receiver_rtcp_ssrc,
+    receiver_statistics,
+    rtx_ssrc_table,
+    send_nack,
+    send_receiver_rtcp,
+)
 from .frames import TappedFrame
 from .vp8 import Vp8FrameInfo, descriptor_length, parse_frame_info, starts_frame
 
@@ -74,7 +84,8 @@ class FrameAssembler(JitterBuffer):
         self._awaiting_frame_start = False
         self.stalls = 0
 
-    def add(self, packet: RtpPacket) -> tuple[bool, TappedFrame | None]:
+    # aiortc types a jitter buffer's frames as JitterFrame; this one makes TappedFrames.
+    def add(self, packet: RtpPacket) -> tuple[bool, TappedFrame | None]:  # type: ignore[override]
         if self._awaiting_frame_start:
             if not starts_frame(packet.payload):
                 return False, None
@@ -84,9 +95,10 @@ class FrameAssembler(JitterBuffer):
             self.stalls += 1
             self.start_again()
             return True, None
-        return pli_flag, frame
+        return pli_flag, frame  # type: ignore[return-value]  # made by our _remove_frame: a TappedFrame
 
-    def _remove_frame(self, sequence_number: int) -> TappedFrame | None:
+    # aiortc types a jitter buffer's frames as JitterFrame; this one makes TappedFrames.
+    def _remove_frame(self, sequence_number: int) -> TappedFrame | None:  # type: ignore[override]
         """
         The oldest frame, once complete: its packets run without a gap from the origin to the
         one with the marker bit, or (a sender that sets no marker) to a packet of the next frame.
@@ -243,9 +255,9 @@ class VideoReceivePath:
     def __init__(self, receiver: RTCRtpReceiver, published: PublishedTrack) -> None:
         self._receiver = receiver
         self._published = published
-        self._codecs: dict[int, Any] = receiver._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
-        self._remote_streams: dict[int, StreamStatistics] = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
-        self._rtx_ssrcs: dict[int, int] = receiver._RTCRtpReceiver__rtx_ssrc  # type: ignore[attr-defined]
+        self._codecs = receiver_codecs(receiver)
+        self._remote_streams = receiver_statistics(receiver)
+        self._rtx_ssrcs = rtx_ssrc_table(receiver)
         # SSRC -> (layer, whether the SSRC carries that layer's retransmissions).
         self._streams: dict[int, tuple[VideoLayer, bool]] = {}
         self.uplink = PublisherUplink()
@@ -257,7 +269,7 @@ class VideoReceivePath:
 
     async def handle(self, packet: RtpPacket, arrival_time_ms: int) -> None:
         receiver = self._receiver
-        if not receiver._enabled:
+        if not receiver_enabled(receiver):
             return
         self._received_octets += len(packet.payload) + packet.padding_size
         if arrival_time_ms - self._remb_sent_ms >= REMB_INTERVAL_MS:
@@ -290,7 +302,7 @@ class VideoReceivePath:
         elif ssrc != layer.ssrc:
             return  # a layer's old stream, still in flight after it moved to a new SSRC
         if layer.nack.add(packet):
-            await receiver._send_rtcp_nack(layer.ssrc, sorted(layer.nack.missing))
+            await send_nack(receiver, layer.ssrc, sorted(layer.nack.missing))
         lost, frame = layer.assembler.add(packet)
         if lost:
             self._published.on_upstream_loss(layer)
@@ -349,7 +361,7 @@ class VideoReceivePath:
     async def _send_remb(self, arrival_time_ms: int) -> None:
         """Tell the publisher's browser what its uplink may carry (REMB): ``bandwidth.PublisherUplink``."""
         receiver = self._receiver
-        rtcp_ssrc = receiver._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
+        rtcp_ssrc = receiver_rtcp_ssrc(receiver)
         ssrcs = [layer.ssrc for layer in self._published.layers if layer.ssrc is not None]
         if rtcp_ssrc is None or not ssrcs:
             return
@@ -359,6 +371,6 @@ class VideoReceivePath:
         self._received_octets = 0
         now = arrival_time_ms / 1000
         bitrate = self.uplink.advertise(received_bps, now, self._recent_loss(now))
-        await receiver._send_rtcp(
-            RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(bitrate, ssrcs))
+        await send_receiver_rtcp(
+            receiver, RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(bitrate, ssrcs))
         )

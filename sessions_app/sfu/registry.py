@@ -5,24 +5,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from .bandwidth import View
 from .compat import check_aiortc_internals, install_simulcast_support
 from .config import MediaConfig
+from .errors import UnknownParticipant
+from .events import SendSignal
 from .ice import use_host_addresses
-from .peer import SendSignal
-from .room import Room, UnknownParticipant
+from .interface import VideoView
+from .room import Room
 
 logger = logging.getLogger(__name__)
 
 
 class SFU:
     """
-    Owns every room of this process; the one entry point for signaling.
+    Owns every room of this process: the ``MediaService`` of media hosted in this process.
 
     Calls in are plain values (session ID, participant ID, SDP text); what
-    the SFU says to a participant goes out through the ``send_signal``
+    the SFU says to a participant goes out as events through the ``send_signal``
     callback given at join. That message boundary is what lets the SFU move
     to a worker process behind the channel layer.
     """
@@ -38,7 +41,10 @@ class SFU:
         self.rooms: dict[str, Room] = {}
 
     async def reserve(self, session_id: str) -> None:
-        """Media for ``session_id`` is hosted here: nothing to place (workers' SFU places it)."""
+        """
+        Every session has media here: this process hosts whatever joins it, so it never raises
+        MediaUnavailable (a remote service places the session on a worker instead).
+        """
 
     async def join(
         self,
@@ -68,7 +74,7 @@ class SFU:
             raise UnknownParticipant(participant_id)
         await room.handle_answer(participant_id, sdp)
 
-    async def set_views(self, session_id: str, participant_id: str, views: list[tuple[str, str, int, int]]) -> None:
+    async def set_views(self, session_id: str, participant_id: str, views: Sequence[VideoView]) -> None:
         """How big a participant shows each video it receives: (publisher, source, width, height)s."""
         room = self.rooms.get(session_id)
         peer = room.peers.get(participant_id) if room else None

@@ -6,7 +6,10 @@ import asyncio
 import logging
 
 from .config import MediaConfig
-from .peer import ParticipantPeer, SendSignal
+from .errors import UnknownParticipant
+from .events import DominantSpeaker as DominantSpeakerEvent
+from .events import SendSignal
+from .peer import ParticipantPeer
 from .speakers import SPEAKER_CHECK_INTERVAL_S, DominantSpeaker
 
 logger = logging.getLogger(__name__)
@@ -14,10 +17,6 @@ logger = logging.getLogger(__name__)
 
 class ParticipantExists(Exception):
     """A participant ID that is already in the room."""
-
-
-class UnknownParticipant(Exception):
-    """A participant ID that is not (or no longer) in the room."""
 
 
 class Room:
@@ -58,7 +57,7 @@ class Room:
         await self._negotiate([peer, *others])
         if self.speakers.current in self.peers:
             # Changes are announced as they happen: a late joiner hears who speaks now.
-            await peer.signal({"type": "dominant_speaker", "participantId": self.speakers.current})
+            await peer.signal(DominantSpeakerEvent(self.speakers.current))
         return peer
 
     async def start_publishing(self, participant_id: str, source: str) -> None:
@@ -126,9 +125,9 @@ class Room:
             }
             speaker = self.speakers.update(levels)
             if speaker is not None:
-                message = {"type": "dominant_speaker", "participantId": speaker}
+                event = DominantSpeakerEvent(speaker)
                 peers = list(self.peers.values())
-                await asyncio.gather(*(peer.signal(message) for peer in peers), return_exceptions=True)
+                await asyncio.gather(*(peer.signal(event) for peer in peers), return_exceptions=True)
 
     def _stop_watching_speakers(self) -> None:
         if self._speaker_task is not None:

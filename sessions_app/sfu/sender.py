@@ -15,10 +15,8 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpsender import RTCRtpSender, random_sequence_number
 from aiortc.rtp import (
     RTCP_PSFB_APP,
@@ -33,6 +31,18 @@ from aiortc.rtp import (
 )
 from aiortc.utils import random32
 
+from .compat import (
+    Route,
+    mark_rtp_exited,
+    mark_rtp_started,
+    negotiated_sending,
+    observe_sender_rtcp,
+    record_sent,
+    selected_route,
+    sender_enabled,
+    sender_ssrcs,
+    take_over_sender,
+)
 from .frames import ntp_now
 from .twcc import TRANSPORT_CC_ID, SentPackets
 
@@ -96,9 +106,11 @@ class PacketSender:
         "_payload_type",
         "_rtx_payload_type",
         "_rtx_sequence",
+        "_rtx_ssrc",
         "_sender",
         "_sent_packets",
         "_sequence",
+        "_ssrc",
         "_timestamp_origin",
         "_track",
         "nacks",
@@ -123,17 +135,10 @@ class PacketSender:
         self.packets_sent = 0
         self.octets_sent = 0
         self.nacks = 0
-        sender._run_rtp = self._run_rtp  # type: ignore[method-assign]
-        sender._retransmit = self._retransmit  # type: ignore[method-assign]
-        sender._send_keyframe = track.request_keyframe  # type: ignore[method-assign]
+        self._ssrc, self._rtx_ssrc = sender_ssrcs(sender)
+        take_over_sender(sender, self._run_rtp, self._retransmit, track.request_keyframe)
         if feedback is not None:
-            handle_rtcp = sender._handle_rtcp_packet
-
-            async def handle_rtcp_with_feedback(packet: Any) -> None:
-                self._observe_rtcp(packet)
-                await handle_rtcp(packet)
-
-            sender._handle_rtcp_packet = handle_rtcp_with_feedback  # type: ignore[method-assign]
+            observe_sender_rtcp(sender, self._observe_rtcp)
 
     def _observe_rtcp(self, packet: Any) -> None:
         """Hand the subscriber's bandwidth estimate (REMB) and this stream's loss (receiver reports) on."""
@@ -147,7 +152,7 @@ class PacketSender:
                 return
             feedback.on_remb(bitrate)
         elif isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
-            ssrc = self._sender._ssrc
+            ssrc = self._ssrc
             for report in packet.reports:
                 if report.ssrc == ssrc:
                     feedback.on_loss(report.fraction_lost / 256)
@@ -155,11 +160,10 @@ class PacketSender:
     async def _run_rtp(self, codec: RTCRtpCodecParameters) -> None:
         """Stands in for ``RTCRtpSender._run_rtp``: called once, when the connection is up."""
         sender = self._sender
+        assert codec.payloadType is not None, "a negotiated codec has its payload type"
         self._payload_type = codec.payloadType
-        self._mid = sender._RTCRtpSender__mid  # type: ignore[attr-defined]
-        self._rtx_payload_type = sender._RTCRtpSender__rtx_payload_type  # type: ignore[attr-defined]
-        self._extensions_map = sender._RTCRtpSender__rtp_header_extensions_map  # type: ignore[attr-defined]
-        sender._RTCRtpSender__rtp_started.set()  # type: ignore[attr-defined]
+        self._mid, self._rtx_payload_type, self._extensions_map = negotiated_sending(sender)
+        mark_rtp_started(sender)
         self._track.start(self)
         try:
             await asyncio.get_running_loop().create_future()
@@ -167,7 +171,7 @@ class PacketSender:
             pass
         finally:
             self._track.stop()
-            sender._RTCRtpSender__rtp_exited.set()  # type: ignore[attr-defined]
+            mark_rtp_exited(sender)
 
     def use_transport_cc(self, sent_packets: SentPackets) -> None:
         """The subscriber reports arrivals (transport-wide feedback): number every packet in ``sent_packets``."""
@@ -180,7 +184,7 @@ class PacketSender:
         (its socket is backed up) and the frame was not sent: the track then waits for a keyframe.
         """
         sender = self._sender
-        if not sender._enabled:
+        if not sender_enabled(sender):
             return True
         route = self._route()
         if route is None:
@@ -194,7 +198,7 @@ class PacketSender:
         first_byte = RTP_VERSION_BITS | EXTENSION_BIT if extensions else RTP_VERSION_BITS
         payload_type = self._payload_type
         timestamp = self._last_timestamp = (self._timestamp_origin + pts) & 0xFFFFFFFF
-        ssrc = sender._ssrc
+        ssrc = self._ssrc
         history = self._history
         sequence = self._sequence
         payloads = frame.payloads
@@ -214,10 +218,7 @@ class PacketSender:
         self.packets_sent += last + 1
         self.octets_sent += octets
         # What aiortc's RTCP loop reports in its sender reports (lip sync, the subscriber's stats).
-        sender._RTCRtpSender__ntp_timestamp = ntp  # type: ignore[attr-defined]
-        sender._RTCRtpSender__rtp_timestamp = timestamp  # type: ignore[attr-defined]
-        sender._RTCRtpSender__packet_count += last + 1  # type: ignore[attr-defined]
-        sender._RTCRtpSender__octet_count += octets  # type: ignore[attr-defined]
+        record_sent(sender, ntp, timestamp, last + 1, octets)
         return True
 
     def forget_history(self) -> None:
@@ -235,7 +236,7 @@ class PacketSender:
         sender = self._sender
         rtx_payload_type = self._rtx_payload_type
         route = self._route()
-        if rtx_payload_type is None or route is None or not sender._enabled:
+        if rtx_payload_type is None or route is None or not sender_enabled(sender):
             return 0
         transport, address, protect = route
         if transport.get_write_buffer_size() > MAX_BUFFERED_BYTES:
@@ -244,7 +245,7 @@ class PacketSender:
         extensions, now = self._extension_block(ntp_now(), None)
         first_byte = RTP_VERSION_BITS | PADDING_BIT | (EXTENSION_BIT if extensions else 0)
         padding = bytes(MAX_PADDING_BYTES - 1) + bytes((MAX_PADDING_BYTES,))
-        ssrc = sender._rtx_ssrc
+        ssrc = self._rtx_ssrc
         timestamp = self._last_timestamp
         sequence = self._rtx_sequence
         for _ in range(count):
@@ -255,18 +256,10 @@ class PacketSender:
         self._rtx_sequence = sequence
         return count * MAX_PADDING_BYTES
 
-    def _route(self) -> tuple[Any, tuple[str, int], Callable[[bytes], bytes]] | None:
-        """
-        Where this subscriber's packets go, while its connection is up: the datagram transport of
-        the selected ICE pair (a TURN relay's included), the browser's address, and SRTP.
-        """
+    def _route(self) -> Route | None:
+        """Where this subscriber's packets go, while its connection is up (``compat.selected_route``)."""
         dtls = self._sender.transport
-        if dtls._state is not DtlsState.CONNECTED:
-            return None
-        pair = dtls.transport._connection._nominated.get(1)
-        if pair is None:
-            return None
-        return pair.protocol.transport, pair.remote_addr, dtls._tx_srtp.protect
+        return None if dtls is None else selected_route(dtls)
 
     def _extension_block(self, ntp: int, audio_level: tuple[bool, int] | None) -> tuple[bytes, float]:
         """
@@ -300,7 +293,7 @@ class PacketSender:
                 RtpPacket.parse(data, self._extensions_map),
                 payload_type=self._rtx_payload_type,
                 sequence_number=self._rtx_sequence,
-                ssrc=self._sender._rtx_ssrc,
+                ssrc=self._rtx_ssrc,
             )
             self._rtx_sequence = (self._rtx_sequence + 1) & 0xFFFF
             data = packet.serialize(self._extensions_map)

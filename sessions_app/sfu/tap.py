@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtp import RtpPacket
 
+from .compat import (
+    JitterBuffer,
+    pli_sender,
+    replace_decoder_queue,
+    replace_jitter_buffer,
+    replace_rtp_handler,
+    rtx_ssrc_table,
+)
 from .frames import TappedFrame
 from .published import PublishedTrack
 from .receive import VideoReceivePath
@@ -31,7 +38,8 @@ class ImmediateAudioBuffer(JitterBuffer):
         self._observe = published.observe_audio_level
         self._newest: int | None = None
 
-    def add(self, packet: RtpPacket) -> tuple[bool, TappedFrame | None]:
+    # aiortc types a jitter buffer's frames as JitterFrame; this one makes TappedFrames.
+    def add(self, packet: RtpPacket) -> tuple[bool, TappedFrame | None]:  # type: ignore[override]
         level = packet.extensions.audio_level
         if level is not None:
             self._observe(level[1])
@@ -75,14 +83,14 @@ def tap_receiver(receiver: RTCRtpReceiver, published: PublishedTrack) -> None:
     forward, we do not play out), its level metered. Both follow the retransmission (RTX)
     SSRCs each new answer declares.
     """
-    receiver._RTCRtpReceiver__decoder_queue = DecoderQueueTap(published)  # type: ignore[attr-defined]
+    replace_decoder_queue(receiver, DecoderQueueTap(published))
     if published.kind == "video":
-        receiver._handle_rtp_packet = VideoReceivePath(receiver, published).handle  # type: ignore[method-assign]
+        replace_rtp_handler(receiver, VideoReceivePath(receiver, published).handle)
     else:
-        receiver._RTCRtpReceiver__jitter_buffer = ImmediateAudioBuffer(published)  # type: ignore[attr-defined]
+        replace_jitter_buffer(receiver, ImmediateAudioBuffer(published))
 
     start_receiving = receiver.receive
-    rtx_ssrcs: dict[int, int] = receiver._RTCRtpReceiver__rtx_ssrc  # type: ignore[attr-defined]
+    rtx_ssrcs = rtx_ssrc_table(receiver)
 
     async def receive(parameters: RTCRtpReceiveParameters) -> None:
         # aiortc calls this after every negotiation but reads the parameters only the first time:
@@ -93,4 +101,4 @@ def tap_receiver(receiver: RTCRtpReceiver, published: PublishedTrack) -> None:
         await start_receiving(parameters)
 
     receiver.receive = receive  # type: ignore[method-assign]
-    published.bind_pli_sender(receiver._send_rtcp_pli)
+    published.bind_pli_sender(pli_sender(receiver))

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..services.media import reset_sfu
+from ..sfu import MediaEvent
+from . import protocol
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +38,13 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 class SignalRoute:
     """
-    The SFU's way to one participant: its current socket, or a short queue while it has none.
+    The SFU's way to one participant (its ``SendSignal``): its current socket, or a short queue
+    while it has none.
 
     The SFU keeps the route it was given at join for the participant's whole stay;
     a resumed socket takes it over with ``attach``, which first delivers the queue. A
     joining socket starts with none: the SFU's first offer waits for the ``joined`` reply.
+    Events are rendered to the wire (``protocol.media_event_message``) as they come.
     """
 
     __slots__ = ("_pending", "_send")
@@ -49,7 +53,8 @@ class SignalRoute:
         self._send: Send | None = send
         self._pending: deque[dict[str, Any]] = deque(maxlen=MAX_PENDING_SIGNALS)
 
-    async def __call__(self, message: dict[str, Any]) -> None:
+    async def __call__(self, event: MediaEvent) -> None:
+        message = protocol.media_event_message(event)
         if self._send is None:
             self._pending.append(message)
         else:

@@ -67,12 +67,14 @@ Server → client messages
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import errors
 from ..errors import CallsError
 from ..names import MAX_DISPLAY_NAME_CHARS, clean_display_name
+from ..sfu import DominantSpeaker, MediaEvent, Offer
 
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_SDP_BYTES = 48 * 1024
@@ -282,7 +284,7 @@ def _parse_video_views(data: dict[str, Any]) -> VideoViews:
     return VideoViews(views=tuple(parsed))
 
 
-_PARSERS = {
+_PARSERS: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
     "join": _parse_join,
     "resume": _parse_resume,
     "answer": _parse_answer,
@@ -387,8 +389,25 @@ def media_message(
     }
 
 
-def offer_message(sdp: str, publish: dict[str, str], tracks: dict[str, dict[str, str]]) -> dict[str, Any]:
-    return {"type": "offer", "sdp": sdp, "publish": publish, "tracks": tracks}
+def offer_message(offer: Offer) -> dict[str, Any]:
+    tracks = {
+        mid: {"participantId": track.participant_id, "kind": track.kind, "source": track.source}
+        for mid, track in offer.tracks.items()
+    }
+    return {"type": "offer", "sdp": offer.sdp, "publish": dict(offer.publish), "tracks": tracks}
+
+
+def dominant_speaker_message(participant_id: str) -> dict[str, Any]:
+    return {"type": "dominant_speaker", "participantId": participant_id}
+
+
+def media_event_message(event: MediaEvent) -> dict[str, Any]:
+    """What the media service says to a participant (``sfu.events``), as the participant's browser gets it."""
+    if isinstance(event, Offer):
+        return offer_message(event)
+    if isinstance(event, DominantSpeaker):
+        return dominant_speaker_message(event.participant_id)
+    return error_message(errors.ERROR_MEDIA_NEGOTIATION, event.message)
 
 
 def session_ended_message(reason: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from ..services import media
-from ..sfu.peer import peer_connections
+from ..sfu import peer_connections
 from ..signaling.live import get_live_participants
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -32,14 +32,14 @@ def authorized(request: HttpRequest, token: str) -> bool:
 def gauges() -> list[tuple[str, str, float]]:
     """(name, help, value) of every gauge; must run on the event loop that serves the calls."""
     sfu = media.current_sfu()
-    rooms = list(sfu.rooms.values()) if sfu is not None else []
-    held = [peer.pc for room in rooms for peer in room.peers.values()]
+    # Each participant in a room holds one peer connection.
+    hosted = sfu.stats() if sfu is not None else {"rooms": 0, "participants": 0}
     created = peer_connections()
     live = get_live_participants()
     return [
-        ("calls_rooms", "Rooms (sessions with media) the SFU of this process hosts.", len(rooms)),
-        ("calls_participants", "Participants in those rooms.", len(held)),
-        ("calls_peer_connections_held", "Peer connections the SFU's rooms hold.", len(held)),
+        ("calls_rooms", "Rooms (sessions with media) the SFU of this process hosts.", hosted["rooms"]),
+        ("calls_participants", "Participants in those rooms.", hosted["participants"]),
+        ("calls_peer_connections_held", "Peer connections the SFU's rooms hold.", hosted["participants"]),
         (
             "calls_peer_connections_open",
             "Peer connections the SFU made that are not closed yet (more than held means a leak).",
