@@ -11,7 +11,7 @@ import { AdaptiveStream } from "./adaptive-stream.js";
 import { CallsError, ErrorCode } from "./errors.js";
 import { Events } from "./events.js";
 import { NetworkMonitor } from "./netquality.js";
-import { snapshot } from "./participants.js";
+import { snapshot } from "./participant-model.js";
 
 export const MAX_CHAT_CHARS = 2000;
 

@@ -14,7 +14,7 @@
 
 import { CallsError, ErrorCode } from "./errors.js";
 import { Events } from "./events.js";
-import { isModerator, snapshot } from "./participants.js";
+import { isModerator, snapshot } from "./participant-model.js";
 
 /** The `moderate` actions, by the view's action names. */
 export const ModerationAction = Object.freeze({

@@ -11,8 +11,8 @@ import { ControlBar, Header } from "./controls.js";
 import { h, replaceChildren } from "./dom.js";
 import { ErrorCode } from "./errors.js";
 import { icon } from "./icons.js";
-import { ChatPanel } from "./chat.js";
-import { ParticipantPanel } from "./participant-list.js";
+import { ChatPanel } from "./chat-panel.js";
+import { ParticipantPanel } from "./participant-panel.js";
 import { Tile } from "./tile.js";
 import { ParticipantMenu } from "./tile-menu.js";
 

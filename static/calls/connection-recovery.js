@@ -4,7 +4,7 @@
  *
  * Media does not go through the socket, so a blip need not interrupt anyone.
  * When the socket drops, the view says "Reconnecting…" and a new socket is
- * tried (reconnect.js decides when). On it, `resume` carries on as the same
+ * tried (reconnect-policy.js decides when). On it, `resume` carries on as the same
  * participant with the same peer connection; the server answers with who is in
  * the call now, and what it said meanwhile follows. If the server has let us go
  * (it restarted, or we were away longer than its grace period) we join again on
@@ -13,7 +13,7 @@
 
 import { CallsError, CloseCode, ErrorCode } from "./errors.js";
 import { Events } from "./events.js";
-import { Reconnector } from "./reconnect.js";
+import { Reconnector } from "./reconnect-policy.js";
 
 export const REPLY_TIMEOUT_MS = 10_000;
 // Close codes after which the call is over, not interrupted. (A 1000 we did not ask for is not one:
