@@ -11,6 +11,7 @@
 
 import * as auth from "./auth.js";
 import { getConfig, parseAppSettings, participantListUrl, requireConfig, setConfig, shareUrl, signalingUrl } from "./config.js";
+import { byId } from "./dom.js";
 import { CallsError, ErrorCode, asCallsError, failure, notInCall, success } from "./errors.js";
 import { Emitter, Events } from "./events.js";
 import { CallSession } from "./session.js";
@@ -39,7 +40,7 @@ async function init(appSettings) {
 }
 
 function resolveContainer(container) {
-  const element = typeof container === "string" ? document.getElementById(container) : container;
+  const element = typeof container === "string" ? byId(container) : container;
   if (!(element instanceof HTMLElement)) {
     throw new CallsError(ErrorCode.ERROR_CALLING_VIEW_REF_NULL, "The container to render the call in is missing.");
   }

@@ -13,6 +13,7 @@
 import { ChatMessages } from "./chat-messages.js";
 import { ConnectionRecovery } from "./connection-recovery.js";
 import { DeviceKind, DeviceWatcher } from "./devices.js";
+import { listenToWindow } from "./dom.js";
 import { DominantSpeaker } from "./dominant-speaker.js";
 import { CallsError, CloseCode, ErrorCode, asCallsError, errorForCloseCode, failure, notInCall, success } from "./errors.js";
 import { Events } from "./events.js";
@@ -116,6 +117,7 @@ export class CallSession {
     this._audioMuted = settings.startAudioMuted;
     this._videoPaused = this._voice || settings.startVideoPaused;
     this._onPageHide = () => this._signaling && this._signaling.send("leave");
+    this._stopPageHide = null;
     this._onCameraEnded = () => this.setVideoPaused(true);
     this._media = new LocalMedia({
       video: !this._voice,
@@ -627,7 +629,7 @@ export class CallSession {
     this._view.showCall();
     this._takeSeat(message);
     this._startFeatures();
-    window.addEventListener("pagehide", this._onPageHide);
+    this._stopPageHide = listenToWindow("pagehide", this._onPageHide);
     this._emitter.emit(Events.onSessionJoined, { sessionId: this.sessionId, participant: snapshot(this._participants.get(this.participantId)) });
     if (this._joinWaiter) this._joinWaiter.resolve();
   }
@@ -975,7 +977,8 @@ export class CallSession {
     this._idle.cancel();
     this._stopFeatures();
     this._devices.stop();
-    window.removeEventListener("pagehide", this._onPageHide);
+    if (this._stopPageHide) this._stopPageHide();
+    this._stopPageHide = null;
     if (this._media.videoTrack) this._media.videoTrack.removeEventListener("ended", this._onCameraEnded);
     if (this._peer) this._peer.close();
     if (this._signaling) this._signaling.close();
