@@ -10,6 +10,8 @@
  * itself with a MutationObserver for tiles that come and go or turn their camera off.
  */
 
+import { listenToDocument, pageHidden } from "./dom.js";
+
 export const VIEWS_DEBOUNCE_MS = 250;
 // The server allows 40 video_views per 10 s a socket: never more than one every 300 ms.
 export const VIEWS_MIN_INTERVAL_MS = 300;
@@ -43,7 +45,7 @@ export class AdaptiveStream {
     this._resize = null;
     this._intersection = null;
     this._mutation = null;
-    this._onVisibility = () => this._schedule();
+    this._stopVisibility = null;
   }
 
   start() {
@@ -55,7 +57,7 @@ export class AdaptiveStream {
     });
     this._mutation = new MutationObserver(() => this._schedule());
     this._mutation.observe(this._root, { childList: true, subtree: true, attributes: true, attributeFilter: ["data-video-paused", "hidden"] });
-    document.addEventListener("visibilitychange", this._onVisibility);
+    this._stopVisibility = listenToDocument("visibilitychange", () => this._schedule());
     this._schedule();
   }
 
@@ -64,7 +66,8 @@ export class AdaptiveStream {
     this._timer = null;
     for (const observer of [this._resize, this._intersection, this._mutation]) if (observer) observer.disconnect();
     this._resize = this._intersection = this._mutation = null;
-    document.removeEventListener("visibilitychange", this._onVisibility);
+    if (this._stopVisibility) this._stopVisibility();
+    this._stopVisibility = null;
     this._videos.clear();
     this._lastSent = "";
     this._lastSentAt = 0;
@@ -118,7 +121,7 @@ export class AdaptiveStream {
   /** Device pixels `video` takes on screen; 0 x 0 when nobody can see it. */
   _size(video, tile) {
     const hidden =
-      document.visibilityState === "hidden" || tile.dataset.videoPaused === "true" || this._visible.get(video) === false;
+      pageHidden() || tile.dataset.videoPaused === "true" || this._visible.get(video) === false;
     if (hidden) return { width: 0, height: 0 };
     const rect = video.getBoundingClientRect();
     const ratio = window.devicePixelRatio || 1;

@@ -9,6 +9,7 @@
  */
 
 import CometChatCalls from "./calls.js";
+import { byId } from "./dom.js";
 import { LoginMethod, LoginScreen } from "./login.js";
 import { loadPreferences, savePreferences } from "./preferences.js";
 import { PrejoinScreen, renderNotice } from "./prejoin.js";
@@ -18,7 +19,7 @@ import { DEFAULT_DISPLAY_NAME, settingsFromQuery } from "./settings.js";
 const SITE_APP_ID = "calls";
 
 function readConfig() {
-  const element = document.getElementById("call-config");
+  const element = byId("call-config");
   return element ? JSON.parse(element.textContent) : null;
 }
 
@@ -131,7 +132,7 @@ class CallPage {
 
 function main() {
   const config = readConfig();
-  const container = document.getElementById("call_view_container");
+  const container = byId("call_view_container");
   if (!config || !container) return;
   new CallPage(config, container).start();
 }

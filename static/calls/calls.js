@@ -11,7 +11,8 @@
 
 import * as auth from "./auth.js";
 import { getConfig, parseAppSettings, participantListUrl, requireConfig, setConfig, shareUrl, signalingUrl } from "./config.js";
-import { CallsError, ErrorCode, asCallsError, failure, success } from "./errors.js";
+import { byId } from "./dom.js";
+import { CallsError, ErrorCode, asCallsError, failure, notInCall, success } from "./errors.js";
 import { Emitter, Events } from "./events.js";
 import { CallSession } from "./session.js";
 import { CameraFacing, DEFAULT_DISPLAY_NAME, Layout, SessionType, normalizeSettings, requestedSettings } from "./settings.js";
@@ -39,7 +40,7 @@ async function init(appSettings) {
 }
 
 function resolveContainer(container) {
-  const element = typeof container === "string" ? document.getElementById(container) : container;
+  const element = typeof container === "string" ? byId(container) : container;
   if (!(element instanceof HTMLElement)) {
     throw new CallsError(ErrorCode.ERROR_CALLING_VIEW_REF_NULL, "The container to render the call in is missing.");
   }
@@ -142,8 +143,6 @@ async function generateToken(sessionId) {
   }
 }
 
-const notInCall = () => failure(new CallsError(ErrorCode.ERR_CALL_NOT_A_PART, "You are not in a call."));
-
 function withSession(action) {
   return current && current.active ? Promise.resolve(action(current)) : Promise.resolve(notInCall());
 }
@@ -200,19 +199,19 @@ const CometChatCalls = Object.freeze({
   /** Extension: remove them from the call; their token is revoked and they cannot join it again. */
   removeParticipant: (participantId) => withSession((session) => session.moderate(participantId, "remove")),
   /** End the call for everyone in it (moderators only, where enableParticipantContextMenu is not locked off). */
-  endSessionForAll: () => withSession((session) => session.features.endForAll()),
-  raiseHand: () => withSession((session) => session.features.setHandRaised(true)),
-  lowerHand: () => withSession((session) => session.features.setHandRaised(false)),
+  endSessionForAll: () => withSession((session) => session.moderation.endForAll()),
+  raiseHand: () => withSession((session) => session.hand.setRaised(true)),
+  lowerHand: () => withSession((session) => session.hand.setRaised(false)),
   /** Present a screen, window or tab (getDisplayMedia); others see it as a "screen-share" tile. */
-  startScreenSharing: () => withSession((session) => session.features.setScreenSharing(true)),
-  stopScreenSharing: () => withSession((session) => session.features.setScreenSharing(false)),
+  startScreenSharing: () => withSession((session) => session.screenShare.setSharing(true)),
+  stopScreenSharing: () => withSession((session) => session.screenShare.setSharing(false)),
   /** The unread badge on the chat button. */
-  setChatButtonUnreadCount: (count) => withSession((session) => session.features.setUnread(count)),
+  setChatButtonUnreadCount: (count) => withSession((session) => session.chat.setUnread(count)),
   /** Extension: send an in-call chat message (hideChatButton: false); onChatMessageReceived for everyone. */
-  sendChatMessage: (text) => withSession((session) => session.features.sendChat(text)),
+  sendChatMessage: (text) => withSession((session) => session.chat.send(text)),
   /** Extension: open or close the chat panel. */
-  showChat: () => withSession((session) => session.features.setChatOpen(true)),
-  hideChat: () => withSession((session) => session.features.setChatOpen(false)),
+  showChat: () => withSession((session) => session.chat.setOpen(true)),
+  hideChat: () => withSession((session) => session.chat.setOpen(false)),
   // Devices: the lists and current devices are synchronous, as CometChat's (empty/null outside a call).
   getAudioInputDevices: () => fromSession((session) => session.devices("audioInput"), []),
   getVideoInputDevices: () => fromSession((session) => session.devices("videoInput"), []),

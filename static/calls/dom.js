@@ -1,7 +1,15 @@
 /**
- * A small element builder for the SDK's views. Text always goes in as text
- * nodes (never as HTML), so names people type cannot inject markup.
+ * The SDK's one DOM layer: building elements, finding them in the page, and
+ * listening to the document and the window. Every other module that shows
+ * something goes through here; the call's logic (session.js and its features)
+ * only talks to the view (ui.js).
+ *
+ * Text always goes in as text nodes (never as HTML), so names people type
+ * cannot inject markup; the one exception is `fragmentFromHtml`, for rows the
+ * server renders (and escapes) itself.
  */
+
+const SVG_NS = "http://www.w3.org/2000/svg";
 
 // Set as properties: as attributes they only set defaults (muted) or need camelCase (playsInline).
 const PROPERTIES = new Set(["muted", "autoplay", "playsInline", "value", "disabled", "checked", "readOnly", "selected"]);
@@ -22,6 +30,74 @@ export function h(tag, attributes = {}, ...children) {
   }
   append(element, children);
   return element;
+}
+
+/** An SVG element (icons.js): attributes as h's, children appended. */
+export function svg(tag, attributes = {}, ...children) {
+  const element = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
+  append(element, children);
+  return element;
+}
+
+/** The nodes of server-rendered HTML (the participant list's htmx partial), as a fragment. */
+export function fragmentFromHtml(html) {
+  const template = document.createElement("template");
+  template.innerHTML = html;
+  return template.content;
+}
+
+/** The page's element with this id, or null. */
+export function byId(id) {
+  return document.getElementById(id);
+}
+
+/** The page's elements that match `selector`. */
+export function queryAll(selector) {
+  return document.querySelectorAll(selector);
+}
+
+/** The element that has the focus. */
+export function focusedElement() {
+  return document.activeElement;
+}
+
+/** Whether the page is hidden (another tab, a minimised window). */
+export function pageHidden() {
+  return document.visibilityState === "hidden";
+}
+
+/** Listen to the whole document (`visibilitychange`, shortcuts, clicks outside a menu); returns the function that stops it. */
+export function listenToDocument(type, listener, options) {
+  document.addEventListener(type, listener, options);
+  return () => document.removeEventListener(type, listener, options);
+}
+
+/** Listen to the window (`pagehide`); returns the function that stops it. */
+export function listenToWindow(type, listener, options) {
+  window.addEventListener(type, listener, options);
+  return () => window.removeEventListener(type, listener, options);
+}
+
+/**
+ * Copy `text` the old way: select it in `field` (or in an off-screen text area made for it) and
+ * run the copy command; the focus goes back where it was. Whether it worked.
+ */
+export function copyBySelection(text, field = null) {
+  const selectable = field || h("textarea", { value: text, readOnly: true, class: "cc-offscreen" });
+  if (!field) document.body.append(selectable);
+  const focused = document.activeElement;
+  selectable.focus();
+  selectable.select();
+  let copied = false;
+  try {
+    copied = document.execCommand("copy");
+  } catch {
+    copied = false;
+  }
+  if (!field) selectable.remove();
+  if (focused && focused !== selectable && typeof focused.focus === "function") focused.focus();
+  return copied;
 }
 
 function append(element, children) {

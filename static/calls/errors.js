@@ -114,6 +114,11 @@ export function failure(error, fallbackCode = ErrorCode.ERROR_JSON_EXCEPTION) {
   return { data: null, error: asCallsError(error, fallbackCode).toJSON() };
 }
 
+/** What a call method resolves outside a call: ERR_CALL_NOT_A_PART. */
+export function notInCall() {
+  return failure(new CallsError(ErrorCode.ERR_CALL_NOT_A_PART, "You are not in a call."));
+}
+
 /** The error a websocket close code stands for, or null for closes that are not errors. */
 export function errorForCloseCode(code, reason = "") {
   const known = CLOSE_CODE_ERRORS.get(code);

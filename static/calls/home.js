@@ -3,10 +3,11 @@
  */
 
 import { copyText } from "./clipboard.js";
+import { byId, queryAll } from "./dom.js";
 
-for (const button of document.querySelectorAll("[data-copy-target]")) {
+for (const button of queryAll("[data-copy-target]")) {
   button.addEventListener("click", async () => {
-    const field = document.getElementById(button.dataset.copyTarget);
+    const field = byId(button.dataset.copyTarget);
     if (!field) return;
     const copied = await copyText(field.value, field);
     const label = button.querySelector("[data-copy-label]") || button;

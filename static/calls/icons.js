@@ -3,7 +3,7 @@
  * no icon font, no network request.
  */
 
-const SVG_NS = "http://www.w3.org/2000/svg";
+import { svg } from "./dom.js";
 
 const PATHS = {
   mic: "M12 14c1.66 0 2.99-1.34 2.99-3L15 5c0-1.66-1.34-3-3-3S9 3.34 9 5v6c0 1.66 1.34 3 3 3zm5.3-3c0 3-2.54 5.1-5.3 5.1S6.7 14 6.7 11H5c0 3.41 2.72 6.23 6 6.72V21h2v-3.28c3.28-.48 6-3.3 6-6.72h-1.7z",
@@ -44,13 +44,9 @@ const PATHS = {
 
 /** An <svg> icon; decorative (aria-hidden) since its button carries the label. */
 export function icon(name) {
-  const svg = document.createElementNS(SVG_NS, "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("focusable", "false");
-  svg.setAttribute("class", `cc-icon cc-icon--${name}`);
-  const path = document.createElementNS(SVG_NS, "path");
-  path.setAttribute("d", PATHS[name]);
-  svg.append(path);
-  return svg;
+  return svg(
+    "svg",
+    { viewBox: "0 0 24 24", "aria-hidden": "true", focusable: "false", class: `cc-icon cc-icon--${name}` },
+    svg("path", { d: PATHS[name] }),
+  );
 }

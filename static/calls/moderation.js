@@ -1,6 +1,6 @@
 /**
- * Roles and moderation on top of a CallSession (session.js): who may
- * moderate, the moderator actions, and a moderator's hold on our own
+ * Roles and moderation: who may moderate, the moderator actions (ending the
+ * call for everyone among them), and a moderator's hold on our own
  * microphone or camera.
  *
  * The server decides and enforces all of it (sessions_app/protocol.py): a
@@ -12,9 +12,9 @@
  * to unmute") instead of unmuting.
  */
 
-import { CallsError, ErrorCode } from "./errors.js";
+import { CallsError, ErrorCode, failure, success } from "./errors.js";
 import { Events } from "./events.js";
-import { isModerator, snapshot } from "./participants.js";
+import { isModerator, snapshot, unknownParticipant } from "./participant-model.js";
 
 /** The `moderate` actions, by the view's action names. */
 export const ModerationAction = Object.freeze({
@@ -44,29 +44,36 @@ const HOLDS = {
 };
 
 export class Moderation {
-  /** @param {import("./session.js").CallSession} session */
-  constructor(session) {
-    this._s = session;
+  /**
+   * @param {object} call the part of the call this uses (session.js): inCall, voice, localId,
+   *   participants, settings, isLocked, forbidden, send, on, view, emit, notInCall, and our own
+   *   media: audioMuted, videoPaused, setAudioMuted, setVideoPaused, localMediaShown
+   * @param {object} hand our raised hand (hand-raising.js), which a held button raises to ask
+   */
+  constructor(call, hand) {
+    this._call = call;
+    this._hand = hand;
+    call.on("moderation", (message) => this._moderated(message));
   }
 
   /** Whether we are a moderator of this call (from our call token, as the server says in `joined`). */
   get isModerator() {
-    return isModerator(this._s._participants.get(this._s.participantId));
+    return isModerator(this._call.participants.get(this._call.localId));
   }
 
   /** Whether a moderator holds our `kind` ("audio" or "video") off. */
   held(kind) {
-    const me = this._s._participants.get(this._s.participantId);
+    const me = this._call.participants.get(this._call.localId);
     return Boolean(me && me[HOLDS[kind].field]);
   }
 
   /** The error of an action only moderators may take, or null when we may take it. */
   refusal(what) {
-    const s = this._s;
+    const call = this._call;
     if (!this.isModerator) {
       return new CallsError(ErrorCode.AUTH_ERR_NO_ACCESS, `Only a moderator can ${what}.`, { reason: "role" });
     }
-    if (!s.settings.enableParticipantContextMenu && s._locked.has("enableParticipantContextMenu")) {
+    if (!call.settings.enableParticipantContextMenu && call.isLocked("enableParticipantContextMenu")) {
       return new CallsError(ErrorCode.AUTH_ERR_NO_ACCESS, "This call does not allow moderation.", { reason: "locked" });
     }
     return null;
@@ -74,16 +81,27 @@ export class Moderation {
 
   /** Ask the server to `action` (a ModerationAction value) participant `pid`; nothing is sent if it would be refused. */
   moderate(pid, action) {
-    const s = this._s;
-    if (s.state !== "joined") return s._notInCall();
+    const call = this._call;
+    if (!call.inCall) return call.notInCall();
     const refused = this.refusal("moderate other participants");
-    if (refused) return s._failed(refused);
-    if (typeof pid !== "string" || !s._participants.has(pid)) return s._failed(s._unknownParticipant(pid));
-    if (pid === s.participantId) {
-      return s._failed(new CallsError(ErrorCode.ERR_BAD_REQUEST, "Use muteAudio() or pauseVideo() for yourself.", { participantId: pid }));
+    if (refused) return failure(refused);
+    if (typeof pid !== "string" || !call.participants.has(pid)) return failure(unknownParticipant(pid));
+    if (pid === call.localId) {
+      return failure(new CallsError(ErrorCode.ERR_BAD_REQUEST, "Use muteAudio() or pauseVideo() for yourself.", { participantId: pid }));
     }
-    s._signaling.send("moderate", { target: pid, action });
-    return s._ok();
+    call.send("moderate", { target: pid, action });
+    return success();
+  }
+
+  /** endSessionForAll(), moderators only: anyone else gets AUTH_ERR_NO_ACCESS and nothing is sent. */
+  endForAll() {
+    const call = this._call;
+    if (!call.inCall) return call.notInCall();
+    if (!call.settings.enableParticipantContextMenu && call.isLocked("enableParticipantContextMenu")) return call.forbidden("Ending the call for everyone");
+    const refused = this.refusal("end the call for everyone");
+    if (refused) return failure(refused);
+    call.send("end_for_all");
+    return success();
   }
 
   /** The error `setAudioMuted(false)` / `setVideoPaused(false)` gets while held, or null. */
@@ -94,10 +112,9 @@ export class Moderation {
 
   /** The microphone or camera button while held: raise the hand to ask, and say so. */
   askToTurnOn(kind) {
-    const s = this._s;
-    if (!s._features.handRaised) s._features.setHandRaised(true);
-    s._view.notify(HOLDS[kind].asked);
-    return s._ok();
+    if (!this._hand.raised) this._hand.setRaised(true);
+    this._call.view.notify(HOLDS[kind].asked);
+    return success();
   }
 
   /**
@@ -105,58 +122,59 @@ export class Moderation {
    * `error` refusing our unmute): placing a hold turns the device off here too.
    */
   applyHolds({ audio, video }) {
-    const s = this._s;
+    const call = this._call;
     const changes = {};
     if (typeof audio === "boolean") changes.audioMutedByModerator = audio;
     if (typeof video === "boolean") changes.videoPausedByModerator = video;
-    const changed = s._participants.update(s.participantId, changes);
-    if (audio && !s.audioMuted) s.setAudioMuted(true);
-    if (video && !s.videoPaused && !s._voice) s.setVideoPaused(true);
-    if (changed.length) s._localMediaShown();
-  }
-
-  /** `moderation {action, by}`: a moderator acted on us. */
-  moderated({ action, by }) {
-    const s = this._s;
-    if (action === "mute" || action === "pause_video") {
-      const kind = action === "mute" ? "audio" : "video";
-      this.applyHolds({ [kind]: true });
-      s._view.notify(HOLDS[kind].placed);
-    } else if (action === "allow_audio" || action === "allow_video") {
-      const kind = action === "allow_audio" ? "audio" : "video";
-      this.applyHolds({ [kind]: false });
-      s._view.notify(HOLDS[kind].lifted);
-    }
-    s._emitter.emit(Events.onModeratedByParticipant, { action: String(action || ""), by: String(by || "") });
+    const changed = call.participants.update(call.localId, changes);
+    if (audio && !call.audioMuted) call.setAudioMuted(true);
+    if (video && !call.videoPaused && !call.voice) call.setVideoPaused(true);
+    if (changed.length) call.localMediaShown();
   }
 
   /** An `error` the server sent in the call; true when it was about moderation and has been handled here. */
   serverRefused(error) {
-    const s = this._s;
     if (error.code !== ErrorCode.AUTH_ERR_NO_ACCESS || !error.details) return false;
     const { reason, kind } = error.details;
     if (reason === "held" && (kind === "audio" || kind === "video")) {
       // Our unmute raced the hold (or we did not know): the server kept it off, so do we.
       this.applyHolds({ [kind]: true });
-      s._view.notify(HOLDS[kind].refused);
+      this._call.view.notify(HOLDS[kind].refused);
       return true;
     }
     return false;
   }
 
   /** A held participant raised a hand: a moderator is told they ask to speak. */
-  handRaised(participant) {
-    const s = this._s;
+  asksToSpeak(participant) {
     if (!this.isModerator || participant.isLocal) return false;
     if (!participant.audioMutedByModerator && !participant.videoPausedByModerator) return false;
-    s._view.notify(`${participant.name || "Guest"} asks to ${participant.audioMutedByModerator ? "speak" : "turn their camera on"}`);
+    this._call.view.notify(`${participant.name || "Guest"} asks to ${participant.audioMutedByModerator ? "speak" : "turn their camera on"}`);
     return true;
   }
 
   /** Our role as the view should show it (after joining, and after every rejoin). */
   showRole() {
-    const s = this._s;
-    const me = s._participants.get(s.participantId);
-    if (me) s._view.setLocalRole(snapshot(me));
+    const me = this._call.participants.get(this._call.localId);
+    if (me) this._call.view.setLocalRole(snapshot(me));
+  }
+
+  /**
+   * `moderation {action, by}`: a moderator muted us or turned our camera off (the server has
+   * already stopped forwarding it, and holds it off until a moderator allows it again), or lifted
+   * that hold.
+   */
+  _moderated({ action, by }) {
+    const call = this._call;
+    if (action === "mute" || action === "pause_video") {
+      const kind = action === "mute" ? "audio" : "video";
+      this.applyHolds({ [kind]: true });
+      call.view.notify(HOLDS[kind].placed);
+    } else if (action === "allow_audio" || action === "allow_video") {
+      const kind = action === "allow_audio" ? "audio" : "video";
+      this.applyHolds({ [kind]: false });
+      call.view.notify(HOLDS[kind].lifted);
+    }
+    call.emit(Events.onModeratedByParticipant, { action: String(action || ""), by: String(by || "") });
   }
 }

@@ -2,27 +2,36 @@
  * One join of one call, from "connecting" to "left": wires the signaling
  * channel, the peer connection, the local media and the call view together,
  * and keeps the participant list the events report.
+ *
+ * The features (hand-raising.js, chat-messages.js, screen-share.js,
+ * dominant-speaker.js, media-monitors.js, moderation.js, connection-recovery.js)
+ * never see the session: each gets the narrow part of the call context it
+ * names (`_callContext`), and registers its server messages with one table
+ * (message-router.js).
  */
 
-import { CallFeatures } from "./call-features.js";
+import { ChatMessages } from "./chat-messages.js";
+import { ConnectionRecovery } from "./connection-recovery.js";
 import { DeviceKind, DeviceWatcher } from "./devices.js";
-import { CallsError, ErrorCode, asCallsError, errorForCloseCode, CloseCode } from "./errors.js";
+import { listenToWindow } from "./dom.js";
+import { DominantSpeaker } from "./dominant-speaker.js";
+import { CallsError, CloseCode, ErrorCode, asCallsError, errorForCloseCode, failure, notInCall, success } from "./errors.js";
 import { Events } from "./events.js";
+import { HandRaising } from "./hand-raising.js";
 import { IdleTimer } from "./idle.js";
 import { FacingMode, LocalMedia, canChooseAudioOutput } from "./media.js";
+import { MediaMonitors } from "./media-monitors.js";
+import { MessageRouter } from "./message-router.js";
 import { ModerationAction, Moderation } from "./moderation.js";
-import { ParticipantList, makeParticipant, snapshot } from "./participants.js";
+import { ParticipantList, makeParticipant, snapshot, unknownParticipant } from "./participant-model.js";
 import { PeerTransport } from "./peer.js";
-import { ConnectionRecovery } from "./recovery.js";
-import { SignalingChannel } from "./signaling.js";
+import { ScreenShare } from "./screen-share.js";
 import { Layout, parseLayout } from "./settings.js";
+import { SignalingChannel } from "./signaling.js";
 import { CallView } from "./ui.js";
 
 export const JOIN_TIMEOUT_MS = 20_000;
 
-const ok = (data = null) => ({ data, error: null });
-const failed = (error) => ({ data: null, error: asCallsError(error).toJSON() });
-const notInCall = () => failed(new CallsError(ErrorCode.ERR_CALL_NOT_A_PART, "You are not in a call."));
 const LAYOUT_ORDER = [Layout.TILE, Layout.SIDEBAR, Layout.SPOTLIGHT];
 // The server's names of rate-limited message types (ERR_TOO_MANY_REQUESTS details.type), for people.
 const REFUSED_MESSAGE_TYPES = { Chat: "chat", Hand: "raised-hand", MediaState: "microphone and camera", Moderate: "moderation", ScreenShare: "screen-sharing" };
@@ -54,6 +63,20 @@ const BUTTON_EVENTS = {
   chat: Events.onChatButtonClicked,
   "screen-share": Events.onScreenShareButtonClicked,
 };
+
+/**
+ * The part of `context` a feature uses: the properties `names` (getters stay live) and `extras`,
+ * frozen. A name the context lacks is a programming error.
+ */
+function narrow(context, names, extras = {}) {
+  const descriptors = Object.getOwnPropertyDescriptors(context);
+  const picked = {};
+  for (const name of names) {
+    if (!descriptors[name]) throw new Error(`[calls] the call context has no "${name}".`);
+    picked[name] = descriptors[name];
+  }
+  return Object.freeze(Object.defineProperties({ ...extras }, picked));
+}
 
 export class CallSession {
   /**
@@ -94,6 +117,7 @@ export class CallSession {
     this._audioMuted = settings.startAudioMuted;
     this._videoPaused = this._voice || settings.startVideoPaused;
     this._onPageHide = () => this._signaling && this._signaling.send("leave");
+    this._stopPageHide = null;
     this._onCameraEnded = () => this.setVideoPaused(true);
     this._media = new LocalMedia({
       video: !this._voice,
@@ -121,26 +145,124 @@ export class CallSession {
     this._view = null;
     // Options the session locks (from `joined`): the server's values win over the page's.
     this._locked = new Set();
-    this._features = new CallFeatures(this);
-    this._moderation = new Moderation(this);
-    this._recovery = new ConnectionRecovery(this);
+    this._router = new MessageRouter(() => this.state === "joined");
+    this._routeServerMessages();
+    const call = this._callContext();
+    // What every action of a feature checks and does: in the call, allowed here, sent, shown, reported.
+    const acting = ["inCall", "notInCall", "settings", "isLocked", "forbidden", "send", "on", "view", "emit"];
+    this._hand = new HandRaising(
+      narrow(call, [...acting, "localId", "participants", "listChanged"]),
+      (participant) => this._moderation.asksToSpeak(participant),
+    );
+    this._chat = new ChatMessages(narrow(call, [...acting, "localId"]), () => this._listOpen && this.setParticipantListVisible(false));
+    this._screenShare = new ScreenShare(narrow(call, [...acting, "voice", "localId", "participants", "remoteTracks", "peer", "listChanged"]));
+    this._speaker = new DominantSpeaker(narrow(call, ["participants", "on", "view", "emit"]));
+    this._monitors = new MediaMonitors(narrow(call, ["root", "voice", "settings", "localId", "participants", "peer", "send", "view"]));
+    this._moderation = new Moderation(
+      narrow(call, [...acting, "voice", "localId", "participants", "audioMuted", "videoPaused", "setAudioMuted", "setVideoPaused", "localMediaShown"]),
+      this._hand,
+    );
+    this._recovery = new ConnectionRecovery(
+      narrow(call, ["sessionId", "inCall", "localId", "view", "emit"], {
+        openSignaling: () => this._openSignaling(),
+        catchUp: (resumed) => this._resumed(resumed),
+        leaveSeat: () => this._leaveSeat(),
+        joinFields: () => this._joinFields(),
+        takeSeat: (joined) => {
+          this._takeSeat(joined);
+          this._startFeatures();
+        },
+        callOver: (why, close) => this._callOver(why, close),
+      }),
+    );
   }
 
-  // Result helpers for call-features.js.
-  _ok(data = null) {
-    return ok(data);
+  /**
+   * Everything a feature may use of this call: live views of its state (getters, since the view,
+   * the peer connection and our participant ID change with each join) and the few actions features
+   * take. Each feature is handed only the names it uses (`narrow`).
+   */
+  _callContext() {
+    const session = this;
+    return {
+      sessionId: this.sessionId,
+      root: this._container,
+      voice: this._voice,
+      participants: this._participants,
+      remoteTracks: this._remoteTracks,
+      get inCall() {
+        return session.state === "joined";
+      },
+      get localId() {
+        return session.participantId;
+      },
+      get settings() {
+        return session.settings;
+      },
+      get view() {
+        return session._view;
+      },
+      get peer() {
+        return session._peer;
+      },
+      get audioMuted() {
+        return session._audioMuted;
+      },
+      get videoPaused() {
+        return session._videoPaused;
+      },
+      isLocked: (name) => this._locked.has(name),
+      send: (type, fields) => Boolean(this._signaling) && this._signaling.send(type, fields),
+      on: (type, handler, options) => this._router.on(type, handler, options),
+      emit: (...args) => this._emitter.emit(...args),
+      listChanged: () => this._listChanged(),
+      forbidden: (what) => this._forbidden(what),
+      notInCall,
+      setAudioMuted: (muted) => this.setAudioMuted(muted),
+      setVideoPaused: (paused) => this.setVideoPaused(paused),
+      localMediaShown: () => this._localMediaShown(),
+    };
   }
 
-  _failed(error) {
-    return failed(error);
+  /** The server messages the session handles itself; the features register theirs. */
+  _routeServerMessages() {
+    const on = (type, handler, options) => this._router.on(type, handler, options);
+    on(
+      "joined",
+      (message) => {
+        if (this.state === "connecting") this._enterCall(message);
+      },
+      { always: true },
+    );
+    on(
+      "offer",
+      (message) => {
+        if (this._peer) this._peer.handleOffer(message);
+      },
+      { always: true },
+    );
+    on("error", (message) => this._serverError(message), { always: true });
+    on("participant_joined", (message) => this._participantJoined(message.participant || {}));
+    on("participant_left", (message) => this._participantLeft(message.participantId, String(message.reason || "")));
+    on("media", (message) => this._participantMedia(message));
+    on("removed", (message) => {
+      // Removed by a moderator, or "replaced": our call token joined again in another tab or device.
+      const replaced = message.reason === "replaced";
+      this._callOver(replaced ? "replaced" : "removed", { code: replaced ? CloseCode.REPLACED_BY_JOIN : CloseCode.REMOVED, reason: String(message.reason || "") });
+    });
+    on("session_ended", (message) => this._callOver("ended", { code: CloseCode.SESSION_ENDED, reason: String(message.reason || "") }));
   }
 
-  _notInCall() {
-    return notInCall();
+  get hand() {
+    return this._hand;
   }
 
-  get features() {
-    return this._features;
+  get chat() {
+    return this._chat;
+  }
+
+  get screenShare() {
+    return this._screenShare;
   }
 
   get moderation() {
@@ -178,7 +300,7 @@ export class CallSession {
       await joined;
       for (const problem of problems) this._view.notify(problem.message);
       await this._devices.start();
-      return ok({
+      return success({
         sessionId: this.sessionId,
         participantId: this.participantId,
         participants: this._participants.snapshots(),
@@ -270,11 +392,11 @@ export class CallSession {
       this._rejectJoin(new CallsError(ErrorCode.ERROR_JOIN_CANCELLED, "Left before the join completed."));
       this._cleanup();
       this._view.showLeft("left");
-      return ok();
+      return success();
     }
     if (this.state !== "joined") return notInCall();
     this._leaveBecause("left");
-    return ok();
+    return success();
   }
 
   /** Leave the call on our side: `reason` is "left", "timedOut" or "peerLeft". */
@@ -297,13 +419,13 @@ export class CallSession {
   setLayout(layout) {
     if (this.state !== "joined") return notInCall();
     const parsed = typeof layout === "string" ? parseLayout(layout) : null;
-    if (!parsed) return failed(new CallsError(ErrorCode.ERROR_JSON_EXCEPTION, "The layout must be TILE, SIDEBAR or SPOTLIGHT.", { field: "layout" }));
+    if (!parsed) return failure(new CallsError(ErrorCode.ERROR_JSON_EXCEPTION, "The layout must be TILE, SIDEBAR or SPOTLIGHT.", { field: "layout" }));
     if (parsed !== this._layout) {
       this._layout = parsed;
       this._view.setLayout(parsed);
       this._emitter.emit(Events.onCallLayoutChanged, parsed);
     }
-    return ok();
+    return success();
   }
 
   get layout() {
@@ -313,9 +435,9 @@ export class CallSession {
   /** Feature `pid` on this screen (nobody else sees it); "" unpins. */
   pinParticipant(pid) {
     if (this.state !== "joined") return notInCall();
-    if (pid && !this._participants.has(pid)) return failed(this._unknownParticipant(pid));
+    if (pid && !this._participants.has(pid)) return failure(unknownParticipant(pid));
     const previous = this._pinned;
-    if (previous === pid) return ok();
+    if (previous === pid) return success();
     this._pinned = pid;
     if (previous && this._participants.has(previous)) this._participants.update(previous, { isPinned: false });
     if (pid) this._participants.update(pid, { isPinned: true });
@@ -324,18 +446,18 @@ export class CallSession {
     }
     this._view.setPinned(pid);
     this._listChanged();
-    return ok();
+    return success();
   }
 
   setParticipantListVisible(visible) {
     if (this.state !== "joined") return notInCall();
-    if (visible && this._features._chatOpen) this._features.setChatOpen(false);
+    if (visible && this._chat.isOpen) this._chat.setOpen(false);
     if (this._listOpen !== visible) {
       this._listOpen = visible;
       this._view.setParticipantListOpen(visible);
       this._emitter.emit(visible ? Events.onParticipantListVisible : Events.onParticipantListHidden);
     }
-    return ok();
+    return success();
   }
 
   /**
@@ -344,10 +466,6 @@ export class CallSession {
    */
   moderate(pid, action) {
     return this._moderation.moderate(pid, action);
-  }
-
-  _unknownParticipant(pid) {
-    return new CallsError(ErrorCode.ERR_NOT_FOUND, "Nobody in this call has that participant ID.", { participantId: String(pid) });
   }
 
   // Devices.
@@ -486,11 +604,11 @@ export class CallSession {
       if (this.state !== "joined") return notInCall();
       try {
         await action();
-        return ok();
+        return success();
       } catch (error) {
         const reported = asCallsError(error, ErrorCode.ERROR_MEDIA_DEVICE);
         this._view.notify(reported.message);
-        return failed(reported);
+        return failure(reported);
       }
     };
     const result = this._actions.then(run);
@@ -502,53 +620,7 @@ export class CallSession {
 
   _receive(message) {
     if (this._recovery.takeReply(message)) return;
-    switch (message.type) {
-      case "joined":
-        if (this.state === "connecting") this._enterCall(message);
-        break;
-      case "offer":
-        if (this._peer) this._peer.handleOffer(message);
-        break;
-      case "participant_joined":
-        if (this.state === "joined") this._participantJoined(message.participant || {});
-        break;
-      case "participant_left":
-        if (this.state === "joined") this._participantLeft(message.participantId, String(message.reason || ""));
-        break;
-      case "media":
-        if (this.state === "joined") this._participantMedia(message);
-        break;
-      case "error":
-        this._serverError(message);
-        break;
-      case "moderation":
-        if (this.state === "joined") this._moderated(message);
-        break;
-      case "removed":
-        // Removed by a moderator, or "replaced": our call token joined again in another tab or device.
-        if (this.state === "joined") {
-          const replaced = message.reason === "replaced";
-          this._callOver(replaced ? "replaced" : "removed", { code: replaced ? CloseCode.REPLACED_BY_JOIN : CloseCode.REMOVED, reason: String(message.reason || "") });
-        }
-        break;
-      case "hand":
-        if (this.state === "joined") this._features.handChanged(message);
-        break;
-      case "chat":
-        if (this.state === "joined") this._features.chatReceived(message);
-        break;
-      case "screen_share":
-        if (this.state === "joined") this._features.screenShareChanged(message);
-        break;
-      case "dominant_speaker":
-        if (this.state === "joined") this._features.dominantSpeaker(message);
-        break;
-      case "session_ended":
-        if (this.state === "joined") this._callOver("ended", { code: CloseCode.SESSION_ENDED, reason: String(message.reason || "") });
-        break;
-      default:
-        console.debug("[calls] ignoring signaling message", message.type);
-    }
+    this._router.route(message);
   }
 
   _enterCall(message) {
@@ -556,8 +628,8 @@ export class CallSession {
     this._applyServerSettings(message);
     this._view.showCall();
     this._takeSeat(message);
-    this._features.start();
-    window.addEventListener("pagehide", this._onPageHide);
+    this._startFeatures();
+    this._stopPageHide = listenToWindow("pagehide", this._onPageHide);
     this._emitter.emit(Events.onSessionJoined, { sessionId: this.sessionId, participant: snapshot(this._participants.get(this.participantId)) });
     if (this._joinWaiter) this._joinWaiter.resolve();
   }
@@ -619,11 +691,12 @@ export class CallSession {
   _leaveSeat() {
     if (this._peer) this._peer.close();
     this._peer = null;
-    this._features.connectionReset();
+    this._screenShare.reset();
+    this._stopFeatures();
     for (const participant of this._participants.snapshots()) {
       this._participants.remove(participant.pid);
       this._view.removeParticipant(participant.pid);
-      this._features.participantLeft(participant.pid);
+      this._speaker.participantLeft(participant.pid);
       if (!participant.isLocal) this._emitter.emit(Events.onParticipantLeft, participant);
     }
     this._remoteTracks.clear();
@@ -648,7 +721,7 @@ export class CallSession {
     const me = message.participant && typeof message.participant === "object" ? message.participant : {};
     this._moderation.applyHolds({ audio: me.audioMutedByModerator, video: me.videoPausedByModerator });
     this._signaling.send("media", { audioMuted: this._audioMuted, videoPaused: this._videoPaused });
-    this._features.resumed();
+    this._monitors.resumed();
   }
 
   _participantJoined(wire) {
@@ -657,7 +730,7 @@ export class CallSession {
     this._view.addParticipant(snapshot(participant));
     const tracks = this._remoteTracks.get(participant.pid) || {};
     for (const [kind, track] of Object.entries(tracks)) {
-      if (kind === "screen") this._features.remoteScreen(participant.pid, track);
+      if (kind === "screen") this._screenShare.remoteTrack(participant.pid, track);
       else this._view.setTrack(participant.pid, kind, track);
     }
     if (this.settings.enableNotifications) this._view.notify(`${participant.name || "Guest"} joined`);
@@ -670,7 +743,7 @@ export class CallSession {
     this._remoteTracks.delete(pid);
     if (!participant || participant.isLocal) return;
     this._view.removeParticipant(pid);
-    this._features.participantLeft(pid);
+    this._speaker.participantLeft(pid);
     if (pid === this._pinned) {
       this._pinned = "";
       this._view.setPinned("");
@@ -736,14 +809,6 @@ export class CallSession {
     else this._callOver(LEFT_REASONS.get(code) || "disconnected", { code, reason });
   }
 
-  /**
-   * A moderator muted us or turned our camera off (the server has already stopped forwarding it, and
-   * holds it off until a moderator allows it again), or lifted that hold.
-   */
-  _moderated(message) {
-    this._moderation.moderated(message);
-  }
-
   /** The server ended the call, or the connection to it was lost. */
   _callOver(why, { code, reason }) {
     this.state = "left";
@@ -758,7 +823,7 @@ export class CallSession {
   /** `source` is "audio", "video" or "screen" (a screen share gets a tile of its own). */
   _remoteTrack(pid, source, track) {
     this._remoteTracks.set(pid, { ...this._remoteTracks.get(pid), [source]: track });
-    if (source === "screen") this._features.remoteScreen(pid, track);
+    if (source === "screen") this._screenShare.remoteTrack(pid, track);
     else this._view.setTrack(pid, source, track);
   }
 
@@ -842,17 +907,17 @@ export class CallSession {
       case "allow-participant-video":
         return this.moderate(pid, ModerationAction[action]);
       case "raise-hand":
-        return this._features.setHandRaised(!this._features.handRaised);
+        return this._hand.setRaised(!this._hand.raised);
       case "screen-share":
-        return this._features.setScreenSharing(!this._features.screenSharing);
+        return this._screenShare.setSharing(!this._screenShare.sharing);
       case "end-for-all":
-        return this._features.endForAll();
+        return this._moderation.endForAll();
       case "chat":
-        return this._features.setChatOpen(!this._features._chatOpen);
+        return this._chat.setOpen(!this._chat.isOpen);
       case "close-chat":
-        return this._features.setChatOpen(false);
+        return this._chat.setOpen(false);
       case "send-chat":
-        return this._features.sendChat(pid);
+        return this._chat.send(pid);
       case "stay":
         return this._idle.stay();
       case "rejoin":
@@ -880,7 +945,25 @@ export class CallSession {
       this.state = "failed";
       this._view.showError(reported);
     }
-    return failed(reported);
+    return failure(reported);
+  }
+
+  /** Once in the call, and again after joining anew on a new socket. */
+  _startFeatures() {
+    this._monitors.start();
+    this._hand.start();
+  }
+
+  _stopFeatures() {
+    this._monitors.stop();
+    this._screenShare.stop();
+  }
+
+  /** A feature the session locks off: said on screen too, and refused with AUTH_ERR_NO_ACCESS. */
+  _forbidden(what) {
+    const error = new CallsError(ErrorCode.AUTH_ERR_NO_ACCESS, `${what} is not allowed in this call.`);
+    this._view.notify(error.message);
+    return failure(error);
   }
 
   _reportError(error) {
@@ -892,9 +975,10 @@ export class CallSession {
     clearTimeout(this._joinTimer);
     this._recovery.stop();
     this._idle.cancel();
-    this._features.stop();
+    this._stopFeatures();
     this._devices.stop();
-    window.removeEventListener("pagehide", this._onPageHide);
+    if (this._stopPageHide) this._stopPageHide();
+    this._stopPageHide = null;
     if (this._media.videoTrack) this._media.videoTrack.removeEventListener("ended", this._onCameraEnded);
     if (this._peer) this._peer.close();
     if (this._signaling) this._signaling.close();

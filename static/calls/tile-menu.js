@@ -9,7 +9,7 @@
  * Tab close it and focus returns to the button that opened it.
  */
 
-import { h } from "./dom.js";
+import { focusedElement, h, listenToDocument } from "./dom.js";
 import { icon } from "./icons.js";
 
 /** The items for `participant`, as seen by a moderator or not: [{action, label, iconName}]. */
@@ -61,6 +61,7 @@ export class ParticipantMenu {
     this._onAction = onAction;
     this._moderator = false;
     this._opener = null;
+    this._stopOutside = null;
     this.element = h("div", { class: "cc-menu", role: "menu", hidden: true, id: "cc-participant-menu" });
     this.element.addEventListener("keydown", (event) => this._key(event));
     this._onOutside = (event) => {
@@ -110,7 +111,7 @@ export class ParticipantMenu {
     opener.setAttribute("aria-expanded", "true");
     this.element.hidden = false;
     this._place(opener);
-    document.addEventListener("pointerdown", this._onOutside, true);
+    this._stopOutside = listenToDocument("pointerdown", this._onOutside, true);
     items[0].focus();
   }
 
@@ -118,7 +119,8 @@ export class ParticipantMenu {
   close(refocus) {
     if (!this.isOpen) return;
     this.element.hidden = true;
-    document.removeEventListener("pointerdown", this._onOutside, true);
+    if (this._stopOutside) this._stopOutside();
+    this._stopOutside = null;
     const opener = this._opener;
     this._opener = null;
     if (opener) {
@@ -140,7 +142,7 @@ export class ParticipantMenu {
 
   _key(event) {
     const items = [...this.element.querySelectorAll('[role="menuitem"]')];
-    const index = items.indexOf(document.activeElement);
+    const index = items.indexOf(focusedElement());
     if (event.key === "Escape") {
       event.preventDefault();
       this.close(true);

@@ -8,11 +8,11 @@
 
 import { copyText } from "./clipboard.js";
 import { ControlBar, Header } from "./controls.js";
-import { h, replaceChildren } from "./dom.js";
+import { h, listenToDocument, replaceChildren } from "./dom.js";
 import { ErrorCode } from "./errors.js";
 import { icon } from "./icons.js";
-import { ChatPanel } from "./chat.js";
-import { ParticipantPanel } from "./participant-list.js";
+import { ChatPanel } from "./chat-panel.js";
+import { ParticipantPanel } from "./participant-panel.js";
 import { Tile } from "./tile.js";
 import { ParticipantMenu } from "./tile-menu.js";
 
@@ -91,6 +91,7 @@ export class CallView {
     this._moderator = false;
     this._tiles = new Map();
     this._onKeyDown = (event) => this._shortcut(event);
+    this._stopShortcuts = null;
 
     this._main = h("div", { class: "cc-stage__main" });
     this._strip = h("div", { class: "cc-stage__strip" });
@@ -169,7 +170,7 @@ export class CallView {
     this._screen.hidden = true;
     this._arrange();
     this._header.start();
-    document.addEventListener("keydown", this._onKeyDown);
+    if (!this._stopShortcuts) this._stopShortcuts = listenToDocument("keydown", this._onKeyDown);
   }
 
   /** The call is over for this browser: `reason` is "left", "disconnected" or "ended". */
@@ -513,7 +514,8 @@ export class CallView {
     this.setParticipantListOpen(false);
     this.setChatOpen(false);
     this._header.element.hidden = true;
-    document.removeEventListener("keydown", this._onKeyDown);
+    if (this._stopShortcuts) this._stopShortcuts();
+    this._stopShortcuts = null;
     for (const tile of this._tiles.values()) tile.destroy();
     this._tiles.clear();
     this._alone.hidden = true;

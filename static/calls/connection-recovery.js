@@ -4,7 +4,7 @@
  *
  * Media does not go through the socket, so a blip need not interrupt anyone.
  * When the socket drops, the view says "Reconnecting…" and a new socket is
- * tried (reconnect.js decides when). On it, `resume` carries on as the same
+ * tried (reconnect-policy.js decides when). On it, `resume` carries on as the same
  * participant with the same peer connection; the server answers with who is in
  * the call now, and what it said meanwhile follows. If the server has let us go
  * (it restarted, or we were away longer than its grace period) we join again on
@@ -13,7 +13,7 @@
 
 import { CallsError, CloseCode, ErrorCode } from "./errors.js";
 import { Events } from "./events.js";
-import { Reconnector } from "./reconnect.js";
+import { Reconnector } from "./reconnect-policy.js";
 
 export const REPLY_TIMEOUT_MS = 10_000;
 // Close codes after which the call is over, not interrupted. (A 1000 we did not ask for is not one:
@@ -47,9 +47,18 @@ function leaveReason(error) {
 }
 
 export class ConnectionRecovery {
-  /** @param {import("./session.js").CallSession} session */
-  constructor(session) {
-    this._session = session;
+  /**
+   * @param {object} call the part of the call this uses (session.js): sessionId, inCall, localId,
+   *   view, emit, and what a try needs of the session:
+   * @param {function(): import("./signaling.js").SignalingChannel} call.openSignaling a new socket, made the current one
+   * @param {function(object): void} call.catchUp apply `resumed` (same participant, same peer connection)
+   * @param {function(): void} call.leaveSeat the server no longer has us: drop the old participant
+   * @param {function(): object} call.joinFields what `join` says
+   * @param {function(object): void} call.takeSeat apply `joined` as a new participant, and start the features again
+   * @param {function(string, object): void} call.callOver leave the call with a reason, for the close `{code, reason}`
+   */
+  constructor(call) {
+    this._call = call;
     this._reconnector = null;
     this._waiter = null;
     this.resumeToken = "";
@@ -68,15 +77,15 @@ export class ConnectionRecovery {
   connectionLost(close) {
     this._rejectReply(new CallsError(ErrorCode.ERROR_CONNECTION_FAILED, "The signaling connection closed."));
     if (this._reconnector) return;
-    const session = this._session;
-    session._view.setConnectionState("reconnecting");
-    session._emitter.emit(Events.onConnectionLost, { sessionId: session.sessionId, code: close.code, reason: close.reason });
+    const call = this._call;
+    call.view.setConnectionState("reconnecting");
+    call.emit(Events.onConnectionLost, { sessionId: call.sessionId, code: close.code, reason: close.reason });
     this._reconnector = new Reconnector({
       attempt: () => this._attempt(),
       isFinal: (error) => FINAL_ERRORS.has(error.code),
       onGiveUp: (error) => {
         this._reconnector = null;
-        if (session.state === "joined") session._callOver(leaveReason(error), close);
+        if (call.inCall) call.callOver(leaveReason(error), close);
       },
     });
     this._reconnector.run();
@@ -103,26 +112,23 @@ export class ConnectionRecovery {
   }
 
   async _attempt() {
-    const session = this._session;
-    const channel = session._openSignaling();
+    const call = this._call;
+    const channel = call.openSignaling();
     await channel.open();
-    if (session.state !== "joined" || !this._reconnector) {
+    if (!call.inCall || !this._reconnector) {
       channel.close();
       return;
     }
     try {
-      const resumed = await this._request(channel, "resume", { participantId: session.participantId, resumeToken: this.resumeToken }, ["resumed"]);
-      this._restored(() => session._resumed(resumed));
+      const resumed = await this._request(channel, "resume", { participantId: call.localId, resumeToken: this.resumeToken }, ["resumed"]);
+      this._restored(() => call.catchUp(resumed));
     } catch (error) {
       if (error.code !== ErrorCode.ERR_CALL_NOT_A_PART) throw this._closing(channel, error);
       // The server no longer has us (it restarted, or we were gone too long): join again.
-      session._leaveSeat();
+      call.leaveSeat();
       try {
-        const joined = await this._request(channel, "join", session._joinFields(), ["joined"]);
-        this._restored(() => {
-          session._takeSeat(joined);
-          session._features.start();
-        });
+        const joined = await this._request(channel, "join", call.joinFields(), ["joined"]);
+        this._restored(() => call.takeSeat(joined));
       } catch (joinError) {
         throw this._closing(channel, joinError);
       }
@@ -130,11 +136,11 @@ export class ConnectionRecovery {
   }
 
   _restored(apply) {
-    const session = this._session;
+    const call = this._call;
     this._reconnector = null;
     apply();
-    session._view.setConnectionState("connected");
-    session._emitter.emit(Events.onConnectionRestored, { sessionId: session.sessionId });
+    call.view.setConnectionState("connected");
+    call.emit(Events.onConnectionRestored, { sessionId: call.sessionId });
   }
 
   _closing(channel, error) {

@@ -4,11 +4,10 @@
  * textContent. Styled as the participant panel (`.cc-panel`).
  */
 
+import { MAX_CHAT_CHARS } from "./chat-messages.js";
 import { h } from "./dom.js";
 import { icon } from "./icons.js";
 import { sidePanel } from "./side-panel.js";
-
-export const MAX_CHAT_CHARS = 2000;
 
 function clock(ms) {
   const date = new Date(ms);

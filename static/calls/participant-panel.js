@@ -8,7 +8,7 @@
  * participant who raised a hand.
  */
 
-import { h } from "./dom.js";
+import { fragmentFromHtml, h } from "./dom.js";
 import { icon } from "./icons.js";
 import { sidePanel } from "./side-panel.js";
 
@@ -102,14 +102,13 @@ export class ParticipantPanel {
   }
 
   _show(html) {
-    const template = document.createElement("template");
-    template.innerHTML = html;
-    for (const element of template.content.querySelectorAll("[data-icon]")) element.append(icon(element.dataset.icon));
+    const rows = fragmentFromHtml(html);
+    for (const element of rows.querySelectorAll("[data-icon]")) element.append(icon(element.dataset.icon));
     if (this._moderator) {
-      for (const row of template.content.querySelectorAll("[data-pid][data-audio-held='true'][data-hand-raised='true']")) {
+      for (const row of rows.querySelectorAll("[data-pid][data-audio-held='true'][data-hand-raised='true']")) {
         row.append(h("button", { type: "button", class: "cc-button cc-button--secondary cc-panel__allow", "data-action": "allow-participant-audio", text: "Allow to speak" }));
       }
     }
-    this._list.replaceChildren(template.content);
+    this._list.replaceChildren(rows);
   }
 }

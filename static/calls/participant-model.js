@@ -5,6 +5,8 @@
  * writing to an event's participant.
  */
 
+import { CallsError, ErrorCode } from "./errors.js";
+
 const DEFAULTS = {
   pid: "",
   uid: "",
@@ -43,6 +45,11 @@ export function makeParticipant(wire, isLocal) {
   if (wire.role === "guest") participant.isGuest = true;
   participant.isLocal = isLocal;
   return participant;
+}
+
+/** The error for a participant ID nobody in the call has (ERR_NOT_FOUND). */
+export function unknownParticipant(pid) {
+  return new CallsError(ErrorCode.ERR_NOT_FOUND, "Nobody in this call has that participant ID.", { participantId: String(pid) });
 }
 
 export function snapshot(participant) {
