@@ -20,12 +20,10 @@ export const REPLY_TIMEOUT_MS = 10_000;
 // the server only closes with it after our own "leave", and it is what comes back when something
 // else closed the socket under us.)
 const FINAL_CLOSE_CODES = new Set([
-  CloseCode.LEFT,
   CloseCode.REMOVED,
   CloseCode.SESSION_NOT_FOUND,
   CloseCode.SESSION_ENDED,
   CloseCode.INVALID_SESSION_ID,
-  CloseCode.CALL_TOKEN,
   // Our call token joined again elsewhere: coming back here would only push that join out in turn.
   CloseCode.REPLACED_BY_JOIN,
 ]);

@@ -1,6 +1,6 @@
 /**
  * The SDK's one error vocabulary: CometChat's codes, the same strings the
- * server sends on the wire (sessions_app/protocol.py).
+ * server sends on the wire (sessions_app/errors.py; tests/test_errors.py holds the two together).
  *
  * Every failure the SDK reports is a CallsError with a stable `code`; public
  * methods that resolve `{data, error}` hand out its plain-object form.
@@ -48,15 +48,12 @@ export const ErrorCode = Object.freeze({
   ERROR_JOIN_CANCELLED: "ERROR_JOIN_CANCELLED",
 });
 
-/** Websocket close codes the server uses (protocol.py), and the error each means. */
+/** Websocket close codes the server sends (sessions_app/errors.py), and the error each means. */
 export const CloseCode = Object.freeze({
   NORMAL_CLOSURE: 1000,
-  LEFT: 4000,
-  CALL_TOKEN: 4001,
   REMOVED: 4003,
   SESSION_NOT_FOUND: 4004,
   SILENT: 4008,
-  MESSAGE_TOO_BIG: 4009,
   SESSION_ENDED: 4010,
   INVALID_SESSION_ID: 4011,
   REPLACED: 4012,
@@ -68,11 +65,9 @@ export const CloseCode = Object.freeze({
 });
 
 const CLOSE_CODE_ERRORS = new Map([
-  [CloseCode.CALL_TOKEN, [ErrorCode.ERROR_CALL_TOKEN, "The call token was refused."]],
   [CloseCode.SESSION_NOT_FOUND, [ErrorCode.ERR_CALL_SESSION_NOT_FOUND, "This call does not exist."]],
   [CloseCode.SESSION_ENDED, [ErrorCode.ERR_CALL_TERMINATED, "This call has ended."]],
   [CloseCode.INVALID_SESSION_ID, [ErrorCode.ERROR_CALL_SESSION_ID, "The session ID is not valid."]],
-  [CloseCode.MESSAGE_TOO_BIG, [ErrorCode.ERROR_JSON_EXCEPTION, "The server refused a message that was too large."]],
   [CloseCode.REMOVED, [ErrorCode.AUTH_ERR_NO_ACCESS, "You were removed from this call.", { reason: "removed" }]],
   [CloseCode.REPLACED_BY_JOIN, [ErrorCode.ERR_CALL_USER_ALREADY_JOINED, "You joined this call from another tab or device.", { reason: "replaced" }]],
   [CloseCode.TOO_MANY_REQUESTS, [ErrorCode.ERR_TOO_MANY_REQUESTS, "Too many requests from this address: wait a minute."]],
@@ -123,7 +118,7 @@ export function notInCall() {
 export function errorForCloseCode(code, reason = "") {
   const known = CLOSE_CODE_ERRORS.get(code);
   if (known) return new CallsError(known[0], reason || known[1], { ...known[2], closeCode: code });
-  if (code === CloseCode.NORMAL_CLOSURE || code === CloseCode.LEFT) return null;
+  if (code === CloseCode.NORMAL_CLOSURE) return null;
   return new CallsError(ErrorCode.ERROR_CONNECTION_FAILED, reason || "The connection to the call server was lost.", {
     closeCode: code,
   });

@@ -1,5 +1,5 @@
 /**
- * The server's messages by `type` (sessions_app/protocol.py lists them): one table that the
+ * The server's messages by `type` (sessions_app/signaling/protocol.py lists them): one table that the
  * session and each feature register their handlers with, so every type has one handler and the
  * protocol the SDK understands reads off the registrations.
  */

@@ -3,7 +3,7 @@
  * call for everyone among them), and a moderator's hold on our own
  * microphone or camera.
  *
- * The server decides and enforces all of it (sessions_app/protocol.py): a
+ * The server decides and enforces all of it (sessions_app/signaling/protocol.py): a
  * call token carries the role, `moderate` and `end_for_all` from anyone but a
  * moderator are refused, and a held participant's own unmute is refused. The
  * SDK mirrors those rules so that nothing is offered, or sent, that the

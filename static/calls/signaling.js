@@ -1,6 +1,6 @@
 /**
  * The signaling websocket: JSON messages to and from /ws/calls/<sessionId>/
- * (the message types are those of sessions_app/protocol.py), plus a heartbeat.
+ * (the message types are those of sessions_app/signaling/protocol.py), plus a heartbeat.
  * The URL comes from config.js (the configured host).
  */
 
