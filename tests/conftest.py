@@ -1,6 +1,8 @@
+import asyncio
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -89,3 +91,39 @@ def channel_layer_of_this_test() -> Iterator[None]:
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+# The services' tests (tests/service_fakes.py): a recording MediaService in place of the SFU, and the bus.
+
+
+@pytest.fixture
+async def recording_media(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The app's MediaService for this test: a RecordingMedia (Django is set up by now to import it)."""
+    from sessions_app.services import media
+    from tests.service_fakes import RecordingMedia
+
+    fake = RecordingMedia()
+    monkeypatch.setattr(media, "_sfu", fake)
+    return fake
+
+
+@pytest.fixture
+async def bus() -> AsyncIterator[tuple[list[dict[str, Any]], Any]]:
+    """What the session's bus carries, as a socket of the session would hear it."""
+    from channels.layers import get_channel_layer
+
+    from sessions_app.services.broadcast import group_name
+
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    heard: list[dict[str, Any]] = []
+
+    async def listen(session_id: str) -> None:
+        await layer.group_add(group_name(session_id), channel)
+        while True:
+            heard.append(await layer.receive(channel))
+
+    tasks: list[asyncio.Task[None]] = []
+    yield heard, lambda session_id: tasks.append(asyncio.ensure_future(listen(session_id)))
+    for task in tasks:
+        task.cancel()

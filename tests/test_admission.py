@@ -2,94 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 
 from sessions_app import errors
 from sessions_app.errors import CallsError
 from sessions_app.models import CallSession, Participant, SessionType
-from sessions_app.services import admission, media
-from sessions_app.services.broadcast import group_name
+from sessions_app.services import admission
+from tests.service_fakes import RecordingMedia, no_signal, request, until_heard
 from tests.test_consumer import guest_token, new_session
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(30)]
-
-
-class RecordingMedia:
-    """A MediaService that records the commands it is given (``unavailable``: no media server)."""
-
-    process_id = "test-process"
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[Any, ...]] = []
-        self.unavailable = False
-
-    async def reserve(self, session_id: str) -> None:
-        if self.unavailable:
-            raise admission.MediaUnavailable(session_id)
-        self.calls.append(("reserve", session_id))
-
-    async def join(self, session_id: str, participant_id: str, signal: Any, sources: tuple[str, ...]) -> None:
-        self.calls.append(("join", participant_id, sources))
-
-    async def leave(self, session_id: str, participant_id: str) -> None:
-        self.calls.append(("leave", participant_id))
-
-    async def set_forwarding(self, session_id: str, participant_id: str, source: str, enabled: bool) -> None:
-        self.calls.append(("forward", participant_id, source, enabled))
-
-    async def close_all(self) -> None:
-        pass
-
-
-@pytest.fixture
-async def recording_media(monkeypatch: pytest.MonkeyPatch) -> RecordingMedia:
-    fake = RecordingMedia()
-    monkeypatch.setattr(media, "_sfu", fake)
-    return fake
-
-
-@pytest.fixture
-async def bus() -> AsyncIterator[tuple[list[dict[str, Any]], Any]]:
-    """What the session's bus carries, as a socket of the session would hear it."""
-    layer = get_channel_layer()
-    channel = await layer.new_channel()
-    heard: list[dict[str, Any]] = []
-
-    async def listen(session_id: str) -> None:
-        await layer.group_add(group_name(session_id), channel)
-        while True:
-            heard.append(await layer.receive(channel))
-
-    tasks: list[asyncio.Task[None]] = []
-    yield heard, lambda session_id: tasks.append(asyncio.ensure_future(listen(session_id)))
-    for task in tasks:
-        task.cancel()
-
-
-async def until_heard(heard: list[dict[str, Any]], kind: str) -> dict[str, Any]:
-    async def wait() -> dict[str, Any]:
-        while True:
-            for event in heard:
-                if event["type"] == kind:
-                    return event
-            await asyncio.sleep(0.01)
-
-    return await asyncio.wait_for(wait(), 5)
-
-
-def request(token: str, **fields: Any) -> admission.JoinRequest:
-    asked = {"display_name": "Ann", "audio_muted": False, "video_paused": False, "settings": {}}
-    return admission.JoinRequest(token=token, **{**asked, **fields})
-
-
-async def no_signal(event: Any) -> None:
-    raise AssertionError("the fake media service sends nothing")
 
 
 async def test_a_join_is_recorded_announced_and_given_its_media(recording_media: RecordingMedia, bus: Any) -> None:

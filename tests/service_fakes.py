@@ -1,0 +1,62 @@
+"""Stand-ins and helpers for the services' tests: a recording MediaService, join requests, the bus."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sessions_app.services import admission
+from sessions_app.sfu import MediaUnavailable, UnknownParticipant
+
+
+class RecordingMedia:
+    """A MediaService that records the commands it is given (``unavailable``: no media server)."""
+
+    process_id = "test-process"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.unavailable = False
+        self.gone: set[str] = set()  # participants whose media connection is gone
+
+    async def reserve(self, session_id: str) -> None:
+        if self.unavailable:
+            raise MediaUnavailable(session_id)
+        self.calls.append(("reserve", session_id))
+
+    async def join(self, session_id: str, participant_id: str, signal: Any, sources: tuple[str, ...]) -> None:
+        self.calls.append(("join", participant_id, sources))
+
+    async def leave(self, session_id: str, participant_id: str) -> None:
+        self.calls.append(("leave", participant_id))
+
+    async def set_forwarding(self, session_id: str, participant_id: str, source: str, enabled: bool) -> None:
+        self.calls.append(("forward", participant_id, source, enabled))
+
+    async def set_screen_share(self, session_id: str, participant_id: str, enabled: bool) -> None:
+        if participant_id in self.gone:
+            raise UnknownParticipant(participant_id)
+        self.calls.append(("screen", participant_id, enabled))
+
+    async def close_all(self) -> None:
+        pass
+
+
+async def until_heard(heard: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    async def wait() -> dict[str, Any]:
+        while True:
+            for event in heard:
+                if event["type"] == kind:
+                    return event
+            await asyncio.sleep(0.01)
+
+    return await asyncio.wait_for(wait(), 5)
+
+
+def request(token: str, **fields: Any) -> admission.JoinRequest:
+    asked = {"display_name": "Ann", "audio_muted": False, "video_paused": False, "settings": {}}
+    return admission.JoinRequest(token=token, **{**asked, **fields})
+
+
+async def no_signal(event: Any) -> None:
+    raise AssertionError("the fake media service sends nothing")
