@@ -1,0 +1,1 @@
+"""The pages people open (home, the share link, its host link), the participant panel and ``/metrics``."""
