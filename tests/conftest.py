@@ -118,12 +118,18 @@ async def bus() -> AsyncIterator[tuple[list[dict[str, Any]], Any]]:
     channel = await layer.new_channel()
     heard: list[dict[str, Any]] = []
 
-    async def listen(session_id: str) -> None:
-        await layer.group_add(group_name(session_id), channel)
+    async def receive() -> None:
         while True:
             heard.append(await layer.receive(channel))
 
     tasks: list[asyncio.Task[None]] = []
-    yield heard, lambda session_id: tasks.append(asyncio.ensure_future(listen(session_id)))
+
+    async def listen(session_id: str) -> None:
+        """Hear ``session_id``'s bus from now on (in its group before this returns)."""
+        await layer.group_add(group_name(session_id), channel)
+        if not tasks:
+            tasks.append(asyncio.ensure_future(receive()))
+
+    yield heard, listen
     for task in tasks:
         task.cancel()

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(30)]
 async def test_a_join_is_recorded_announced_and_given_its_media(recording_media: RecordingMedia, bus: Any) -> None:
     heard, listen = bus
     session = await new_session(session_type=SessionType.VOICE)
-    listen(session.session_id)
+    await listen(session.session_id)
     admitted = await admission.join(session, request(await guest_token(session.session_id)), no_signal, sender="me")
     participant = admitted.participant
     assert participant.display_name == "Ann" and participant.is_present
@@ -47,7 +47,7 @@ async def test_a_locked_start_muted_holds_whatever_the_client_asks(recording_med
 async def test_the_same_token_joining_again_replaces_the_first_join(recording_media: RecordingMedia, bus: Any) -> None:
     heard, listen = bus
     session = await new_session()
-    listen(session.session_id)
+    await listen(session.session_id)
     token = await guest_token(session.session_id)
     first = await admission.join(session, request(token), no_signal)
     second = await admission.join(session, request(token), no_signal)

@@ -34,7 +34,7 @@ async def test_a_media_change_reaches_the_sfu_the_record_and_everyone_else(
 ) -> None:
     heard, listen = bus
     session_id, pid = await joined(recording_media)
-    listen(session_id)
+    await listen(session_id)
     state: MediaState = {"audio_muted": True, "video_paused": False, "audio_held": False, "video_held": False}
     await presence.change_media(session_id, pid, state, sender="ann's socket")
     assert recording_media.calls == [("forward", pid, "audio", False), ("forward", pid, "video", True)]
@@ -49,7 +49,7 @@ async def test_a_hand_keeps_its_place_in_the_queue_and_is_announced_to_everyone(
 ) -> None:
     heard, listen = bus
     session_id, pid = await joined(recording_media)
-    listen(session_id)
+    await listen(session_id)
     await presence.raise_hand(session_id, pid, True)
     first = await until_heard(heard, "call.hand")
     assert first["participant_id"] == pid and first["raised_at_ms"] > 0 and first["sender"] == ""
@@ -65,7 +65,7 @@ async def test_a_hand_keeps_its_place_in_the_queue_and_is_announced_to_everyone(
 async def test_sharing_a_screen_needs_a_media_connection(recording_media: RecordingMedia, bus: Any) -> None:
     heard, listen = bus
     session_id, pid = await joined(recording_media)
-    listen(session_id)
+    await listen(session_id)
     await presence.share_screen(session_id, pid, True)
     assert recording_media.calls == [("screen", pid, True)]
     assert (await participant(pid)).is_presenting
