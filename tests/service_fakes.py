@@ -18,6 +18,7 @@ class RecordingMedia:
         self.calls: list[tuple[Any, ...]] = []
         self.unavailable = False
         self.gone: set[str] = set()  # participants whose media connection is gone
+        self.failing = False  # the media server fails to start a participant's media
 
     async def reserve(self, session_id: str) -> None:
         if self.unavailable:
@@ -25,6 +26,8 @@ class RecordingMedia:
         self.calls.append(("reserve", session_id))
 
     async def join(self, session_id: str, participant_id: str, signal: Any, sources: tuple[str, ...]) -> None:
+        if self.failing:
+            raise RuntimeError("the media server failed")
         self.calls.append(("join", participant_id, sources))
 
     async def leave(self, session_id: str, participant_id: str) -> None:

@@ -101,3 +101,19 @@ async def test_a_guest_token_minted_before_the_call_went_members_only_admits_no_
     with pytest.raises(CallsError) as refused:
         await admission.join(session, request(token), no_signal)
     assert refused.value.code == errors.ERR_GUESTS_NOT_ALLOWED
+
+
+async def test_a_join_whose_media_fails_once_recorded_is_let_go(recording_media: RecordingMedia, bus: Any) -> None:
+    """Nobody else would ever record it as gone: no socket serves it yet."""
+    heard, listen = bus
+    session = await new_session()
+    await listen(session.session_id)
+    recording_media.failing = True
+    with pytest.raises(RuntimeError):
+        await admission.join(session, request(await guest_token(session.session_id)), no_signal)
+    joined = await until_heard(heard, "call.participant_joined")
+    left = await until_heard(heard, "call.participant_left")
+    assert left["participant_id"] == joined["participant"]["pid"]
+    assert left["reason"] == errors.LEAVE_REASON_DISCONNECTED
+    still_present = database_sync_to_async(Participant.objects.filter(left_at__isnull=True).count)
+    assert await still_present() == 0

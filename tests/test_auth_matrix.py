@@ -28,8 +28,8 @@ from django.utils import timezone
 from sessions_app import errors
 from sessions_app.models import App, AppUser, AuthToken, CallSession, CallToken, Participant, SessionStatus
 from sessions_app.services.moderation import end_call
-from sessions_app.signaling.live import reset_calls
 from sessions_app.tokens import CallTokenGenerator, call_tokens
+from tests.calls_state import reset_calls
 from tests.test_consumer import open_socket, receive_type
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]

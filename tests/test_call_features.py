@@ -21,7 +21,7 @@ from sessions_app.sfu import SFU, MediaConfig, MediaEvent
 from sessions_app.sfu import DominantSpeaker as SpeakerEvent
 from sessions_app.sfu.speakers import DominantSpeaker
 from sessions_app.signaling import protocol
-from sessions_app.signaling.live import reset_calls
+from tests.calls_state import reset_calls
 from tests.media_client import MediaClient
 from tests.test_consumer import answer_offers, join, new_session, open_socket, receive_type
 from tests.test_sfu import connect, wait_until

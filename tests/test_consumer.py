@@ -17,9 +17,10 @@ from channels.testing import WebsocketCommunicator
 from sessions_app import errors
 from sessions_app.models import CallSession, Participant, SessionStatus
 from sessions_app.signaling import protocol
-from sessions_app.signaling.live import RESUME_GRACE_S, reset_calls
+from sessions_app.signaling.live import RESUME_GRACE_S
 from sessions_app.signaling.routing import websocket_urlpatterns
 from sessions_app.tokens import call_tokens
+from tests.calls_state import reset_calls
 from tests.media_client import MediaClient
 from tests.test_sfu import wait_until
 
@@ -216,6 +217,24 @@ async def test_presence_join_media_and_leave(sfu_cleanup: None) -> None:
     while output["type"] == "websocket.send" and json.loads(output["text"])["type"] == "pong":
         output = await ann.receive_output()  # answers to the keep-alive pings still on their way
     assert output["type"] == "websocket.close"
+
+
+async def test_people_joining_at_once_all_stay_in_the_call(sfu_cleanup: None) -> None:
+    """
+    The single-process server closes ghosts of a stopped server when someone joins; joins under way
+    at the same moment (recorded, not yet served) are not ghosts, and the first reply is ``joined``.
+    """
+    session = await new_session()
+    sockets = [await open_socket(session.session_id) for _ in range(4)]
+    tokens = [await guest_token(session.session_id) for _ in sockets]
+    for socket, token in zip(sockets, tokens, strict=True):
+        await socket.send_json_to({"type": "join", "token": token, "displayName": "Someone"})
+    firsts = [await socket.receive_json_from(timeout=10) for socket in sockets]
+    assert [first["type"] for first in firsts] == ["joined"] * 4
+    rows = await database_sync_to_async(lambda: list(Participant.objects.filter(session__pk=session.pk)))()
+    assert len(rows) == 4 and all(row.left_at is None for row in rows), [(r.leave_reason, r.left_at) for r in rows]
+    for socket in sockets:
+        await socket.disconnect()
 
 
 async def answer_offers(communicator: WebsocketCommunicator, client: MediaClient) -> None:

@@ -33,7 +33,7 @@ from sessions_app.services.media import get_sfu
 from sessions_app.services.session_settings import DEFAULTS
 from sessions_app.signaling import protocol
 from sessions_app.signaling.limits import MessageBudget
-from sessions_app.signaling.live import reset_calls
+from tests.calls_state import reset_calls
 from tests.media_client import MediaClient
 from tests.test_consumer import guest_token, new_session, open_socket, receive_type
 from tests.test_sfu import wait_until

@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from sessions_app import turn
 from sessions_app.signaling import protocol
-from sessions_app.signaling.live import reset_calls
+from tests.calls_state import reset_calls
 from tests.test_consumer import join, new_session, open_socket
 
 SETTINGS_PATH = Path(__file__).resolve().parents[1] / "calls_project" / "settings.py"

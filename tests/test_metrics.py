@@ -10,7 +10,7 @@ from django.test import AsyncClient
 
 from sessions_app.services.media import get_sfu
 from sessions_app.sfu import MediaEvent
-from sessions_app.signaling.live import reset_calls
+from tests.calls_state import reset_calls
 
 TOKEN = "metrics-test-token"
 

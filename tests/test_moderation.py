@@ -30,7 +30,7 @@ _opened: list[WebsocketCommunicator] = []
 
 async def close_sockets_and_media() -> None:
     """Close every socket a test opened, then the SFU's peer connections (no transport left to the GC)."""
-    from sessions_app.signaling.live import reset_calls
+    from tests.calls_state import reset_calls
 
     while _opened:
         await _opened.pop().disconnect()

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
 @pytest.fixture(autouse=True)
 async def loopback_media(settings: Any) -> AsyncIterator[None]:
-    from sessions_app.signaling.live import reset_calls
+    from tests.calls_state import reset_calls
 
     settings.CALLS_MEDIA_IPS = ["127.0.0.1"]
     yield

@@ -26,7 +26,7 @@ from django.test import AsyncClient, Client, override_settings
 
 from calls_project.asgi import application as asgi_application
 from sessions_app.models import CallSession, Participant, SessionStatus
-from sessions_app.signaling.live import reset_calls
+from tests.calls_state import reset_calls
 from tests.media_client import MediaClient
 from tests.test_consumer import open_socket, receive_type
 from tests.test_sfu import wait_until

@@ -15,7 +15,7 @@ from sessions_app.errors import CallsError
 from sessions_app.models import App, CallSession
 from sessions_app.services.media import get_sfu
 from sessions_app.services.session_settings import DEFAULTS, clean_settings, effective_settings, forbidden_messages
-from sessions_app.signaling.live import reset_calls
+from tests.calls_state import reset_calls
 from tests.test_consumer import guest_token, open_socket, receive_type
 from tests.test_sfu import wait_until
 

@@ -1,7 +1,7 @@
 """
 A Daphne process's SFU when media runs in workers: the embedded SFU's calls, sent over the channel layer.
 
-The consumer cannot tell it from the embedded SFU: both are a ``MediaService``, with the
+The services cannot tell it from the embedded SFU: both are a ``MediaService``, with the
 same ``SendSignal`` per participant, which hears the events the worker sends back. It also
 watches the workers hosting this process's participants; when one dies, ``on_media_lost``
 hears which participants lost their media, so they can join again (and their session lands

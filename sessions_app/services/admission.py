@@ -1,5 +1,5 @@
 """
-Admission: who may join a call, with what settings and media, and the join itself.
+Admission: who may join a call, with what settings and media, the join itself, and coming back.
 
 A ``join`` is checked and carried out here, in one pass the signaling consumer makes
 once: the call token (``tokens.py``), the session's guest policy, a media server for the
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from .. import errors
@@ -54,13 +55,14 @@ async def join(
     signal: SendSignal,
     *,
     sender: str = "",
-    is_live: Callable[[str], bool] | None = None,
+    is_live: Callable[[str, datetime], bool] | None = None,
 ) -> Admitted:
     """
     Admit ``request`` into ``session`` or raise CallsError with the reason's code. ``signal`` is
     how the SFU reaches the participant (its offers); ``sender`` the channel name of its socket;
     ``is_live`` (a single-process server knows every live participant) tells ghosts of a
-    stopped server from the present.
+    stopped server from the present. A join that fails once recorded is recorded as left
+    (``disconnected``) before the error goes on: nobody would ever let it go otherwise.
     """
     session_id = session.session_id
     try:
@@ -102,13 +104,35 @@ async def join(
             {"maxParticipants": exc.max_participants},
         ) from None
     participant = admission.participant
-    for replaced in admission.replaced:
-        await departures.evict(session_id, replaced, errors.LEAVE_REASON_REPLACED, recorded=True)
-        # Its socket frees its media too, if it still has one: a process that died (its browser is
-        # the one joining again) leaves nobody else to.
-        await media.leave(session_id, replaced)
-    await broadcast.participant_joined(session_id, participant.as_wire(), sender)
-    sources = ("audio",) if session.session_type == SessionType.VOICE else ("audio", "video")
-    await media.join(session_id, participant.participant_id, signal, sources)
-    await apply_media_state(session_id, participant.participant_id, participant.audio_muted, participant.video_paused)
+    pid = participant.participant_id
+    try:
+        for replaced in admission.replaced:
+            await departures.evict(session_id, replaced, errors.LEAVE_REASON_REPLACED, recorded=True)
+            # Its socket frees its media too, if it still has one: a process that died (its browser is
+            # the one joining again) leaves nobody else to.
+            await media.leave(session_id, replaced)
+        await broadcast.participant_joined(session_id, participant.as_wire(), sender)
+        sources = ("audio",) if session.session_type == SessionType.VOICE else ("audio", "video")
+        await media.join(session_id, pid, signal, sources)
+        await apply_media_state(session_id, pid, participant.audio_muted, participant.video_paused)
+    except Exception:
+        await departures.leave_call(session_id, pid, errors.LEAVE_REASON_DISCONNECTED)
+        raise
     return Admitted(participant, admission.others, identity, effective, locked, forbidden)
+
+
+async def resume(session_id: str, participant_id: str) -> tuple[Participant, list[Participant]]:
+    """
+    A participant back on a new socket: itself and the others as they stand now, its media as the
+    record says (a moderator may have acted meanwhile, from another process). Raise
+    CallsError(ERR_CALL_NOT_A_PART) when it was removed, or replaced by a newer join, while its
+    socket was away, after freeing what is left of it: it must join again.
+    """
+    me, others = await presence.present(participant_id)
+    if not me.is_present:
+        await departures.leave_call(session_id, participant_id, me.leave_reason)
+        raise CallsError(
+            errors.ERR_CALL_NOT_A_PART, "The call no longer has this participant: join again.", {"resume": False}
+        )
+    await apply_media_state(session_id, participant_id, me.audio_muted, me.video_paused)
+    return me, others

@@ -96,3 +96,13 @@ async def answer(session_id: str, participant_id: str, sdp: str) -> None:
 async def set_views(session_id: str, participant_id: str, views: list[tuple[str, str, int, int]]) -> None:
     """How big the participant shows each video it receives: (publisher, source, width, height)s."""
     await get_sfu().set_views(session_id, participant_id, views)
+
+
+async def repeat_offer(session_id: str, participant_id: str) -> None:
+    """Send the participant the offer still waiting for its answer again (its socket was replaced)."""
+    await get_sfu().repeat_offer(session_id, participant_id)
+
+
+async def release(session_id: str, participant_id: str) -> None:
+    """Free a participant's media (a no-op when it has none here); its leave is recorded elsewhere."""
+    await get_sfu().leave(session_id, participant_id)

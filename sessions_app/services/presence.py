@@ -85,13 +85,13 @@ def admit(
     video_paused: bool,
     served_by: str = "",
     client_ip: str | None = None,
-    is_live: Callable[[str], bool] | None = None,
+    is_live: Callable[[str, datetime], bool] | None = None,
 ) -> Admission:
     """
     Record a join (and the meeting's start) unless a moderator removed this identity or the call is
     full. One call token is one participant: whoever is present with the same token leaves
-    (``replaced``) in the same transaction. ``is_live`` (the single-process server, which knows
-    every live participant) says who is really present: the others are ghosts of a stopped server.
+    (``replaced``) in the same transaction. ``is_live(participant_id, joined_at)`` (the single-process
+    server knows who it serves) says who is really present: the others are ghosts of a stopped server.
     A moderator's holds on this identity carry over: it starts muted, or with its camera off.
     """
     now = timezone.now()
@@ -102,7 +102,7 @@ def admit(
             raise RemovedFromCall
         present = list(session.participants.filter(left_at__isnull=True))
         if is_live is not None:
-            ghosts = [other.pk for other in present if not is_live(other.participant_id)]
+            ghosts = [other.pk for other in present if not is_live(other.participant_id, other.joined_at)]
             if ghosts:
                 Participant.objects.filter(pk__in=ghosts).update(left_at=now, leave_reason=LEAVE_REASON_SERVER_STOPPED)
                 present = [other for other in present if other.pk not in ghosts]
@@ -217,6 +217,39 @@ def set_hand(participant_id: str, raised: bool) -> int:
 @off_the_loop
 def set_presenting(participant_id: str, presenting: bool) -> None:
     Participant.objects.filter(participant_id=participant_id).update(is_presenting=presenting)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaChange:
+    """A participant's own change of media: its state now, and what a moderator's hold kept off."""
+
+    state: MediaState
+    refusal: CallsError | None
+
+
+async def change_own_media(
+    session_id: str, participant_id: str, current: MediaState, audio_muted: bool, video_paused: bool, sender: str = ""
+) -> MediaChange:
+    """
+    The participant's own microphone and camera. What a moderator holds stays off: the rest of the
+    change applies, and the refusal says what is held (the participant raises its hand to ask).
+    """
+    state: MediaState = {
+        **current,
+        "audio_muted": audio_muted or current["audio_held"],
+        "video_paused": video_paused or current["video_held"],
+    }
+    if (state["audio_muted"], state["video_paused"]) != (current["audio_muted"], current["video_paused"]):
+        await change_media(session_id, participant_id, state, sender)
+    held = "audio" if state["audio_muted"] != audio_muted else "video" if state["video_paused"] != video_paused else ""
+    refusal = None
+    if held:
+        refusal = CallsError(
+            errors.AUTH_ERR_NO_ACCESS,
+            "A moderator turned this off: raise your hand to ask to turn it back on.",
+            {"reason": errors.REFUSAL_HELD, "kind": held},
+        )
+    return MediaChange(state, refusal)
 
 
 async def change_media(session_id: str, participant_id: str, state: MediaState, sender: str = "") -> None:

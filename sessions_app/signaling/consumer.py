@@ -26,7 +26,7 @@ from .. import errors, turn
 from ..errors import CallsError
 from ..links import is_valid_session_id
 from ..models import CallSession
-from ..services import admission, broadcast, departures, media, moderation, presence
+from ..services import admission, broadcast, departures, media, moderation, permissions, presence
 from ..services.broadcast import ChatMessage, MediaState, group_name
 from . import protocol
 from .limits import MessageBudget, too_many_connects
@@ -35,16 +35,14 @@ from .silence import Heard, silence_watch
 
 logger = logging.getLogger(__name__)
 
-# Client messages a session's locked settings can forbid, by the name session_settings uses.
-FORBIDDABLE = {
+# Client messages that are actions a role or a session's locks may forbid (services/permissions.py).
+ACTIONS: dict[type, str] = {
     protocol.Chat: "chat",
     protocol.Hand: "hand",
     protocol.ScreenShare: "screen_share",
     protocol.Moderate: "moderate",
-    # Ending the call for everyone is moderation too: a call without moderation has no such button.
-    protocol.EndForAll: "moderate",
+    protocol.EndForAll: "end_for_all",
 }
-MODERATOR_ONLY = (protocol.Moderate, protocol.EndForAll)
 
 
 class CallConsumer(AsyncWebsocketConsumer):
@@ -175,16 +173,8 @@ class CallConsumer(AsyncWebsocketConsumer):
         live = self.live
         if live is None:
             raise CallsError(errors.ERR_CALL_NOT_A_PART, "Join the call first.")
-        if isinstance(message, MODERATOR_ONLY) and not live.is_moderator:
-            raise CallsError(
-                errors.AUTH_ERR_NO_ACCESS, "Only a moderator can do this.", {"reason": errors.REFUSAL_ROLE}
-            )
-        if FORBIDDABLE.get(type(message)) in live.forbidden:
-            raise CallsError(
-                errors.AUTH_ERR_NO_ACCESS,
-                "The host does not allow this in this call.",
-                {"reason": errors.REFUSAL_LOCKED},
-            )
+        if (action := ACTIONS.get(type(message))) is not None:
+            permissions.check(action, is_moderator=live.is_moderator, forbidden=live.forbidden)
         session_id, participant_id = self.session_id, live.participant_id
         if isinstance(message, protocol.Answer):
             await media.answer(session_id, participant_id, message.sdp)
@@ -214,7 +204,7 @@ class CallConsumer(AsyncWebsocketConsumer):
         assert self.session is not None
         registry = get_live_participants()
         # With the in-memory channel layer this process is the whole server: whoever it does not serve is gone.
-        is_live = registry.__contains__ if isinstance(self.channel_layer, InMemoryChannelLayer) else None
+        is_live = registry.may_be_serving if isinstance(self.channel_layer, InMemoryChannelLayer) else None
         # The SFU's offer waits in the route until the client has its ``joined``.
         route = SignalRoute()
         request = admission.JoinRequest(
@@ -269,17 +259,15 @@ class CallConsumer(AsyncWebsocketConsumer):
             raise CallsError(errors.ERR_CALL_USER_ALREADY_JOINED, "This connection is already in the call.")
         registry = get_live_participants()
         live = registry.claim(message.participant_id, self.session_id, message.resume_token)
-        gone = CallsError(
-            errors.ERR_CALL_NOT_A_PART, "The call no longer has this participant: join again.", {"resume": False}
-        )
         if live is None:
-            raise gone
-        me, others = await presence.present(live.participant_id)
-        if not me.is_present:
-            # Removed, or replaced by a newer join, while its socket was away: free what is left of it.
+            raise CallsError(
+                errors.ERR_CALL_NOT_A_PART, "The call no longer has this participant: join again.", {"resume": False}
+            )
+        try:
+            me, others = await admission.resume(self.session_id, live.participant_id)
+        except CallsError:
             registry.discard(live.participant_id)
-            await departures.leave_call(live.session_id, live.participant_id, me.leave_reason)
-            raise gone
+            raise
         previous, live.channel_name = live.channel_name, self.channel_name
         self.live = live
         if previous:
@@ -289,37 +277,24 @@ class CallConsumer(AsyncWebsocketConsumer):
         # A moderator may have acted meanwhile (from another process): the database knows.
         live.audio_muted, live.video_paused = me.audio_muted, me.video_paused
         live.audio_held, live.video_held = me.audio_held, me.video_held
-        await media.apply_media_state(self.session_id, live.participant_id, live.audio_muted, live.video_paused)
         await self._send(protocol.resumed_message(me.as_wire(), [other.as_wire() for other in others]))
         if not await live.route.attach(self._send):
             # An offer sent just before the drop may have lost its answer: ask again.
-            await media.get_sfu().repeat_offer(self.session_id, live.participant_id)
+            await media.repeat_offer(self.session_id, live.participant_id)
 
     async def _own_media(self, live: LiveParticipant, message: protocol.MediaState) -> None:
-        """
-        The participant's own microphone and camera. What a moderator holds stays off: the rest of the
-        change applies, and the refusal says what is held (the participant raises its hand to ask).
-        """
-        audio_muted = message.audio_muted or live.audio_held
-        video_paused = message.video_paused or live.video_held
-        if (audio_muted, video_paused) != (live.audio_muted, live.video_paused):
-            live.audio_muted, live.video_paused = audio_muted, video_paused
-            state: MediaState = {
-                "audio_muted": audio_muted,
-                "video_paused": video_paused,
-                "audio_held": live.audio_held,
-                "video_held": live.video_held,
-            }
-            await presence.change_media(self.session_id, live.participant_id, state, sender=self.channel_name)
-        held = (
-            "audio" if audio_muted != message.audio_muted else "video" if video_paused != message.video_paused else ""
+        current: MediaState = {
+            "audio_muted": live.audio_muted,
+            "video_paused": live.video_paused,
+            "audio_held": live.audio_held,
+            "video_held": live.video_held,
+        }
+        change = await presence.change_own_media(
+            self.session_id, live.participant_id, current, message.audio_muted, message.video_paused, self.channel_name
         )
-        if held:
-            raise CallsError(
-                errors.AUTH_ERR_NO_ACCESS,
-                "A moderator turned this off: raise your hand to ask to turn it back on.",
-                {"reason": errors.REFUSAL_HELD, "kind": held},
-            )
+        live.audio_muted, live.video_paused = change.state["audio_muted"], change.state["video_paused"]
+        if change.refusal is not None:
+            raise change.refusal
 
     @staticmethod
     def _chat_message(live: LiveParticipant, text: str) -> ChatMessage:
@@ -419,7 +394,7 @@ class CallConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
         await self._send(protocol.removed_message(event["reason"]))
         try:
-            await media.get_sfu().leave(self.session_id, live.participant_id)
+            await media.release(self.session_id, live.participant_id)
         finally:
             close_code = (
                 errors.WS_4014_REPLACED_BY_JOIN

@@ -21,9 +21,9 @@ import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from ..services.media import reset_sfu
 from ..sfu import MediaEvent
 from . import protocol
 
@@ -99,12 +99,22 @@ class LiveParticipants:
 
     def __init__(self) -> None:
         self._by_id: dict[str, LiveParticipant] = {}
+        # Joins recorded since then are this process's own, even before they are added here.
+        self.started_at = datetime.now(UTC)
 
     def __len__(self) -> int:
         return len(self._by_id)
 
     def __contains__(self, participant_id: object) -> bool:
         return participant_id in self._by_id
+
+    def may_be_serving(self, participant_id: str, joined_at: datetime) -> bool:
+        """
+        Whether this process serves a participant the database says is present, or may be about to:
+        one that joined since the registry started is a join of this process still under way. (The
+        rest, when this process is the whole server, are ghosts of a server that stopped.)
+        """
+        return participant_id in self._by_id or joined_at >= self.started_at
 
     def away(self) -> int:
         """How many are waiting to resume (their socket dropped, their grace runs)."""
@@ -179,9 +189,3 @@ async def reset_live_participants() -> None:
     if _live is not None:
         await _live.close_all()
     _live = None
-
-
-async def reset_calls() -> None:
-    """Forget the participants waiting to resume, then close every call and the SFU (tests, shutdown)."""
-    await reset_live_participants()
-    await reset_sfu()

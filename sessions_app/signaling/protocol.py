@@ -1,5 +1,5 @@
 """
-The signaling wire format: every message type, error code and close code.
+The signaling wire format: every message type, both ways (codes and reasons are ``errors.py``'s).
 
 This module is the one place that says what a valid message is. The
 consumer parses raw text with ``parse_client_message()`` and builds every

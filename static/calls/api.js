@@ -1,5 +1,5 @@
 /**
- * The calls server's REST API (/api/v1, sessions_app/openapi.py) on the
+ * The calls server's REST API (/api/v1, sessions_app/api/openapi.py) on the
  * configured host. Authentication is by headers only (appid, authtoken),
  * never cookies, so the same calls work from an embedding site's origin.
  */

@@ -13,7 +13,7 @@ import { getConfig, requireConfig } from "./config.js";
 import { clearLogin, loadLogin, saveLogin } from "./credentials.js";
 import { CallsError, ErrorCode, failure, success } from "./errors.js";
 
-// The server's rule for uids (sessions_app/api_support.py).
+// The server's rule for uids (sessions_app/api/support.py).
 const UID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
 
 let loggedIn = null; // {appId, user, authToken}

@@ -726,6 +726,11 @@ export class CallSession {
 
   _participantJoined(wire) {
     if (!wire.pid || wire.pid === this.participantId) return;
+    // Someone who joined while we were joining is in `joined` and may be announced as well: once is news.
+    if (this._participants.has(wire.pid)) {
+      this._participantMedia({ ...wire, participantId: wire.pid });
+      return;
+    }
     const participant = this._participants.put(makeParticipant(wire, false));
     this._view.addParticipant(snapshot(participant));
     const tracks = this._remoteTracks.get(participant.pid) || {};

@@ -6,7 +6,7 @@
 
 import { CallsError, ErrorCode } from "./errors.js";
 
-// The server closes a socket silent for 5 s (sessions_app/live.py): ping well within that. A server
+// The server closes a socket silent for 5 s (sessions_app/signaling/silence.py): ping well within that. A server
 // silent through two and a half pings is treated as gone, and connection-recovery.js takes over.
 export const HEARTBEAT_INTERVAL_MS = 2_000;
 export const HEARTBEAT_TIMEOUT_MS = 5_000;
