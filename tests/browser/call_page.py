@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, NamedTuple
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 CONTAINER = "#call_view_container"
 ROOT = f"{CONTAINER} .cc-root"
@@ -119,19 +121,6 @@ def join_url(share_url: str, name: str, **params: str) -> str:
     return f"{share_url}?{query}"
 
 
-def joined_as_host(open_page: Callable[..., Page], host_url: str, share_url: str, name: str, **params: Any) -> Page:
-    """
-    Open the call's host link (this browser context then hosts the call: it joins as a moderator),
-    then the share link with skipPrejoin and ``params``; return the page once it is in the call.
-    ``width``, ``height`` and ``init_script`` go to ``open_page``.
-    """
-    page_options = {key: params.pop(key) for key in ("width", "height", "init_script") if key in params}
-    page = open_page(host_url, **page_options)
-    page.goto(join_url(share_url, name, **params))
-    expect_state(page, "joined")
-    return page
-
-
 def expect_state(page: Page, state: str) -> None:
     expect(page.locator(ROOT)).to_have_attribute("data-state", state, timeout=JOIN_TIMEOUT_MS)
 
@@ -152,3 +141,101 @@ def wait_for_remote_media(page: Page, count: int) -> None:
     before = page.evaluate(REMOTE_VIDEO_TIMES, REMOTE_TILES)
     page.wait_for_function(REMOTE_VIDEOS_ADVANCED, arg=[REMOTE_TILES, before], timeout=10_000)
     page.wait_for_function(REMOTE_AUDIO_LIVE, arg=[REMOTE_TILES, count], timeout=10_000)
+
+
+def joining(
+    open_page: Callable[..., Page],
+    share_url: str,
+    name: str,
+    *,
+    host_url: str | None = None,
+    width: int = 1280,
+    height: int = 800,
+    on: Browser | None = None,
+    init_script: str | None = None,
+    **params: str,
+) -> Page:
+    """
+    Open the share link with skipPrejoin, ``name`` and ``params`` as a new person; return the page, which
+    is on its way into the call. With ``host_url`` the page opens the call's host link first, so this
+    browser context hosts the call (it joins as a moderator). ``width``, ``height``, ``on`` and
+    ``init_script`` go to ``open_page``.
+    """
+    page = open_page(host_url or join_url(share_url, name, **params), width, height, on=on, init_script=init_script)
+    if host_url:
+        page.goto(join_url(share_url, name, **params))
+    return page
+
+
+def joined(open_page: Callable[..., Page], share_url: str, name: str, **options: Any) -> Page:
+    """``joining``, and return the page once it is in the call."""
+    page = joining(open_page, share_url, name, **options)
+    expect_state(page, "joined")
+    return page
+
+
+class Person(NamedTuple):
+    """Someone in a call: their page and the participant ID it joined as."""
+
+    page: Page
+    participant_id: str
+
+
+class Until(Enum):
+    """How far ``Call.join_all`` waits once everyone is in the call."""
+
+    JOINED = "joined"
+    # Every page shows each other person's tile, and no one else's.
+    TILES = "tiles"
+    # Every page plays each other person's video and audio (wait_for_remote_media).
+    MEDIA = "media"
+
+
+@dataclass(frozen=True)
+class Call:
+    """A session on the test server that people join through its share link, each in a context of their own."""
+
+    open_page: Callable[..., Page]
+    share_url: str
+    host_url: str | None = None
+
+    @property
+    def session_id(self) -> str:
+        return self.share_url.rstrip("/").rsplit("/", 1)[-1]
+
+    def join(self, name: str, *, host: bool = False, **options: Any) -> Person:
+        """
+        ``name`` joins with skipPrejoin (as the call's host with ``host``); ``options`` are ``joining``'s:
+        the page's size and init script, and the link's parameters.
+        """
+        return self._in_call(self._open(name, host=host, **options))
+
+    def join_all(self, *names: str, at_once: bool = False, until: Until = Until.JOINED, **options: Any) -> list[Person]:
+        """
+        Everyone in ``names`` joins with the same ``options``: one after the other, or ``at_once`` (every
+        page is opened before any is waited for). Once all are in the call, wait ``until`` they see (or
+        see and hear) each other; ``names`` must then be everyone in the call.
+        """
+        if at_once:
+            people = [self._in_call(page) for page in [self._open(name, **options) for name in names]]
+        else:
+            people = [self.join(name, **options) for name in names]
+        for person in people:
+            others = [other.participant_id for other in people if other is not person]
+            if until is Until.TILES:
+                for participant_id in others:
+                    expect(tile(person.page, participant_id)).to_have_count(1)
+                expect(person.page.locator(REMOTE_TILES)).to_have_count(len(others))
+            elif until is Until.MEDIA:
+                wait_for_remote_media(person.page, len(others))
+        return people
+
+    def _open(self, name: str, *, host: bool = False, **options: Any) -> Page:
+        if host and self.host_url is None:
+            raise ValueError("This call has no host link.")
+        return joining(self.open_page, self.share_url, name, host_url=self.host_url if host else None, **options)
+
+    @staticmethod
+    def _in_call(page: Page) -> Person:
+        expect_state(page, "joined")
+        return Person(page, local_participant_id(page))

@@ -17,13 +17,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
+from .call_page import Call
 from .rest import AppServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -213,28 +214,42 @@ def app_server(live_server_url: str, manage: Callable[..., str]) -> AppServer:
     return AppServer(live_server_url, keys["appId"], keys["apiKey"], keys["authKey"])
 
 
+def session_links(manage: Callable[..., str], base_url: str, *args: str) -> tuple[str, str]:
+    """Create a session with ``manage.py create_session`` and ``args``; return its share URL and its host link."""
+    lines = manage("create_session", *args).strip().splitlines()
+    host_url = next(line.rsplit(" ", 1)[-1] for line in lines if line.startswith("Host link"))
+    assert lines[-1].startswith(f"{base_url}/s/") and host_url.startswith(base_url), lines
+    return lines[-1], host_url
+
+
 @pytest.fixture
 def create_session(live_server_url: str, manage: Callable[..., str]) -> Callable[..., str]:
     """Create a session with ``manage.py create_session``; return its share URL (the command's last line)."""
 
     def create(title: str = "", session_type: str = "VIDEO") -> str:
-        output = manage("create_session", "--type", session_type, *(["--title", title] if title else []))
-        share_url = output.strip().splitlines()[-1]
-        assert share_url.startswith(f"{live_server_url}/s/"), output
-        return share_url
+        args = ["--type", session_type, *(["--title", title] if title else [])]
+        return session_links(manage, live_server_url, *args)[0]
 
     return create
 
 
 @pytest.fixture
-def create_hosted_session(live_server_url: str, manage: Callable[..., str]) -> Callable[..., tuple[str, str]]:
-    """Create a session with ``manage.py create_session``; return its share URL and its host link."""
+def new_call(live_server_url: str, manage: Callable[..., str], open_page: Callable[..., Page]) -> Callable[..., Call]:
+    """
+    Create a session with ``manage.py create_session`` (its title, type, default ``settings`` and the names
+    of the ``locked`` ones); return it as a Call that people join, each on a page of their own.
+    """
 
-    def create(*args: str) -> tuple[str, str]:
-        lines = manage("create_session", *args).strip().splitlines()
-        host_url = next(line.rsplit(" ", 1)[-1] for line in lines if line.startswith("Host link"))
-        assert lines[-1].startswith(f"{live_server_url}/s/") and host_url.startswith(live_server_url), lines
-        return lines[-1], host_url
+    def create(
+        title: str = "",
+        session_type: str = "VIDEO",
+        settings: Mapping[str, str] | None = None,
+        locked: Sequence[str] = (),
+    ) -> Call:
+        args = ["--type", session_type, *(["--title", title] if title else [])]
+        args += [arg for name, value in (settings or {}).items() for arg in ("--setting", f"{name}={value}")]
+        args += [arg for name in locked for arg in ("--lock", name)]
+        return Call(open_page, *session_links(manage, live_server_url, *args))
 
     return create
 

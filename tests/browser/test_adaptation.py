@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from .call_page import expect_state, join_url, local_participant_id
+from .call_page import joined, local_participant_id
 from .conftest import CHROMIUM, CHROMIUM_ARGS, PROJECT_ROOT, DaphneServer, free_port
 from .media_meter import (
     METER_SCRIPT,
@@ -163,9 +163,7 @@ class Call:
         self.viewers: dict[str, Page] = {}
 
     def _join(self, share_url: str, name: str, on: Browser | None = None, **params: str) -> Page:
-        page = self.open_page(join_url(share_url, name, **params), on=on, init_script=METER_SCRIPT)
-        expect_state(page, "joined")
-        return page
+        return joined(self.open_page, share_url, name, on=on, init_script=METER_SCRIPT, **params)
 
     def add_viewer(self, name: str, *, constrained: bool = False) -> Page:
         """A viewer with camera and microphone off; ``constrained`` puts it behind the weak link."""

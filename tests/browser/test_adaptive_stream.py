@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from .call_page import REMOTE_TILES, expect_state, join_url, local_participant_id, tile, wait_for_remote_media
+from .call_page import REMOTE_TILES, Call, tile, wait_for_remote_media
 from .media_meter import METER_SCRIPT
 
 pytestmark = pytest.mark.browser
@@ -71,19 +71,14 @@ def wait_decoding_past(page: Page, participant_id: str, frames: int, timeout_ms:
     page.wait_for_function(DECODED_ABOVE, arg=[participant_id, frames], polling=200, timeout=timeout_ms)
 
 
-def test_a_tiny_tile_gets_the_low_layer_and_a_hidden_one_gets_nothing(
-    open_page: Callable[..., Page], create_session: Callable[..., str]
-) -> None:
+def test_a_tiny_tile_gets_the_low_layer_and_a_hidden_one_gets_nothing(new_call: Callable[..., Call]) -> None:
     """
     A viewer's remote video shrunk to a thumbnail receives the 180p layer; hidden, no frames at all;
     shown again, frames resume.
     """
-    share_url = create_session(title="Adaptive")
-    publisher = open_page(join_url(share_url, "Pub"))
-    expect_state(publisher, "joined")
-    publisher_id = local_participant_id(publisher)
-    viewer = open_page(join_url(share_url, "View"), init_script=METER_SCRIPT)
-    expect_state(viewer, "joined")
+    session = new_call(title="Adaptive")
+    publisher_id = session.join("Pub").participant_id
+    viewer = session.join("View", init_script=METER_SCRIPT).page
     wait_for_remote_media(viewer, count=1)
     remote = tile(viewer, publisher_id)
     selector = f'{REMOTE_TILES}[data-participant-id="{publisher_id}"]'

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.call_page import CONTAINER, ROOT, expect_state, join_url, local_participant_id, tile
+from tests.browser.call_page import CONTAINER, ROOT, Call, expect_state, tile
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -37,16 +37,9 @@ def row(operator: Page, participant_id: str):  # -> a Playwright Locator
     return operator.locator(f'#live-calls tr[data-participant-id="{participant_id}"]')
 
 
-def test_admin_mutes_removes_and_ends_in_real_browsers(
-    create_session: Callable[..., str], open_page: Callable[..., Page], operator_page: Page
-) -> None:
+def test_admin_mutes_removes_and_ends_in_real_browsers(new_call: Callable[..., Call], operator_page: Page) -> None:
     """Mute reaches the participant, remove drops them with a reason, end closes the call for all."""
-    share_url = create_session("Moderated")
-    ann = open_page(join_url(share_url, "Ann"))
-    bob = open_page(join_url(share_url, "Bob"))
-    expect_state(ann, "joined")
-    expect_state(bob, "joined")
-    ann_id, bob_id = local_participant_id(ann), local_participant_id(bob)
+    (ann, ann_id), (bob, bob_id) = new_call(title="Moderated").join_all("Ann", "Bob", at_once=True)
 
     # The live page picks both up by itself (htmx polling), with their state.
     expect(row(operator_page, ann_id)).to_contain_text("Ann", timeout=10_000)

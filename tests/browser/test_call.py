@@ -15,6 +15,8 @@ from .call_page import (
     REMOTE_AUDIO_PEAKS,
     REMOTE_TILES,
     ROOT,
+    Call,
+    Until,
     expect_state,
     join_url,
     local_participant_id,
@@ -42,19 +44,13 @@ async ([appId, token]) => {
 """
 
 
-def test_three_people_see_and_hear_each_other_and_a_leaver_disappears(
-    open_page: Callable[..., Page], create_session: Callable[..., str]
-) -> None:
+def test_three_people_see_and_hear_each_other_and_a_leaver_disappears(new_call: Callable[..., Call]) -> None:
     """Three pages on one link each play the other two's video and audio; a leaver's tile goes from the others."""
-    share_url = create_session(title="Three")
-    pages = [open_page(join_url(share_url, name)) for name in ("A", "B", "C")]
-    for page in pages:
-        expect_state(page, "joined")
-    ids = [local_participant_id(page) for page in pages]
+    people = new_call(title="Three").join_all("A", "B", "C", at_once=True, until=Until.MEDIA)
+    pages, ids = [person.page for person in people], [person.participant_id for person in people]
     assert len(set(ids)) == 3
 
-    for page, own_id in zip(pages, ids, strict=True):
-        wait_for_remote_media(page, count=2)
+    for page, own_id in people:
         remote_ids = {t.get_attribute("data-participant-id") for t in page.locator(REMOTE_TILES).all()}
         assert remote_ids == set(ids) - {own_id}
 
@@ -71,17 +67,11 @@ def test_three_people_see_and_hear_each_other_and_a_leaver_disappears(
         expect(page.locator(REMOTE_TILES)).to_have_count(1)
 
 
-def test_mute_and_camera_off_are_seen_by_the_others(
-    open_page: Callable[..., Page], create_session: Callable[..., str]
-) -> None:
+def test_mute_and_camera_off_are_seen_by_the_others(new_call: Callable[..., Call]) -> None:
     """Muting and turning the camera off on page A shows on A's tile on page B, and back again."""
-    share_url = create_session()
-    a = open_page(join_url(share_url, "Ann"))
-    b = open_page(join_url(share_url, "Bob"))
-    expect_state(a, "joined")
-    expect_state(b, "joined")
+    (a, a_id), (b, _) = new_call().join_all("Ann", "Bob", at_once=True)
     wait_for_remote_media(b, count=1)
-    a_on_b = tile(b, local_participant_id(a))
+    a_on_b = tile(b, a_id)
     expect(a_on_b).to_have_attribute("data-audio-muted", "false")
 
     a.click(f'{CONTAINER} [data-action="toggle-audio"]')
@@ -108,13 +98,12 @@ def test_mute_and_camera_off_are_seen_by_the_others(
 
 
 def test_prejoin_screen_joins_with_the_name_typed(
-    open_page: Callable[..., Page], create_session: Callable[..., str]
+    open_page: Callable[..., Page], new_call: Callable[..., Call]
 ) -> None:
     """On the pre-join screen a person types a name and clicks Join; the call shows them under that name."""
-    share_url = create_session(title="Pre-join")
-    other = open_page(join_url(share_url, "Host"))
-    expect_state(other, "joined")
-    page = open_page(share_url)
+    session = new_call(title="Pre-join")
+    other = session.join("Host").page
+    page = open_page(session.share_url)
     expect_state(page, "prejoin")
     page.fill("#cc-display-name", "  Grace   Hopper ")
     page.click("#cc-prejoin-toggle-audio")
@@ -138,14 +127,10 @@ def test_prejoin_needs_a_name(open_page: Callable[..., Page], create_session: Ca
     expect_state(page, "prejoin")
 
 
-def test_leaving_then_rejoining_is_a_new_participant(
-    open_page: Callable[..., Page], create_session: Callable[..., str]
-) -> None:
+def test_leaving_then_rejoining_is_a_new_participant(new_call: Callable[..., Call]) -> None:
     """After leaving, Rejoin joins the same call again as a new participant, alone-hint and all."""
-    page = open_page(join_url(create_session(), "Solo"))
-    expect_state(page, "joined")
+    page, first_id = new_call().join("Solo")
     expect(page.locator(f"{CONTAINER} .cc-alone")).to_be_visible()
-    first_id = local_participant_id(page)
     page.click(f'{CONTAINER} [data-action="leave"]')
     expect_state(page, "left")
     page.click(f'{CONTAINER} [data-action="rejoin"]')
@@ -153,13 +138,10 @@ def test_leaving_then_rejoining_is_a_new_participant(
     assert local_participant_id(page) != first_id
 
 
-def test_voice_call_never_opens_the_camera(open_page: Callable[..., Page], create_session: Callable[..., str]) -> None:
+def test_voice_call_never_opens_the_camera(new_call: Callable[..., Call]) -> None:
     """In a VOICE call nobody is asked for a camera: tiles show avatars, audio still flows."""
-    share_url = create_session(session_type="VOICE")
-    a = open_page(join_url(share_url, "Ann"))
-    b = open_page(join_url(share_url, "Bob"))
+    (a, a_id), (b, _) = new_call(session_type="VOICE").join_all("Ann", "Bob", at_once=True)
     for page in (a, b):
-        expect_state(page, "joined")
         expect(page.locator(f'{CONTAINER} [data-action="toggle-video"]')).to_have_count(0)
         expect(page.locator(f"{CONTAINER} video")).to_have_count(0)
     b.wait_for_function(
@@ -168,7 +150,7 @@ def test_voice_call_never_opens_the_camera(open_page: Callable[..., Page], creat
           return audio && audio.srcObject && !audio.paused && audio.srcObject.getAudioTracks()[0].readyState === "live";
         }}"""
     )
-    expect(tile(b, local_participant_id(a))).to_have_attribute("data-video-paused", "true")
+    expect(tile(b, a_id)).to_have_attribute("data-video-paused", "true")
 
 
 def test_blocked_autoplay_offers_a_button_that_starts_the_sound(
@@ -206,17 +188,16 @@ def assert_apart(boxes: list[dict[str, float]]) -> None:
 
 @pytest.mark.parametrize(("width", "height"), [(390, 844), (1440, 900)])
 def test_call_fits_phones_and_desktops(
-    open_page: Callable[..., Page], create_session: Callable[..., str], screenshot_dir: Path, width: int, height: int
+    new_call: Callable[..., Call], screenshot_dir: Path, width: int, height: int
 ) -> None:
     """A three-person call fits the screen: every tile and the control bar are inside it, tiles do not overlap."""
-    share_url = create_session(title="Design review")
-    page = open_page(join_url(share_url, "Ada%20Lovelace"), width, height)
-    bo = open_page(join_url(share_url, "Bo"))
-    cy = open_page(join_url(share_url, "Cy", startAudioMuted="1", startVideoPaused="true"))
-    expect_state(cy, "joined")
+    session = new_call(title="Design review")
+    page = session.join("Ada%20Lovelace", width=width, height=height).page
+    bo_id = session.join("Bo").participant_id
+    cy_id = session.join("Cy", startAudioMuted="1", startVideoPaused="true").participant_id
     expect(page.locator(f"{CONTAINER} [data-participant-id]")).to_have_count(3)
-    expect(tile(page, local_participant_id(bo))).to_have_attribute("data-video-ready", "true")
-    cy_tile = tile(page, local_participant_id(cy))
+    expect(tile(page, bo_id)).to_have_attribute("data-video-ready", "true")
+    cy_tile = tile(page, cy_id)
     expect(cy_tile).to_have_attribute("data-video-paused", "true")
     expect(cy_tile).to_have_attribute("data-audio-muted", "true")
     expect(cy_tile.locator(".cc-avatar")).to_have_text("C")

@@ -16,13 +16,14 @@ from .call_page import (
     KEEP_SOCKETS,
     ROOT,
     SEND_RAW,
+    Call,
+    Until,
     expect_state,
-    joined_as_host,
     local_participant_id,
     sdk,
     tile,
 )
-from .test_settings_actions import button, call, event_names, events, joined, record, wait_for_event
+from .test_settings_actions import button, call, event_names, events, record, wait_for_event
 
 pytestmark = pytest.mark.browser
 
@@ -100,16 +101,10 @@ def last_event_arg(page: Page, name: str) -> Any:
     return [e[1] for e in events(page) if e[0] == name][-1]
 
 
-def test_raised_hands_are_seen_by_everyone_in_raise_order(
-    open_page: Callable[..., Page], create_session: Callable[..., str]
-) -> None:
+def test_raised_hands_are_seen_by_everyone_in_raise_order(new_call: Callable[..., Call]) -> None:
     """raiseHand and the button: every page sees the badge, the list puts raised hands first in raise order."""
-    share_url = create_session()
-    a = joined(open_page, share_url, "Ann")
-    b = joined(open_page, share_url, "Bob")
-    c = joined(open_page, share_url, "Cy")
-    a_id, b_id, c_id = (local_participant_id(p) for p in (a, b, c))
-    expect(a.locator(f"{CONTAINER} [data-participant-id]")).to_have_count(3)
+    session = new_call()
+    (a, a_id), (b, b_id), (c, c_id) = session.join_all("Ann", "Bob", "Cy", until=Until.TILES)
     record(a, "onParticipantHandRaised", "onParticipantHandLowered")
     record(c, "onRaiseHandButtonClicked", "onParticipantHandRaised")
 
@@ -137,7 +132,7 @@ def test_raised_hands_are_seen_by_everyone_in_raise_order(
     assert [row["hand"] for row in panel_rows(a)] == ["true", "true", "false"]
 
     # A late joiner gets the raised hands with joined.participants.
-    d = joined(open_page, share_url, "Dee")
+    d = session.join("Dee").page
     expect(tile(d, c_id)).to_have_attribute("data-hand-raised", "true")
     expect(tile(d, a_id)).to_have_attribute("data-hand-raised", "false")
 
@@ -150,23 +145,20 @@ def test_raised_hands_are_seen_by_everyone_in_raise_order(
         "(id) => document.querySelector('#cc-participant-panel .cc-panel__row').dataset.pid === id", arg=b_id
     )
 
-    hidden = joined(open_page, share_url, "Hidden", hideRaiseHandButton="1")
+    hidden = session.join("Hidden", hideRaiseHandButton="1").page
     expect(button(hidden, "raise-hand")).to_have_count(0)
 
 
-def test_chat_is_hidden_by_default_and_goes_both_ways(
-    open_page: Callable[..., Page], create_session: Callable[..., str]
-) -> None:
+def test_chat_is_hidden_by_default_and_goes_both_ways(new_call: Callable[..., Call]) -> None:
     """hideChatButton defaults to true; with false, messages reach everyone as text, with an unread badge."""
-    share_url = create_session()
-    plain = joined(open_page, share_url, "Plain")
+    session = new_call()
+    plain = session.join("Plain").page
     expect(button(plain, "raise-hand")).to_be_visible()
     expect(button(plain, "chat")).to_have_count(0)
     expect(plain.locator("#cc-chat-panel")).to_have_count(0)
 
-    a = joined(open_page, share_url, "Ann", hideChatButton="0")
-    b = joined(open_page, share_url, "Bob", hideChatButton="false")
-    a_id = local_participant_id(a)
+    a, a_id = session.join("Ann", hideChatButton="0")
+    b = session.join("Bob", hideChatButton="false").page
     expect(a.locator(f"{CONTAINER} [data-participant-id]:not([data-type='screen-share'])")).to_have_count(3)
     record(a, "onChatButtonClicked", "onChatMessageReceived")
     record(b, "onChatMessageReceived")
@@ -208,14 +200,11 @@ def test_chat_is_hidden_by_default_and_goes_both_ways(
     expect(b.locator(f"{CONTAINER} .cc-toast", has_text="Too many chat messages")).to_have_count(1)
 
 
-def test_screen_share_tile_appears_plays_and_goes(
-    open_page: Callable[..., Page], create_session: Callable[..., str]
-) -> None:
+def test_screen_share_tile_appears_plays_and_goes(new_call: Callable[..., Call]) -> None:
     """A screen share is a separate "screen-share" tile on the other page, on stage in SPOTLIGHT; it goes on stop."""
-    share_url = create_session()
-    a = joined(open_page, share_url, "Ann", init_script=FAKE_DISPLAY_MEDIA)
-    b = joined(open_page, share_url, "Bob", layout="SPOTLIGHT")
-    a_id, b_id = local_participant_id(a), local_participant_id(b)
+    session = new_call()
+    a, a_id = session.join("Ann", init_script=FAKE_DISPLAY_MEDIA)
+    b, b_id = session.join("Bob", layout="SPOTLIGHT")
     expect(tile(b, a_id)).to_have_count(1)
     record(a, "onScreenShareButtonClicked", "onScreenShareStarted", "onScreenShareStopped")
     record(b, "onParticipantStartedScreenShare", "onParticipantStoppedScreenShare")
@@ -257,7 +246,7 @@ def test_screen_share_tile_appears_plays_and_goes(
 
     # A share that is live when someone joins reaches them too; leaving takes it away.
     assert call(a, "startScreenSharing()")["error"] is None
-    c = joined(open_page, share_url, "Cy")
+    c = session.join("Cy").page
     expect(c.locator(screen)).to_have_count(1, timeout=20_000)
     c.wait_for_function(SCREEN_VIDEO_PLAYING, arg=screen, timeout=30_000)
     assert call(a, "leaveSession()")["error"] is None
@@ -265,16 +254,14 @@ def test_screen_share_tile_appears_plays_and_goes(
     expect(b.locator(screen)).to_have_count(0)
 
 
-def test_end_session_for_all_ends_it_for_the_other_page(
-    open_page: Callable[..., Page], create_hosted_session: Callable[..., tuple[str, str]]
-) -> None:
+def test_end_session_for_all_ends_it_for_the_other_page(new_call: Callable[..., Call]) -> None:
     """The end-for-all control (a moderator's, offered with the participant menu) ends the call for everyone."""
-    share_url, host_url = create_hosted_session()
-    a = joined_as_host(open_page, host_url, share_url, "Ann")
-    b = joined(open_page, share_url, "Bob")
-    expect(tile(a, local_participant_id(b))).to_have_count(1)
+    session = new_call()
+    a = session.join("Ann", host=True).page
+    b, b_id = session.join("Bob")
+    expect(tile(a, b_id)).to_have_count(1)
     expect(button(b, "end-for-all")).to_have_count(0)  # A guest.
-    no_menu = joined(open_page, share_url, "Cy", enableParticipantContextMenu="0")
+    no_menu = session.join("Cy", enableParticipantContextMenu="0").page
     expect(button(no_menu, "end-for-all")).to_have_count(0)
     record(b, "onSessionLeft")
 
@@ -286,15 +273,11 @@ def test_end_session_for_all_ends_it_for_the_other_page(
     assert last_event_arg(b, "onSessionLeft")["reason"] == "ended"
 
 
-def test_dominant_speaker_follows_who_is_heard(
-    open_page: Callable[..., Page], create_session: Callable[..., str]
-) -> None:
+def test_dominant_speaker_follows_who_is_heard(new_call: Callable[..., Call]) -> None:
     """Two microphones play a tone: mute one and the other becomes dominant (ring, event, SPOTLIGHT stage)."""
-    share_url = create_session()
-    a = joined(open_page, share_url, "Ann", init_script=STEADY_MICROPHONE)
-    b = joined(open_page, share_url, "Bob", init_script=STEADY_MICROPHONE)
-    c = joined(open_page, share_url, "Cy", layout="SPOTLIGHT", startAudioMuted="1")
-    a_id, b_id = local_participant_id(a), local_participant_id(b)
+    session = new_call()
+    (a, a_id), (b, b_id) = session.join_all("Ann", "Bob", init_script=STEADY_MICROPHONE)
+    c = session.join("Cy", layout="SPOTLIGHT", startAudioMuted="1").page
     expect(c.locator(f"{CONTAINER} [data-participant-id]")).to_have_count(3)
     record(c, "onDominantSpeakerChanged")
 
@@ -316,23 +299,18 @@ def test_dominant_speaker_follows_who_is_heard(
     expect(c.locator(f"{CONTAINER} .cc-stage__main > [data-participant-id='{b_id}']")).to_have_count(1)
 
 
-def test_locked_settings_from_the_server_win(
-    open_page: Callable[..., Page], create_hosted_session: Callable[..., tuple[str, str]]
-) -> None:
+def test_locked_settings_from_the_server_win(new_call: Callable[..., Call]) -> None:
     """
     A session's locked layout and hide flags win over the link (a moderator's too); a forbidden action
     is refused and said.
     """
-    share_url, host_url = create_hosted_session(
-        "--setting", "layout=SPOTLIGHT", "--lock", "layout",
-        "--setting", "hideRaiseHandButton=true", "--lock", "hideRaiseHandButton",
-        "--setting", "enableParticipantContextMenu=false", "--lock", "enableParticipantContextMenu",
-    )  # fmt: skip
-    a = joined_as_host(
-        open_page, host_url, share_url, "Ann",
+    locked = {"layout": "SPOTLIGHT", "hideRaiseHandButton": "true", "enableParticipantContextMenu": "false"}
+    session = new_call(settings=locked, locked=list(locked))
+    a = session.join(
+        "Ann", host=True,
         layout="TILE", hideRaiseHandButton="0", enableParticipantContextMenu="1", init_script=KEEP_SOCKETS,
-    )  # fmt: skip
-    b = joined(open_page, share_url, "Bob")
+    ).page  # fmt: skip
+    b, b_id = session.join("Bob")
     expect(a.locator(ROOT)).to_have_attribute("data-layout", "SPOTLIGHT")
     expect(button(a, "raise-hand")).to_have_count(0)
     expect(button(a, "end-for-all")).to_have_count(0)
@@ -342,58 +320,48 @@ def test_locked_settings_from_the_server_win(
     assert result["error"]["code"] == "AUTH_ERR_NO_ACCESS"
 
     # Moderation is locked off, for moderators too: the SDK refuses without sending...
-    expect(tile(a, local_participant_id(b))).to_have_count(1)  # Ann knows Bob before acting on him.
-    refused = call(a, "muteParticipant(arg)", local_participant_id(b))["error"]
+    expect(tile(a, b_id)).to_have_count(1)  # Ann knows Bob before acting on him.
+    refused = call(a, "muteParticipant(arg)", b_id)["error"]
     assert refused["code"] == "AUTH_ERR_NO_ACCESS" and refused["details"]["reason"] == "locked"
     # ...and the server refuses it too: its error reaches onError and the screen.
     record(a, "onError")
-    a.evaluate(SEND_RAW, {"type": "moderate", "target": local_participant_id(b), "action": "mute"})
+    a.evaluate(SEND_RAW, {"type": "moderate", "target": b_id, "action": "mute"})
     wait_for_event(a, "onError")
     assert last_event_arg(a, "onError")["code"] == "AUTH_ERR_NO_ACCESS"
     expect(a.locator(f"{CONTAINER} .cc-toast", has_text="does not allow")).to_have_count(1)
-    expect(tile(b, local_participant_id(b))).to_have_attribute("data-audio-muted", "false")
+    expect(tile(b, b_id)).to_have_attribute("data-audio-muted", "false")
 
 
-def test_session_defaults_apply_unless_the_joiner_sets_them(
-    open_page: Callable[..., Page], live_server_url: str, manage: Callable[..., str]
-) -> None:
+def test_session_defaults_apply_unless_the_joiner_sets_them(new_call: Callable[..., Call]) -> None:
     """A session's unlocked defaults reach every join, from its page or the SDK; what a joiner sets wins."""
-    output = manage(
-        "create_session", "--title", "Weekly sync",
-        "--setting", "layout=SPOTLIGHT", "--setting", "hideChatButton=false", "--setting", "startAudioMuted=true",
-    )  # fmt: skip
-    share_url = output.strip().splitlines()[-1]
-    assert share_url.startswith(f"{live_server_url}/s/"), output
-    a = joined(open_page, share_url, "Ann")
+    defaults = {"layout": "SPOTLIGHT", "hideChatButton": "false", "startAudioMuted": "true"}
+    session = new_call(title="Weekly sync", settings=defaults)
+    a, a_id = session.join("Ann")
     expect(a.locator(ROOT)).to_have_attribute("data-layout", "SPOTLIGHT")
     expect(button(a, "chat")).to_be_visible()
-    expect(tile(a, local_participant_id(a))).to_have_attribute("data-audio-muted", "true")
+    expect(tile(a, a_id)).to_have_attribute("data-audio-muted", "true")
 
-    b = joined(open_page, share_url, "Bob", layout="TILE", startAudioMuted="0")
+    b, b_id = session.join("Bob", layout="TILE", startAudioMuted="0")
     expect(b.locator(ROOT)).to_have_attribute("data-layout", "TILE")
     expect(button(b, "chat")).to_be_visible()
-    expect(tile(b, local_participant_id(b))).to_have_attribute("data-audio-muted", "false")
-    expect(tile(a, local_participant_id(b))).to_have_attribute("data-audio-muted", "false")
+    expect(tile(b, b_id)).to_have_attribute("data-audio-muted", "false")
+    expect(tile(a, b_id)).to_have_attribute("data-audio-muted", "false")
 
     # The SDK alone (no page defaults): joinSession(sessionId, {}) gets them from the server's answer.
     assert call(b, "leaveSession()")["error"] is None
     expect_state(b, "left")
-    session_id = share_url.rstrip("/").split("/")[-1]
-    rejoined = sdk(b, "return await calls.joinSession(arg, {displayName: 'Bob'}, container);", session_id)
+    rejoined = sdk(b, "return await calls.joinSession(arg, {displayName: 'Bob'}, container);", session.session_id)
     assert rejoined["error"] is None
     expect(b.locator(ROOT)).to_have_attribute("data-layout", "SPOTLIGHT")
     expect(b.locator(f"{CONTAINER} .cc-header__title")).to_have_text("Weekly sync")
     expect(tile(b, local_participant_id(b))).to_have_attribute("data-audio-muted", "true")
 
 
-def test_network_quality_indicator_on_every_tile(
-    open_page: Callable[..., Page], create_session: Callable[..., str]
-) -> None:
+def test_network_quality_indicator_on_every_tile(new_call: Callable[..., Call]) -> None:
     """Three bars with an aria-label on each tile, from getStats(); hideNetworkIndicator hides them."""
-    share_url = create_session()
-    a = joined(open_page, share_url, "Ann")
-    b = joined(open_page, share_url, "Bob", hideNetworkIndicator="1")
-    b_id = local_participant_id(b)
+    session = new_call()
+    a = session.join("Ann").page
+    b, b_id = session.join("Bob", hideNetworkIndicator="1")
     indicators = a.locator(f"{CONTAINER} [data-participant-id] .cc-tile__network")
     expect(indicators).to_have_count(2)
     for i in range(2):
@@ -406,17 +374,12 @@ def test_network_quality_indicator_on_every_tile(
 
 @pytest.mark.parametrize(("width", "height"), [(390, 844), (1440, 900)])
 def test_features_fit_phones_and_desktops(
-    open_page: Callable[..., Page],
-    create_session: Callable[..., str],
-    screenshot_dir: Path,
-    width: int,
-    height: int,
+    new_call: Callable[..., Call], screenshot_dir: Path, width: int, height: int
 ) -> None:
     """A raised hand, a screen share and the chat panel at phone and desktop widths (screenshots saved)."""
-    share_url = create_session(title="Design review")
-    a = joined(open_page, share_url, "Ann", width=width, height=height, hideChatButton="0")
-    b = joined(open_page, share_url, "Bob", hideChatButton="0", init_script=FAKE_DISPLAY_MEDIA)
-    b_id = local_participant_id(b)
+    session = new_call(title="Design review")
+    a = session.join("Ann", width=width, height=height, hideChatButton="0").page
+    b, b_id = session.join("Bob", hideChatButton="0", init_script=FAKE_DISPLAY_MEDIA)
     assert call(b, "raiseHand()")["error"] is None
     assert call(b, "startScreenSharing()")["error"] is None
     screen = f"{CONTAINER} [data-participant-id='{b_id}:screen']"

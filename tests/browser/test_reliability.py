@@ -15,27 +15,25 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from .call_page import CONTAINER, REMOTE_TILES, ROOT, expect_state, local_participant_id, tile, wait_for_remote_media
+from .call_page import (
+    CONTAINER,
+    KEEP_SOCKETS,
+    REMOTE_TILES,
+    ROOT,
+    Call,
+    Until,
+    expect_state,
+    local_participant_id,
+    tile,
+    wait_for_remote_media,
+)
 from .conftest import PROJECT_ROOT, DaphneServer, free_port
-from .test_settings_actions import event_names, events, joined, record, wait_for_event
+from .test_settings_actions import event_names, events, record, wait_for_event
 
 pytestmark = pytest.mark.browser
 
 RESUME_WITHIN_S = 5
 RESTART_RECOVERY_WITHIN_S = 15
-
-# Every WebSocket the page opens, so a test can cut one the way a network blip would.
-TRACK_SOCKETS = """
-window.__sockets = [];
-const NativeWebSocket = window.WebSocket;
-window.WebSocket = class extends NativeWebSocket {
-  constructor(...args) {
-    super(...args);
-    window.__sockets.push(this);
-  }
-};
-"""
-
 
 # Every value the call view's data-connection takes, in order (a resume can be over in milliseconds).
 WATCH_CONNECTION_STATES = """
@@ -68,19 +66,16 @@ RECORD_EVENT_TIMES = """
 """
 
 
-def test_a_dropped_socket_is_resumed_without_leaving_the_call(
-    open_page: Callable[..., Page], create_session: Callable[..., str]
-) -> None:
+def test_a_dropped_socket_is_resumed_without_leaving_the_call(new_call: Callable[..., Call]) -> None:
     """
     Ann's signaling socket drops: she is back within 5 s as the same participant, Bob never sees
     her leave, and media never stops (it does not go through the socket).
     """
-    share_url = create_session()
-    ann = joined(open_page, share_url, "Ann", init_script=TRACK_SOCKETS)
-    bob = joined(open_page, share_url, "Bob")
+    session = new_call()
+    ann, ann_id = session.join("Ann", init_script=KEEP_SOCKETS)
+    bob, bob_id = session.join("Bob")
     wait_for_remote_media(ann, 1)
     wait_for_remote_media(bob, 1)
-    ann_id, bob_id = local_participant_id(ann), local_participant_id(bob)
     record(ann, "onConnectionLost", "onConnectionRestored", "onParticipantLeft", "onSessionLeft")
     ann.evaluate(RECORD_EVENT_TIMES, ["onConnectionLost", "onConnectionRestored"])
     ann.evaluate(WATCH_CONNECTION_STATES)
@@ -109,17 +104,14 @@ def test_a_dropped_socket_is_resumed_without_leaving_the_call(
     assert "onParticipantLeft" not in event_names(bob)
 
 
-def test_a_socket_that_goes_silent_is_noticed_and_resumed(
-    open_page: Callable[..., Page], create_session: Callable[..., str]
-) -> None:
+def test_a_socket_that_goes_silent_is_noticed_and_resumed(new_call: Callable[..., Call]) -> None:
     """
     A socket that stops delivering anything (a network cut that closes nothing) is noticed by
     the heartbeat on both sides, and the SDK gets back in as the same participant.
     """
-    share_url = create_session()
-    ann = joined(open_page, share_url, "Ann", init_script=TRACK_SOCKETS)
-    bob = joined(open_page, share_url, "Bob")
-    ann_id = local_participant_id(ann)
+    session = new_call()
+    ann, ann_id = session.join("Ann", init_script=KEEP_SOCKETS)
+    bob = session.join("Bob").page
     expect(tile(bob, ann_id)).to_have_count(1)
     record(ann, "onConnectionLost", "onConnectionRestored")
     ann.evaluate(WATCH_CONNECTION_STATES)
@@ -181,11 +173,8 @@ def test_a_server_restart_brings_everyone_back_into_the_call(
     """
     share_url = manage_on(restartable_server, "create_session", "--title", "Restart").strip().splitlines()[-1]
     session_id = share_url.rstrip("/").split("/")[-1]
-    ann = joined(open_page, share_url, "Ann")
-    bob = joined(open_page, share_url, "Bob")
-    wait_for_remote_media(ann, 1)
-    wait_for_remote_media(bob, 1)
-    old_ids = {local_participant_id(ann), local_participant_id(bob)}
+    (ann, ann_id), (bob, bob_id) = Call(open_page, share_url).join_all("Ann", "Bob", until=Until.MEDIA)
+    old_ids = {ann_id, bob_id}
     for page in (ann, bob):
         record(page, "onConnectionLost", "onConnectionRestored", "onSessionLeft")
 

@@ -16,6 +16,7 @@ from .call_page import (
     KEEP_SOCKETS,
     ROOT,
     SEND_RAW,
+    Call,
     expect_state,
     join_url,
     load_sdk,
@@ -25,7 +26,7 @@ from .call_page import (
 )
 from .rest import AppServer
 from .test_call_features import last_event_arg
-from .test_settings_actions import button, call, joined, record, wait_for_event
+from .test_settings_actions import button, call, record, wait_for_event
 
 pytestmark = pytest.mark.browser
 
@@ -71,8 +72,8 @@ def test_moderator_and_guest_see_different_controls_and_the_hold_sticks(
     host, share_url = start_call_on_home_page(open_page, live_server_url)
     host.goto(join_url(share_url, "Mo"))
     expect_state(host, "joined")
-    guest = joined(open_page, share_url, "Gus", init_script=KEEP_SOCKETS)
-    host_id, guest_id = local_participant_id(host), local_participant_id(guest)
+    guest, guest_id = Call(open_page, share_url).join("Gus", init_script=KEEP_SOCKETS)
+    host_id = local_participant_id(host)
     expect(tile(host, guest_id)).to_have_count(1)
     expect(tile(guest, host_id)).to_have_count(1)
 
@@ -143,17 +144,14 @@ def test_moderator_and_guest_see_different_controls_and_the_hold_sticks(
     expect_state(host, "joined")  # The guest's end-for-all ended nothing.
 
 
-def test_removed_guest_cannot_come_back(
-    open_page: Callable[..., Page], create_hosted_session: Callable[..., tuple[str, str]]
-) -> None:
+def test_removed_guest_cannot_come_back(open_page: Callable[..., Page], new_call: Callable[..., Call]) -> None:
     """The host link makes a moderator; its Remove puts the guest out for good ("You were removed")."""
-    share_url, host_url = create_hosted_session()
-    guest = joined(open_page, share_url, "Gus")
-    host = open_page(host_url)  # The host link lands on the pre-join screen, which says who hosts.
+    session = new_call()
+    guest, guest_id = session.join("Gus")
+    host = open_page(session.host_url)  # The host link lands on the pre-join screen, which says who hosts.
     expect(host.locator(f"{CONTAINER} .cc-prejoin__host")).to_contain_text("You host this call")
-    host.goto(join_url(share_url, "Mo"))
+    host.goto(join_url(session.share_url, "Mo"))
     expect_state(host, "joined")
-    guest_id = local_participant_id(guest)
     expect(tile(host, guest_id)).to_have_count(1)
 
     # The participant list marks the guest too; its menu carries the moderation items.

@@ -10,17 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from .call_page import (
-    CONTAINER,
-    ROOT,
-    expect_state,
-    join_url,
-    joined_as_host,
-    load_sdk,
-    local_participant_id,
-    sdk,
-    tile,
-)
+from .call_page import CONTAINER, ROOT, Call, Until, expect_state, load_sdk, sdk, tile
 
 pytestmark = pytest.mark.browser
 
@@ -72,22 +62,6 @@ def call(page: Page, expression: str, arg: Any = None) -> Any:
     return sdk(page, f"return await calls.{expression};", arg)
 
 
-def joined(
-    open_page: Callable[..., Page],
-    share_url: str,
-    name: str,
-    *,
-    width: int = 1280,
-    height: int = 800,
-    init_script: str | None = None,
-    **params: str,
-) -> Page:
-    """Open the share link with skipPrejoin and ``params``; return the page once it is in the call."""
-    page = open_page(join_url(share_url, name, **params), width, height, init_script=init_script)
-    expect_state(page, "joined")
-    return page
-
-
 def button(page: Page, action: str) -> Locator:
     return page.locator(f'{CONTAINER} .cc-controls [data-action="{action}"]')
 
@@ -125,12 +99,10 @@ def test_invalid_settings_name_the_field(
     expect(page.locator(ROOT)).to_have_count(0)
 
 
-def test_hide_flags_from_the_link_hide_their_controls(
-    open_page: Callable[..., Page], create_session: Callable[..., str]
-) -> None:
+def test_hide_flags_from_the_link_hide_their_controls(new_call: Callable[..., Call]) -> None:
     """Each hide flag of the share link (1/true) hides its control; without them every control is there."""
-    share_url = create_session(title="Flags")
-    plain = joined(open_page, share_url, "Plain")
+    session = new_call(title="Flags")
+    plain = session.join("Plain").page
     for action in CONTROLS:
         expect(button(plain, action)).to_be_visible()
     expect(plain.locator(f"{CONTAINER} .cc-header__title")).to_have_text("Flags")
@@ -147,7 +119,7 @@ def test_hide_flags_from_the_link_hide_their_controls(
         "hideSessionTimer": "1",
         "enableParticipantContextMenu": "0",
     }
-    page = joined(open_page, share_url, "Hidden", **flags)
+    page = session.join("Hidden", **flags).page
     for action in CONTROLS:
         expect(button(page, action)).to_have_count(0)
     expect(page.locator(f"{CONTAINER} .cc-header__timer")).to_be_hidden()
@@ -155,20 +127,14 @@ def test_hide_flags_from_the_link_hide_their_controls(
     expect(page.locator(f"{CONTAINER} [data-action='participant-menu']")).to_have_count(0)
     expect(plain.locator(f"{CONTAINER} [data-participant-id] [data-action='participant-menu']")).to_have_count(2)
 
-    bare = joined(open_page, share_url, "Bare", hideHeaderPanel="1", hideControlPanel="1")
+    bare = session.join("Bare", hideHeaderPanel="1", hideControlPanel="1").page
     expect(bare.locator(f"{CONTAINER} .cc-header")).to_be_hidden()
     expect(bare.locator(f"{CONTAINER} .cc-controls")).to_be_hidden()
 
 
-def test_layouts_switch_and_fire_on_call_layout_changed(
-    open_page: Callable[..., Page], create_session: Callable[..., str]
-) -> None:
+def test_layouts_switch_and_fire_on_call_layout_changed(new_call: Callable[..., Call]) -> None:
     """The layout button cycles TILE → SIDEBAR → SPOTLIGHT; setLayout too; each change fires onCallLayoutChanged."""
-    share_url = create_session()
-    a = joined(open_page, share_url, "Ann")
-    b = joined(open_page, share_url, "Bob")
-    b_id = local_participant_id(b)
-    expect(tile(a, b_id)).to_have_count(1)
+    (a, _), (b, b_id) = new_call().join_all("Ann", "Bob", until=Until.TILES)
     record(a, "onChangeLayoutButtonClicked", "onCallLayoutChanged")
 
     button(a, "change-layout").click()
@@ -190,14 +156,9 @@ def test_layouts_switch_and_fire_on_call_layout_changed(
     expect(b.locator(ROOT)).to_have_attribute("data-layout", "TILE")
 
 
-def test_pin_and_unpin_are_local(open_page: Callable[..., Page], create_session: Callable[..., str]) -> None:
+def test_pin_and_unpin_are_local(new_call: Callable[..., Call]) -> None:
     """pinParticipant features someone on this screen only (isPinned in the list); the tile menu pins too."""
-    share_url = create_session()
-    a = joined(open_page, share_url, "Ann")
-    b = joined(open_page, share_url, "Bob")
-    c = joined(open_page, share_url, "Cy")
-    a_id, c_id = local_participant_id(a), local_participant_id(c)
-    expect(a.locator(f"{CONTAINER} [data-participant-id]")).to_have_count(3)
+    (a, a_id), (b, _), (_, c_id) = new_call().join_all("Ann", "Bob", "Cy", until=Until.TILES)
     record(a, "onParticipantListChanged")
 
     assert call(a, "pinParticipant(arg)", c_id)["error"] is None
@@ -230,16 +191,12 @@ def test_pin_and_unpin_are_local(open_page: Callable[..., Page], create_session:
 
 @pytest.mark.parametrize(("width", "height"), [(390, 844), (1440, 900)])
 def test_participant_list_shows_everyone(
-    open_page: Callable[..., Page],
-    create_session: Callable[..., str],
-    screenshot_dir: Path,
-    width: int,
-    height: int,
+    new_call: Callable[..., Call], screenshot_dir: Path, width: int, height: int
 ) -> None:
     """The people button opens a list of everyone (events before/after); it follows joins and mutes; it closes."""
-    share_url = create_session(title="Weekly sync")
-    a = joined(open_page, share_url, "Ada%20Lovelace", width=width, height=height)
-    b = joined(open_page, share_url, "Bo", startAudioMuted="1")
+    session = new_call(title="Weekly sync")
+    a = session.join("Ada%20Lovelace", width=width, height=height).page
+    b, b_id = session.join("Bo", startAudioMuted="1")
     record(a, "onParticipantListButtonClicked", "onParticipantListVisible", "onParticipantListHidden")
     panel = a.locator(f"{CONTAINER} .cc-panel")
     expect(panel).to_be_hidden()
@@ -259,15 +216,15 @@ def test_participant_list_shows_everyone(
     rows.nth(1).locator("[data-action='participant-menu']").click()
     a.locator(f"{CONTAINER} .cc-menu [data-action='pin']").click()
     expect(rows.nth(1).locator("[aria-label='Pinned']")).to_have_count(1)
-    on_stage = f"{CONTAINER} .cc-stage__main > [data-participant-id='{local_participant_id(b)}']"
+    on_stage = f"{CONTAINER} .cc-stage__main > [data-participant-id='{b_id}']"
     expect(a.locator(on_stage)).to_have_count(1)
     assert call(a, "unpinParticipant()")["error"] is None
     expect(rows.nth(1).locator("[aria-label='Pinned']")).to_have_count(0)
 
-    cy = joined(open_page, share_url, "Cy", startVideoPaused="1")
+    cy_id = session.join("Cy", startVideoPaused="1").participant_id
     expect(rows).to_have_count(3)
     expect(panel.locator(".cc-panel__title")).to_have_text("People (3)")
-    expect(panel.locator(f"[data-pid='{local_participant_id(cy)}'] [aria-label='Camera off']")).to_have_count(1)
+    expect(panel.locator(f"[data-pid='{cy_id}'] [aria-label='Camera off']")).to_have_count(1)
     assert a.evaluate("document.documentElement.scrollWidth") <= width
     box = panel.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5
@@ -285,17 +242,14 @@ def test_participant_list_shows_everyone(
     assert event_names(a)[-1] == "onParticipantListHidden"
 
 
-def test_mute_participant_and_pause_their_video(
-    open_page: Callable[..., Page], create_hosted_session: Callable[..., tuple[str, str]]
-) -> None:
+def test_mute_participant_and_pause_their_video(new_call: Callable[..., Call]) -> None:
     """
     muteParticipant from moderator A mutes B (B's own tile and button, A's view of B); the tile menu
     turns B's camera off.
     """
-    share_url, host_url = create_hosted_session()
-    a = joined_as_host(open_page, host_url, share_url, "Ann")
-    b = joined(open_page, share_url, "Bob")
-    b_id = local_participant_id(b)
+    session = new_call()
+    a = session.join("Ann", host=True).page
+    b, b_id = session.join("Bob")
     b_on_a = tile(a, b_id)
     expect(b_on_a).to_have_attribute("data-audio-muted", "false")
     record(b, "onModeratedByParticipant", "onAudioMuted", "onVideoPaused")
@@ -318,14 +272,9 @@ def test_mute_participant_and_pause_their_video(
     assert call(a, "muteParticipant('nobody')")["error"]["code"] == "ERR_NOT_FOUND"
 
 
-def test_peer_call_ends_for_both_when_one_leaves(
-    open_page: Callable[..., Page], create_session: Callable[..., str]
-) -> None:
+def test_peer_call_ends_for_both_when_one_leaves(new_call: Callable[..., Call]) -> None:
     """isPeerCall: when one side leaves, the other leaves too (onSessionLeft, reason peerLeft)."""
-    share_url = create_session()
-    a = joined(open_page, share_url, "Ann", isPeerCall="1")
-    b = joined(open_page, share_url, "Bob", isPeerCall="1")
-    expect(a.locator(f"{CONTAINER} [data-participant-id]")).to_have_count(2)
+    (a, _), (b, _) = new_call().join_all("Ann", "Bob", until=Until.TILES, isPeerCall="1")
     record(a, "onParticipantLeft", "onSessionLeft")
     button(b, "leave").click()
     expect_state(a, "left")
@@ -336,12 +285,12 @@ def test_peer_call_ends_for_both_when_one_leaves(
     assert events(a)[-1][1]["reason"] == "peerLeft"
 
 
-def test_idle_timeout_prompts_then_leaves(open_page: Callable[..., Page], create_session: Callable[..., str]) -> None:
+def test_idle_timeout_prompts_then_leaves(new_call: Callable[..., Call]) -> None:
     """Alone: "Still there?" after the first period; Stay restarts it; someone joining cancels it; then it leaves."""
-    share_url = create_session()
+    session = new_call()
     # The prompt comes quickly; the time after it leaves room for a second browser to join on a busy machine.
     periods = {"idleTimeoutPeriodBeforePrompt": "1500", "idleTimeoutPeriodAfterPrompt": "8000"}
-    a = joined(open_page, share_url, "Ann", **periods)
+    a = session.join("Ann", **periods).page
     record(a, "onSessionTimedOut", "onSessionLeft")
     prompt = a.locator(f"{CONTAINER} .cc-idle")
     expect(prompt).to_be_visible(timeout=5_000)
@@ -351,7 +300,7 @@ def test_idle_timeout_prompts_then_leaves(open_page: Callable[..., Page], create
     expect(prompt).to_have_count(0)
 
     expect(prompt).to_be_visible(timeout=5_000)
-    b = joined(open_page, share_url, "Bob")
+    b = session.join("Bob").page
     expect(prompt).to_have_count(0)
     button(b, "leave").click()
     expect(a.locator(f"{CONTAINER} [data-participant-id]")).to_have_count(1)
@@ -364,23 +313,21 @@ def test_idle_timeout_prompts_then_leaves(open_page: Callable[..., Page], create
     assert events(a)[-1][1]["reason"] == "timedOut"
 
 
-def test_share_invite_copies_the_link(open_page: Callable[..., Page], create_session: Callable[..., str]) -> None:
+def test_share_invite_copies_the_link(new_call: Callable[..., Call]) -> None:
     """The share button fires onShareInviteButtonClicked, then copies the call's link and says so."""
-    share_url = create_session()
-    page = joined(open_page, share_url, "Ann")
+    session = new_call()
+    page = session.join("Ann").page
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     record(page, "onShareInviteButtonClicked")
     button(page, "share").click()
     expect(page.locator(f"{CONTAINER} .cc-toast")).to_have_text("Link copied")
     assert event_names(page) == ["onShareInviteButtonClicked"]
-    assert page.evaluate("navigator.clipboard.readText()") == share_url
+    assert page.evaluate("navigator.clipboard.readText()") == session.share_url
 
 
-def test_button_events_fire_before_the_default_action(
-    open_page: Callable[..., Page], create_session: Callable[..., str]
-) -> None:
+def test_button_events_fire_before_the_default_action(new_call: Callable[..., Call]) -> None:
     """Each button's event comes before what the button does."""
-    page = joined(open_page, create_session(), "Ann")
+    page = new_call().join("Ann").page
     record(
         page,
         "onToggleAudioButtonClicked",
@@ -407,28 +354,24 @@ def test_button_events_fire_before_the_default_action(
     assert events(page)[4][2] == "joined"  # Still in the call when the leave button's event fired.
 
 
-def test_voice_sessions_never_ask_for_a_camera(
-    open_page: Callable[..., Page], create_session: Callable[..., str]
-) -> None:
+def test_voice_sessions_never_ask_for_a_camera(new_call: Callable[..., Call]) -> None:
     """No getUserMedia call of a VOICE session (or a video call joined as voice) names video; REAR asks for it."""
-    voice = joined(open_page, create_session(session_type="VOICE"), "Ann", init_script=RECORD_GET_USER_MEDIA)
-    video_call = create_session()
-    as_voice = joined(open_page, video_call, "Bob", sessionType="VOICE", init_script=RECORD_GET_USER_MEDIA)
+    voice = new_call(session_type="VOICE").join("Ann", init_script=RECORD_GET_USER_MEDIA).page
+    video_call = new_call()
+    as_voice = video_call.join("Bob", sessionType="VOICE", init_script=RECORD_GET_USER_MEDIA).page
     for page in (voice, as_voice):
         expect(button(page, "switch-camera")).to_have_count(0)
         constraints = page.evaluate("window.__gum")
         assert constraints and all("video" not in c and c.get("audio") for c in constraints), constraints
         assert call(page, "switchCamera()")["error"]["code"] == "ERROR_MEDIA_DEVICE"
-    rear = joined(open_page, video_call, "Cy", initialCameraFacing="REAR", init_script=RECORD_GET_USER_MEDIA)
+    rear = video_call.join("Cy", initialCameraFacing="REAR", init_script=RECORD_GET_USER_MEDIA).page
     constraints = rear.evaluate("window.__gum")
     assert constraints[0]["video"]["facingMode"] == "environment", constraints
 
 
-def test_devices_can_be_listed_chosen_and_followed(
-    open_page: Callable[..., Page], create_session: Callable[..., str]
-) -> None:
+def test_devices_can_be_listed_chosen_and_followed(new_call: Callable[..., Call]) -> None:
     """Device lists and current devices; choosing a device (events); a bad one is refused; devicechange is followed."""
-    page = joined(open_page, create_session(), "Ann")
+    page = new_call().join("Ann").page
     record(page, "onAudioInputDeviceChanged", "onVideoInputDeviceChanged", "onAudioInputDevicesChanged")
     mics = sdk(page, "return calls.getAudioInputDevices();")
     cameras = sdk(page, "return calls.getVideoInputDevices();")
@@ -463,13 +406,12 @@ def test_devices_can_be_listed_chosen_and_followed(
     assert "usb-mic" in [d["deviceId"] for d in sdk(page, "return calls.getAudioInputDevices();")]
 
 
-def test_notifications_can_be_turned_off(open_page: Callable[..., Page], create_session: Callable[..., str]) -> None:
+def test_notifications_can_be_turned_off(new_call: Callable[..., Call]) -> None:
     """enableNotifications: joins show a toast by default and none when it is off."""
-    share_url = create_session()
-    quiet = joined(open_page, share_url, "Quiet", enableNotifications="0")
-    loud = joined(open_page, share_url, "Loud")
-    c = joined(open_page, share_url, "Cy")
+    session = new_call()
+    quiet = session.join("Quiet", enableNotifications="0").page
+    loud = session.join("Loud").page
+    assert session.join("Cy").participant_id
     expect(loud.locator(f"{CONTAINER} .cc-toast")).to_have_text("Cy joined")
     expect(quiet.locator(f"{CONTAINER} [data-participant-id]")).to_have_count(3)
     expect(quiet.locator(f"{CONTAINER} .cc-toast")).to_have_count(0)
-    assert local_participant_id(c)

@@ -23,9 +23,8 @@ from playwright.sync_api import Page
 
 from sessions_app.turn import rest_credential
 
-from .call_page import JOIN_TIMEOUT_MS, wait_for_remote_media
+from .call_page import JOIN_TIMEOUT_MS, Call, Until
 from .conftest import PROJECT_ROOT, DaphneServer, free_port
-from .test_settings_actions import joined
 from .turn import TURNSERVER, TurnServer
 
 pytestmark = pytest.mark.browser
@@ -139,14 +138,12 @@ def test_a_relay_only_call_goes_through_the_turn_server(
     SFU through coturn's relay addresses (which coturn's log shows it allocated) and decode the
     other's video, which keeps coming.
     """
-    share_url = create_session(relay_only_server)
-    pages = [joined(open_page, share_url, name, init_script=TRACK_PEER_CONNECTIONS) for name in ("Ann", "Bob")]
-    for page in pages:
-        wait_for_remote_media(page, 1)
+    session = Call(open_page, create_session(relay_only_server))
+    people = session.join_all("Ann", "Bob", until=Until.MEDIA, init_script=TRACK_PEER_CONNECTIONS)
 
     relays = turn_server.relay_addresses()
     usernames = set()
-    for page in pages:
+    for page, _ in people:
         before = call_stats(page)
         assert before["policy"] == "relay" and before["connectionState"] == "connected", before
         # A credential of this join's own: "<expiry>:<participant id>", expiring within the configured lifetime.
