@@ -59,6 +59,8 @@ def test_the_sfu_is_django_free_and_knows_nothing_of_the_app() -> None:
         # The two transports share services, never each other.
         ("api", ("signaling",)),
         ("signaling", ("api", "web", "admin")),
+        # Pages are a transport of their own: they share services and the core with the API, not its code.
+        ("web", ("api", "signaling.consumer")),
         # The cluster is the SFU's other side of the channel layer: no transport, no service.
         ("cluster", ("signaling", "api", "web", "admin", "services")),
     ],

@@ -9,13 +9,14 @@ could not already send. ``CALLS_CORS_ALLOWED_ORIGINS`` narrows it ("*" by defaul
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from functools import cached_property
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
-API_PREFIX = "/api/v1/"
-PARTIAL_PREFIX, PARTIAL_SUFFIX = "/s/", "/participants/"
 ALLOWED_HEADERS = "appid, apikey, authtoken, content-type, x-call-token, hx-request"
 ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS"
 PREFLIGHT_MAX_AGE_SECONDS = 600
@@ -27,9 +28,16 @@ class ApiCorsMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
+    @cached_property
+    def cross_origin(self) -> re.Pattern[str]:
+        """The API's paths and the participant panel's, wherever the URLconf mounts them."""
+        api = reverse("api-openapi").removesuffix("openapi.json")
+        panel = reverse("participant-list", args=["SESSION"]).split("SESSION")
+        return re.compile(f"{re.escape(api)}|{re.escape(panel[0])}[^/]*{re.escape(panel[1])}$")
+
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path
-        if not (path.startswith(API_PREFIX) or (path.startswith(PARTIAL_PREFIX) and path.endswith(PARTIAL_SUFFIX))):
+        if not self.cross_origin.match(path):
             return self.get_response(request)
         origin = request.headers.get("origin", "")
         preflight = request.method == "OPTIONS" and "access-control-request-method" in request.headers

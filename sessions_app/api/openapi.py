@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
+
 from .. import errors
 
 ERROR_CODES = list(errors.ERROR_CODES)
@@ -229,7 +231,7 @@ def openapi_schema() -> dict[str, Any]:
             "description": "Users, auth tokens, call tokens and sessions. Errors are {error: {code, message, "
             "details}} with CometChat's codes.",
         },
-        "servers": [{"url": "/api/v1"}],
+        "servers": [{"url": reverse("api-openapi").removesuffix("/openapi.json")}],
         "paths": {
             "/users": {
                 "get": {

@@ -13,17 +13,17 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.core.paginator import EmptyPage, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django_ratelimit.core import is_ratelimited
 
 from .. import errors
+from ..errors import CallsError
 from ..links import is_valid_session_id
 from ..models import App, AppUser, AuthToken, CallSession, hash_secret
+from ..request_rates import TooManyRequests, check_rate
 
 UID_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 DEFAULT_PAGE_SIZE = 30
@@ -31,19 +31,19 @@ MAX_PAGE_SIZE = 100
 MAX_BODY_BYTES = 16 * 1024
 
 
-class ApiError(Exception):
-    """A refusal with its documented code and HTTP status."""
+class ApiError(CallsError):
+    """A refusal with its documented code and the HTTP status it has here (a service's is a 400)."""
 
     def __init__(self, code: str, message: str, status: int = 400, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message, details)
         self.status = status
-        self.details = details or {}
 
-    def response(self) -> JsonResponse:
-        body = {"error": {"code": self.code, "message": self.message, "details": self.details}}
-        return JsonResponse(body, status=self.status)
+
+def error_response(refusal: CallsError) -> JsonResponse:
+    """REST errors are ``{"error": {code, message, details}}`` with the refusal's status (400 by default)."""
+    status = refusal.status if isinstance(refusal, ApiError) else 429 if isinstance(refusal, TooManyRequests) else 400
+    body = {"error": {"code": refusal.code, "message": refusal.message, "details": refusal.details}}
+    return JsonResponse(body, status=status)
 
 
 View = Callable[..., JsonResponse]
@@ -66,8 +66,8 @@ def api_view(methods: dict[str, View]) -> View:
             if _has_nul([request.path, *request.GET.lists(), *kwargs.values()]):
                 raise ApiError(errors.ERR_BAD_REQUEST, "NUL characters are not accepted.")
             return handler(request, *args, **kwargs)
-        except ApiError as exc:
-            return exc.response()
+        except CallsError as exc:
+            return error_response(exc)
 
     return view
 
@@ -182,16 +182,9 @@ def require_user(request: HttpRequest) -> tuple[App, AppUser]:
     return app, token.user
 
 
-def _client_ip(group: str, request: HttpRequest) -> str:
-    """The client's address; ASGI servers leave REMOTE_ADDR out when they do not know it (unix sockets)."""
-    return request.META.get("REMOTE_ADDR") or "unknown"
-
-
 def rate_limit(request: HttpRequest, group: str, setting: str, default: str) -> None:
     """Refuse with 429 once this client exceeds the configured rate for ``group``."""
-    rate = getattr(settings, setting, default)
-    if is_ratelimited(request, group=group, key=_client_ip, rate=rate, method=is_ratelimited.ALL, increment=True):
-        raise ApiError(errors.ERR_TOO_MANY_REQUESTS, "Too many requests; slow down.", 429, {"rate": rate})
+    check_rate(request, group, setting, default)
 
 
 def paginate(request: HttpRequest, queryset: QuerySet[Any], serialize: Callable[[Any], dict[str, Any]]) -> JsonResponse:

@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import errors, hosting, turn
-from ..api.support import ApiError, rate_limit
 from ..links import is_valid_session_id, session_id_from_input, share_url
 from ..models import CallSession, Participant, SessionType
+from ..request_rates import TooManyRequests, check_rate
 from ..services.session_settings import session_defaults
 from ..tokens import CallTokenError, call_tokens
 from .participant_panel import panel_rows
@@ -22,8 +22,8 @@ def home(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {}
     if request.method == "POST":
         try:
-            rate_limit(request, "create-call", "CALLS_CREATE_RATE", "10/m")
-        except ApiError as exc:
+            check_rate(request, "create-call", "CALLS_CREATE_RATE", "10/m")
+        except TooManyRequests as exc:
             context["create_error"] = "You started many calls in a short time; wait a minute and try again."
             context["create_error_code"] = exc.code
             return render(request, "sessions_app/home.html", context, status=429)
