@@ -64,3 +64,9 @@ def test_every_leave_reason_the_server_records_is_one_of_the_vocabulary() -> Non
         path.read_text() for path in Path(errors.__file__).parent.rglob("*.py") if path.name != "errors.py"
     )
     assert not re.search(r"LEAVE_REASON_\w+\s*=", python), "a leave reason is defined outside errors.py"
+
+
+def test_the_sdk_names_the_server_s_leave_and_refusal_reasons() -> None:
+    source = (STATIC / "errors.js").read_text()
+    assert set(frozen_object(source, "LeaveReason").values()) == set(errors.LEAVE_REASONS)
+    assert set(frozen_object(source, "Refusal").values()) == set(server_constants("REFUSAL_").values())

@@ -11,7 +11,7 @@
  * that socket, as a new participant with a new peer connection, with no click.
  */
 
-import { CallsError, CloseCode, ErrorCode } from "./errors.js";
+import { CallsError, CloseCode, ErrorCode, LeaveReason, Refusal } from "./errors.js";
 import { Events } from "./events.js";
 import { Reconnector } from "./reconnect-policy.js";
 
@@ -39,9 +39,9 @@ const FINAL_ERRORS = new Set([
 
 /** Why we are out of the call after getting back failed with `error`. */
 function leaveReason(error) {
-  if (error.code === ErrorCode.ERR_CALL_TERMINATED) return "ended";
-  if (error.code === ErrorCode.AUTH_ERR_NO_ACCESS && error.details && error.details.reason === "removed") return "removed";
-  return "disconnected";
+  if (error.code === ErrorCode.ERR_CALL_TERMINATED) return LeaveReason.ENDED;
+  if (error.code === ErrorCode.AUTH_ERR_NO_ACCESS && error.details && error.details.reason === Refusal.REMOVED) return LeaveReason.REMOVED;
+  return LeaveReason.DISCONNECTED;
 }
 
 export class ConnectionRecovery {

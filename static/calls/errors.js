@@ -64,12 +64,31 @@ export const CloseCode = Object.freeze({
   TOO_MANY_REQUESTS: 4029,
 });
 
+/** Why a participant left: the server's `participant_left` reasons (sessions_app/errors.py LEAVE_REASON_*). */
+export const LeaveReason = Object.freeze({
+  LEFT: "left",
+  DISCONNECTED: "disconnected",
+  REMOVED: "removed",
+  ENDED: "ended",
+  MEDIA_MOVED: "media_moved",
+  REPLACED: "replaced",
+  SERVER_STOPPED: "server_stopped",
+});
+
+/** Why the server refused an action: `AUTH_ERR_NO_ACCESS`'s `details.reason` (sessions_app/errors.py REFUSAL_*). */
+export const Refusal = Object.freeze({
+  ROLE: "role",
+  LOCKED: "locked",
+  HELD: "held",
+  REMOVED: "removed",
+});
+
 const CLOSE_CODE_ERRORS = new Map([
   [CloseCode.SESSION_NOT_FOUND, [ErrorCode.ERR_CALL_SESSION_NOT_FOUND, "This call does not exist."]],
   [CloseCode.SESSION_ENDED, [ErrorCode.ERR_CALL_TERMINATED, "This call has ended."]],
   [CloseCode.INVALID_SESSION_ID, [ErrorCode.ERROR_CALL_SESSION_ID, "The session ID is not valid."]],
-  [CloseCode.REMOVED, [ErrorCode.AUTH_ERR_NO_ACCESS, "You were removed from this call.", { reason: "removed" }]],
-  [CloseCode.REPLACED_BY_JOIN, [ErrorCode.ERR_CALL_USER_ALREADY_JOINED, "You joined this call from another tab or device.", { reason: "replaced" }]],
+  [CloseCode.REMOVED, [ErrorCode.AUTH_ERR_NO_ACCESS, "You were removed from this call.", { reason: Refusal.REMOVED }]],
+  [CloseCode.REPLACED_BY_JOIN, [ErrorCode.ERR_CALL_USER_ALREADY_JOINED, "You joined this call from another tab or device.", { reason: LeaveReason.REPLACED }]],
   [CloseCode.TOO_MANY_REQUESTS, [ErrorCode.ERR_TOO_MANY_REQUESTS, "Too many requests from this address: wait a minute."]],
 ]);
 

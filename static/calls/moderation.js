@@ -12,7 +12,7 @@
  * to unmute") instead of unmuting.
  */
 
-import { CallsError, ErrorCode, failure, success } from "./errors.js";
+import { CallsError, ErrorCode, Refusal, failure, success } from "./errors.js";
 import { Events } from "./events.js";
 import { isModerator, snapshot, unknownParticipant } from "./participant-model.js";
 
@@ -71,10 +71,10 @@ export class Moderation {
   refusal(what) {
     const call = this._call;
     if (!this.isModerator) {
-      return new CallsError(ErrorCode.AUTH_ERR_NO_ACCESS, `Only a moderator can ${what}.`, { reason: "role" });
+      return new CallsError(ErrorCode.AUTH_ERR_NO_ACCESS, `Only a moderator can ${what}.`, { reason: Refusal.ROLE });
     }
     if (!call.settings.enableParticipantContextMenu && call.isLocked("enableParticipantContextMenu")) {
-      return new CallsError(ErrorCode.AUTH_ERR_NO_ACCESS, "This call does not allow moderation.", { reason: "locked" });
+      return new CallsError(ErrorCode.AUTH_ERR_NO_ACCESS, "This call does not allow moderation.", { reason: Refusal.LOCKED });
     }
     return null;
   }
@@ -107,7 +107,7 @@ export class Moderation {
   /** The error `setAudioMuted(false)` / `setVideoPaused(false)` gets while held, or null. */
   holdRefusal(kind) {
     if (!this.held(kind)) return null;
-    return new CallsError(ErrorCode.AUTH_ERR_NO_ACCESS, HOLDS[kind].refused, { reason: "held", kind });
+    return new CallsError(ErrorCode.AUTH_ERR_NO_ACCESS, HOLDS[kind].refused, { reason: Refusal.HELD, kind });
   }
 
   /** The microphone or camera button while held: raise the hand to ask, and say so. */
@@ -136,7 +136,7 @@ export class Moderation {
   serverRefused(error) {
     if (error.code !== ErrorCode.AUTH_ERR_NO_ACCESS || !error.details) return false;
     const { reason, kind } = error.details;
-    if (reason === "held" && (kind === "audio" || kind === "video")) {
+    if (reason === Refusal.HELD && (kind === "audio" || kind === "video")) {
       // Our unmute raced the hold (or we did not know): the server kept it off, so do we.
       this.applyHolds({ [kind]: true });
       this._call.view.notify(HOLDS[kind].refused);

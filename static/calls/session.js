@@ -15,7 +15,7 @@ import { ConnectionRecovery } from "./connection-recovery.js";
 import { DeviceKind, DeviceWatcher } from "./devices.js";
 import { listenToWindow } from "./dom.js";
 import { DominantSpeaker } from "./dominant-speaker.js";
-import { CallsError, CloseCode, ErrorCode, asCallsError, errorForCloseCode, failure, notInCall, success } from "./errors.js";
+import { CallsError, CloseCode, ErrorCode, LeaveReason, asCallsError, errorForCloseCode, failure, notInCall, success } from "./errors.js";
 import { Events } from "./events.js";
 import { HandRaising } from "./hand-raising.js";
 import { IdleTimer } from "./idle.js";
@@ -37,9 +37,9 @@ const LAYOUT_ORDER = [Layout.TILE, Layout.SIDEBAR, Layout.SPOTLIGHT];
 const REFUSED_MESSAGE_TYPES = { Chat: "chat", Hand: "raised-hand", MediaState: "microphone and camera", Moderate: "moderation", ScreenShare: "screen-sharing" };
 // Closes that end the call for us, and the leave reason each stands for (any other: "disconnected").
 const LEFT_REASONS = new Map([
-  [CloseCode.SESSION_ENDED, "ended"],
-  [CloseCode.REMOVED, "removed"],
-  [CloseCode.REPLACED_BY_JOIN, "replaced"],
+  [CloseCode.SESSION_ENDED, LeaveReason.ENDED],
+  [CloseCode.REMOVED, LeaveReason.REMOVED],
+  [CloseCode.REPLACED_BY_JOIN, LeaveReason.REPLACED],
 ]);
 // Settings about this device, settled before the server answers: the server's merge does not move them.
 const DEVICE_SETTINGS = new Set([
@@ -247,10 +247,10 @@ export class CallSession {
     on("media", (message) => this._participantMedia(message));
     on("removed", (message) => {
       // Removed by a moderator, or "replaced": our call token joined again in another tab or device.
-      const replaced = message.reason === "replaced";
-      this._callOver(replaced ? "replaced" : "removed", { code: replaced ? CloseCode.REPLACED_BY_JOIN : CloseCode.REMOVED, reason: String(message.reason || "") });
+      const replaced = message.reason === LeaveReason.REPLACED;
+      this._callOver(replaced ? LeaveReason.REPLACED : LeaveReason.REMOVED, { code: replaced ? CloseCode.REPLACED_BY_JOIN : CloseCode.REMOVED, reason: String(message.reason || "") });
     });
-    on("session_ended", (message) => this._callOver("ended", { code: CloseCode.SESSION_ENDED, reason: String(message.reason || "") }));
+    on("session_ended", (message) => this._callOver(LeaveReason.ENDED, { code: CloseCode.SESSION_ENDED, reason: String(message.reason || "") }));
   }
 
   get hand() {
