@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from sessions_app.services import admission
-from sessions_app.sfu import MediaUnavailable, UnknownParticipant
+from sessions_app.sfu import MediaService, MediaUnavailable, SendSignal, UnknownParticipant
+from sessions_app.sfu.interface import VideoView
 
 
 class RecordingMedia:
@@ -25,7 +27,13 @@ class RecordingMedia:
             raise MediaUnavailable(session_id)
         self.calls.append(("reserve", session_id))
 
-    async def join(self, session_id: str, participant_id: str, signal: Any, sources: tuple[str, ...]) -> None:
+    async def join(
+        self,
+        session_id: str,
+        participant_id: str,
+        send_signal: SendSignal,
+        sources: tuple[str, ...] = ("audio", "video"),
+    ) -> None:
         if self.failing:
             raise RuntimeError("the media server failed")
         self.calls.append(("join", participant_id, sources))
@@ -41,8 +49,27 @@ class RecordingMedia:
             raise UnknownParticipant(participant_id)
         self.calls.append(("screen", participant_id, enabled))
 
+    async def handle_answer(self, session_id: str, participant_id: str, sdp: str) -> None:
+        self.calls.append(("answer", participant_id))
+
+    async def set_views(self, session_id: str, participant_id: str, views: Sequence[VideoView]) -> None:
+        self.calls.append(("views", participant_id, list(views)))
+
+    async def repeat_offer(self, session_id: str, participant_id: str) -> None:
+        self.calls.append(("repeat_offer", participant_id))
+
+    def participant_stats(self, session_id: str, participant_id: str) -> dict[str, Any] | None:
+        return None
+
+    def stats(self) -> dict[str, Any]:
+        return {"rooms": 0, "participants": 0}
+
     async def close_all(self) -> None:
         pass
+
+
+# Held to the interface: a fake that drifts from MediaService fails the type check, not a test run.
+_: type[MediaService] = RecordingMedia
 
 
 async def until_heard(heard: list[dict[str, Any]], kind: str) -> dict[str, Any]:

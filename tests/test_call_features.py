@@ -19,7 +19,7 @@ from sessions_app.models import CallSession
 from sessions_app.services.media import get_sfu
 from sessions_app.sfu import SFU, MediaConfig, MediaEvent
 from sessions_app.sfu import DominantSpeaker as SpeakerEvent
-from sessions_app.sfu.speakers import DominantSpeaker
+from sessions_app.sfu.speakers import SpeakerTracker
 from sessions_app.signaling import protocol
 from tests.calls_state import reset_calls
 from tests.media_client import MediaClient
@@ -213,7 +213,7 @@ async def test_the_loudest_participant_becomes_the_dominant_speaker() -> None:
 
 def test_dominant_speaker_has_hysteresis() -> None:
     """The floor changes only when someone is clearly louder for two checks; silence changes nothing."""
-    speakers = DominantSpeaker()
+    speakers = SpeakerTracker()
     assert speakers.update({"a": 90.0, "b": 20.0}) == "a"
     assert speakers.update({"a": 90.0, "b": 93.0}) is None  # not clearly louder
     assert speakers.update({"a": 90.0, "b": 99.0}) is None  # clearly louder, once

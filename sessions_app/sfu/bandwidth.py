@@ -31,6 +31,7 @@ from .twcc import LinkObservation, SentPackets
 
 if TYPE_CHECKING:
     from .forwarding import ForwardingTrack
+    from .peer import Subscription
     from .published import PublishedTrack
     from .sender import PacketSender
 
@@ -167,7 +168,7 @@ class SubscriberBandwidth:
     reallocates and decides whether to probe; feedback that signals congestion reallocates at once.
     """
 
-    def __init__(self, subscriptions: list) -> None:  # type: ignore[type-arg]
+    def __init__(self, subscriptions: list[Subscription]) -> None:
         self._subscriptions = subscriptions
         self.remb: float | None = None
         self.base_bps = float(INITIAL_ESTIMATE_BPS)

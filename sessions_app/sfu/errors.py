@@ -17,3 +17,7 @@ class NegotiationError(MediaError):
 
 class MediaUnavailable(MediaError):
     """No media server can host the session now."""
+
+
+class ParticipantExists(MediaError):
+    """A participant ID that is already in the room."""

@@ -6,17 +6,12 @@ import asyncio
 import logging
 
 from .config import MediaConfig
-from .errors import UnknownParticipant
-from .events import DominantSpeaker as DominantSpeakerEvent
-from .events import SendSignal
+from .errors import ParticipantExists, UnknownParticipant
+from .events import DominantSpeaker, SendSignal
 from .peer import ParticipantPeer
-from .speakers import SPEAKER_CHECK_INTERVAL_S, DominantSpeaker
+from .speakers import SPEAKER_CHECK_INTERVAL_S, SpeakerTracker
 
 logger = logging.getLogger(__name__)
-
-
-class ParticipantExists(Exception):
-    """A participant ID that is already in the room."""
 
 
 class Room:
@@ -33,7 +28,7 @@ class Room:
         self.config = config
         self.peers: dict[str, ParticipantPeer] = {}
         self._lock = asyncio.Lock()
-        self.speakers = DominantSpeaker()
+        self.speakers = SpeakerTracker()
         self._speaker_task: asyncio.Task[None] | None = None
 
     def __len__(self) -> int:
@@ -57,7 +52,7 @@ class Room:
         await self._negotiate([peer, *others])
         if self.speakers.current in self.peers:
             # Changes are announced as they happen: a late joiner hears who speaks now.
-            await peer.signal(DominantSpeakerEvent(self.speakers.current))
+            await peer.signal(DominantSpeaker(self.speakers.current))
         return peer
 
     async def start_publishing(self, participant_id: str, source: str) -> None:
@@ -125,7 +120,7 @@ class Room:
             }
             speaker = self.speakers.update(levels)
             if speaker is not None:
-                event = DominantSpeakerEvent(speaker)
+                event = DominantSpeaker(speaker)
                 peers = list(self.peers.values())
                 await asyncio.gather(*(peer.signal(event) for peer in peers), return_exceptions=True)
 

@@ -11,7 +11,7 @@ TAKEOVER_MARGIN = 6.0
 TAKEOVER_CHECKS = 2
 
 
-class DominantSpeaker:
+class SpeakerTracker:
     """
     Who is speaking most, with hysteresis: the current speaker keeps the floor
     while speaking unless someone is clearly louder for a while.
