@@ -239,3 +239,49 @@ class Call:
     def _in_call(page: Page) -> Person:
         expect_state(page, "joined")
         return Person(page, local_participant_id(page))
+
+
+# The SDK's events and actions as tests drive them.
+
+# Record every event named in `names` into window.__events as [name, argument, root's state and layout].
+RECORD_EVENTS = """
+(names) => {
+  window.__events = window.__events || [];
+  for (const name of names) {
+    window.CometChatCalls.addEventListener(name, (arg) => {
+      const root = document.querySelector("#call_view_container .cc-root");
+      window.__events.push([name, arg === undefined ? null : JSON.parse(JSON.stringify(arg)),
+        root.dataset.state, root.dataset.layout]);
+    });
+  }
+}
+"""
+
+
+def record(page: Page, *names: str) -> None:
+    page.evaluate(RECORD_EVENTS, list(names))
+
+
+def events(page: Page) -> list[list[Any]]:
+    return page.evaluate("window.__events || []")
+
+
+def event_names(page: Page) -> list[str]:
+    return [event[0] for event in events(page)]
+
+
+def wait_for_event(page: Page, name: str) -> None:
+    page.wait_for_function("(name) => (window.__events || []).some((e) => e[0] === name)", arg=name)
+
+
+def call(page: Page, expression: str, arg: Any = None) -> Any:
+    """Run ``calls.<expression>`` (awaited) in ``page``; return its result."""
+    return sdk(page, f"return await calls.{expression};", arg)
+
+
+def button(page: Page, action: str) -> Locator:
+    return page.locator(f'{CONTAINER} .cc-controls [data-action="{action}"]')
+
+
+def last_event_arg(page: Page, name: str) -> Any:
+    return [e[1] for e in events(page) if e[0] == name][-1]

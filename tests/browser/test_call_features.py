@@ -18,12 +18,18 @@ from .call_page import (
     SEND_RAW,
     Call,
     Until,
+    button,
+    call,
+    event_names,
+    events,
     expect_state,
+    last_event_arg,
     local_participant_id,
+    record,
     sdk,
     tile,
+    wait_for_event,
 )
-from .test_settings_actions import button, call, event_names, events, record, wait_for_event
 
 pytestmark = pytest.mark.browser
 
@@ -95,10 +101,6 @@ def panel_rows(page: Page) -> list[dict[str, Any]]:
         """() => [...document.querySelectorAll("#cc-participant-panel .cc-panel__row")].map(
             (row) => ({pid: row.dataset.pid, hand: row.dataset.handRaised}))"""
     )
-
-
-def last_event_arg(page: Page, name: str) -> Any:
-    return [e[1] for e in events(page) if e[0] == name][-1]
 
 
 def test_raised_hands_are_seen_by_everyone_in_raise_order(new_call: Callable[..., Call]) -> None:

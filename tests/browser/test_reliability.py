@@ -22,13 +22,16 @@ from .call_page import (
     ROOT,
     Call,
     Until,
+    event_names,
+    events,
     expect_state,
     local_participant_id,
+    record,
     tile,
+    wait_for_event,
     wait_for_remote_media,
 )
 from .conftest import PROJECT_ROOT, DaphneServer, free_port
-from .test_settings_actions import event_names, events, record, wait_for_event
 
 pytestmark = pytest.mark.browser
 

@@ -17,16 +17,19 @@ from .call_page import (
     ROOT,
     SEND_RAW,
     Call,
+    button,
+    call,
     expect_state,
     join_url,
+    last_event_arg,
     load_sdk,
     local_participant_id,
+    record,
     sdk,
     tile,
+    wait_for_event,
 )
 from .rest import AppServer
-from .test_call_features import last_event_arg
-from .test_settings_actions import button, call, record, wait_for_event
 
 pytestmark = pytest.mark.browser
 

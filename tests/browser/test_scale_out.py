@@ -11,10 +11,19 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from .call_page import REMOTE_TILES, expect_state, joined, local_participant_id, tile, wait_for_remote_media
+from .call_page import (
+    REMOTE_TILES,
+    event_names,
+    events,
+    expect_state,
+    joined,
+    local_participant_id,
+    record,
+    tile,
+    wait_for_remote_media,
+)
 from .cluster import REDIS_URL, WORKER_TIMEOUT_S, Cluster, redis_reachable, session_id_of
 from .proxy import FailoverProxy
-from .test_settings_actions import event_names, events, record
 
 pytestmark = [
     pytest.mark.browser,

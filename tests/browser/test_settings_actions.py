@@ -8,25 +8,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
-from .call_page import CONTAINER, ROOT, Call, Until, expect_state, load_sdk, sdk, tile
+from .call_page import (
+    CONTAINER,
+    ROOT,
+    Call,
+    Until,
+    button,
+    call,
+    event_names,
+    events,
+    expect_state,
+    load_sdk,
+    record,
+    sdk,
+    tile,
+    wait_for_event,
+)
 
 pytestmark = pytest.mark.browser
 
-# Record every event named in `names` into window.__events as [name, argument, root's state and layout].
-RECORD_EVENTS = """
-(names) => {
-  window.__events = window.__events || [];
-  for (const name of names) {
-    window.CometChatCalls.addEventListener(name, (arg) => {
-      const root = document.querySelector("#call_view_container .cc-root");
-      window.__events.push([name, arg === undefined ? null : JSON.parse(JSON.stringify(arg)),
-        root.dataset.state, root.dataset.layout]);
-    });
-  }
-}
-"""
 # Every getUserMedia call's constraints, recorded before the page's own scripts run.
 RECORD_GET_USER_MEDIA = """
 window.__gum = [];
@@ -39,31 +41,6 @@ navigator.mediaDevices.getUserMedia = (constraints) => {
 
 
 CONTROLS = ("toggle-audio", "toggle-video", "switch-camera", "share", "leave", "change-layout", "participant-list")
-
-
-def record(page: Page, *names: str) -> None:
-    page.evaluate(RECORD_EVENTS, list(names))
-
-
-def events(page: Page) -> list[list[Any]]:
-    return page.evaluate("window.__events || []")
-
-
-def event_names(page: Page) -> list[str]:
-    return [event[0] for event in events(page)]
-
-
-def wait_for_event(page: Page, name: str) -> None:
-    page.wait_for_function("(name) => (window.__events || []).some((e) => e[0] === name)", arg=name)
-
-
-def call(page: Page, expression: str, arg: Any = None) -> Any:
-    """Run ``calls.<expression>`` (awaited) in ``page``; return its result."""
-    return sdk(page, f"return await calls.{expression};", arg)
-
-
-def button(page: Page, action: str) -> Locator:
-    return page.locator(f'{CONTAINER} .cc-controls [data-action="{action}"]')
 
 
 @pytest.mark.parametrize(
