@@ -9,13 +9,13 @@ import { NetworkMonitor } from "./netquality.js";
 
 export class MediaMonitors {
   /**
-   * @param {object} call the part of the call this uses (session.js): root, voice, settings,
-   *   localId, participants, peer, send, view
+   * @param {object} call the part of the call this uses (session.js): voice, settings, localId,
+   *   participants, peer, send, view
    */
   constructor(call) {
     this._call = call;
     this._network = null;
-    this._views = new AdaptiveStream({ root: call.root, send: (views) => call.send("video_views", { views }) });
+    this._views = new AdaptiveStream({ send: (views) => call.send("video_views", { views }) });
   }
 
   /** Once in the call (again). */
@@ -34,7 +34,7 @@ export class MediaMonitors {
       });
       this._network.start();
     }
-    if (!call.voice) this._views.start();
+    if (!call.voice) this._views.start(call.view);
   }
 
   stop() {

@@ -1,29 +1,31 @@
 /**
  * One join of one call, from "connecting" to "left": wires the signaling
- * channel, the peer connection, the local media and the call view together,
- * and keeps the participant list the events report.
+ * channel, the peer connection, our microphone and camera
+ * (local-media-controls.js), the participant roster (participant-roster.js)
+ * and the call view together; joins, leaves, and wires the recovery of a lost
+ * connection. Its public methods delegate to the module that does the work.
  *
- * The features (hand-raising.js, chat-messages.js, screen-share.js,
- * dominant-speaker.js, media-monitors.js, moderation.js, connection-recovery.js)
- * never see the session: each gets the narrow part of the call context it
- * names (`_callContext`), and registers its server messages with one table
- * (message-router.js).
+ * Those modules and the features (hand-raising.js, chat-messages.js,
+ * screen-share.js, dominant-speaker.js, media-monitors.js, moderation.js,
+ * connection-recovery.js) never see the session: each gets the narrow part of
+ * the call context it names (`_callContext`), and registers its server
+ * messages with one table (message-router.js).
  */
 
 import { ChatMessages } from "./chat-messages.js";
 import { ConnectionRecovery } from "./connection-recovery.js";
-import { DeviceKind, DeviceWatcher } from "./devices.js";
 import { listenToWindow } from "./dom.js";
 import { DominantSpeaker } from "./dominant-speaker.js";
 import { CallsError, CloseCode, ErrorCode, LeaveReason, asCallsError, errorForCloseCode, failure, notInCall, success } from "./errors.js";
 import { Events } from "./events.js";
 import { HandRaising } from "./hand-raising.js";
 import { IdleTimer } from "./idle.js";
-import { FacingMode, LocalMedia, canChooseAudioOutput } from "./media.js";
+import { LocalMediaControls } from "./local-media-controls.js";
 import { MediaMonitors } from "./media-monitors.js";
 import { MessageRouter } from "./message-router.js";
 import { ModerationAction, Moderation } from "./moderation.js";
-import { ParticipantList, makeParticipant, snapshot, unknownParticipant } from "./participant-model.js";
+import { ParticipantList, snapshot, unknownParticipant } from "./participant-model.js";
+import { ParticipantRoster } from "./participant-roster.js";
 import { PeerTransport } from "./peer.js";
 import { ScreenShare } from "./screen-share.js";
 import { Layout, parseLayout } from "./settings.js";
@@ -111,25 +113,10 @@ export class CallSession {
     this._voice = settings.sessionType === "VOICE";
     this._participants = new ParticipantList();
     this._remoteTracks = new Map();
-    this._actions = Promise.resolve();
     this._joinWaiter = null;
     this._joinTimer = null;
-    this._audioMuted = settings.startAudioMuted;
-    this._videoPaused = this._voice || settings.startVideoPaused;
     this._onPageHide = () => this._signaling && this._signaling.send("leave");
     this._stopPageHide = null;
-    this._onCameraEnded = () => this.setVideoPaused(true);
-    this._media = new LocalMedia({
-      video: !this._voice,
-      audioDeviceId: settings.audioInputDeviceId,
-      videoDeviceId: settings.videoInputDeviceId,
-      facingMode: settings.initialCameraFacing === "REAR" ? FacingMode.REAR : FacingMode.FRONT,
-    });
-    this._devices = new DeviceWatcher({
-      media: this._media,
-      audioOutputDeviceId: settings.audioOutputDeviceId,
-      emit: (name, arg) => this.state === "joined" && this._emitter.emit(name, arg),
-    });
     this._layout = settings.layout;
     this._pinned = "";
     this._listOpen = false;
@@ -150,6 +137,12 @@ export class CallSession {
     const call = this._callContext();
     // What every action of a feature checks and does: in the call, allowed here, sent, shown, reported.
     const acting = ["inCall", "notInCall", "settings", "isLocked", "forbidden", "send", "on", "view", "emit"];
+    this._localMedia = new LocalMediaControls(
+      narrow(call, ["inCall", "voice", "settings", "localId", "participants", "peer", "send", "view", "emit", "listChanged"], {
+        held: (kind) => this._moderation.held(kind),
+        holdRefusal: (kind) => this._moderation.holdRefusal(kind),
+      }),
+    );
     this._hand = new HandRaising(
       narrow(call, [...acting, "localId", "participants", "listChanged"]),
       (participant) => this._moderation.asksToSpeak(participant),
@@ -157,10 +150,19 @@ export class CallSession {
     this._chat = new ChatMessages(narrow(call, [...acting, "localId"]), () => this._listOpen && this.setParticipantListVisible(false));
     this._screenShare = new ScreenShare(narrow(call, [...acting, "voice", "localId", "participants", "remoteTracks", "peer", "listChanged"]));
     this._speaker = new DominantSpeaker(narrow(call, ["participants", "on", "view", "emit"]));
-    this._monitors = new MediaMonitors(narrow(call, ["root", "voice", "settings", "localId", "participants", "peer", "send", "view"]));
+    this._monitors = new MediaMonitors(narrow(call, ["voice", "settings", "localId", "participants", "peer", "send", "view"]));
     this._moderation = new Moderation(
       narrow(call, [...acting, "voice", "localId", "participants", "audioMuted", "videoPaused", "setAudioMuted", "setVideoPaused", "localMediaShown"]),
       this._hand,
+    );
+    this._roster = new ParticipantRoster(
+      narrow(call, ["inCall", "localId", "settings", "participants", "remoteTracks", "on", "view", "emit", "listChanged"], {
+        screenTrack: (pid, track) => this._screenShare.remoteTrack(pid, track),
+        applyHolds: (holds) => this._moderation.applyHolds(holds),
+        speakerLeft: (pid) => this._speaker.participantLeft(pid),
+        unpin: (pid) => this._unpinGone(pid),
+        leaveBecause: (reason) => this._leaveBecause(reason),
+      }),
     );
     this._recovery = new ConnectionRecovery(
       narrow(call, ["sessionId", "inCall", "localId", "view", "emit"], {
@@ -186,7 +188,6 @@ export class CallSession {
     const session = this;
     return {
       sessionId: this.sessionId,
-      root: this._container,
       voice: this._voice,
       participants: this._participants,
       remoteTracks: this._remoteTracks,
@@ -206,10 +207,10 @@ export class CallSession {
         return session._peer;
       },
       get audioMuted() {
-        return session._audioMuted;
+        return session._localMedia.audioMuted;
       },
       get videoPaused() {
-        return session._videoPaused;
+        return session._localMedia.videoPaused;
       },
       isLocked: (name) => this._locked.has(name),
       send: (type, fields) => Boolean(this._signaling) && this._signaling.send(type, fields),
@@ -220,11 +221,11 @@ export class CallSession {
       notInCall,
       setAudioMuted: (muted) => this.setAudioMuted(muted),
       setVideoPaused: (paused) => this.setVideoPaused(paused),
-      localMediaShown: () => this._localMediaShown(),
+      localMediaShown: () => this._localMedia.shown(),
     };
   }
 
-  /** The server messages the session handles itself; the features register theirs. */
+  /** The server messages the session handles itself; the features (and the roster) register theirs. */
   _routeServerMessages() {
     const on = (type, handler, options) => this._router.on(type, handler, options);
     on(
@@ -242,9 +243,6 @@ export class CallSession {
       { always: true },
     );
     on("error", (message) => this._serverError(message), { always: true });
-    on("participant_joined", (message) => this._participantJoined(message.participant || {}));
-    on("participant_left", (message) => this._participantLeft(message.participantId, String(message.reason || "")));
-    on("media", (message) => this._participantMedia(message));
     on("removed", (message) => {
       // Removed by a moderator, or "replaced": our call token joined again in another tab or device.
       const replaced = message.reason === LeaveReason.REPLACED;
@@ -282,12 +280,8 @@ export class CallSession {
       const token = await this._getToken();
       this._callToken = token;
       this._checkNotCancelled();
-      const problems = await this._media.start({ withVideo: !this._videoPaused });
+      const problems = await this._localMedia.open();
       this._checkNotCancelled();
-      this._audioMuted = this._audioMuted || !this._media.audioTrack;
-      this._videoPaused = this._videoPaused || !this._media.videoTrack;
-      this._media.setAudioEnabled(!this._audioMuted);
-      this._watchCamera(this._media.videoTrack);
       const joined = new Promise((resolve, reject) => (this._joinWaiter = { resolve, reject }));
       joined.catch(() => {}); // Awaited below; this only keeps an early failure from being reported as unhandled.
       await this._openSignaling().open();
@@ -299,7 +293,7 @@ export class CallSession {
       );
       await joined;
       for (const problem of problems) this._view.notify(problem.message);
-      await this._devices.start();
+      await this._localMedia.watchDevices();
       return success({
         sessionId: this.sessionId,
         participantId: this.participantId,
@@ -328,8 +322,8 @@ export class CallSession {
     return {
       token: this._callToken,
       ...(this._displayName ? { displayName: this._displayName } : {}),
-      audioMuted: this._audioMuted,
-      videoPaused: this._videoPaused,
+      audioMuted: this._localMedia.audioMuted,
+      videoPaused: this._localMedia.videoPaused,
       settings: this._requested,
     };
   }
@@ -374,14 +368,7 @@ export class CallSession {
     this.settings = Object.freeze({ ...this.settings, ...overrides });
     if ("layout" in overrides) this._layout = this.settings.layout;
     this._idle.setPeriods(this.settings.idleTimeoutPeriodBeforePrompt, this.settings.idleTimeoutPeriodAfterPrompt);
-    if (overrides.startAudioMuted && !this._audioMuted) {
-      this._audioMuted = true;
-      this._media.setAudioEnabled(false);
-    }
-    if (overrides.startVideoPaused && !this._videoPaused) {
-      this._media.stopVideo();
-      this._videoPaused = true;
-    }
+    this._localMedia.forceOff({ audio: overrides.startAudioMuted === true, video: overrides.startVideoPaused === true });
     this._buildView();
   }
 
@@ -449,6 +436,13 @@ export class CallSession {
     return success();
   }
 
+  /** `pid` left the call: if they were pinned, nobody is now. */
+  _unpinGone(pid) {
+    if (pid !== this._pinned) return;
+    this._pinned = "";
+    this._view.setPinned("");
+  }
+
   setParticipantListVisible(visible) {
     if (this.state !== "joined") return notInCall();
     if (visible && this._chat.isOpen) this._chat.setOpen(false);
@@ -468,152 +462,48 @@ export class CallSession {
     return this._moderation.moderate(pid, action);
   }
 
-  // Devices.
+  // Our microphone, camera and speaker (local-media-controls.js).
 
   devices(kind) {
-    return this.state === "joined" ? this._devices.list(kind) : [];
+    return this._localMedia.devices(kind);
   }
 
   currentDevice(kind) {
-    return this.state === "joined" ? this._devices.current(kind) : null;
+    return this._localMedia.currentDevice(kind);
   }
 
   setAudioInputDevice(deviceId) {
-    return this._serialise(async () => {
-      this._checkDevice(DeviceKind.audioInput, deviceId, "audio");
-      const track = await this._media.switchAudio(deviceId);
-      await this._peer.replaceTrack("audio", track);
-      this._devices.announceCurrent(DeviceKind.audioInput);
-    });
+    return this._localMedia.setAudioInputDevice(deviceId);
   }
 
   setVideoInputDevice(deviceId) {
-    return this._serialise(async () => {
-      this._checkDevice(DeviceKind.videoInput, deviceId, "video");
-      await this._useCamera({ deviceId });
-    });
+    return this._localMedia.setVideoInputDevice(deviceId);
   }
 
   /** The next camera, or the other facing mode (front/rear) with only one camera. */
   switchCamera() {
-    return this._serialise(async () => {
-      if (this._voice) throw new CallsError(ErrorCode.ERROR_MEDIA_DEVICE, "This is a voice call.", { kind: "video" });
-      const next = this._devices.nextCamera();
-      if (next) await this._useCamera({ deviceId: next.deviceId });
-      else await this._useCamera({ facingMode: this._media.facingMode === FacingMode.FRONT ? FacingMode.REAR : FacingMode.FRONT });
-    });
+    return this._localMedia.switchCamera();
   }
 
   /** Where the browser has setSinkId; elsewhere remote audio stays on the default speaker and this resolves ERROR_MEDIA_DEVICE. */
   setAudioOutputDevice(deviceId) {
-    return this._serialise(async () => {
-      if (!canChooseAudioOutput()) {
-        throw new CallsError(ErrorCode.ERROR_MEDIA_DEVICE, "This browser cannot choose the speaker.", { kind: "audiooutput", reason: "unsupported" });
-      }
-      this._checkDevice(DeviceKind.audioOutput, deviceId, "audiooutput");
-      try {
-        await this._view.setAudioOutput(deviceId);
-      } catch (error) {
-        throw new CallsError(ErrorCode.ERROR_MEDIA_DEVICE, "The speaker could not be used.", { kind: "audiooutput", name: error.name || "" });
-      }
-      this._devices.audioOutputDeviceId = deviceId;
-      this._devices.announceCurrent(DeviceKind.audioOutput);
-    });
-  }
-
-  _checkDevice(kind, deviceId, name) {
-    if (typeof deviceId !== "string" || !this._devices.has(kind, deviceId)) {
-      throw new CallsError(ErrorCode.ERROR_MEDIA_DEVICE, "There is no such device.", { kind: name, deviceId: String(deviceId) });
-    }
-  }
-
-  async _useCamera(choice) {
-    if (this._voice) throw new CallsError(ErrorCode.ERROR_MEDIA_DEVICE, "This is a voice call.", { kind: "video" });
-    const had = Boolean(this._media.videoTrack);
-    let track;
-    try {
-      track = await this._media.switchVideo(choice);
-    } finally {
-      // The old camera is closed either way; a failed new one leaves the camera off.
-      if (had && !this._media.videoTrack) await this._cameraGone();
-    }
-    if (track) {
-      this._watchCamera(track);
-      await this._peer.replaceTrack("video", track);
-      this._view.setTrack(this.participantId, "video", track);
-    }
-    this._devices.announceCurrent(DeviceKind.videoInput);
-  }
-
-  async _cameraGone() {
-    await this._peer.replaceTrack("video", null);
-    this._view.setTrack(this.participantId, "video", null);
-    if (!this._videoPaused) {
-      this._videoPaused = true;
-      this._localMediaChanged();
-      this._emitter.emit(Events.onVideoPaused);
-    }
+    return this._localMedia.setAudioOutputDevice(deviceId);
   }
 
   setAudioMuted(muted) {
-    return this._serialise(async () => {
-      // A moderator's hold: only they can lift it (the server refuses our unmute too).
-      if (!muted && this._moderation.held("audio")) throw this._moderation.holdRefusal("audio");
-      if (!muted && !this._media.audioTrack) {
-        await this._peer.replaceTrack("audio", await this._media.ensureAudio());
-      }
-      this._media.setAudioEnabled(!muted);
-      if (this._audioMuted === muted) return;
-      this._audioMuted = muted;
-      this._localMediaChanged();
-      this._emitter.emit(muted ? Events.onAudioMuted : Events.onAudioUnMuted);
-    });
+    return this._localMedia.setAudioMuted(muted);
   }
 
   setVideoPaused(paused) {
-    return this._serialise(async () => {
-      if (this._voice) throw new CallsError(ErrorCode.ERROR_MEDIA_DEVICE, "This is a voice call.", { kind: "video" });
-      if (!paused && this._moderation.held("video")) throw this._moderation.holdRefusal("video");
-      if (this._videoPaused === paused) return;
-      if (paused) {
-        await this._peer.replaceTrack("video", null);
-        this._media.stopVideo();
-      } else {
-        const track = await this._media.startVideo();
-        this._watchCamera(track);
-        await this._peer.replaceTrack("video", track);
-      }
-      this._view.setTrack(this.participantId, "video", this._media.videoTrack);
-      this._videoPaused = paused;
-      this._localMediaChanged();
-      this._emitter.emit(paused ? Events.onVideoPaused : Events.onVideoResumed);
-    });
+    return this._localMedia.setVideoPaused(paused);
   }
 
   get audioMuted() {
-    return this._audioMuted;
+    return this._localMedia.audioMuted;
   }
 
   get videoPaused() {
-    return this._videoPaused;
-  }
-
-  /** Run media actions one at a time, so fast clicks cannot interleave. */
-  _serialise(action) {
-    const run = async () => {
-      if (this.state !== "joined") return notInCall();
-      try {
-        await action();
-        return success();
-      } catch (error) {
-        const reported = asCallsError(error, ErrorCode.ERROR_MEDIA_DEVICE);
-        this._view.notify(reported.message);
-        return failure(reported);
-      }
-    };
-    const result = this._actions.then(run);
-    this._actions = result;
-    return result;
+    return this._localMedia.videoPaused;
   }
 
   // Signaling.
@@ -643,48 +533,30 @@ export class CallSession {
     this._recovery.resumeToken = String(message.resumeToken || "");
     // The server's view of us carries the name, uid, role and any moderator's hold from the call token.
     const server = message.participant && typeof message.participant === "object" ? message.participant : {};
-    this._startHeld(server);
+    // A held participant (re)joins muted, or with the camera off, whatever it asked for.
+    this._localMedia.forceOff({ audio: server.audioMutedByModerator === true, video: server.videoPausedByModerator === true });
     this._peer = new PeerTransport({
       iceServers: Array.isArray(message.iceServers) ? message.iceServers : this.settings.iceServers,
       // The server's CALLS_ICE_TRANSPORT_POLICY: "relay" sends all media through its TURN servers.
       iceTransportPolicy: message.iceTransportPolicy,
       send: (type, fields) => this._signaling.send(type, fields),
-      onRemoteTrack: (pid, kind, track) => this._remoteTrack(pid, kind, track),
+      onRemoteTrack: (pid, kind, track) => this._roster.remoteTrack(pid, kind, track),
       onError: (error) => this._reportError(error),
       onConnectionState: (state) => this._connectionState(state),
     });
-    this._peer.setLocalTracks({ audio: this._media.audioTrack, video: this._media.videoTrack });
-    const local = makeParticipant(
-      {
-        ...server,
-        pid: this.participantId,
-        name: server.name || this._displayName,
-        audioMuted: this._audioMuted,
-        videoPaused: this._videoPaused,
-        joinedAt: server.joinedAt || Date.now(),
-      },
-      true,
-    );
-    this._participants.put(local);
-    for (const wire of Array.isArray(message.participants) ? message.participants : []) {
-      if (wire && wire.pid && wire.pid !== this.participantId) this._participants.put(makeParticipant(wire, false));
-    }
-    for (const participant of this._participants.snapshots()) this._view.addParticipant(participant);
-    this._view.setTrack(this.participantId, "video", this._media.videoTrack);
+    this._peer.setLocalTracks(this._localMedia.tracks);
+    const local = {
+      ...server,
+      pid: this.participantId,
+      name: server.name || this._displayName,
+      audioMuted: this._localMedia.audioMuted,
+      videoPaused: this._localMedia.videoPaused,
+      joinedAt: server.joinedAt || Date.now(),
+    };
+    this._roster.seat(local, message.participants);
+    this._view.setTrack(this.participantId, "video", this._localMedia.tracks.video);
     this._moderation.showRole();
-    this._localMediaShown();
-  }
-
-  /** A held participant (re)joins muted, or with the camera off, whatever it asked for. */
-  _startHeld(server) {
-    if (server.audioMutedByModerator === true && !this._audioMuted) {
-      this._audioMuted = true;
-      this._media.setAudioEnabled(false);
-    }
-    if (server.videoPausedByModerator === true && !this._videoPaused) {
-      this._media.stopVideo();
-      this._videoPaused = true;
-    }
+    this._localMedia.shown();
   }
 
   /** The server no longer has us: drop the old participant, its peer connection and everyone we saw. */
@@ -693,13 +565,7 @@ export class CallSession {
     this._peer = null;
     this._screenShare.reset();
     this._stopFeatures();
-    for (const participant of this._participants.snapshots()) {
-      this._participants.remove(participant.pid);
-      this._view.removeParticipant(participant.pid);
-      this._speaker.participantLeft(participant.pid);
-      if (!participant.isLocal) this._emitter.emit(Events.onParticipantLeft, participant);
-    }
-    this._remoteTracks.clear();
+    this._roster.clear();
   }
 
   /**
@@ -707,81 +573,11 @@ export class CallSession {
    * meanwhile, and tell the server our media state (changes made while away were not sent).
    */
   _resumed(message) {
-    const present = new Map();
-    for (const wire of Array.isArray(message.participants) ? message.participants : []) {
-      if (wire && wire.pid && wire.pid !== this.participantId) present.set(wire.pid, wire);
-    }
-    for (const participant of this._participants.snapshots()) {
-      if (!participant.isLocal && !present.has(participant.pid)) this._participantLeft(participant.pid);
-    }
-    for (const [pid, wire] of present) {
-      if (this._participants.has(pid)) this._participantMedia({ ...wire, participantId: pid });
-      else this._participantJoined(wire);
-    }
+    this._roster.catchUp(message);
     const me = message.participant && typeof message.participant === "object" ? message.participant : {};
     this._moderation.applyHolds({ audio: me.audioMutedByModerator, video: me.videoPausedByModerator });
-    this._signaling.send("media", { audioMuted: this._audioMuted, videoPaused: this._videoPaused });
+    this._signaling.send("media", { audioMuted: this._localMedia.audioMuted, videoPaused: this._localMedia.videoPaused });
     this._monitors.resumed();
-  }
-
-  _participantJoined(wire) {
-    if (!wire.pid || wire.pid === this.participantId) return;
-    // Someone who joined while we were joining is in `joined` and may be announced as well: once is news.
-    if (this._participants.has(wire.pid)) {
-      this._participantMedia({ ...wire, participantId: wire.pid });
-      return;
-    }
-    const participant = this._participants.put(makeParticipant(wire, false));
-    this._view.addParticipant(snapshot(participant));
-    const tracks = this._remoteTracks.get(participant.pid) || {};
-    for (const [kind, track] of Object.entries(tracks)) {
-      if (kind === "screen") this._screenShare.remoteTrack(participant.pid, track);
-      else this._view.setTrack(participant.pid, kind, track);
-    }
-    if (this.settings.enableNotifications) this._view.notify(`${participant.name || "Guest"} joined`);
-    this._emitter.emit(Events.onParticipantJoined, snapshot(participant));
-    this._listChanged();
-  }
-
-  _participantLeft(pid, reason = "") {
-    const participant = this._participants.remove(pid);
-    this._remoteTracks.delete(pid);
-    if (!participant || participant.isLocal) return;
-    this._view.removeParticipant(pid);
-    this._speaker.participantLeft(pid);
-    if (pid === this._pinned) {
-      this._pinned = "";
-      this._view.setPinned("");
-    }
-    if (this.settings.enableNotifications) this._view.notify(`${participant.name || "Guest"} ${reason === "removed" ? "was removed from the call" : "left"}`);
-    this._emitter.emit(Events.onParticipantLeft, snapshot(participant));
-    this._listChanged();
-    // A peer call is over for both once the other side has gone.
-    if (this.settings.isPeerCall && this._participants.size === 1 && this.state === "joined") this._leaveBecause("peerLeft");
-  }
-
-  _participantMedia({ participantId, audioMuted, videoPaused, audioMutedByModerator, videoPausedByModerator }) {
-    if (participantId === this.participantId) {
-      // Our media state is ours to say, but for a moderator's hold.
-      this._moderation.applyHolds({ audio: audioMutedByModerator, video: videoPausedByModerator });
-      return;
-    }
-    const changes = {};
-    if (typeof audioMuted === "boolean") changes.audioMuted = audioMuted;
-    if (typeof videoPaused === "boolean") changes.videoPaused = videoPaused;
-    if (typeof audioMutedByModerator === "boolean") changes.audioMutedByModerator = audioMutedByModerator;
-    if (typeof videoPausedByModerator === "boolean") changes.videoPausedByModerator = videoPausedByModerator;
-    const changed = this._participants.update(participantId, changes);
-    if (!changed.length) return;
-    const participant = snapshot(this._participants.get(participantId));
-    this._view.updateParticipant(participant);
-    if (changed.includes("audioMuted")) {
-      this._emitter.emit(audioMuted ? Events.onParticipantAudioMuted : Events.onParticipantAudioUnmuted, participant);
-    }
-    if (changed.includes("videoPaused")) {
-      this._emitter.emit(videoPaused ? Events.onParticipantVideoPaused : Events.onParticipantVideoResumed, participant);
-    }
-    this._listChanged();
   }
 
   _serverError({ code, message, details }) {
@@ -823,47 +619,12 @@ export class CallSession {
     this._emitter.emit(Events.onSessionLeft, { sessionId: this.sessionId, reason: why });
   }
 
-  // Media.
-
-  /** `source` is "audio", "video" or "screen" (a screen share gets a tile of its own). */
-  _remoteTrack(pid, source, track) {
-    this._remoteTracks.set(pid, { ...this._remoteTracks.get(pid), [source]: track });
-    if (source === "screen") this._screenShare.remoteTrack(pid, track);
-    else this._view.setTrack(pid, source, track);
-  }
-
-  _localMediaChanged() {
-    const state = { audioMuted: this._audioMuted, videoPaused: this._videoPaused };
-    this._participants.update(this.participantId, state);
-    this._signaling.send("media", state);
-    this._localMediaShown();
-  }
-
-  /** Our tile, the control bar and the list after our media (or a moderator's hold on it) changed. */
-  _localMediaShown() {
-    const me = this._participants.get(this.participantId);
-    if (!me) return;
-    this._view.updateParticipant(snapshot(me));
-    this._view.setLocalMedia({
-      audioMuted: this._audioMuted,
-      videoPaused: this._videoPaused,
-      audioHeld: me.audioMutedByModerator,
-      videoHeld: me.videoPausedByModerator,
-    });
-    this._listChanged();
-  }
-
   /** After every join, leave or change: the panel, the idle timer and onParticipantListChanged. */
   _listChanged() {
     const everyone = this._participants.snapshots();
     this._view.setParticipants(everyone);
     this._idle.setAlone(everyone.length === 1);
     this._emitter.emit(Events.onParticipantListChanged, everyone);
-  }
-
-  _watchCamera(track) {
-    // A camera that is unplugged or taken by the system ends its track: show the camera as off.
-    if (track) track.addEventListener("ended", this._onCameraEnded, { once: true });
   }
 
   /** The media connection's state: a blip shows "Reconnecting…" until ICE is back. */
@@ -884,11 +645,11 @@ export class CallSession {
     switch (action) {
       case "toggle-audio":
         // Held by a moderator: the button asks to speak instead.
-        if (this._audioMuted && this._moderation.held("audio")) return this._moderation.askToTurnOn("audio");
-        return this.setAudioMuted(!this._audioMuted);
+        if (this.audioMuted && this._moderation.held("audio")) return this._moderation.askToTurnOn("audio");
+        return this.setAudioMuted(!this.audioMuted);
       case "toggle-video":
-        if (this._videoPaused && this._moderation.held("video")) return this._moderation.askToTurnOn("video");
-        return this.setVideoPaused(!this._videoPaused);
+        if (this.videoPaused && this._moderation.held("video")) return this._moderation.askToTurnOn("video");
+        return this.setVideoPaused(!this.videoPaused);
       case "switch-camera":
         return this.switchCamera();
       case "leave":
@@ -981,13 +742,11 @@ export class CallSession {
     this._recovery.stop();
     this._idle.cancel();
     this._stopFeatures();
-    this._devices.stop();
     if (this._stopPageHide) this._stopPageHide();
     this._stopPageHide = null;
-    if (this._media.videoTrack) this._media.videoTrack.removeEventListener("ended", this._onCameraEnded);
     if (this._peer) this._peer.close();
     if (this._signaling) this._signaling.close();
-    this._media.stop();
+    this._localMedia.close();
     this._remoteTracks.clear();
   }
 }

@@ -1,7 +1,8 @@
 /**
- * The call view: the only module (with its tile.js) that touches the call's
- * DOM inside the container. It renders what it is told and reports clicks as
- * actions; it holds no call state of its own beyond what is on screen.
+ * The call view: the only module (with its tile.js and remote-video-sizes.js)
+ * that touches the call's DOM inside the container. It renders what it is
+ * told, reports clicks as actions, and measures the remote videos for the
+ * adaptive stream; it holds no call state of its own beyond what is on screen.
  *
  * Root states (data-state): "connecting", "joined", "left", "ended", "error".
  */
@@ -13,6 +14,7 @@ import { ErrorCode } from "./errors.js";
 import { icon } from "./icons.js";
 import { ChatPanel } from "./chat-panel.js";
 import { ParticipantPanel } from "./participant-panel.js";
+import { RemoteVideoSizes } from "./remote-video-sizes.js";
 import { Tile } from "./tile.js";
 import { ParticipantMenu } from "./tile-menu.js";
 
@@ -145,6 +147,7 @@ export class CallView {
       this._menu ? this._menu.element : null,
       this._screen,
     );
+    this._videoSizes = new RemoteVideoSizes(this.root);
     replaceChildren(container, this.root);
   }
 
@@ -209,6 +212,7 @@ export class CallView {
 
   destroy() {
     this._teardownCall();
+    this._videoSizes.stop();
     this.root.remove();
   }
 
@@ -337,6 +341,20 @@ export class CallView {
     if (!tile) return;
     if (kind === "audio") tile.setAudioTrack(track);
     else tile.setVideoTrack(track);
+  }
+
+  /**
+   * Each remote video on screen (a screen share's too), in the view's order:
+   * [{participantId, source: "video" | "screen", width, height}] in device pixels, 0 x 0 when nobody
+   * can see it (off screen, display:none, a hidden page, the camera off). For the adaptive stream.
+   */
+  remoteVideoSizes() {
+    return this._videoSizes.measure();
+  }
+
+  /** Call `onChange()` whenever remoteVideoSizes() may have changed; returns the function that stops it. */
+  watchRemoteVideos(onChange) {
+    return this._videoSizes.watch(onChange);
   }
 
   /** Reflect the local microphone and camera on the control bar. */
