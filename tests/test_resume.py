@@ -112,7 +112,8 @@ async def test_resume_needs_the_right_token_participant_and_session(tamper: str)
     claim = dict(bob_joined)
     target = session.session_id
     if tamper == "token":
-        claim["resumeToken"] = "x" + bob_joined["resumeToken"][1:]
+        real = bob_joined["resumeToken"]
+        claim["resumeToken"] = ("y" if real[0] == "x" else "x") + real[1:]  # always a different token
     elif tamper == "participant":
         claim["participantId"] = "p" * 20
     else:
