@@ -17,6 +17,7 @@ def participant_log(participant: Participant) -> dict[str, Any]:
         "participantId": participant.participant_id,
         "uid": participant.uid,
         "name": participant.display_name,
+        "avatar": participant.avatar,
         "isGuest": participant.is_guest,
         "role": participant.role,
         "joinedAt": int(participant.joined_at.timestamp()),

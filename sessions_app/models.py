@@ -312,6 +312,7 @@ class Participant(models.Model):
     )
     client_ip = models.GenericIPAddressField(null=True, blank=True, help_text="Where its signaling came from.")
     display_name = models.CharField(max_length=100)
+    avatar = models.URLField(max_length=500, blank=True, help_text="The user's picture when it joined.")
     joined_at = models.DateTimeField(default=timezone.now)
     left_at = models.DateTimeField(null=True, blank=True)
     leave_reason = models.CharField(max_length=32, blank=True)
@@ -359,7 +360,7 @@ class Participant(models.Model):
             "pid": self.participant_id,
             "uid": self.uid,
             "name": self.display_name,
-            "avatar": "",
+            "avatar": self.avatar,
             "role": self.role,
             "isGuest": self.is_guest,
             "type": "human",

@@ -43,6 +43,8 @@ class CallIdentity:
     name: str
     is_guest: bool
     role: str
+    # The user's picture (an http(s) URL), or "" for guests, hosts and users without one.
+    avatar: str
     # Whether the bearer may join under another name than the token's (guests, hosts, renaming apps).
     may_rename: bool
 
@@ -100,6 +102,8 @@ class CallTokenGenerator:
             "sid": session.session_id,
             "jti": jti,
             "role": role,
+            # Read by the SDK before it opens any device: a VOICE call never asks for the camera.
+            "sessionType": session.session_type,
             "iat": int(now.timestamp()),
             "exp": int(record.expires_at.timestamp()),
         }
@@ -128,7 +132,7 @@ class CallTokenGenerator:
         if claims["sid"] != session_id:
             raise CallTokenError("The call token is for another session.")
         try:
-            record = CallToken.objects.select_related("session__app").get(jti=claims["jti"])
+            record = CallToken.objects.select_related("session__app", "user").get(jti=claims["jti"])
         except CallToken.DoesNotExist:
             raise CallTokenError("The call token is unknown.") from None
         if record.revoked_at is not None:
@@ -147,6 +151,7 @@ class CallTokenGenerator:
             is_guest=record.is_guest,
             # The record, not the JWT, is the authority on what the bearer may do.
             role=record.role,
+            avatar=record.user.avatar if record.user is not None else "",
             may_rename=record.user_id is None or (app is not None and app.allow_renaming),
         )
 

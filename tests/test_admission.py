@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import jwt
 import pytest
 from channels.db import database_sync_to_async
 
 from sessions_app import errors
 from sessions_app.errors import CallsError
-from sessions_app.models import CallSession, Participant, SessionType
+from sessions_app.models import App, AppUser, CallSession, Participant, SessionType
 from sessions_app.services import admission
+from sessions_app.tokens import call_tokens
 from tests.service_fakes import RecordingMedia, no_signal, request, until_heard
 from tests.test_consumer import guest_token, new_session
 
@@ -117,3 +119,24 @@ async def test_a_join_whose_media_fails_once_recorded_is_let_go(recording_media:
     assert left["reason"] == errors.LEAVE_REASON_DISCONNECTED
     still_present = database_sync_to_async(Participant.objects.filter(left_at__isnull=True).count)
     assert await still_present() == 0
+
+
+async def test_a_users_avatar_rides_with_the_participant_and_the_token_names_the_session_type(
+    recording_media: RecordingMedia,
+) -> None:
+    """The SDK shows the user's picture, and reads the session type from the token before opening devices."""
+
+    @database_sync_to_async
+    def user_token() -> tuple[CallSession, str]:
+        app = App.create_with_keys("Acme")[0]
+        user = AppUser.objects.create(app=app, uid="ann", name="Ann", avatar="https://img.example/ann.png")
+        session = CallSession.objects.create(app=app, session_type=SessionType.VOICE)
+        return session, call_tokens.issue(session, user, "Ann")[0]
+
+    session, token = await user_token()
+    assert jwt.decode(token, options={"verify_signature": False})["sessionType"] == "VOICE"
+    admitted = await admission.join(session, request(token), no_signal)
+    assert admitted.participant.as_wire()["avatar"] == "https://img.example/ann.png"
+    guest = await admission.join(session, request(await guest_token(session.session_id)), no_signal)
+    assert guest.participant.as_wire()["avatar"] == ""
+    assert [other.as_wire()["avatar"] for other in guest.others] == ["https://img.example/ann.png"]

@@ -47,6 +47,7 @@ def identity(uid: str, name: str) -> CallIdentity:
         name=name,
         is_guest=False,
         role="participant",
+        avatar="",
         may_rename=False,
     )
 

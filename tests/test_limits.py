@@ -168,7 +168,7 @@ def test_the_fifty_first_participant_is_refused_by_default() -> None:
 def _identity(index: int) -> CallIdentity:
     return CallIdentity(
         jti=f"jti-{index}", session_id="", uid=f"guest_{index}", name="", is_guest=True,
-        role="participant", may_rename=True,
+        role="participant", avatar="", may_rename=True,
     )  # fmt: skip
 
 

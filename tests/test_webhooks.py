@@ -215,6 +215,7 @@ def identity(session: CallSession, uid: str) -> CallIdentity:
         name=uid.title(),
         is_guest=False,
         role="participant",
+        avatar="",
         may_rename=False,
     )
 

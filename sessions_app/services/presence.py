@@ -124,6 +124,7 @@ def admit(
             token_jti=identity.jti,
             client_ip=client_ip,
             display_name=display_name,
+            avatar=identity.avatar,
             audio_muted=audio_muted or audio_held,
             video_paused=video_paused or video_held or session.session_type == SessionType.VOICE,
             audio_held=audio_held,
