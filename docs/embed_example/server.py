@@ -89,7 +89,7 @@ const init = await CometChatCalls.init({{appId: lesson.appId, region: "us", host
 if (!init.success) throw new Error(init.error.message);
 const {{error}} = await CometChatCalls.joinSession(lesson.token, {{displayName: lesson.name}},
   document.getElementById("call_view_container"));
-if (error) document.body.append("Could not join: " + error.code);
+if (error) document.body.append("Could not join: " + error.errorCode);
 </script></body></html>"""
 
 

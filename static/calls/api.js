@@ -5,12 +5,13 @@
  */
 
 import { apiUrl } from "./config.js";
-import { CallsError, ErrorCode } from "./errors.js";
+import { CallsError, ErrorCode, ErrorName } from "./errors.js";
 
 /**
  * Send one request; resolve the response's `data`, or throw a CallsError:
- * the code of the server's error body, ERROR_CONNECTION_FAILED when the
- * server cannot be reached, ERROR_JSON_EXCEPTION when its answer is unreadable.
+ * the code of the server's error body (COMET_CHAT_API_ERROR), ERROR_CONNECTION_FAILED
+ * when the server cannot be reached (NETWORK_ERROR), ERROR_JSON_EXCEPTION when its
+ * answer is unreadable (BAD_RESPONSE).
  *
  * @param {"GET"|"POST"} method
  * @param {string} path below /api/v1, e.g. "/tokens"
@@ -42,9 +43,13 @@ export async function apiRequest(method, path, { headers = {}, body } = {}) {
   if (response.ok && payload && payload.data && typeof payload.data === "object") return payload.data;
   const error = payload && payload.error;
   if (error && typeof error.code === "string") {
-    throw new CallsError(error.code, String(error.message || ""), error.details && typeof error.details === "object" ? error.details : {});
+    const details = error.details && typeof error.details === "object" ? error.details : {};
+    throw new CallsError(error.code, String(error.message || ""), details, ErrorName.COMET_CHAT_API_ERROR);
   }
-  throw new CallsError(ErrorCode.ERROR_JSON_EXCEPTION, `The call server answered ${response.status} without a readable body.`, {
-    status: response.status,
-  });
+  throw new CallsError(
+    ErrorCode.ERROR_JSON_EXCEPTION,
+    `The call server answered ${response.status} without a readable body.`,
+    { status: response.status },
+    ErrorName.BAD_RESPONSE,
+  );
 }

@@ -8,7 +8,7 @@
  * token, or uid and auth key), and the SDK generates the member's token.
  */
 
-import CometChatCalls from "./calls.js";
+import CometChatCalls, { settle } from "./calls.js";
 import { byId } from "./dom.js";
 import { LoginMethod, LoginScreen } from "./login.js";
 import { loadPreferences, savePreferences } from "./preferences.js";
@@ -49,7 +49,7 @@ class CallPage {
       allowGuests: !this.membersOnly,
     });
     if (!ready.success) {
-      renderNotice(container, { state: "error", title: "This call cannot start", text: `${ready.error.message} (${ready.error.code})`, homeUrl });
+      renderNotice(container, { state: "error", title: "This call cannot start", text: `${ready.error.errorDescription} (${ready.error.errorCode})`, homeUrl });
       return;
     }
     if (config.ended) {
@@ -70,7 +70,7 @@ class CallPage {
       homeUrl: this.homeUrl,
       error,
       signIn: ({ method, uid, secret }) =>
-        method === LoginMethod.AUTH_KEY ? CometChatCalls.login(uid, secret) : CometChatCalls.loginWithAuthToken(secret),
+        settle(method === LoginMethod.AUTH_KEY ? CometChatCalls.login(uid, secret) : CometChatCalls.loginWithAuthToken(secret)),
       onSignedIn: () => this.next(),
     });
   }
@@ -104,7 +104,7 @@ class CallPage {
   }
 
   async signOut() {
-    await CometChatCalls.logout();
+    await settle(CometChatCalls.logout());
     this.next();
   }
 
@@ -122,10 +122,10 @@ class CallPage {
       ...choices,
     };
     const { error } = await CometChatCalls.joinSession(config.sessionId, settings, this.container);
-    if (error && error.code === CometChatCalls.ErrorCode.ERROR_AUTH_TOKEN && CometChatCalls.isUserLoggedIn()) {
+    if (error && error.errorCode === CometChatCalls.ErrorCode.ERROR_AUTH_TOKEN && CometChatCalls.isUserLoggedIn()) {
       // The remembered login no longer works (revoked, or its user deleted): forget it and ask again.
-      await CometChatCalls.logout();
-      this.next({ ...error, message: "Your login is no longer valid: sign in again." });
+      await settle(CometChatCalls.logout());
+      this.next({ errorCode: error.errorCode, errorDescription: "Your login is no longer valid: sign in again." });
     }
   }
 }

@@ -4,8 +4,8 @@
  * and the login listeners. One login at a time; the login is remembered per
  * app (credentials.js) so a reload keeps it.
  *
- * The public methods resolve `{data, error}` and never reject, as the rest
- * of the SDK does (CometChat's own SDK rejects instead).
+ * These resolve results (`{data, error}`); the public object (calls.js)
+ * resolves their data or rejects with their error, as CometChat's SDK does.
  */
 
 import { apiRequest } from "./api.js";
@@ -20,13 +20,14 @@ let loggedIn = null; // {appId, user, authToken}
 let loginInFlight = false;
 const listeners = new Map();
 
-/** A CallUser as the SDK hands it out: {uid, name, avatar, status}, frozen. */
-function callUser(data) {
+/** A CallUser as the SDK hands it out: {uid, name, avatar, status, authToken}, frozen (CometChat's user carries its auth token). */
+function callUser(data, authToken) {
   return Object.freeze({
     uid: String(data.uid || ""),
     name: String(data.name || data.uid || ""),
     avatar: typeof data.avatar === "string" ? data.avatar : "",
     status: typeof data.status === "string" ? data.status : "available",
+    authToken,
   });
 }
 
@@ -76,8 +77,8 @@ async function runLogin(check, exchange) {
     const { appId } = requireConfig();
     const checked = check();
     const { data, authToken, minted = false } = await exchange(appId, checked);
-    const user = callUser(data);
-    saveLogin(appId, { user, authToken, minted });
+    const user = callUser(data, authToken);
+    saveLogin(appId, { user: { uid: user.uid, name: user.name, avatar: user.avatar, status: user.status }, authToken, minted });
     // init() may have switched apps meanwhile: the login still belongs to the app it was made for.
     if (getConfig() && getConfig().appId === appId) loggedIn = { appId, user, authToken, minted };
     notify("onLoginSuccess", user);
@@ -91,11 +92,12 @@ async function runLogin(check, exchange) {
   }
 }
 
-/** Development login: `uid` with the app's auth key. Resolves {data: CallUser, error}. */
+/** Development login: `uid` with the app's auth key (by default init's `authKey`). Resolves {data: CallUser, error}. */
 export function login(uid, authKey) {
   return runLogin(
     () => {
       const checkedUid = checkUid(uid);
+      if (authKey === undefined || authKey === null) authKey = requireConfig().authKey;
       if (typeof authKey !== "string" || !authKey.trim()) {
         throw new CallsError(ErrorCode.ERROR_API_KEY_NOT_FOUND, "The auth key is empty.", { field: "authKey" });
       }
@@ -151,7 +153,7 @@ export async function logout() {
 /** After init(): take up the login remembered for `appId`, if any. */
 export function restoreLogin(appId) {
   const stored = loadLogin(appId);
-  loggedIn = stored ? { appId, user: callUser(stored.user), authToken: stored.authToken, minted: stored.minted } : null;
+  loggedIn = stored ? { appId, user: callUser(stored.user, stored.authToken), authToken: stored.authToken, minted: stored.minted } : null;
 }
 
 /** The logged-in CallUser, or null. */

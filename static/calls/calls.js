@@ -1,22 +1,30 @@
 /**
- * The public API: `CometChatCalls`, named as in CometChat's Calls SDK v5 so
- * an app written against it ports with little more than a change of import.
+ * The public API: `CometChatCalls`, shaped as CometChat's Calls SDK v5 for
+ * the web, so an app written against it ports by changing where
+ * `CometChatCalls` comes from (docs/sdk.md, "Porting from CometChat").
  *
  * The flow is CometChat's: init() → login() → generateToken() →
- * joinSession(). Nothing works before init(). Joining by session ID needs a
- * logged-in user (the SDK generates the token), except in an SDK
- * initialised with `allowGuests: true` (our share-link page), where a
- * visitor who is not logged in joins with a guest token.
+ * joinSession(). As CometChat's: init() resolves {success, error} and
+ * joinSession() resolves {data, error}, never rejecting; every other
+ * asynchronous method resolves its value (undefined for actions) or rejects
+ * with a CallsError ({errorCode, errorDescription, name, details}).
+ * `settle()` (an extension) turns any of them into {data, error}.
+ *
+ * Nothing works before init(). Joining by session ID needs a logged-in user
+ * (the SDK generates the token), except in an SDK initialised with
+ * `allowGuests: true` (our share-link page), where a visitor who is not
+ * logged in joins with a guest token.
  */
 
 import * as auth from "./auth.js";
 import { getConfig, parseAppSettings, participantListUrl, requireConfig, setConfig, shareUrl, signalingUrl } from "./config.js";
 import { byId } from "./dom.js";
-import { CallsError, ErrorCode, asCallsError, failure, notInCall, success } from "./errors.js";
+import { CallsError, ErrorCode, ErrorName, asCallsError, failure, notInCall, success, unwrap } from "./errors.js";
 import { Emitter, Events } from "./events.js";
 import { CallSession } from "./session.js";
 import { CameraFacing, DEFAULT_DISPLAY_NAME, Layout, SessionType, normalizeSettings, requestedSettings } from "./settings.js";
 import { fetchGuestToken, isCallToken, requestCallToken, sessionIdFromToken } from "./tokens.js";
+import { v4Adapters } from "./v4.js";
 
 const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -24,8 +32,8 @@ const emitter = new Emitter();
 let current = null;
 
 /**
- * Configure the SDK: {appId, region, host?, allowGuests?}. Resolves
- * {success, error} and never throws; a failed init leaves the SDK as it was.
+ * Configure the SDK: {appId, region, host?, authKey?, allowGuests?}. Resolves
+ * {success, error} and never rejects (as CometChat's); a failed init leaves the SDK as it was.
  * Takes up the login remembered for this app, if any.
  */
 async function init(appSettings) {
@@ -35,7 +43,7 @@ async function init(appSettings) {
     auth.restoreLogin(config.appId);
     return { success: true, error: null };
   } catch (error) {
-    return { success: false, error: asCallsError(error, ErrorCode.ERROR_COMETCHAT_CALLS_SDK_INIT).toJSON() };
+    return { success: false, error: asCallsError(error, ErrorCode.ERROR_COMETCHAT_CALLS_SDK_INIT) };
   }
 }
 
@@ -93,7 +101,8 @@ function tokenSource(sessionId, token, displayName, hostGrant) {
  * `tokenOrSessionId` is a call token generated beforehand (or generateToken's
  * data), or a session ID: the SDK then generates the logged-in user's token
  * (or, in a guest-capable SDK with nobody logged in, a guest token).
- * Resolves {data, error}; never rejects.
+ * Resolves {data, error} and never rejects, as CometChat's: `data` (an
+ * extension; CometChat's is undefined) is {sessionId, participantId, participants}.
  */
 async function joinSession(tokenOrSessionId, settings, container) {
   let session;
@@ -128,23 +137,39 @@ async function joinSession(tokenOrSessionId, settings, container) {
 }
 
 /**
- * A call token for the logged-in user to join `sessionId`. Resolves
- * {data: {token, sessionId, uid, expiresAt}, error}; never rejects.
+ * A call token to join `sessionId`: the logged-in user's, or (v4's form) the user's whose
+ * `authToken` is given. Resolves {token, sessionId, uid, expiresAt}; rejects with a CallsError.
  */
-async function generateToken(sessionId) {
+async function generateToken(sessionId, authToken) {
+  requireConfig();
+  const id = checkSessionId(sessionId);
+  let credentials = memberCredentials();
+  if (authToken !== undefined && authToken !== null) {
+    if (typeof authToken !== "string" || !authToken.trim()) {
+      throw new CallsError(ErrorCode.ERROR_BLANK_AUTHTOKEN, "The auth token is blank.", { field: "authToken" });
+    }
+    credentials = { appId: requireConfig().appId, authToken: authToken.trim() };
+  }
+  if (!credentials) throw new CallsError(ErrorCode.ERROR_NO_USER_LOGGED_IN, "No user is logged in: call login() first.");
+  return requestCallToken(id, credentials);
+}
+
+/**
+ * Extension: `{data, error}` for any of the SDK's promises (or a value), never rejecting. For code
+ * that prefers testing `error` to try/catch: `const { data, error } = await settle(CometChatCalls.login(uid))`.
+ */
+export async function settle(promise) {
   try {
-    requireConfig();
-    const id = checkSessionId(sessionId);
-    const credentials = memberCredentials();
-    if (!credentials) throw new CallsError(ErrorCode.ERROR_NO_USER_LOGGED_IN, "No user is logged in: call login() first.");
-    return success(await requestCallToken(id, credentials));
+    const data = await promise;
+    return success(data === undefined ? null : data);
   } catch (error) {
-    return failure(error);
+    return failure(error, ErrorCode.ERROR_JSON_EXCEPTION);
   }
 }
 
-function withSession(action) {
-  return current && current.active ? Promise.resolve(action(current)) : Promise.resolve(notInCall());
+/** A call action: `action(session)`'s value, or a rejection (ERR_CALL_NOT_A_PART outside a call). */
+async function withSession(action) {
+  return unwrap(current && current.active ? await action(current) : notInCall());
 }
 
 /** A synchronous getter: `read(session)` in a call, else `fallback`. */
@@ -152,18 +177,45 @@ function fromSession(read, fallback) {
   return current && current.state === "joined" ? read(current) : fallback;
 }
 
-const CometChatCalls = Object.freeze({
+/** A result-returning auth function as a public method: resolves its data or rejects. */
+function resolvesData(run) {
+  return async (...args) => unwrap(await run(...args));
+}
+
+/** `muteAudio(false)` unmutes, as v4's `muteAudio(muted)` did; the same for `pauseVideo(false)`. */
+function flag(value) {
+  return value === undefined ? true : value !== false;
+}
+
+/** CometChat's participant types: `pinParticipant`'s second argument. */
+const ParticipantType = Object.freeze({ HUMAN: "human", SCREEN_SHARE: "screen-share" });
+
+const setAudioMuted = (muted) => withSession((session) => session.setAudioMuted(muted));
+const setVideoPaused = (paused) => withSession((session) => session.setVideoPaused(paused));
+const setParticipantListVisible = (visible) => withSession((session) => session.setParticipantListVisible(visible));
+
+const api = {
   SessionType,
   Layout,
   CameraFacing,
+  ParticipantType,
   ErrorCode,
+  ErrorName,
   Events,
+  /** CometChat's constants, as its SDK exposes them. */
+  constants: Object.freeze({ LAYOUT: Layout, TYPE: SessionType, CAMERA_FACING: CameraFacing }),
   // Setup and auth (calls-api §2, §3).
   init,
+  /** Extension: whether an init() has succeeded. */
   isInitialized: () => getConfig() !== null,
-  login: auth.login,
-  loginWithAuthToken: auth.loginWithAuthToken,
-  logout: auth.logout,
+  /** Development login: resolves the CallUser ({uid, name, avatar, status, authToken}). `authKey` defaults to init's. */
+  login: resolvesData(auth.login),
+  loginWithAuthToken: resolvesData(auth.loginWithAuthToken),
+  /** Resolves a message saying so. */
+  logout: async () => {
+    unwrap(await auth.logout());
+    return "Logged out successfully.";
+  },
   getLoggedInUser: auth.getLoggedInUser,
   isUserLoggedIn: auth.isUserLoggedIn,
   getUserAuthToken: auth.getUserAuthToken,
@@ -172,23 +224,31 @@ const CometChatCalls = Object.freeze({
   generateToken,
   // The call.
   joinSession,
-  /** Leave the call. Resolves {data, error}. */
+  /** Leave the call. */
   leaveSession: () => withSession((session) => session.leave()),
-  muteAudio: () => withSession((session) => session.setAudioMuted(true)),
-  unmuteAudio: () => withSession((session) => session.setAudioMuted(false)),
-  pauseVideo: () => withSession((session) => session.setVideoPaused(true)),
-  resumeVideo: () => withSession((session) => session.setVideoPaused(false)),
+  /** Mute the microphone (`muteAudio(false)`, v4's form, unmutes). */
+  muteAudio: (muted) => setAudioMuted(flag(muted)),
+  unmuteAudio: () => setAudioMuted(false),
+  /** The spelling of CometChat's actions page. */
+  unMuteAudio: () => setAudioMuted(false),
+  toggleAudio: () => withSession((session) => session.setAudioMuted(!session.audioMuted)),
+  /** Turn the camera off (`pauseVideo(false)`, v4's form, turns it on). */
+  pauseVideo: (paused) => setVideoPaused(flag(paused)),
+  resumeVideo: () => setVideoPaused(false),
+  toggleVideo: () => withSession((session) => session.setVideoPaused(!session.videoPaused)),
   /** The next camera (or front ↔ rear with one camera). */
   switchCamera: () => withSession((session) => session.switchCamera()),
   /** TILE, SIDEBAR or SPOTLIGHT (this screen only). */
   setLayout: (layout) => withSession((session) => session.setLayout(layout)),
-  /** Feature a participant on this screen only. `type` is accepted for CometChat compatibility. */
-  pinParticipant: (participantId, type) => withSession((session) => session.pinParticipant(typeof participantId === "string" ? participantId : "")),
+  /** Feature a participant ("human", the default) or their screen share ("screen-share") on this screen only. */
+  pinParticipant: (participantId, type) =>
+    withSession((session) => session.pinParticipant(typeof participantId === "string" ? participantId : "", type)),
   unpinParticipant: () => withSession((session) => session.pinParticipant("")),
-  showParticipantList: () => withSession((session) => session.setParticipantListVisible(true)),
-  hideParticipantList: () => withSession((session) => session.setParticipantListVisible(false)),
+  showParticipantList: () => setParticipantListVisible(true),
+  hideParticipantList: () => setParticipantListVisible(false),
+  toggleParticipantList: () => withSession((session) => session.setParticipantListVisible(!session.participantListVisible)),
   /**
-   * Moderation (moderators only; anyone else resolves AUTH_ERR_NO_ACCESS and nothing is sent): the
+   * Moderation (moderators only; anyone else is refused with AUTH_ERR_NO_ACCESS and nothing is sent): the
    * server mutes them, or turns their camera off, and holds it so until a moderator allows it again.
    */
   muteParticipant: (participantId) => withSession((session) => session.moderate(participantId, "mute")),
@@ -202,6 +262,7 @@ const CometChatCalls = Object.freeze({
   endSessionForAll: () => withSession((session) => session.moderation.endForAll()),
   raiseHand: () => withSession((session) => session.hand.setRaised(true)),
   lowerHand: () => withSession((session) => session.hand.setRaised(false)),
+  toggleHand: () => withSession((session) => session.hand.setRaised(!session.hand.raised)),
   /** Present a screen, window or tab (getDisplayMedia); others see it as a "screen-share" tile. */
   startScreenSharing: () => withSession((session) => session.screenShare.setSharing(true)),
   stopScreenSharing: () => withSession((session) => session.screenShare.setSharing(false)),
@@ -212,20 +273,26 @@ const CometChatCalls = Object.freeze({
   /** Extension: open or close the chat panel. */
   showChat: () => withSession((session) => session.chat.setOpen(true)),
   hideChat: () => withSession((session) => session.chat.setOpen(false)),
-  // Devices: the lists and current devices are synchronous, as CometChat's (empty/null outside a call).
+  // Devices: the lists and current devices are synchronous, as CometChat's (empty/undefined outside a call).
   getAudioInputDevices: () => fromSession((session) => session.devices("audioInput"), []),
   getVideoInputDevices: () => fromSession((session) => session.devices("videoInput"), []),
   getAudioOutputDevices: () => fromSession((session) => session.devices("audioOutput"), []),
-  getCurrentAudioInputDevice: () => fromSession((session) => session.currentDevice("audioInput"), null),
-  getCurrentVideoInputDevice: () => fromSession((session) => session.currentDevice("videoInput"), null),
-  getCurrentAudioOutputDevice: () => fromSession((session) => session.currentDevice("audioOutput"), null),
+  getCurrentAudioInputDevice: () => fromSession((session) => session.currentDevice("audioInput"), undefined),
+  getCurrentVideoInputDevice: () => fromSession((session) => session.currentDevice("videoInput"), undefined),
+  getCurrentAudioOutputDevice: () => fromSession((session) => session.currentDevice("audioOutput"), undefined),
   setAudioInputDevice: (deviceId) => withSession((session) => session.setAudioInputDevice(deviceId)),
   setVideoInputDevice: (deviceId) => withSession((session) => session.setVideoInputDevice(deviceId)),
   setAudioOutputDevice: (deviceId) => withSession((session) => session.setAudioOutputDevice(deviceId)),
-  /** Register a listener (event names as calls-api §6); returns a function that removes it. */
-  addEventListener: (name, callback) => emitter.addEventListener(name, callback),
-});
+  /**
+   * Register a listener (event names as calls-api §6); returns a function that removes it. As
+   * CometChat's, `options.signal` (an AbortSignal) removes it too when aborted.
+   */
+  addEventListener: (name, callback, options) => emitter.addEventListener(name, callback, options),
+};
+
+const CometChatCalls = Object.freeze({ ...api, ...v4Adapters(api) });
 
 window.CometChatCalls = CometChatCalls;
 
+export { CometChatCalls };
 export default CometChatCalls;

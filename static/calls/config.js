@@ -34,18 +34,21 @@ function parseHost(host) {
 }
 
 /**
- * Validate `appSettings` ({appId, region, host, allowGuests}); return the
+ * Validate `appSettings` ({appId, region, host, authKey, allowGuests}); return the
  * frozen configuration, or throw ERROR_COMETCHAT_CALLS_SDK_INIT naming the field.
  */
 export function parseAppSettings(appSettings) {
   if (!appSettings || typeof appSettings !== "object" || Array.isArray(appSettings)) {
     throw invalid("appSettings", "init() needs an object: {appId, region, host}.");
   }
-  const { appId, region, host, allowGuests } = appSettings;
+  const { appId, region, host, authKey, allowGuests } = appSettings;
   if (typeof appId !== "string" || !appId.trim()) throw invalid("appId", "appSettings.appId must be a non-empty string.");
   if (!APP_ID_PATTERN.test(appId.trim())) throw invalid("appId", "appSettings.appId holds characters an app ID never has.");
   if (region !== undefined && region !== null && typeof region !== "string") {
     throw invalid("region", "appSettings.region must be a string (us, eu, in...).");
+  }
+  if (authKey !== undefined && authKey !== null && typeof authKey !== "string") {
+    throw invalid("authKey", "appSettings.authKey must be a string (the app's auth key, for development logins).");
   }
   if (allowGuests !== undefined && typeof allowGuests !== "boolean") {
     throw invalid("allowGuests", "appSettings.allowGuests must be true or false.");
@@ -54,6 +57,8 @@ export function parseAppSettings(appSettings) {
     appId: appId.trim(),
     region: (region || "").trim().toLowerCase(),
     host: parseHost(host),
+    // As CometChat's: login(uid) without a key uses this one. Development only, as any auth key.
+    authKey: (authKey || "").trim(),
     allowGuests: allowGuests === true,
   });
 }

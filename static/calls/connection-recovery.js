@@ -11,7 +11,7 @@
  * that socket, as a new participant with a new peer connection, with no click.
  */
 
-import { CallsError, CloseCode, ErrorCode, LeaveReason, Refusal } from "./errors.js";
+import { CallsError, CloseCode, ErrorCode, LeaveReason, Refusal, errorFromServer } from "./errors.js";
 import { Events } from "./events.js";
 import { Reconnector } from "./reconnect-policy.js";
 
@@ -39,8 +39,8 @@ const FINAL_ERRORS = new Set([
 
 /** Why we are out of the call after getting back failed with `error`. */
 function leaveReason(error) {
-  if (error.code === ErrorCode.ERR_CALL_TERMINATED) return LeaveReason.ENDED;
-  if (error.code === ErrorCode.AUTH_ERR_NO_ACCESS && error.details && error.details.reason === Refusal.REMOVED) return LeaveReason.REMOVED;
+  if (error.errorCode === ErrorCode.ERR_CALL_TERMINATED) return LeaveReason.ENDED;
+  if (error.errorCode === ErrorCode.AUTH_ERR_NO_ACCESS && error.details && error.details.reason === Refusal.REMOVED) return LeaveReason.REMOVED;
   return LeaveReason.DISCONNECTED;
 }
 
@@ -80,7 +80,7 @@ export class ConnectionRecovery {
     call.emit(Events.onConnectionLost, { sessionId: call.sessionId, code: close.code, reason: close.reason });
     this._reconnector = new Reconnector({
       attempt: () => this._attempt(),
-      isFinal: (error) => FINAL_ERRORS.has(error.code),
+      isFinal: (error) => FINAL_ERRORS.has(error.errorCode),
       onGiveUp: (error) => {
         this._reconnector = null;
         if (call.inCall) call.callOver(leaveReason(error), close);
@@ -95,10 +95,7 @@ export class ConnectionRecovery {
     if (!waiter || !waiter.types.includes(message.type)) return false;
     this._waiter = null;
     clearTimeout(waiter.timer);
-    if (message.type === "error") {
-      const details = message.details && typeof message.details === "object" ? message.details : {};
-      waiter.reject(new CallsError(String(message.code || ErrorCode.ERROR_CONNECTION_FAILED), String(message.message || ""), details));
-    }
+    if (message.type === "error") waiter.reject(errorFromServer(message));
     else waiter.resolve(message);
     return true;
   }
@@ -121,7 +118,7 @@ export class ConnectionRecovery {
       const resumed = await this._request(channel, "resume", { participantId: call.localId, resumeToken: this.resumeToken }, ["resumed"]);
       this._restored(() => call.catchUp(resumed));
     } catch (error) {
-      if (error.code !== ErrorCode.ERR_CALL_NOT_A_PART) throw this._closing(channel, error);
+      if (error.errorCode !== ErrorCode.ERR_CALL_NOT_A_PART) throw this._closing(channel, error);
       // The server no longer has us (it restarted, or we were gone too long): join again.
       call.leaveSeat();
       try {

@@ -2,8 +2,11 @@
  * The SDK's one error vocabulary: CometChat's codes, the same strings the
  * server sends on the wire (sessions_app/errors.py; tests/test_errors.py holds the two together).
  *
- * Every failure the SDK reports is a CallsError with a stable `code`; public
- * methods that resolve `{data, error}` hand out its plain-object form.
+ * Every failure the SDK reports is a CallsError, shaped as CometChat's web SDK
+ * shapes its errors: a stable `errorCode`, an `errorDescription` for people, a
+ * `name` saying what kind of failure it is (ErrorName), and our `details`.
+ * Inside the SDK, features return results (`success`/`failure`); the public
+ * object (calls.js) turns a failed result into a rejection.
  */
 
 export const ErrorCode = Object.freeze({
@@ -92,22 +95,52 @@ const CLOSE_CODE_ERRORS = new Map([
   [CloseCode.TOO_MANY_REQUESTS, [ErrorCode.ERR_TOO_MANY_REQUESTS, "Too many requests from this address: wait a minute."]],
 ]);
 
+/**
+ * What kind of failure an error is: CometChat's names (VALIDATION_ERROR for arguments and state the
+ * SDK checks itself, COMET_CHAT_API_ERROR for a refusal from the server, NETWORK_ERROR when it cannot
+ * be reached, BAD_RESPONSE for an answer it cannot read), and MEDIA_ERROR (an extension) for the
+ * browser's camera, microphone or screen.
+ */
+export const ErrorName = Object.freeze({
+  VALIDATION_ERROR: "VALIDATION_ERROR",
+  COMET_CHAT_API_ERROR: "COMET_CHAT_API_ERROR",
+  NETWORK_ERROR: "NETWORK_ERROR",
+  BAD_RESPONSE: "BAD_RESPONSE",
+  UNKNOWN_ERROR: "UNKNOWN_ERROR",
+  MEDIA_ERROR: "MEDIA_ERROR",
+});
+
+// The kind of an error the SDK raises itself, where it is not VALIDATION_ERROR.
+const NAME_OF_CODE = new Map([
+  [ErrorCode.ERROR_CONNECTION_FAILED, ErrorName.NETWORK_ERROR],
+  [ErrorCode.ERROR_MEDIA_DEVICE, ErrorName.MEDIA_ERROR],
+  [ErrorCode.ERROR_MEDIA_NEGOTIATION, ErrorName.MEDIA_ERROR],
+]);
+
 export class CallsError extends Error {
   /**
-   * @param {string} code one of ErrorCode
-   * @param {string} message for people
+   * @param {string} errorCode one of ErrorCode
+   * @param {string} errorDescription for people (also the Error's `message`)
    * @param {object} [details] machine-readable extras (for example the offending field)
+   * @param {string} [name] one of ErrorName; by default what the code says (VALIDATION_ERROR for most)
    */
-  constructor(code, message, details = {}) {
-    super(message);
-    this.name = "CallsError";
-    this.code = code;
+  constructor(errorCode, errorDescription, details = {}, name = NAME_OF_CODE.get(errorCode) || ErrorName.VALIDATION_ERROR) {
+    super(errorDescription);
+    this.name = name;
+    this.errorCode = errorCode;
+    this.errorDescription = errorDescription;
     this.details = details;
+    this.timestamp = Date.now();
   }
 
-  /** The plain `{code, message, details}` object public methods resolve with. */
+  /** CometChat v4's name for `errorCode` (its CometChatCallsException), kept for code written against v4. */
+  get code() {
+    return this.errorCode;
+  }
+
+  /** The plain form (JSON.stringify, postMessage): `{errorCode, errorDescription, name, details, timestamp}`. */
   toJSON() {
-    return { code: this.code, message: this.message, details: this.details };
+    return { errorCode: this.errorCode, errorDescription: this.errorDescription, name: this.name, details: this.details, timestamp: this.timestamp };
   }
 }
 
@@ -115,17 +148,23 @@ export class CallsError extends Error {
 export function asCallsError(error, fallbackCode = ErrorCode.ERROR_JSON_EXCEPTION) {
   if (error instanceof CallsError) return error;
   const message = error && error.message ? error.message : String(error);
-  return new CallsError(fallbackCode, message);
+  return new CallsError(fallbackCode, message, {}, NAME_OF_CODE.get(fallbackCode) || ErrorName.UNKNOWN_ERROR);
 }
 
-/** What a public method resolves on success: `{data, error: null}`. */
+/** A feature's result on success: `{data, error: null}` (joinSession resolves it as it is). */
 export function success(data = null) {
   return { data, error: null };
 }
 
-/** What a public method resolves on failure: `{data: null, error: {code, message, details}}`. */
+/** A feature's result on failure: `{data: null, error}`, `error` a CallsError. */
 export function failure(error, fallbackCode = ErrorCode.ERROR_JSON_EXCEPTION) {
-  return { data: null, error: asCallsError(error, fallbackCode).toJSON() };
+  return { data: null, error: asCallsError(error, fallbackCode) };
+}
+
+/** What a result stands for in CometChat's style: its data (undefined for none), or a rejection with its error. */
+export function unwrap(result) {
+  if (result.error) throw result.error;
+  return result.data === null ? undefined : result.data;
 }
 
 /** What a call method resolves outside a call: ERR_CALL_NOT_A_PART. */
@@ -133,10 +172,17 @@ export function notInCall() {
   return failure(new CallsError(ErrorCode.ERR_CALL_NOT_A_PART, "You are not in a call."));
 }
 
+/** The server's `error` message over signaling (`{code, message, details}` on the wire), as a CallsError. */
+export function errorFromServer(message) {
+  const details = message.details && typeof message.details === "object" ? message.details : {};
+  const code = typeof message.code === "string" && message.code ? message.code : ErrorCode.ERROR_JSON_EXCEPTION;
+  return new CallsError(code, String(message.message || "The server reported an error."), details, ErrorName.COMET_CHAT_API_ERROR);
+}
+
 /** The error a websocket close code stands for, or null for closes that are not errors. */
 export function errorForCloseCode(code, reason = "") {
   const known = CLOSE_CODE_ERRORS.get(code);
-  if (known) return new CallsError(known[0], reason || known[1], { ...known[2], closeCode: code });
+  if (known) return new CallsError(known[0], reason || known[1], { ...known[2], closeCode: code }, ErrorName.COMET_CHAT_API_ERROR);
   if (code === CloseCode.NORMAL_CLOSURE) return null;
   return new CallsError(ErrorCode.ERROR_CONNECTION_FAILED, reason || "The connection to the call server was lost.", {
     closeCode: code,

@@ -69,19 +69,27 @@ export class Emitter {
     this._listeners = new Map();
   }
 
-  /** Register `callback` for `name`; returns a function that unregisters it. */
-  addEventListener(name, callback) {
+  /**
+   * Register `callback` for `name`; returns a function that unregisters it. With
+   * `options.signal` (an AbortSignal, as DOM listeners take) aborting it unregisters it too.
+   */
+  addEventListener(name, callback, options = {}) {
     if (typeof name !== "string" || !name) throw new TypeError("Event name must be a non-empty string.");
     if (typeof callback !== "function") throw new TypeError("Event callback must be a function.");
+    const signal = options && options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError("options.signal must be an AbortSignal.");
     if (!(name in Events)) console.warn(`[calls] "${name}" is not an event this SDK emits.`);
-    if (!this._listeners.has(name)) this._listeners.set(name, new Set());
     // Wrap so the same function registered twice is two registrations, each removable on its own.
     const entry = { callback };
-    this._listeners.get(name).add(entry);
-    return () => {
+    const remove = () => {
       const set = this._listeners.get(name);
       if (set) set.delete(entry);
     };
+    if (signal && signal.aborted) return remove;
+    if (!this._listeners.has(name)) this._listeners.set(name, new Set());
+    this._listeners.get(name).add(entry);
+    if (signal) signal.addEventListener("abort", remove, { once: true });
+    return remove;
   }
 
   /** Call every listener of `name`; a listener that throws does not stop the others. */

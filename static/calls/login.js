@@ -30,7 +30,7 @@ export class LoginScreen {
    * @param {HTMLElement} container
    * @param {object} options
    * @param {string} options.homeUrl where "Start a new call" goes
-   * @param {object} [options.error] an error to show from the start ({code, message})
+   * @param {object} [options.error] an error to show from the start ({errorCode, errorDescription})
    * @param {function({method, uid, secret}): Promise<{data, error}>} options.signIn
    * @param {function(object): void} options.onSignedIn called with the CallUser
    */
@@ -120,9 +120,9 @@ export class LoginScreen {
   }
 
   _showError(error) {
-    this._error.textContent = `${error.message} (${error.code})`;
-    this._error.dataset.errorCode = error.code;
-    const input = this._inputFor(error.code);
+    this._error.textContent = `${error.errorDescription} (${error.errorCode})`;
+    this._error.dataset.errorCode = error.errorCode;
+    const input = this._inputFor(error.errorCode);
     input.setAttribute("aria-invalid", "true");
     input.focus();
   }

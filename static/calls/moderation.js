@@ -134,7 +134,7 @@ export class Moderation {
 
   /** An `error` the server sent in the call; true when it was about moderation and has been handled here. */
   serverRefused(error) {
-    if (error.code !== ErrorCode.AUTH_ERR_NO_ACCESS || !error.details) return false;
+    if (error.errorCode !== ErrorCode.AUTH_ERR_NO_ACCESS || !error.details) return false;
     const { reason, kind } = error.details;
     if (reason === Refusal.HELD && (kind === "audio" || kind === "video")) {
       // Our unmute raced the hold (or we did not know): the server kept it off, so do we.

@@ -16,7 +16,7 @@ import { ChatMessages } from "./chat-messages.js";
 import { ConnectionRecovery } from "./connection-recovery.js";
 import { listenToWindow } from "./dom.js";
 import { DominantSpeaker } from "./dominant-speaker.js";
-import { CallsError, CloseCode, ErrorCode, LeaveReason, asCallsError, errorForCloseCode, failure, notInCall, success } from "./errors.js";
+import { CallsError, CloseCode, ErrorCode, LeaveReason, asCallsError, errorForCloseCode, errorFromServer, failure, notInCall, success } from "./errors.js";
 import { Events } from "./events.js";
 import { HandRaising } from "./hand-raising.js";
 import { IdleTimer } from "./idle.js";
@@ -419,6 +419,10 @@ export class CallSession {
     return this._layout;
   }
 
+  get participantListVisible() {
+    return this._listOpen;
+  }
+
   /** Feature `pid` on this screen (nobody else sees it); "" unpins. */
   pinParticipant(pid) {
     if (this.state !== "joined") return notInCall();
@@ -580,8 +584,8 @@ export class CallSession {
     this._monitors.resumed();
   }
 
-  _serverError({ code, message, details }) {
-    const error = new CallsError(String(code || ErrorCode.ERROR_JSON_EXCEPTION), String(message || "The server reported an error."), details || {});
+  _serverError(message) {
+    const error = errorFromServer(message);
     if (this.state === "connecting") this._rejectJoin(error);
     else {
       // In the call: a refused action (a locked feature, a chat flood) is said on screen too.
@@ -592,7 +596,7 @@ export class CallSession {
 
   /** What a toast says about an error the server sent during the call. */
   _refusalText(error) {
-    if (error.code !== ErrorCode.ERR_TOO_MANY_REQUESTS) return error.message;
+    if (error.errorCode !== ErrorCode.ERR_TOO_MANY_REQUESTS) return error.message;
     const { type, retryAfterMs } = error.details || {};
     const what = REFUSED_MESSAGE_TYPES[type] ? `${REFUSED_MESSAGE_TYPES[type]} ` : "";
     const seconds = Math.ceil(Number(retryAfterMs) / 1000);
@@ -733,8 +737,8 @@ export class CallSession {
   }
 
   _reportError(error) {
-    console.warn(`[calls] ${error.code}: ${error.message}`);
-    this._emitter.emit(Events.onError, error.toJSON());
+    console.warn(`[calls] ${error.errorCode}: ${error.message}`);
+    this._emitter.emit(Events.onError, error);
   }
 
   _cleanup() {

@@ -61,12 +61,12 @@ const FINAL_ERRORS = new Set([
 function errorScreen(error) {
   const reason = error.details && error.details.reason;
   if (reason && REASON_SCREENS[reason]) return REASON_SCREENS[reason];
-  if (error.code === ErrorCode.ERR_CALL_FULL) {
+  if (error.errorCode === ErrorCode.ERR_CALL_FULL) {
     const most = Number(error.details && error.details.maxParticipants);
     const people = most === 1 ? "1 person" : `${most} people`;
     return [most > 0 ? `This call is full (${people})` : "This call is full", "Try again when someone has left."];
   }
-  return ERROR_SCREENS[error.code] || ["Could not join the call", error.message];
+  return ERROR_SCREENS[error.errorCode] || ["Could not join the call", error.message];
 }
 
 export class CallView {
@@ -199,13 +199,13 @@ export class CallView {
   showError(error) {
     this._teardownCall();
     const [title, text] = errorScreen(error);
-    const retry = !FINAL_ERRORS.has(error.code);
-    this._setState(error.code === ErrorCode.ERR_CALL_TERMINATED ? "ended" : "error");
+    const retry = !FINAL_ERRORS.has(error.errorCode);
+    this._setState(error.errorCode === ErrorCode.ERR_CALL_TERMINATED ? "ended" : "error");
     this._showScreen(
       icon("error"),
       h("h2", { class: "cc-screen__title", text: title }),
       h("p", { class: "cc-screen__text", text }),
-      h("p", { class: "cc-screen__code", text: error.code }),
+      h("p", { class: "cc-screen__code", text: error.errorCode }),
       retry ? this._rejoinButton("Try again") : null,
     );
   }

@@ -107,11 +107,13 @@ def load_sdk(page: Page) -> Page:
 def sdk(page: Page, body: str, arg: Any = None) -> Any:
     """
     Run ``body`` (an async function body) in ``page`` with ``calls`` (the SDK), ``container`` and
-    ``arg`` in scope; return what it returns.
+    ``arg`` in scope; return what it returns, in its JSON form (an error as its ``toJSON()``).
     """
     script = (
         "async (arg) => { const calls = window.CometChatCalls; "
-        f'const container = document.getElementById("call_view_container"); {body}\n}}'
+        'const container = document.getElementById("call_view_container"); '
+        f"const result = await (async () => {{ {body}\n}})(); "
+        "return result === undefined ? null : JSON.parse(JSON.stringify(result)); }"
     )
     return page.evaluate(script, arg)
 
@@ -274,9 +276,22 @@ def wait_for_event(page: Page, name: str) -> None:
     page.wait_for_function("(name) => (window.__events || []).some((e) => e[0] === name)", arg=name)
 
 
+# `settled(promise)` in a page: what the SDK's promise came to, as {data, error}.
+SETTLED = """
+const settled = async (promise) => {
+  try {
+    const data = await promise;
+    return { data: data === undefined ? null : data, error: null };
+  } catch (error) {
+    return { data: null, error };
+  }
+};
+"""
+
+
 def call(page: Page, expression: str, arg: Any = None) -> Any:
-    """Run ``calls.<expression>`` (awaited) in ``page``; return its result."""
-    return sdk(page, f"return await calls.{expression};", arg)
+    """Run ``calls.<expression>`` in ``page``; return ``{data, error}``: what it resolved, or how it rejected."""
+    return sdk(page, f"{SETTLED} return settled(calls.{expression});", arg)
 
 
 def button(page: Page, action: str) -> Locator:

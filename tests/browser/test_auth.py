@@ -18,7 +18,17 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from .call_page import CONTAINER, ROOT, expect_state, load_sdk, local_participant_id, sdk, tile, wait_for_remote_media
+from .call_page import (
+    CONTAINER,
+    ROOT,
+    call,
+    expect_state,
+    load_sdk,
+    local_participant_id,
+    sdk,
+    tile,
+    wait_for_remote_media,
+)
 from .conftest import PROJECT_ROOT, free_port, stop_process
 from .rest import AppServer, rest
 
@@ -29,7 +39,16 @@ EMBED_START_TIMEOUT_S = 15
 LOGIN_ERROR = f"{CONTAINER} .cc-login__error"
 
 # A helper for the scripts below: the error code a public method resolved (null on success).
-CODE = "const code = async (promise) => { const r = await promise; return r.error ? r.error.code : null; };"
+CODE = """
+const code = async (promise) => {
+  try {
+    const r = await promise;
+    return r && r.error ? r.error.errorCode : null;  // joinSession resolves {data, error}
+  } catch (error) {
+    return error.errorCode;
+  }
+};
+"""
 
 
 @pytest.fixture
@@ -48,9 +67,7 @@ def init(page: Page, app: AppServer) -> None:
 
 
 def login(page: Page, app: AppServer, uid: str) -> dict[str, str]:
-    result = sdk(page, "return calls.login(arg.uid, arg.authKey);", {"uid": uid, "authKey": app.auth_key})
-    assert result["error"] is None, result
-    return result["data"]
+    return sdk(page, "return calls.login(arg.uid, arg.authKey);", {"uid": uid, "authKey": app.auth_key})
 
 
 def with_claim(token: str, **claims: str) -> str:
@@ -73,7 +90,7 @@ def test_init_resolves_success_or_an_error_naming_the_field_and_never_throws(
         const attempt = async (settings) => {
           try {
             const r = await calls.init(settings);
-            return r.success ? "ok" : `${r.error.code}:${r.error.details.field}`;
+            return r.success ? "ok" : `${r.error.errorCode}:${r.error.details.field}`;
           } catch (error) {
             return `threw ${error}`;
           }
@@ -225,14 +242,15 @@ def test_error_api_key_not_found(sdk_page: Page, app_server: AppServer) -> None:
         sdk_page,
         """
         const failures = [];
-        calls.addLoginListener("test", {onLoginFailure: (error) => failures.push(error.code)});
-        const wrong = await calls.login("ann", "not-the-auth-key");
-        const empty = await calls.login("ann", " ");
-        return {wrong: wrong.error, empty: empty.error.code, failures, loggedIn: calls.isUserLoggedIn()};
+        calls.addLoginListener("test", {onLoginFailure: (error) => failures.push(error.errorCode)});
+        const wrong = await calls.login("ann", "not-the-auth-key").catch((error) => error);
+        const empty = await calls.login("ann", " ").catch((error) => error.errorCode);
+        return {wrong, empty, failures, loggedIn: calls.isUserLoggedIn()};
         """,
     )
-    assert results["wrong"]["code"] == "ERROR_API_KEY_NOT_FOUND"
-    assert results["wrong"]["message"] == "The auth key is not valid for this app."
+    assert results["wrong"]["errorCode"] == "ERROR_API_KEY_NOT_FOUND"
+    assert results["wrong"]["errorDescription"] == "The auth key is not valid for this app."
+    assert results["wrong"]["name"] == "COMET_CHAT_API_ERROR"
     assert results["empty"] == "ERROR_API_KEY_NOT_FOUND"
     assert results["failures"] == ["ERROR_API_KEY_NOT_FOUND", "ERROR_API_KEY_NOT_FOUND"]
     assert results["loggedIn"] is False
@@ -251,7 +269,7 @@ def test_error_login_in_progress(sdk_page: Page, app_server: AppServer) -> None:
         const third = await code(calls.loginWithAuthToken("another-token"));
         const logout = await code(calls.logout());
         const done = await first;
-        return {second, third, logout, first: done.data && done.data.uid, after: await code(calls.login("ann", arg))};
+        return {second, third, logout, first: done.uid, after: await code(calls.login("ann", arg))};
         """,
         app_server.auth_key,
     )
@@ -270,9 +288,9 @@ def test_error_auth_token_for_unknown_and_revoked_auth_tokens(sdk_page: Page, ap
     app_server.create_user("ann", "Ann Lee")
     issued = app_server.auth_token("ann")
     init(sdk_page, app_server)
-    unknown = sdk(sdk_page, "return calls.loginWithAuthToken('no-such-token-0123456789');")
-    assert unknown["error"]["code"] == "ERROR_AUTH_TOKEN"
-    assert sdk(sdk_page, "return calls.loginWithAuthToken(arg);", issued["authToken"])["data"]["uid"] == "ann"
+    unknown = call(sdk_page, "loginWithAuthToken('no-such-token-0123456789')")
+    assert unknown["error"]["errorCode"] == "ERROR_AUTH_TOKEN"
+    assert sdk(sdk_page, "return calls.loginWithAuthToken(arg);", issued["authToken"])["uid"] == "ann"
 
     app_server.revoke_auth_token("ann", issued["id"])
     results = sdk(
@@ -305,8 +323,8 @@ def test_error_auth_token_joining_by_session_id_without_a_login(sdk_page: Page, 
         "const r = await calls.joinSession(arg, {}, container); return [r.error, container.childElementCount];",
         session_id,
     )
-    assert result[0]["code"] == "ERROR_AUTH_TOKEN"
-    assert "login()" in result[0]["message"]
+    assert result[0]["errorCode"] == "ERROR_AUTH_TOKEN"
+    assert "login()" in result[0]["errorDescription"]
     assert result[1] == 0
 
 
@@ -359,7 +377,7 @@ def test_error_json_exception(sdk_page: Page, app_server: AppServer) -> None:
         const error = async (settings) => (await calls.joinSession(arg, settings, container)).error;
         const invalid = ["VIDEO", [], {startAudioMuted: "yes"}, {sessionType: "HOLOGRAM"}, {layout: 3}];
         const errors = await Promise.all(invalid.map(error));
-        return errors.map((e) => [e.code, e.details.field || null]);
+        return errors.map((e) => [e.errorCode, e.details.field || null]);
         """,
         session_id,
     )
@@ -398,8 +416,8 @@ def test_error_call_token_for_tokens_that_are_malformed_or_claim_another_session
 
     relabelled = with_claim(app_server.call_token("ann", first), sid=second)
     result = sdk(sdk_page, "return calls.joinSession(arg, {}, container);", relabelled)
-    assert result["error"]["code"] == "ERROR_CALL_TOKEN"
-    assert result["error"]["message"] == "The call token is invalid."
+    assert result["error"]["errorCode"] == "ERROR_CALL_TOKEN"
+    assert result["error"]["errorDescription"] == "The call token is invalid."
     expect_state(sdk_page, "error")
     expect(sdk_page.locator(f"{ROOT} .cc-screen__code")).to_have_text("ERROR_CALL_TOKEN")
 
@@ -424,7 +442,13 @@ def test_error_call_token_for_an_expired_token(
     expired = output.strip().splitlines()[-1]
     init(sdk_page, app_server)
     result = sdk(sdk_page, "return calls.joinSession(arg, {}, container);", expired)
-    assert result["error"] == {"code": "ERROR_CALL_TOKEN", "message": "The call token has expired.", "details": {}}
+    error = result["error"]
+    assert (error["errorCode"], error["errorDescription"], error["details"]) == (
+        "ERROR_CALL_TOKEN",
+        "The call token has expired.",
+        {},
+    )
+    assert error["name"] == "COMET_CHAT_API_ERROR"
     expect_state(sdk_page, "error")
 
 
@@ -434,7 +458,7 @@ def test_tokens_of_an_ended_call_are_refused_with_err_call_terminated(sdk_page: 
     app_server.create_user("ann", "Ann Lee")
     init(sdk_page, app_server)
     login(sdk_page, app_server, "ann")
-    token = sdk(sdk_page, "return (await calls.generateToken(arg)).data.token;", session_id)
+    token = sdk(sdk_page, "return (await calls.generateToken(arg)).token;", session_id)
     app_server.call("POST", f"/sessions/{session_id}/end")
     results = sdk(
         sdk_page,
@@ -461,11 +485,12 @@ def test_login_generate_token_and_join_with_it_is_seen_by_another_participant(
     ann = load_sdk(open_page(live_server_url + "/"))
     init(ann, app_server)
     user = login(ann, app_server, "ann")
-    assert user == {"uid": "ann", "name": "Ann Lee", "avatar": "", "status": "available"}
+    auth_token = user.pop("authToken")
+    assert user == {"uid": "ann", "name": "Ann Lee", "avatar": "", "status": "available"} and len(auth_token) > 20
     state = sdk(ann, "return [calls.isUserLoggedIn(), calls.getLoggedInUser(), calls.getUserAuthToken()];")
-    assert state[0] is True and state[1] == user and len(state[2]) > 20
+    assert state[0] is True and state[1] == {**user, "authToken": auth_token} and state[2] == auth_token
 
-    generated = sdk(ann, "return calls.generateToken(arg);", session_id)
+    generated = call(ann, "generateToken(arg)", session_id)
     assert generated["error"] is None
     assert generated["data"]["sessionId"] == session_id and generated["data"]["uid"] == "ann"
     assert generated["data"]["expiresAt"] > time.time()
@@ -476,7 +501,7 @@ def test_login_generate_token_and_join_with_it_is_seen_by_another_participant(
     bob = load_sdk(open_page(live_server_url + "/"))
     init(bob, app_server)
     login(bob, app_server, "bob")
-    bob_token = sdk(bob, "return (await calls.generateToken(arg)).data.token;", session_id)
+    bob_token = sdk(bob, "return (await calls.generateToken(arg)).token;", session_id)
     assert sdk(bob, "return (await calls.joinSession(arg, {}, container)).error;", bob_token) is None
     expect(tile(bob, joined["data"]["participantId"]).locator(".cc-tile__name")).to_have_text("Ann Lee")
     wait_for_remote_media(bob, count=1)
@@ -494,7 +519,7 @@ def test_joining_by_session_id_after_login_shows_the_users_name_to_the_others(
     for uid in ("cho", "dev"):
         page = load_sdk(open_page(live_server_url + "/"))
         init(page, app_server)
-        result = sdk(page, "return calls.loginWithAuthToken(arg);", app_server.auth_token(uid)["authToken"])
+        result = call(page, "loginWithAuthToken(arg)", app_server.auth_token(uid)["authToken"])
         assert result["error"] is None and result["data"]["uid"] == uid
         joined = sdk(page, "return calls.joinSession(arg, {}, container);", session_id)
         assert joined["error"] is None, joined
@@ -518,14 +543,14 @@ def test_login_survives_a_reload_per_app_and_logout_forgets_it(
         const events = [];
         calls.addLoginListener("a", {
           onLoginSuccess: (user) => events.push(`login ${user.uid}`),
-          onLoginFailure: (error) => events.push(`failure ${error.code}`),
+          onLoginFailure: (error) => events.push(`failure ${error.errorCode}`),
           onLogoutSuccess: () => events.push("logout"),
-          onLogoutFailure: (error) => events.push(`logout failure ${error.code}`),
+          onLogoutFailure: (error) => events.push(`logout failure ${error.errorCode}`),
         });
         calls.addLoginListener("removed", {onLoginSuccess: () => events.push("removed listener called")});
         calls.removeLoginListener("removed");
         calls.addLoginListener("throws", {onLoginSuccess: () => { throw new Error("listener bug"); }});
-        await calls.login("ann", "wrong");
+        await calls.login("ann", "wrong").catch(() => {});
         await calls.login("ann", arg);
         return events;
         """,
@@ -559,7 +584,7 @@ def test_login_survives_a_reload_per_app_and_logout_forgets_it(
         """,
         app_server.app_id,
     )
-    assert result == {"r": {"data": None, "error": None}, "events": ["logout"], "loggedIn": False, "stored": None}
+    assert result == {"r": "Logged out successfully.", "events": ["logout"], "loggedIn": False, "stored": None}
     # The development login minted that auth token, so logging out revoked it on the server.
     status, refused = rest(app_server.base_url, "GET", "/me", None, appid=app_server.app_id, authtoken=token)
     assert (status, refused["error"]["code"]) == (401, "ERROR_AUTH_TOKEN")

@@ -198,7 +198,7 @@ def test_chat_is_hidden_by_default_and_goes_both_ways(new_call: Callable[..., Ca
     # In one go inside the page: 25 round trips from the test could spread past the 10 s window on a loaded machine.
     sdk(b, "for (let i = 0; i < arg; i++) await calls.sendChatMessage(`flood ${i}`);", 25)
     wait_for_event(b, "onError")
-    assert last_event_arg(b, "onError")["code"] == "ERR_TOO_MANY_REQUESTS"
+    assert last_event_arg(b, "onError")["errorCode"] == "ERR_TOO_MANY_REQUESTS"
     expect(b.locator(f"{CONTAINER} .cc-toast", has_text="Too many chat messages")).to_have_count(1)
 
 
@@ -319,17 +319,17 @@ def test_locked_settings_from_the_server_win(new_call: Callable[..., Call]) -> N
     expect(a.locator(f"{CONTAINER} [data-action='participant-menu']")).to_have_count(0)
     expect(button(a, "toggle-audio")).to_be_visible()  # What is not locked follows the page.
     result = call(a, "raiseHand()")
-    assert result["error"]["code"] == "AUTH_ERR_NO_ACCESS"
+    assert result["error"]["errorCode"] == "AUTH_ERR_NO_ACCESS"
 
     # Moderation is locked off, for moderators too: the SDK refuses without sending...
     expect(tile(a, b_id)).to_have_count(1)  # Ann knows Bob before acting on him.
     refused = call(a, "muteParticipant(arg)", b_id)["error"]
-    assert refused["code"] == "AUTH_ERR_NO_ACCESS" and refused["details"]["reason"] == "locked"
+    assert refused["errorCode"] == "AUTH_ERR_NO_ACCESS" and refused["details"]["reason"] == "locked"
     # ...and the server refuses it too: its error reaches onError and the screen.
     record(a, "onError")
     a.evaluate(SEND_RAW, {"type": "moderate", "target": b_id, "action": "mute"})
     wait_for_event(a, "onError")
-    assert last_event_arg(a, "onError")["code"] == "AUTH_ERR_NO_ACCESS"
+    assert last_event_arg(a, "onError")["errorCode"] == "AUTH_ERR_NO_ACCESS"
     expect(a.locator(f"{CONTAINER} .cc-toast", has_text="does not allow")).to_have_count(1)
     expect(tile(b, b_id)).to_have_attribute("data-audio-muted", "false")
 

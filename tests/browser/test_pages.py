@@ -103,7 +103,7 @@ def test_sdk_reports_bad_join_arguments_with_their_codes(
         """async () => {
           const calls = window.CometChatCalls;
           const container = document.getElementById("call_view_container");
-          const code = async (...args) => (await calls.joinSession(...args)).error.code;
+          const code = async (...args) => (await calls.joinSession(...args)).error.errorCode;
           return {
             emptyId: await code("", {}, container),
             badId: await code("a/b", {}, container),
@@ -112,7 +112,7 @@ def test_sdk_reports_bad_join_arguments_with_their_codes(
             settingsNotObject: await code("abc123", "VIDEO", container),
             badSetting: await code("abc123", {startAudioMuted: "yes"}, container),
             badType: await code("abc123", {sessionType: "HOLOGRAM"}, container),
-            notInCall: (await calls.muteAudio()).error.code,
+            notInCall: await calls.muteAudio().then(() => null, (error) => error.errorCode),
           };
         }"""
     )

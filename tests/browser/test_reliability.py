@@ -22,6 +22,7 @@ from .call_page import (
     ROOT,
     Call,
     Until,
+    call,
     event_names,
     events,
     expect_state,
@@ -102,7 +103,7 @@ def test_a_dropped_socket_is_resumed_without_leaving_the_call(new_call: Callable
     expect(tile(bob, ann_id)).to_have_count(1)
     wait_for_remote_media(ann, 1)
     wait_for_remote_media(bob, 1)
-    assert ann.evaluate("async () => (await window.CometChatCalls.muteAudio()).error") is None
+    assert call(ann, "muteAudio()")["error"] is None
     expect(tile(bob, ann_id)).to_have_attribute("data-audio-muted", "true")
     assert "onParticipantLeft" not in event_names(bob)
 

@@ -94,13 +94,13 @@ def test_moderator_and_guest_see_different_controls_and_the_hold_sticks(
     expect(tile(guest, host_id).locator(".cc-tile__role")).to_have_text("Moderator")
 
     # A guest's moderation is refused by the SDK without a word to the server...
-    assert call(guest, "muteParticipant(arg)", host_id)["error"]["code"] == "AUTH_ERR_NO_ACCESS"
-    assert call(guest, "endSessionForAll()")["error"]["code"] == "AUTH_ERR_NO_ACCESS"
+    assert call(guest, "muteParticipant(arg)", host_id)["error"]["errorCode"] == "AUTH_ERR_NO_ACCESS"
+    assert call(guest, "endSessionForAll()")["error"]["errorCode"] == "AUTH_ERR_NO_ACCESS"
     # ...and by the server when a modified client sends it anyway.
     record(guest, "onError", "onModeratedByParticipant")
     guest.evaluate(SEND_RAW, {"type": "end_for_all"})
     wait_for_event(guest, "onError")
-    assert last_error(guest)["code"] == "AUTH_ERR_NO_ACCESS"
+    assert last_error(guest)["errorCode"] == "AUTH_ERR_NO_ACCESS"
 
     # The moderator mutes the guest from the tile menu: a hold.
     tile(host, guest_id).locator("[data-action='participant-menu']").click()
@@ -116,7 +116,7 @@ def test_moderator_and_guest_see_different_controls_and_the_hold_sticks(
     wait_for_event(guest, "onModeratedByParticipant")
 
     # The guest's unmute does not unmute: the SDK refuses it, and so does the server.
-    assert call(guest, "unmuteAudio()")["error"]["code"] == "AUTH_ERR_NO_ACCESS"
+    assert call(guest, "unmuteAudio()")["error"]["errorCode"] == "AUTH_ERR_NO_ACCESS"
     guest.evaluate(SEND_RAW, {"type": "media", "audioMuted": False, "videoPaused": False})
     guest.wait_for_function(f"() => {{ const e = ({LAST_ERROR})(); return e && e.details.reason === 'held'; }}")
     assert last_error(guest)["details"]["kind"] == "audio"

@@ -70,9 +70,9 @@ def test_invalid_settings_name_the_field(
         settings,
     )
     assert result["data"] is None
-    assert result["error"]["code"] == "ERROR_JSON_EXCEPTION"
+    assert result["error"]["errorCode"] == "ERROR_JSON_EXCEPTION"
     assert result["error"]["details"] == {"field": field}
-    assert field in result["error"]["message"]
+    assert field in result["error"]["errorDescription"]
     expect(page.locator(ROOT)).to_have_count(0)
 
 
@@ -129,7 +129,7 @@ def test_layouts_switch_and_fire_on_call_layout_changed(new_call: Callable[..., 
     assert call(a, "setLayout('TILE')")["error"] is None
     assert [e[1] for e in events(a) if e[0] == "onCallLayoutChanged"] == ["SIDEBAR", "SPOTLIGHT", "TILE"]
     expect(a.locator(f"{CONTAINER} .cc-stage__strip > *")).to_have_count(0)
-    assert call(a, "setLayout('GRID')")["error"]["code"] == "ERROR_JSON_EXCEPTION"
+    assert call(a, "setLayout('GRID')")["error"]["errorCode"] == "ERROR_JSON_EXCEPTION"
     expect(b.locator(ROOT)).to_have_attribute("data-layout", "TILE")
 
 
@@ -150,7 +150,7 @@ def test_pin_and_unpin_are_local(new_call: Callable[..., Call]) -> None:
     assert call(a, "unpinParticipant()")["error"] is None
     expect(a.locator(f"{CONTAINER} .cc-stage__main > [data-participant-id]")).to_have_count(3)
     assert not any(p["isPinned"] for p in events(a)[-1][1])
-    assert call(a, "pinParticipant('nobody')")["error"]["code"] == "ERR_NOT_FOUND"
+    assert call(a, "pinParticipant('nobody')")["error"]["errorCode"] == "ERR_NOT_FOUND"
 
     # The same through the tile's menu, by keyboard.
     menu_button = tile(a, a_id).locator("[data-action='participant-menu']")
@@ -246,7 +246,7 @@ def test_mute_participant_and_pause_their_video(new_call: Callable[..., Call]) -
     expect(b_local).to_have_attribute("data-video-paused", "true")
     expect(b_on_a).to_have_attribute("data-video-paused", "true")
     wait_for_event(b, "onVideoPaused")
-    assert call(a, "muteParticipant('nobody')")["error"]["code"] == "ERR_NOT_FOUND"
+    assert call(a, "muteParticipant('nobody')")["error"]["errorCode"] == "ERR_NOT_FOUND"
 
 
 def test_peer_call_ends_for_both_when_one_leaves(new_call: Callable[..., Call]) -> None:
@@ -340,7 +340,7 @@ def test_voice_sessions_never_ask_for_a_camera(new_call: Callable[..., Call]) ->
         expect(button(page, "switch-camera")).to_have_count(0)
         constraints = page.evaluate("window.__gum")
         assert constraints and all("video" not in c and c.get("audio") for c in constraints), constraints
-        assert call(page, "switchCamera()")["error"]["code"] == "ERROR_MEDIA_DEVICE"
+        assert call(page, "switchCamera()")["error"]["errorCode"] == "ERROR_MEDIA_DEVICE"
     rear = video_call.join("Cy", initialCameraFacing="REAR", init_script=RECORD_GET_USER_MEDIA).page
     constraints = rear.evaluate("window.__gum")
     assert constraints[0]["video"]["facingMode"] == "environment", constraints
@@ -366,8 +366,8 @@ def test_devices_can_be_listed_chosen_and_followed(new_call: Callable[..., Call]
         page.evaluate("document.querySelector('[data-local=\"true\"] video').srcObject.getVideoTracks()[0].readyState")
         == "live"
     )
-    assert call(page, "setVideoInputDevice('no-such-camera')")["error"]["code"] == "ERROR_MEDIA_DEVICE"
-    assert call(page, "setAudioOutputDevice('no-such-speaker')")["error"]["code"] == "ERROR_MEDIA_DEVICE"
+    assert call(page, "setVideoInputDevice('no-such-camera')")["error"]["errorCode"] == "ERROR_MEDIA_DEVICE"
+    assert call(page, "setAudioOutputDevice('no-such-speaker')")["error"]["errorCode"] == "ERROR_MEDIA_DEVICE"
 
     # A microphone is plugged in: the list changes and the event fires.
     page.evaluate(
