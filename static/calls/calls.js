@@ -47,6 +47,16 @@ async function init(appSettings) {
   }
 }
 
+/**
+ * init() from CometChat's combined settings: {appId, region, credentials: {authKey}, callsSDK: {host}} (the
+ * chat SDK's and UI kit's parts are not this SDK's). Resolves {success, error} as init() does.
+ */
+async function initFromSettings(settings) {
+  if (!settings || typeof settings !== "object" || Array.isArray(settings)) return init(settings);
+  const { appId, region, credentials, callsSDK } = settings;
+  return init({ appId, region, authKey: credentials && credentials.authKey, host: callsSDK && callsSDK.host });
+}
+
 function resolveContainer(container) {
   const element = typeof container === "string" ? byId(container) : container;
   if (!(element instanceof HTMLElement)) {
@@ -206,6 +216,7 @@ const api = {
   constants: Object.freeze({ LAYOUT: Layout, TYPE: SessionType, CAMERA_FACING: CameraFacing }),
   // Setup and auth (calls-api §2, §3).
   init,
+  initFromSettings,
   /** Extension: whether an init() has succeeded. */
   isInitialized: () => getConfig() !== null,
   /** Development login: resolves the CallUser ({uid, name, avatar, status, authToken}). `authKey` defaults to init's. */

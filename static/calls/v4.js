@@ -5,9 +5,10 @@
  * is a thin adapter over the v5 method it became (CometChat's v5 migration
  * guide gives the mapping), so v4 code runs unchanged while it is ported.
  *
- * v4 settings with no v5 equivalent (virtual backgrounds, the main video
- * container, localized strings, custom CSS) are accepted and have no effect,
- * as in CometChat v5; each says so once on the console.
+ * v4 settings and calls with no v5 equivalent (virtual backgrounds, the main
+ * video container, localized strings, custom CSS, switchToVideoCall,
+ * getCallDetails) are accepted and have no effect, as in CometChat v5; each
+ * says so once on the console.
  */
 
 import { CallsError, ErrorCode } from "./errors.js";
@@ -116,8 +117,19 @@ function subscribe(api, listener) {
   return () => removers.forEach((remove) => remove());
 }
 
+/** v4's positions and aspect ratios for the main video's labels and buttons (MainVideoContainerSetting). */
+const POSITION = Object.freeze({ TOP_LEFT: "top-left", TOP_RIGHT: "top-right", BOTTOM_LEFT: "bottom-left", BOTTOM_RIGHT: "bottom-right" });
+const ASPECT_RATIO = Object.freeze({ DEFAULT: "default", CONTAIN: "contain", COVER: "cover" });
+
 /** v4's CallSettings: what the builder set, with v4's getters, and the v5 SessionSettings it stands for. */
 class CallSettings {
+  static POSITION = POSITION;
+  static POSITION_TOP_LEFT = POSITION.TOP_LEFT;
+  static POSITION_TOP_RIGHT = POSITION.TOP_RIGHT;
+  static POSITION_BOTTOM_LEFT = POSITION.BOTTOM_LEFT;
+  static POSITION_BOTTOM_RIGHT = POSITION.BOTTOM_RIGHT;
+  static ASPECT_RATIO = ASPECT_RATIO;
+
   constructor(fields) {
     Object.assign(this, fields);
     Object.freeze(this);
@@ -205,6 +217,38 @@ class CallSettings {
   getIdleTimeoutPeriod() {
     return this.idleTimeoutSeconds;
   }
+
+  /** As set (it has no effect here). */
+  getLocalizedStringObject() {
+    return this.localizedStrings;
+  }
+
+  /** As set (it has no effect here: a call keeps its type). */
+  isAudioToVideoButtonEnabled() {
+    return this.switchToVideoButton;
+  }
+}
+
+/**
+ * v4's settings for the main video's labels and buttons: kept so v4 code that builds one still runs; CometChat
+ * v5 does not support it, and CallSettingsBuilder.setMainVideoContainerSetting says it has no effect.
+ */
+class MainVideoContainerSetting {
+  setMainVideoAspectRatio(aspectRatio) {
+    this.aspectRatio = aspectRatio;
+  }
+
+  setFullScreenButtonParams(position, visible) {
+    this.fullScreenButton = { position, visible };
+  }
+
+  setNameLabelParams(position, visible, color) {
+    this.nameLabel = { position, visible, color };
+  }
+
+  setNetworkLabelParams(position, visible) {
+    this.networkLabel = { position, visible };
+  }
 }
 
 /** v4's `CallSettingsBuilder`, with v4's defaults. */
@@ -225,6 +269,8 @@ class CallSettingsBuilder {
       recordOnStart: false,
       idleTimeoutSeconds: 0,
       listener: null,
+      switchToVideoButton: true,
+      localizedStrings: undefined,
     };
   }
 
@@ -294,9 +340,9 @@ class CallSettingsBuilder {
     return this._set("listener", listener || null);
   }
 
-  showSwitchToVideoCallButton() {
+  showSwitchToVideoCallButton(show) {
     noEffect("showSwitchToVideoCallButton");
-    return this;
+    return this._set("switchToVideoButton", show !== false);
   }
 
   showVirtualBackgroundSetting() {
@@ -314,9 +360,9 @@ class CallSettingsBuilder {
     return this;
   }
 
-  setLocalizedStringObject() {
+  setLocalizedStringObject(strings) {
     noEffect("setLocalizedStringObject");
-    return this;
+    return this._set("localizedStrings", strings);
   }
 
   setCustomCSS() {
@@ -341,6 +387,7 @@ export function v4Adapters(api) {
     CallAppSettingsBuilder,
     CallSettingsBuilder,
     CallSettings,
+    MainVideoContainerSetting,
     OngoingCallListener,
     /** v4's join: joinSession with the v5 settings its CallSettings stand for; its listener lasts the call. */
     async startSession(callToken, callSettings, htmlElement) {
@@ -359,7 +406,18 @@ export function v4Adapters(api) {
       }
       return result;
     },
-    endSession: () => api.leaveSession(),
+    /**
+     * v4's endSession was void and safe to call once the call was over: its docs call it from onCallEnded,
+     * which fires when the call already is. Outside a call it does nothing (leaveSession rejects).
+     */
+    endSession: () =>
+      api.leaveSession().catch((error) => {
+        if (error.errorCode !== ErrorCode.ERR_CALL_NOT_A_PART) throw error;
+      }),
+    /** Removed in CometChat v5, which keeps it as a no-op: a call keeps its type. */
+    switchToVideoCall: () => noEffect("switchToVideoCall"),
+    /** Removed in CometChat v5, which keeps it as a no-op: call logs come from the REST API (GET /calls). */
+    getCallDetails: () => noEffect("getCallDetails"),
     startScreenShare: () => api.startScreenSharing(),
     stopScreenShare: () => api.stopScreenSharing(),
     setMode: (mode) => api.setLayout(layoutOfMode(mode) || mode),
