@@ -44,7 +44,7 @@ else
   echo "Running the server-side suite again on PostgreSQL ($postgres_url) and Redis ($redis_url)"
   # Not again: the SFU's tests (sessions_app/sfu is Django-free: no database, no channel layer), the
   # benchmarks' arithmetic and the soak (its own server, the same churn): about 2 minutes of the budget.
-  DATABASE_URL="$postgres_url" REDIS_URL="$redis_url" .venv/bin/python -m pytest --ignore=tests/browser \
+  DATABASE_URL="$postgres_url" REDIS_URL="$redis_url" .venv/bin/python -m pytest --ignore=tests/browser --ignore=tests/compat \
     --ignore=tests/test_sfu.py --ignore=tests/test_sfu_leaks.py --ignore=tests/test_sfu_tap.py \
     --ignore=tests/test_sfu_units.py --ignore=tests/test_bench.py --ignore=tests/test_soak.py
 fi
