@@ -235,8 +235,13 @@ const api = {
   generateToken,
   // The call.
   joinSession,
-  /** Leave the call. */
-  leaveSession: () => withSession((session) => session.leave()),
+  /**
+   * Leave the call (or stop joining it). As CometChat's (synchronous, never failing), leaving when
+   * there is no call to leave does nothing: apps call it from cleanup code that runs after the call ended.
+   */
+  leaveSession: async () => {
+    if (current && current.active) unwrap(await current.leave());
+  },
   /** Mute the microphone (`muteAudio(false)`, v4's form, unmutes). */
   muteAudio: (muted) => setAudioMuted(flag(muted)),
   unmuteAudio: () => setAudioMuted(false),

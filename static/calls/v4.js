@@ -406,14 +406,8 @@ export function v4Adapters(api) {
       }
       return result;
     },
-    /**
-     * v4's endSession was void and safe to call once the call was over: its docs call it from onCallEnded,
-     * which fires when the call already is. Outside a call it does nothing (leaveSession rejects).
-     */
-    endSession: () =>
-      api.leaveSession().catch((error) => {
-        if (error.errorCode !== ErrorCode.ERR_CALL_NOT_A_PART) throw error;
-      }),
+    /** v4's endSession: leaveSession (safe once the call is over, as v4's docs call it from onCallEnded). */
+    endSession: () => api.leaveSession(),
     /** Removed in CometChat v5, which keeps it as a no-op: a call keeps its type. */
     switchToVideoCall: () => noEffect("switchToVideoCall"),
     /** Removed in CometChat v5, which keeps it as a no-op: call logs come from the REST API (GET /calls). */
