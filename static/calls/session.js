@@ -518,6 +518,8 @@ export class CallSession {
     this._applyServerSettings(message);
     this._view.showCall();
     this._takeSeat(message);
+    // The microphone follows the effective enableNoiseReduction (the session's may differ from the page's).
+    this._localMedia.setNoiseReduction(this.settings.enableNoiseReduction);
     this._startFeatures();
     this._stopPageHide = listenToWindow("pagehide", this._onPageHide);
     this._emitter.emit(Events.onSessionJoined, { sessionId: this.sessionId, participant: snapshot(this._participants.get(this.participantId)) });

@@ -39,6 +39,42 @@ navigator.mediaDevices.getUserMedia = (constraints) => {
 };
 """
 
+# Every getUserMedia call's constraints (window.__gum) and stream (window.__streams), and every
+# RTCPeerConnection the page makes (window.__pcs), recorded before the page's own scripts run.
+RECORD_MEDIA = """
+window.__gum = [];
+window.__streams = [];
+window.__pcs = [];
+{
+  const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    window.__gum.push(JSON.parse(JSON.stringify(constraints)));
+    const stream = await getUserMedia(constraints);
+    window.__streams.push(stream);
+    return stream;
+  };
+  const NativePeerConnection = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends NativePeerConnection {
+    constructor(...args) {
+      super(...args);
+      window.__pcs.push(this);
+    }
+  };
+}
+"""
+# The microphone track the page sends is live and its noise suppression is `expected`.
+SENT_AUDIO_NOISE_SUPPRESSION = """
+(expected) => {
+  const pc = window.__pcs[window.__pcs.length - 1];
+  const sender = pc && pc.getSenders().find((s) => s.track && s.track.kind === "audio");
+  if (!sender || sender.track.readyState !== "live") return false;
+  return sender.track.getSettings().noiseSuppression === expected;
+}
+"""
+LIVE_TRACKS = """
+(kind) => window.__streams.flatMap((s) => s.getTracks())
+  .filter((track) => track.kind === kind && track.readyState === "live").length
+"""
 
 CONTROLS = ("toggle-audio", "toggle-video", "switch-camera", "share", "leave", "change-layout", "participant-list")
 
@@ -344,6 +380,39 @@ def test_voice_sessions_never_ask_for_a_camera(new_call: Callable[..., Call]) ->
     rear = video_call.join("Cy", initialCameraFacing="REAR", init_script=RECORD_GET_USER_MEDIA).page
     constraints = rear.evaluate("window.__gum")
     assert constraints[0]["video"]["facingMode"] == "environment", constraints
+
+
+def test_noise_reduction_follows_the_setting(new_call: Callable[..., Call]) -> None:
+    """
+    The microphone's noise suppression is enableNoiseReduction's (off by default, as CometChat's); echo
+    cancellation and automatic gain control stay on.
+    """
+    session = new_call()
+    on = session.join("Ann", enableNoiseReduction="1", init_script=RECORD_MEDIA).page
+    off = session.join("Bob", init_script=RECORD_MEDIA).page
+    for page, expected in ((on, True), (off, False)):
+        page.wait_for_function(SENT_AUDIO_NOISE_SUPPRESSION, arg=expected)
+        asked = [constraints["audio"] for constraints in page.evaluate("window.__gum")]
+        assert [(a["noiseSuppression"], a["echoCancellation"], a["autoGainControl"]) for a in asked] == [
+            (expected, True, True)
+        ]
+
+
+def test_a_session_that_locks_noise_reduction_on_reopens_the_microphone_with_it(new_call: Callable[..., Call]) -> None:
+    """
+    The server's answer locks enableNoiseReduction on for a page that asked for it off: the live microphone
+    does not follow in Chromium (its processing is fixed when it opens), so it is opened again with noise
+    suppression, sent in place of the old one, which is closed; muted stays muted.
+    """
+    session = new_call(settings={"enableNoiseReduction": "true"}, locked=["enableNoiseReduction"])
+    page = session.join("Ann", enableNoiseReduction="0", startAudioMuted="1", init_script=RECORD_MEDIA).page
+    page.wait_for_function(SENT_AUDIO_NOISE_SUPPRESSION, arg=True)
+    assert [constraints["audio"]["noiseSuppression"] for constraints in page.evaluate("window.__gum")] == [False, True]
+    assert page.evaluate(LIVE_TRACKS, "audio") == 1
+    assert page.evaluate("window.__streams[1].getAudioTracks()[0].enabled") is False
+    expect(button(page, "toggle-audio")).to_have_attribute("data-off", "true")
+    assert call(page, "unmuteAudio()")["error"] is None
+    assert page.evaluate("window.__streams[1].getAudioTracks()[0].enabled") is True
 
 
 def test_devices_can_be_listed_chosen_and_followed(new_call: Callable[..., Call]) -> None:
