@@ -92,6 +92,18 @@ export class LocalMediaControls {
   }
 
   /**
+   * The call turned out to be a voice call (the call token or the server says so) after the page
+   * started as a video call: the camera closes, stops being sent, and cannot be turned on again.
+   */
+  becomeVoice() {
+    if (this._media.videoTrack) this._media.videoTrack.removeEventListener("ended", this._onCameraEnded);
+    this._media.forbidVideo();
+    this._videoPaused = true;
+    const peer = this._call.peer;
+    if (peer) peer.replaceTrack("video", null).catch(() => {});
+  }
+
+  /**
    * The call's effective enableNoiseReduction (the server's answer to our join may differ from what
    * the page asked for): the microphone follows it, opened again where it cannot change live.
    */

@@ -242,6 +242,12 @@ export class LocalMedia {
     return live || (kind === "audio" ? this.audioDeviceId : this.videoDeviceId);
   }
 
+  /** From now on a voice call: the camera closes and never opens again. */
+  forbidVideo() {
+    this.videoAllowed = false;
+    this.stopVideo();
+  }
+
   /** Close the camera: its light goes off. */
   stopVideo() {
     stopTrack(this.videoTrack);

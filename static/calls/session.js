@@ -28,8 +28,9 @@ import { ParticipantList, snapshot, unknownParticipant } from "./participant-mod
 import { ParticipantRoster } from "./participant-roster.js";
 import { PeerTransport } from "./peer.js";
 import { ScreenShare } from "./screen-share.js";
-import { Layout, parseLayout } from "./settings.js";
+import { Layout, SessionType, parseLayout } from "./settings.js";
 import { SignalingChannel } from "./signaling.js";
+import { sessionTypeFromToken } from "./tokens.js";
 import { CallView } from "./ui.js";
 
 export const JOIN_TIMEOUT_MS = 20_000;
@@ -110,7 +111,8 @@ export class CallSession {
     this._container = container;
     this._emitter = emitter;
     this._onRejoin = onRejoin;
-    this._voice = settings.sessionType === "VOICE";
+    // A voice call (no camera): the page asked for one, or the session is one (its token or the server says so).
+    this._voice = settings.sessionType === SessionType.VOICE;
     this._participants = new ParticipantList();
     this._remoteTracks = new Map();
     this._joinWaiter = null;
@@ -188,11 +190,14 @@ export class CallSession {
     const session = this;
     return {
       sessionId: this.sessionId,
-      voice: this._voice,
       participants: this._participants,
       remoteTracks: this._remoteTracks,
       get inCall() {
         return session.state === "joined";
+      },
+      // Live: a join that started as a video call becomes a voice call if the session is one.
+      get voice() {
+        return session._voice;
       },
       get localId() {
         return session.participantId;
@@ -280,6 +285,12 @@ export class CallSession {
       const token = await this._getToken();
       this._callToken = token;
       this._checkNotCancelled();
+      // The session's type, as the token was issued: a VOICE session never asks for the camera.
+      if (sessionTypeFromToken(token) === SessionType.VOICE && !this._voice) {
+        this._becomeVoice();
+        this._buildView();
+        this._view.showConnecting();
+      }
       const problems = await this._localMedia.open();
       this._checkNotCancelled();
       const joined = new Promise((resolve, reject) => (this._joinWaiter = { resolve, reject }));
@@ -352,8 +363,9 @@ export class CallSession {
   /**
    * `joined` carries the effective settings: the session's (and app's) defaults with what this page
    * asked for merged over them, except the options the session locks. The page takes them all but
-   * what is this device's own (session type, devices, camera facing: settled before the answer).
-   * A host can force muting and a paused camera, never the opposite.
+   * what is this device's own (session type, devices, camera facing: settled before the answer),
+   * with one exception: a session that has become a VOICE call since our token was issued makes this
+   * join one too (the camera closes). A host can force muting and a paused camera, never the opposite.
    */
   _applyServerSettings(message) {
     const server = message.settings && typeof message.settings === "object" ? message.settings : {};
@@ -364,12 +376,25 @@ export class CallSession {
       if (typeof value === typeof this.settings[name] && value !== this.settings[name]) overrides[name] = value;
     }
     if (overrides.layout && !parseLayout(overrides.layout)) delete overrides.layout;
-    if (!Object.keys(overrides).length) return;
+    const becomesVoice = server.sessionType === SessionType.VOICE && !this._voice;
+    if (!Object.keys(overrides).length && !becomesVoice) return;
+    if (becomesVoice) this._becomeVoice();
     this.settings = Object.freeze({ ...this.settings, ...overrides });
     if ("layout" in overrides) this._layout = this.settings.layout;
     this._idle.setPeriods(this.settings.idleTimeoutPeriodBeforePrompt, this.settings.idleTimeoutPeriodAfterPrompt);
     this._localMedia.forceOff({ audio: overrides.startAudioMuted === true, video: overrides.startVideoPaused === true });
     this._buildView();
+  }
+
+  /**
+   * Run this join as a voice call: the session is one (its call token, or the server's answer to
+   * our join, says so) though the page asked for video. The camera closes for good; the view is
+   * built again by the caller. (A page that asks for VOICE in a VIDEO session stays a voice call.)
+   */
+  _becomeVoice() {
+    this._voice = true;
+    this.settings = Object.freeze({ ...this.settings, sessionType: SessionType.VOICE });
+    this._localMedia.becomeVoice();
   }
 
   /** Leave the call (or stop joining it). */
