@@ -103,14 +103,17 @@ export class Tile {
     this._showHolds(participant);
   }
 
-  /** Guests are marked "Guest", moderators "Moderator" (CometChat's role). */
+  /**
+   * Guests are marked "Guest", moderators "Moderator". The DOM keeps the server's role names, as the
+   * participant list's rows do: data-role is "moderator" or "participant" (CometChat's "none").
+   */
   _showRole(participant) {
-    const moderator = participant.role === "moderator";
-    this.element.dataset.role = participant.role || "participant";
+    const role = participant.role === "moderator" ? "moderator" : "participant";
+    this.element.dataset.role = role;
     this.element.dataset.guest = String(Boolean(participant.isGuest));
-    this._role.hidden = !participant.isGuest && !moderator;
-    this._role.textContent = participant.isGuest ? "Guest" : moderator ? "Moderator" : "";
-    this._role.dataset.role = participant.isGuest ? "guest" : participant.role || "participant";
+    this._role.hidden = !participant.isGuest && role !== "moderator";
+    this._role.textContent = participant.isGuest ? "Guest" : role === "moderator" ? "Moderator" : "";
+    this._role.dataset.role = participant.isGuest ? "guest" : role;
   }
 
   /** A moderator's hold on their microphone or camera; a moderator sees when a held participant asks to speak. */

@@ -302,7 +302,8 @@ export class CallView {
    */
   setLocalRole(me) {
     this._moderator = me.role === "moderator";
-    this.root.dataset.role = me.role;
+    // The DOM keeps the server's names (as the participant list's rows do): "moderator" or "participant".
+    this.root.dataset.role = this._moderator ? "moderator" : "participant";
     this.root.dataset.guest = String(Boolean(me.isGuest));
     this._controls.setModerator(this._moderator);
     if (this._menu) this._menu.setModerator(this._moderator);
