@@ -182,8 +182,8 @@ const CometChatCalls = Object.freeze({
   switchCamera: () => withSession((session) => session.switchCamera()),
   /** TILE, SIDEBAR or SPOTLIGHT (this screen only). */
   setLayout: (layout) => withSession((session) => session.setLayout(layout)),
-  /** Feature a participant on this screen only. `type` is accepted for CometChat compatibility. */
-  pinParticipant: (participantId, type) => withSession((session) => session.pinParticipant(typeof participantId === "string" ? participantId : "")),
+  /** Feature a participant on this screen only: `type` "human" (default) or "screen-share" (what they present). */
+  pinParticipant: (participantId, type) => withSession((session) => session.pinParticipant(typeof participantId === "string" ? participantId : "", type)),
   unpinParticipant: () => withSession((session) => session.pinParticipant("")),
   showParticipantList: () => withSession((session) => session.setParticipantListVisible(true)),
   hideParticipantList: () => withSession((session) => session.setParticipantListVisible(false)),

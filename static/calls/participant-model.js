@@ -33,6 +33,9 @@ const DEFAULTS = {
  */
 export const Role = Object.freeze({ MODERATOR: "moderator", NONE: "none" });
 
+/** CometChat's participant types: a person, or the screen a person presents (a tile of its own). */
+export const ParticipantType = Object.freeze({ HUMAN: "human", SCREEN_SHARE: "screen-share" });
+
 export function isModerator(participant) {
   return Boolean(participant && participant.role === Role.MODERATOR);
 }

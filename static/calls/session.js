@@ -24,7 +24,7 @@ import { LocalMediaControls } from "./local-media-controls.js";
 import { MediaMonitors } from "./media-monitors.js";
 import { MessageRouter } from "./message-router.js";
 import { ModerationAction, Moderation } from "./moderation.js";
-import { ParticipantList, snapshot, unknownParticipant } from "./participant-model.js";
+import { ParticipantList, ParticipantType, snapshot, unknownParticipant } from "./participant-model.js";
 import { ParticipantRoster } from "./participant-roster.js";
 import { PeerTransport } from "./peer.js";
 import { ScreenShare } from "./screen-share.js";
@@ -120,7 +120,8 @@ export class CallSession {
     this._onPageHide = () => this._signaling && this._signaling.send("leave");
     this._stopPageHide = null;
     this._layout = settings.layout;
-    this._pinned = "";
+    // Who is featured on this screen: a participant's tile ("human") or their screen share, or nobody (pid "").
+    this._pinned = { pid: "", type: ParticipantType.HUMAN };
     this._listOpen = false;
     this._idle = new IdleTimer({
       beforePrompt: settings.idleTimeoutPeriodBeforePrompt,
@@ -150,7 +151,11 @@ export class CallSession {
       (participant) => this._moderation.asksToSpeak(participant),
     );
     this._chat = new ChatMessages(narrow(call, [...acting, "localId"]), () => this._listOpen && this.setParticipantListVisible(false));
-    this._screenShare = new ScreenShare(narrow(call, [...acting, "voice", "localId", "participants", "remoteTracks", "peer", "listChanged"]));
+    this._screenShare = new ScreenShare(
+      narrow(call, [...acting, "voice", "localId", "participants", "remoteTracks", "peer", "listChanged"], {
+        screenGone: (pid) => this._screenGone(pid),
+      }),
+    );
     this._speaker = new DominantSpeaker(narrow(call, ["participants", "on", "view", "emit"]));
     this._monitors = new MediaMonitors(narrow(call, ["voice", "settings", "localId", "participants", "peer", "send", "view"]));
     this._moderation = new Moderation(
@@ -444,28 +449,53 @@ export class CallSession {
     return this._layout;
   }
 
-  /** Feature `pid` on this screen (nobody else sees it); "" unpins. */
-  pinParticipant(pid) {
+  /**
+   * Feature `pid` on this screen (nobody else sees it); "" unpins. `type` is CometChat's participant
+   * type: "human" (their tile, the default) or "screen-share" (the screen they present).
+   */
+  pinParticipant(pid, type = ParticipantType.HUMAN) {
     if (this.state !== "joined") return notInCall();
-    if (pid && !this._participants.has(pid)) return failure(unknownParticipant(pid));
-    const previous = this._pinned;
-    if (previous === pid) return success();
-    this._pinned = pid;
-    if (previous && this._participants.has(previous)) this._participants.update(previous, { isPinned: false });
-    if (pid) this._participants.update(pid, { isPinned: true });
-    for (const changed of [previous, pid]) {
-      if (changed && this._participants.has(changed)) this._view.updateParticipant(snapshot(this._participants.get(changed)));
+    const kind = type ?? ParticipantType.HUMAN;
+    if (!Object.values(ParticipantType).includes(kind)) {
+      return failure(new CallsError(ErrorCode.ERROR_JSON_EXCEPTION, 'The participant type must be "human" or "screen-share".', { field: "type" }));
     }
-    this._view.setPinned(pid);
-    this._listChanged();
+    if (pid && !this._participants.has(pid)) return failure(unknownParticipant(pid));
+    if (pid && kind === ParticipantType.SCREEN_SHARE && !this._participants.get(pid).isPresenting) {
+      return failure(new CallsError(ErrorCode.ERR_NOT_FOUND, "That participant is not presenting a screen.", { participantId: pid, type: kind }));
+    }
+    this._setPinned(pid, pid ? kind : ParticipantType.HUMAN);
     return success();
   }
 
-  /** `pid` left the call: if they were pinned, nobody is now. */
+  /**
+   * What this screen features. `isPinned` is a person's own tile: pinning their screen share
+   * features the screen and leaves them unpinned.
+   */
+  _setPinned(pid, type) {
+    const previous = this._pinned;
+    if (previous.pid === pid && previous.type === type) return;
+    this._pinned = { pid, type };
+    const human = (pinned) => (pinned.type === ParticipantType.HUMAN ? pinned.pid : "");
+    const [was, now] = [human(previous), human(this._pinned)];
+    if (was && this._participants.has(was)) this._participants.update(was, { isPinned: false });
+    if (now) this._participants.update(now, { isPinned: true });
+    for (const changed of new Set([was, now])) {
+      if (changed && this._participants.has(changed)) this._view.updateParticipant(snapshot(this._participants.get(changed)));
+    }
+    this._view.setPinned(pid, type);
+    if (was || now) this._listChanged();
+  }
+
+  /** `pid` left the call: if they (or their screen share) were pinned, nobody is now. */
   _unpinGone(pid) {
-    if (pid !== this._pinned) return;
-    this._pinned = "";
+    if (pid !== this._pinned.pid) return;
+    this._pinned = { pid: "", type: ParticipantType.HUMAN };
     this._view.setPinned("");
+  }
+
+  /** `pid`'s screen share stopped: if it was pinned, nobody is now. */
+  _screenGone(pid) {
+    if (pid === this._pinned.pid && this._pinned.type === ParticipantType.SCREEN_SHARE) this._setPinned("", ParticipantType.HUMAN);
   }
 
   setParticipantListVisible(visible) {

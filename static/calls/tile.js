@@ -83,7 +83,6 @@ export class Tile {
 
   update(participant) {
     this.participant = participant;
-    this.element.dataset.pinned = String(Boolean(participant.isPinned));
     const name = participant.name || (this.isLocal ? "You" : "Guest");
     if (this.isScreen) {
       this._name.textContent = this.isLocal ? "You are presenting" : `${name} (presenting)`;
@@ -114,6 +113,11 @@ export class Tile {
     this._role.hidden = !participant.isGuest && role !== "moderator";
     this._role.textContent = participant.isGuest ? "Guest" : role === "moderator" ? "Moderator" : "";
     this._role.dataset.role = participant.isGuest ? "guest" : role;
+  }
+
+  /** Featured by a pin on this screen (the view decides: a person's tile or a screen share's). */
+  setPinned(pinned) {
+    this.element.dataset.pinned = String(pinned);
   }
 
   /** A moderator's hold on their microphone or camera; a moderator sees when a held participant asks to speak. */
