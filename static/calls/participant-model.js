@@ -50,8 +50,20 @@ export function makeParticipant(wire, isLocal) {
   // CometChat's roles are "moderator" and "none".
   participant.role = wire.role === Role.MODERATOR ? Role.MODERATOR : Role.NONE;
   if (wire.role === "guest") participant.isGuest = true;
+  participant.avatar = webUrl(participant.avatar);
   participant.isLocal = isLocal;
   return participant;
+}
+
+/** `value` if it is an absolute http(s) URL (an avatar the view may show), else "": never javascript:, data: or a relative path. */
+export function webUrl(value) {
+  if (typeof value !== "string" || !value) return "";
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : "";
+  } catch {
+    return "";
+  }
 }
 
 /** The error for a participant ID nobody in the call has (ERR_NOT_FOUND). */

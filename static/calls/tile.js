@@ -1,11 +1,12 @@
 /**
- * One participant's tile in the call view: video (or an initials avatar when
- * the camera is off), their audio, a name label with a muted badge and a
- * "Guest" or "Moderator" marker, and, for a moderator looking at a held
- * participant who raised a hand, an "Allow to speak" button. Used by ui.js only.
+ * One participant's tile in the call view: video (or, with the camera off,
+ * their avatar: their picture, else their initials), their audio, a name
+ * label with a muted badge and a "Guest" or "Moderator" marker, and, for a
+ * moderator looking at a held participant who raised a hand, an "Allow to
+ * speak" button. Used by ui.js only.
  */
 
-import { avatarColourClass, h, initials } from "./dom.js";
+import { avatarColourClass, h, initials, setAvatarImage } from "./dom.js";
 import { icon } from "./icons.js";
 import { menuButton } from "./tile-menu.js";
 
@@ -40,7 +41,8 @@ export class Tile {
           h("span", { class: "cc-tile__bar" }),
         )
       : null;
-    this._avatar = h("span", { class: `cc-avatar ${avatarColourClass(participant.pid)}`, "aria-hidden": "true" });
+    this._initials = h("span", { class: "cc-avatar__initials" });
+    this._avatar = h("span", { class: `cc-avatar ${avatarColourClass(participant.pid)}`, "aria-hidden": "true" }, this._initials);
     this._name = h("span", { class: "cc-tile__name" });
     this._mutedBadge = h("span", { class: "cc-tile__muted", role: "img", "aria-label": "Microphone muted" }, icon("micOff"));
     this._role = h("span", { class: "cc-tile__role", hidden: true });
@@ -94,7 +96,8 @@ export class Tile {
     const raised = Boolean(participant.raisedHandTimestamp);
     this._hand.hidden = !raised;
     this.element.dataset.handRaised = String(raised);
-    this._avatar.textContent = initials(name);
+    this._initials.textContent = initials(name);
+    setAvatarImage(this._avatar, participant.avatar);
     this.element.dataset.audioMuted = String(Boolean(participant.audioMuted));
     this.element.dataset.videoPaused = String(Boolean(participant.videoPaused) || !this.video);
     this.element.setAttribute("aria-label", participant.audioMuted ? `${name}, microphone muted` : name);

@@ -38,8 +38,8 @@ class AppServer:
         assert 200 <= status < 300, (method, path, status, payload)
         return payload["data"]
 
-    def create_user(self, uid: str, name: str) -> dict[str, Any]:
-        return self.call("POST", "/users", {"uid": uid, "name": name})
+    def create_user(self, uid: str, name: str, avatar: str = "") -> dict[str, Any]:
+        return self.call("POST", "/users", {"uid": uid, "name": name, **({"avatar": avatar} if avatar else {})})
 
     def create_session(
         self, title: str = "", allow_guests: bool = False, session_type: str = "VIDEO"
