@@ -286,12 +286,14 @@ CALLS_METRICS_TOKEN = env_str("CALLS_METRICS_TOKEN")
 # from /static/, styles are stylesheets, the call config is a json_script block. Media elements play
 # local camera streams (mediastream:) and blobs. connect-src 'self' covers the SDK's fetches and its
 # ws(s):// signaling socket on the page's own host (CSP Level 3 matches ws/wss against 'self').
+# Images may also come from any https: host: participants' avatars are their apps' URLs (plain http:
+# ones show only from this server itself, under 'self'; an https page would block them as mixed content).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:", "blob:"],
+        "img-src": [SELF, "data:", "blob:", "https:"],
         "media-src": [SELF, "blob:", "mediastream:"],
         "connect-src": [SELF],
         "object-src": [NONE],

@@ -102,6 +102,8 @@ def test_html_pages_carry_a_csp_without_unsafe_sources(client: Client, path: str
     assert policy["default-src"] == ["'self'"] and policy["object-src"] == ["'none'"]
     assert policy["base-uri"] == ["'self'"] and policy["form-action"] == ["'self'"]
     assert policy["connect-src"] == ["'self'"]
+    # Avatars may come from any https: host (and this one); nothing else reaches an <img>.
+    assert sorted(policy["img-src"]) == sorted(["'self'", "data:", "blob:", "https:"])
     assert "mediastream:" in policy["media-src"] and "blob:" in policy["media-src"]
     assert policy["frame-ancestors"] == ["'none'"] and response["X-Frame-Options"] == "DENY"
 

@@ -65,6 +65,13 @@ def test_layers_merge_and_locks_hold() -> None:
     assert merged["hideRecordingButton"] is True
 
 
+def test_a_voice_session_stays_voice_whatever_the_join_asks() -> None:
+    """A join cannot make a VOICE session a video call; it may join a VIDEO session as VOICE."""
+    assert effective_settings({}, {"sessionType": "VOICE"}, [], {"sessionType": "VIDEO"})["sessionType"] == "VOICE"
+    assert effective_settings({}, {"sessionType": "VIDEO"}, [], {"sessionType": "VOICE"})["sessionType"] == "VOICE"
+    assert effective_settings({}, {"sessionType": "VIDEO"}, [], {})["sessionType"] == "VIDEO"
+
+
 def test_locked_options_forbid_their_messages() -> None:
     settings = {
         **DEFAULTS,

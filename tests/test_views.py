@@ -158,6 +158,32 @@ def test_participant_list_marks_guests_moderators_and_holds(client: Client) -> N
     assert "Microphone off" not in gus_row and 'aria-label="Camera off"' in gus_row
 
 
+def test_participant_list_shows_http_avatars_over_the_initials(client: Client) -> None:
+    """
+    A participant's picture goes over its initials (which stay, for a picture that fails to load); only
+    http(s) pictures are shown, and the URL is escaped in its attribute.
+    """
+    from sessions_app.models import Participant
+    from sessions_app.tokens import call_tokens
+
+    session = CallSession.objects.create()
+    ann = Participant.objects.create(session=session, display_name="Ann", avatar="https://example.org/ann.png")
+    odd = Participant.objects.create(
+        session=session, display_name="Odd", avatar='https://example.org/a.png?x="><script>alert(1)</script>'
+    )
+    ftp = Participant.objects.create(session=session, display_name="Ftp", avatar="ftp://example.org/ftp.png")
+    token, _ = call_tokens.issue(session, None, "Viewer")
+    page = client.get(f"/s/{session.session_id}/participants/", headers={"X-Call-Token": token}).content.decode()
+    rows = {
+        p.participant_id: page.split(f'data-pid="{p.participant_id}"')[1].split("</li>")[0] for p in (ann, odd, ftp)
+    }
+    assert '<span class="cc-avatar__initials">A</span><img class="cc-avatar__image"' in rows[ann.participant_id]
+    assert 'src="https://example.org/ann.png"' in rows[ann.participant_id]
+    assert 'src="https://example.org/a.png?x=&quot;&gt;&lt;script&gt;' in rows[odd.participant_id]
+    assert "<script>" not in page
+    assert "<img" not in rows[ftp.participant_id] and ">F</span>" in rows[ftp.participant_id]
+
+
 def test_panel_avatars_match_the_sdk() -> None:
     """Initials and colour classes are computed as static/calls/dom.js does (same inputs, same outputs)."""
     from sessions_app.web.participant_panel import avatar_colour_class, initials

@@ -138,9 +138,15 @@ def effective_settings(
     locked: list[str],
     requested: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """Merge the layers; a locked option keeps the session's (or app's) value whatever is requested."""
+    """
+    Merge the layers; a locked option keeps the session's (or app's) value whatever is requested. A
+    VOICE session stays one whatever a join asks (its media carry no video); a participant may join a
+    VIDEO session as VOICE.
+    """
     merged = {**DEFAULTS, **app_defaults, **session_defaults}
     merged.update({name: value for name, value in requested.items() if name not in locked})
+    if session_defaults.get("sessionType") == "VOICE":
+        merged["sessionType"] = "VOICE"
     return merged
 
 

@@ -4,7 +4,8 @@ The rows of the in-call participant list, as the server renders them for the SDK
 The panel asks for them (a GET with its call token, as htmx would) whenever the list
 changes while it is open; the server answers from the database, which every signaling
 change is written to before it is announced. Avatars look as the SDK draws them on tiles:
-``initials`` and ``avatar_colour_class`` mirror ``static/calls/dom.js``.
+the user's picture over ``initials`` in a colour (``avatar_colour_class``), as ``static/calls/dom.js``
+does; the SDK falls back to the initials when a picture fails to load.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..models import Participant, Role
 
 AVATAR_COLOURS = 8
 GUEST_NAME = "Guest"
+AVATAR_SCHEMES = ("https://", "http://")
 
 
 def initials(name: str) -> str:
@@ -35,6 +37,11 @@ def avatar_colour_class(key: str) -> str:
     return f"cc-avatar--c{value % AVATAR_COLOURS}"
 
 
+def avatar_url(url: str) -> str:
+    """``url`` if it is an http(s) URL, else "": the API accepts no other, but a field edited elsewhere might."""
+    return url if url.lower().startswith(AVATAR_SCHEMES) else ""
+
+
 @dataclass(frozen=True, slots=True)
 class PanelRow:
     pid: str
@@ -50,6 +57,7 @@ class PanelRow:
     menu_label: str
     is_guest: bool = False
     is_moderator: bool = False
+    avatar: str = ""
     audio_held: bool = False
     video_held: bool = False
 
@@ -82,6 +90,7 @@ def panel_rows(present: Iterable[Participant], self_pid: str = "", pinned_pid: s
                 menu_label=f"More options for {participant.display_name or GUEST_NAME}",
                 is_guest=participant.is_guest,
                 is_moderator=participant.role == Role.MODERATOR,
+                avatar=avatar_url(participant.avatar),
                 audio_held=participant.audio_held,
                 video_held=participant.video_held,
             )

@@ -21,6 +21,7 @@ import { getConfig, parseAppSettings, participantListUrl, requireConfig, setConf
 import { byId } from "./dom.js";
 import { CallsError, ErrorCode, ErrorName, asCallsError, failure, notInCall, success, unwrap } from "./errors.js";
 import { Emitter, Events } from "./events.js";
+import { ParticipantType } from "./participant-model.js";
 import { CallSession } from "./session.js";
 import { CameraFacing, DEFAULT_DISPLAY_NAME, Layout, SessionType, normalizeSettings, requestedSettings } from "./settings.js";
 import { fetchGuestToken, isCallToken, requestCallToken, sessionIdFromToken } from "./tokens.js";
@@ -197,8 +198,6 @@ function flag(value) {
   return value === undefined ? true : value !== false;
 }
 
-/** CometChat's participant types: `pinParticipant`'s second argument. */
-const ParticipantType = Object.freeze({ HUMAN: "human", SCREEN_SHARE: "screen-share" });
 
 const setAudioMuted = (muted) => withSession((session) => session.setAudioMuted(muted));
 const setVideoPaused = (paused) => withSession((session) => session.setVideoPaused(paused));

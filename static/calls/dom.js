@@ -129,3 +129,42 @@ export function avatarColourClass(key) {
   for (const ch of String(key)) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
   return `cc-avatar--c${hash % AVATAR_COLOURS}`;
 }
+
+// Avatar pictures that failed to load in this page: not asked for again at every tile update.
+const failedAvatars = new Set();
+
+/**
+ * Show the picture at `url` (an http(s) URL the participant model has checked; "" for none) in
+ * `avatar`, over its initials. The initials stay until the picture has loaded, and come back if
+ * it fails: never a broken-image icon.
+ */
+export function setAvatarImage(avatar, url) {
+  const current = avatar.querySelector(".cc-avatar__image");
+  if (current && current.getAttribute("src") === url) return;
+  if (current) current.remove();
+  delete avatar.dataset.image;
+  if (!url || failedAvatars.has(url)) return;
+  const image = h("img", { class: "cc-avatar__image", alt: "", referrerpolicy: "no-referrer", decoding: "async", draggable: "false", src: url });
+  watchAvatarImage(image, avatar);
+  avatar.append(image);
+}
+
+/**
+ * Follow an avatar's picture (also one the server rendered, before it is put in the page):
+ * `avatar` gets data-image="loaded" once it shows; a picture that fails to load is removed.
+ */
+export function watchAvatarImage(image, avatar) {
+  if (failedAvatars.has(image.getAttribute("src"))) {
+    image.remove();
+    return;
+  }
+  image.addEventListener("load", () => (avatar.dataset.image = "loaded"), { once: true });
+  image.addEventListener(
+    "error",
+    () => {
+      failedAvatars.add(image.getAttribute("src"));
+      image.remove();
+    },
+    { once: true },
+  );
+}

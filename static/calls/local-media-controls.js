@@ -29,6 +29,7 @@ export class LocalMediaControls {
       audioDeviceId: settings.audioInputDeviceId,
       videoDeviceId: settings.videoInputDeviceId,
       facingMode: settings.initialCameraFacing === "REAR" ? FacingMode.REAR : FacingMode.FRONT,
+      noiseSuppression: settings.enableNoiseReduction,
     });
     this._devices = new DeviceWatcher({
       media: this._media,
@@ -88,6 +89,35 @@ export class LocalMediaControls {
       this._media.stopVideo();
       this._videoPaused = true;
     }
+  }
+
+  /**
+   * The call turned out to be a voice call (the call token or the server says so) after the page
+   * started as a video call: the camera closes, stops being sent, and cannot be turned on again.
+   */
+  becomeVoice() {
+    if (this._media.videoTrack) this._media.videoTrack.removeEventListener("ended", this._onCameraEnded);
+    this._media.forbidVideo();
+    this._videoPaused = true;
+    const peer = this._call.peer;
+    if (peer) peer.replaceTrack("video", null).catch(() => {});
+  }
+
+  /**
+   * The call's effective enableNoiseReduction (the server's answer to our join may differ from what
+   * the page asked for): the microphone follows it, opened again where it cannot change live.
+   */
+  setNoiseReduction(enabled) {
+    if (enabled === this._media.noiseSuppression) return Promise.resolve(success());
+    return this._serialise(async () => {
+      let track = null;
+      try {
+        track = await this._media.setNoiseSuppression(enabled);
+      } finally {
+        if (!this._media.audioTrack) await this._microphoneGone();
+      }
+      if (track) await this._call.peer.replaceTrack("audio", track);
+    });
   }
 
   /** Our tile, the control bar and the list after our media (or a moderator's hold on it) changed. */
@@ -218,6 +248,17 @@ export class LocalMediaControls {
       call.view.setTrack(call.localId, "video", track);
     }
     this._devices.announceCurrent(DeviceKind.videoInput);
+  }
+
+  /** The microphone closed and did not open again: nothing is sent, and we are muted until we unmute (which opens it). */
+  async _microphoneGone() {
+    const call = this._call;
+    if (call.peer) await call.peer.replaceTrack("audio", null);
+    if (!this._audioMuted) {
+      this._audioMuted = true;
+      this._changed();
+      call.emit(Events.onAudioMuted);
+    }
   }
 
   async _cameraGone() {

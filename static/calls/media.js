@@ -8,15 +8,20 @@
 
 import { CallsError, ErrorCode } from "./errors.js";
 
-const AUDIO_CONSTRAINTS = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+// Echo cancellation and gain control are always on; noise suppression follows enableNoiseReduction.
+const AUDIO_CONSTRAINTS = { echoCancellation: true, autoGainControl: true };
 const VIDEO_CONSTRAINTS = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30, max: 30 } };
 
 export const FacingMode = Object.freeze({ FRONT: "user", REAR: "environment" });
 
-/** `exact`: this device or fail (a device chosen during the call); else preferred (a remembered one may be gone). */
-export function audioConstraints(deviceId, { exact = false } = {}) {
-  if (!deviceId) return { ...AUDIO_CONSTRAINTS };
-  return { ...AUDIO_CONSTRAINTS, deviceId: exact ? { exact: deviceId } : deviceId };
+/**
+ * `exact`: this device or fail (a device chosen during the call); else preferred (a remembered one may
+ * be gone). `noiseSuppression`: the browser's noise suppression (SessionSettings.enableNoiseReduction).
+ */
+export function audioConstraints(deviceId, { exact = false, noiseSuppression = false } = {}) {
+  const constraints = { ...AUDIO_CONSTRAINTS, noiseSuppression };
+  if (!deviceId) return constraints;
+  return { ...constraints, deviceId: exact ? { exact: deviceId } : deviceId };
 }
 
 export function videoConstraints(deviceId, { exact = false, facingMode = FacingMode.FRONT } = {}) {
@@ -51,13 +56,13 @@ export async function openTrack(kind, deviceId, options = {}) {
  * Resolves {audio, video, problems}: a track or null per kind, and a
  * CallsError per kind that could not be opened.
  */
-export async function openDevices({ audio, video, audioDeviceId = "", videoDeviceId = "", facingMode = FacingMode.FRONT }) {
+export async function openDevices({ audio, video, audioDeviceId = "", videoDeviceId = "", facingMode = FacingMode.FRONT, noiseSuppression = false }) {
   const result = { audio: null, video: null, problems: [] };
   if (!audio && !video) return result;
   if (audio && video && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
     try {
       const stream = await navigator.mediaDevices.getUserMedia({
-        audio: audioConstraints(audioDeviceId),
+        audio: audioConstraints(audioDeviceId, { noiseSuppression }),
         video: videoConstraints(videoDeviceId, { facingMode }),
       });
       result.audio = stream.getAudioTracks()[0] || null;
@@ -70,7 +75,7 @@ export async function openDevices({ audio, video, audioDeviceId = "", videoDevic
   for (const kind of ["audio", "video"]) {
     if (!(kind === "audio" ? audio : video)) continue;
     try {
-      result[kind] = await openTrack(kind, kind === "audio" ? audioDeviceId : videoDeviceId, { facingMode });
+      result[kind] = await openTrack(kind, kind === "audio" ? audioDeviceId : videoDeviceId, { facingMode, noiseSuppression });
     } catch (error) {
       result.problems.push(error);
     }
@@ -102,19 +107,28 @@ export async function listDevices() {
   return found;
 }
 
+/** Whether `track` says its noise suppression is not `enabled` (false where the browser does not say). */
+function ignoresNoiseSuppression(track, enabled) {
+  const actual = typeof track.getSettings === "function" ? track.getSettings().noiseSuppression : undefined;
+  return typeof actual === "boolean" && actual !== enabled;
+}
+
 function stopTrack(track) {
   if (track && track.readyState !== "ended") track.stop();
 }
 
 /** The local participant's microphone and camera for the length of one call. */
 export class LocalMedia {
-  constructor({ video, audioDeviceId = "", videoDeviceId = "", facingMode = FacingMode.FRONT }) {
+  constructor({ video, audioDeviceId = "", videoDeviceId = "", facingMode = FacingMode.FRONT, noiseSuppression = false }) {
     this.videoAllowed = video;
     this.audioDeviceId = audioDeviceId;
+    // What the microphone is (to be) opened with: SessionSettings.enableNoiseReduction.
+    this.noiseSuppression = noiseSuppression;
     this.videoDeviceId = videoDeviceId;
     this.facingMode = facingMode;
     this.audioTrack = null;
     this.videoTrack = null;
+    this.stopped = false;
   }
 
   /**
@@ -128,6 +142,7 @@ export class LocalMedia {
       audioDeviceId: this.audioDeviceId,
       videoDeviceId: this.videoDeviceId,
       facingMode: this.facingMode,
+      noiseSuppression: this.noiseSuppression,
     });
     this.audioTrack = opened.audio;
     this.videoTrack = opened.video;
@@ -141,7 +156,7 @@ export class LocalMedia {
   /** Open the microphone if the call started without one; resolve the track. */
   async ensureAudio() {
     if (!this.audioTrack || this.audioTrack.readyState === "ended") {
-      this.audioTrack = await openTrack("audio", this.audioDeviceId);
+      this.audioTrack = await openTrack("audio", this.audioDeviceId, { noiseSuppression: this.noiseSuppression });
     }
     return this.audioTrack;
   }
@@ -159,12 +174,48 @@ export class LocalMedia {
    * device that fails leaves the call as it was. Resolves the new track.
    */
   async switchAudio(deviceId) {
-    const track = await openTrack("audio", deviceId, { exact: true });
+    const track = await openTrack("audio", deviceId, { exact: true, noiseSuppression: this.noiseSuppression });
+    this._replaceAudio(track);
+    this.audioDeviceId = deviceId;
+    return track;
+  }
+
+  /**
+   * Turn the browser's noise suppression on or off. A live microphone gets the new constraints
+   * (`applyConstraints`); where its settings do not follow (Chromium fixes a microphone's audio
+   * processing when it opens) it is opened again with them. Resolves the new track, or null when the
+   * live one (or none) did; throws ERROR_MEDIA_DEVICE, with the microphone closed, if it does not open again.
+   */
+  async setNoiseSuppression(enabled) {
+    this.noiseSuppression = enabled;
+    const track = this.audioTrack;
+    if (!track || track.readyState !== "live") return null;
+    try {
+      await track.applyConstraints(audioConstraints("", { noiseSuppression: enabled }));
+    } catch {
+      // Opened again below if its settings did not follow.
+    }
+    if (track !== this.audioTrack || !ignoresNoiseSuppression(track, enabled)) return null;
+    // A microphone opened again while its track is live gets that track's processing: close it first.
+    const deviceId = this.currentDeviceId("audio");
+    const muted = !track.enabled;
+    stopTrack(track);
+    this.audioTrack = null; // If it does not open again, the call goes on without a microphone.
+    const reopened = await openTrack("audio", deviceId, { noiseSuppression: enabled });
+    if (this.stopped) {
+      stopTrack(reopened); // The call ended meanwhile: this microphone must not stay open.
+      return null;
+    }
+    reopened.enabled = !muted;
+    this.audioTrack = reopened;
+    return reopened;
+  }
+
+  /** A new microphone track in place of the old one, muted as the old one was. */
+  _replaceAudio(track) {
     if (this.audioTrack) track.enabled = this.audioTrack.enabled;
     stopTrack(this.audioTrack);
     this.audioTrack = track;
-    this.audioDeviceId = deviceId;
-    return track;
   }
 
   /**
@@ -191,6 +242,12 @@ export class LocalMedia {
     return live || (kind === "audio" ? this.audioDeviceId : this.videoDeviceId);
   }
 
+  /** From now on a voice call: the camera closes and never opens again. */
+  forbidVideo() {
+    this.videoAllowed = false;
+    this.stopVideo();
+  }
+
   /** Close the camera: its light goes off. */
   stopVideo() {
     stopTrack(this.videoTrack);
@@ -198,6 +255,7 @@ export class LocalMedia {
   }
 
   stop() {
+    this.stopped = true;
     stopTrack(this.audioTrack);
     this.stopVideo();
     this.audioTrack = null;

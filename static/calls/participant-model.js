@@ -12,7 +12,7 @@ const DEFAULTS = {
   uid: "",
   name: "",
   avatar: "",
-  role: "participant",
+  role: "none",
   isGuest: false,
   isLocal: false,
   type: "human",
@@ -27,8 +27,14 @@ const DEFAULTS = {
   videoPausedByModerator: false,
 };
 
-/** CometChat's roles. Guests are always participants; only a moderator may moderate or end the call for all. */
-export const Role = Object.freeze({ MODERATOR: "moderator", PARTICIPANT: "participant" });
+/**
+ * CometChat's participant roles: "moderator", or "none" for everyone else (guests always). The server
+ * (its REST API, call logs and webhooks) names the second one "participant".
+ */
+export const Role = Object.freeze({ MODERATOR: "moderator", NONE: "none" });
+
+/** CometChat's participant types: a person, or the screen a person presents (a tile of its own). */
+export const ParticipantType = Object.freeze({ HUMAN: "human", SCREEN_SHARE: "screen-share" });
 
 export function isModerator(participant) {
   return Boolean(participant && participant.role === Role.MODERATOR);
@@ -40,11 +46,24 @@ export function makeParticipant(wire, isLocal) {
   for (const key of Object.keys(DEFAULTS)) {
     if (wire[key] !== undefined && typeof wire[key] === typeof DEFAULTS[key]) participant[key] = wire[key];
   }
-  // A server from before roles said "guest"; there are two roles, and being a guest is a flag.
-  if (participant.role !== Role.MODERATOR) participant.role = Role.PARTICIPANT;
+  // The server says "moderator" or "participant" (or, from before roles, "guest": now a flag);
+  // CometChat's roles are "moderator" and "none".
+  participant.role = wire.role === Role.MODERATOR ? Role.MODERATOR : Role.NONE;
   if (wire.role === "guest") participant.isGuest = true;
+  participant.avatar = webUrl(participant.avatar);
   participant.isLocal = isLocal;
   return participant;
+}
+
+/** `value` if it is an absolute http(s) URL (an avatar the view may show), else "": never javascript:, data: or a relative path. */
+export function webUrl(value) {
+  if (typeof value !== "string" || !value) return "";
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : "";
+  } catch {
+    return "";
+  }
 }
 
 /** The error for a participant ID nobody in the call has (ERR_NOT_FOUND). */

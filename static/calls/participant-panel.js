@@ -1,6 +1,6 @@
 /**
  * The participant list panel (showParticipantList): everyone in the call with their
- * hand, microphone, camera and presenting state, a "Guest" or "Moderator" marker and,
+ * avatar, hand, microphone, camera and presenting state, a "Guest" or "Moderator" marker and,
  * where the context menu is enabled, the same options as their tile. The rows are
  * rendered by the server (the htmx partial GET /s/<id>/participants/, asked for with this
  * join's call token) each time the list changes while the panel is open; icons are filled
@@ -8,7 +8,7 @@
  * participant who raised a hand.
  */
 
-import { fragmentFromHtml, h } from "./dom.js";
+import { fragmentFromHtml, h, watchAvatarImage } from "./dom.js";
 import { icon } from "./icons.js";
 import { sidePanel } from "./side-panel.js";
 
@@ -104,6 +104,8 @@ export class ParticipantPanel {
   _show(html) {
     const rows = fragmentFromHtml(html);
     for (const element of rows.querySelectorAll("[data-icon]")) element.append(icon(element.dataset.icon));
+    // Followed before they are in the page (where they start loading): one that fails leaves the initials.
+    for (const image of rows.querySelectorAll(".cc-avatar > .cc-avatar__image")) watchAvatarImage(image, image.parentElement);
     if (this._moderator) {
       for (const row of rows.querySelectorAll("[data-pid][data-audio-held='true'][data-hand-raised='true']")) {
         row.append(h("button", { type: "button", class: "cc-button cc-button--secondary cc-panel__allow", "data-action": "allow-participant-audio", text: "Allow to speak" }));

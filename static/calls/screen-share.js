@@ -11,7 +11,7 @@ export class ScreenShare {
   /**
    * @param {object} call the part of the call this uses (session.js): inCall, voice, localId,
    *   participants, remoteTracks, settings, isLocked, forbidden, peer, send, on, view, emit,
-   *   listChanged, notInCall
+   *   listChanged, notInCall, and the session's screenGone(pid) (a pinned screen share is unpinned)
    */
   constructor(call) {
     this._call = call;
@@ -35,7 +35,7 @@ export class ScreenShare {
     if (call.peer) await call.peer.setScreenTrack(null);
     call.send("screen_share", { enabled: false });
     this._presenting(call.localId, false);
-    call.view.removeScreen(call.localId);
+    this._removeTile(call.localId);
     call.view.setScreenSharing(false);
     call.emit(Events.onScreenShareStopped);
     return success();
@@ -87,7 +87,7 @@ export class ScreenShare {
     if (!this._track) return;
     const call = this._call;
     this._release();
-    call.view.removeScreen(call.localId);
+    this._removeTile(call.localId);
     call.view.setScreenSharing(false);
     call.emit(Events.onScreenShareStopped);
   }
@@ -96,6 +96,12 @@ export class ScreenShare {
   remoteTrack(pid, track) {
     const participant = this._call.participants.get(pid);
     if (participant) this._call.view.setScreenTrack(snapshot(participant), track);
+  }
+
+  /** `pid`'s screen share is over: its tile goes, and it is no longer pinned. */
+  _removeTile(pid) {
+    this._call.view.removeScreen(pid);
+    this._call.screenGone(pid);
   }
 
   _release() {
@@ -115,7 +121,7 @@ export class ScreenShare {
     }
     if (!this._presenting(participantId, Boolean(enabled))) return;
     if (!enabled) {
-      call.view.removeScreen(participantId);
+      this._removeTile(participantId);
       const tracks = call.remoteTracks.get(participantId);
       if (tracks) delete tracks.screen;
     } else {

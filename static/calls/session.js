@@ -24,12 +24,13 @@ import { LocalMediaControls } from "./local-media-controls.js";
 import { MediaMonitors } from "./media-monitors.js";
 import { MessageRouter } from "./message-router.js";
 import { ModerationAction, Moderation } from "./moderation.js";
-import { ParticipantList, snapshot, unknownParticipant } from "./participant-model.js";
+import { ParticipantList, ParticipantType, snapshot, unknownParticipant } from "./participant-model.js";
 import { ParticipantRoster } from "./participant-roster.js";
 import { PeerTransport } from "./peer.js";
 import { ScreenShare } from "./screen-share.js";
-import { Layout, parseLayout } from "./settings.js";
+import { Layout, SessionType, parseLayout } from "./settings.js";
 import { SignalingChannel } from "./signaling.js";
+import { sessionTypeFromToken } from "./tokens.js";
 import { CallView } from "./ui.js";
 
 export const JOIN_TIMEOUT_MS = 20_000;
@@ -110,7 +111,8 @@ export class CallSession {
     this._container = container;
     this._emitter = emitter;
     this._onRejoin = onRejoin;
-    this._voice = settings.sessionType === "VOICE";
+    // A voice call (no camera): the page asked for one, or the session is one (its token or the server says so).
+    this._voice = settings.sessionType === SessionType.VOICE;
     this._participants = new ParticipantList();
     this._remoteTracks = new Map();
     this._joinWaiter = null;
@@ -118,7 +120,8 @@ export class CallSession {
     this._onPageHide = () => this._signaling && this._signaling.send("leave");
     this._stopPageHide = null;
     this._layout = settings.layout;
-    this._pinned = "";
+    // Who is featured on this screen: a participant's tile ("human") or their screen share, or nobody (pid "").
+    this._pinned = { pid: "", type: ParticipantType.HUMAN };
     this._listOpen = false;
     this._idle = new IdleTimer({
       beforePrompt: settings.idleTimeoutPeriodBeforePrompt,
@@ -148,7 +151,11 @@ export class CallSession {
       (participant) => this._moderation.asksToSpeak(participant),
     );
     this._chat = new ChatMessages(narrow(call, [...acting, "localId"]), () => this._listOpen && this.setParticipantListVisible(false));
-    this._screenShare = new ScreenShare(narrow(call, [...acting, "voice", "localId", "participants", "remoteTracks", "peer", "listChanged"]));
+    this._screenShare = new ScreenShare(
+      narrow(call, [...acting, "voice", "localId", "participants", "remoteTracks", "peer", "listChanged"], {
+        screenGone: (pid) => this._screenGone(pid),
+      }),
+    );
     this._speaker = new DominantSpeaker(narrow(call, ["participants", "on", "view", "emit"]));
     this._monitors = new MediaMonitors(narrow(call, ["voice", "settings", "localId", "participants", "peer", "send", "view"]));
     this._moderation = new Moderation(
@@ -188,11 +195,14 @@ export class CallSession {
     const session = this;
     return {
       sessionId: this.sessionId,
-      voice: this._voice,
       participants: this._participants,
       remoteTracks: this._remoteTracks,
       get inCall() {
         return session.state === "joined";
+      },
+      // Live: a join that started as a video call becomes a voice call if the session is one.
+      get voice() {
+        return session._voice;
       },
       get localId() {
         return session.participantId;
@@ -280,6 +290,12 @@ export class CallSession {
       const token = await this._getToken();
       this._callToken = token;
       this._checkNotCancelled();
+      // The session's type, as the token was issued: a VOICE session never asks for the camera.
+      if (sessionTypeFromToken(token) === SessionType.VOICE && !this._voice) {
+        this._becomeVoice();
+        this._buildView();
+        this._view.showConnecting();
+      }
       const problems = await this._localMedia.open();
       this._checkNotCancelled();
       const joined = new Promise((resolve, reject) => (this._joinWaiter = { resolve, reject }));
@@ -352,8 +368,9 @@ export class CallSession {
   /**
    * `joined` carries the effective settings: the session's (and app's) defaults with what this page
    * asked for merged over them, except the options the session locks. The page takes them all but
-   * what is this device's own (session type, devices, camera facing: settled before the answer).
-   * A host can force muting and a paused camera, never the opposite.
+   * what is this device's own (session type, devices, camera facing: settled before the answer),
+   * with one exception: a session that has become a VOICE call since our token was issued makes this
+   * join one too (the camera closes). A host can force muting and a paused camera, never the opposite.
    */
   _applyServerSettings(message) {
     const server = message.settings && typeof message.settings === "object" ? message.settings : {};
@@ -364,12 +381,25 @@ export class CallSession {
       if (typeof value === typeof this.settings[name] && value !== this.settings[name]) overrides[name] = value;
     }
     if (overrides.layout && !parseLayout(overrides.layout)) delete overrides.layout;
-    if (!Object.keys(overrides).length) return;
+    const becomesVoice = server.sessionType === SessionType.VOICE && !this._voice;
+    if (!Object.keys(overrides).length && !becomesVoice) return;
+    if (becomesVoice) this._becomeVoice();
     this.settings = Object.freeze({ ...this.settings, ...overrides });
     if ("layout" in overrides) this._layout = this.settings.layout;
     this._idle.setPeriods(this.settings.idleTimeoutPeriodBeforePrompt, this.settings.idleTimeoutPeriodAfterPrompt);
     this._localMedia.forceOff({ audio: overrides.startAudioMuted === true, video: overrides.startVideoPaused === true });
     this._buildView();
+  }
+
+  /**
+   * Run this join as a voice call: the session is one (its call token, or the server's answer to
+   * our join, says so) though the page asked for video. The camera closes for good; the view is
+   * built again by the caller. (A page that asks for VOICE in a VIDEO session stays a voice call.)
+   */
+  _becomeVoice() {
+    this._voice = true;
+    this.settings = Object.freeze({ ...this.settings, sessionType: SessionType.VOICE });
+    this._localMedia.becomeVoice();
   }
 
   /** Leave the call (or stop joining it). */
@@ -423,28 +453,53 @@ export class CallSession {
     return this._listOpen;
   }
 
-  /** Feature `pid` on this screen (nobody else sees it); "" unpins. */
-  pinParticipant(pid) {
+  /**
+   * Feature `pid` on this screen (nobody else sees it); "" unpins. `type` is CometChat's participant
+   * type: "human" (their tile, the default) or "screen-share" (the screen they present).
+   */
+  pinParticipant(pid, type = ParticipantType.HUMAN) {
     if (this.state !== "joined") return notInCall();
-    if (pid && !this._participants.has(pid)) return failure(unknownParticipant(pid));
-    const previous = this._pinned;
-    if (previous === pid) return success();
-    this._pinned = pid;
-    if (previous && this._participants.has(previous)) this._participants.update(previous, { isPinned: false });
-    if (pid) this._participants.update(pid, { isPinned: true });
-    for (const changed of [previous, pid]) {
-      if (changed && this._participants.has(changed)) this._view.updateParticipant(snapshot(this._participants.get(changed)));
+    const kind = type ?? ParticipantType.HUMAN;
+    if (!Object.values(ParticipantType).includes(kind)) {
+      return failure(new CallsError(ErrorCode.ERROR_JSON_EXCEPTION, 'The participant type must be "human" or "screen-share".', { field: "type" }));
     }
-    this._view.setPinned(pid);
-    this._listChanged();
+    if (pid && !this._participants.has(pid)) return failure(unknownParticipant(pid));
+    if (pid && kind === ParticipantType.SCREEN_SHARE && !this._participants.get(pid).isPresenting) {
+      return failure(new CallsError(ErrorCode.ERR_NOT_FOUND, "That participant is not presenting a screen.", { participantId: pid, type: kind }));
+    }
+    this._setPinned(pid, pid ? kind : ParticipantType.HUMAN);
     return success();
   }
 
-  /** `pid` left the call: if they were pinned, nobody is now. */
+  /**
+   * What this screen features. `isPinned` is a person's own tile: pinning their screen share
+   * features the screen and leaves them unpinned.
+   */
+  _setPinned(pid, type) {
+    const previous = this._pinned;
+    if (previous.pid === pid && previous.type === type) return;
+    this._pinned = { pid, type };
+    const human = (pinned) => (pinned.type === ParticipantType.HUMAN ? pinned.pid : "");
+    const [was, now] = [human(previous), human(this._pinned)];
+    if (was && this._participants.has(was)) this._participants.update(was, { isPinned: false });
+    if (now) this._participants.update(now, { isPinned: true });
+    for (const changed of new Set([was, now])) {
+      if (changed && this._participants.has(changed)) this._view.updateParticipant(snapshot(this._participants.get(changed)));
+    }
+    this._view.setPinned(pid, type);
+    if (was || now) this._listChanged();
+  }
+
+  /** `pid` left the call: if they (or their screen share) were pinned, nobody is now. */
   _unpinGone(pid) {
-    if (pid !== this._pinned) return;
-    this._pinned = "";
+    if (pid !== this._pinned.pid) return;
+    this._pinned = { pid: "", type: ParticipantType.HUMAN };
     this._view.setPinned("");
+  }
+
+  /** `pid`'s screen share stopped: if it was pinned, nobody is now. */
+  _screenGone(pid) {
+    if (pid === this._pinned.pid && this._pinned.type === ParticipantType.SCREEN_SHARE) this._setPinned("", ParticipantType.HUMAN);
   }
 
   setParticipantListVisible(visible) {
@@ -522,6 +577,8 @@ export class CallSession {
     this._applyServerSettings(message);
     this._view.showCall();
     this._takeSeat(message);
+    // The microphone follows the effective enableNoiseReduction (the session's may differ from the page's).
+    this._localMedia.setNoiseReduction(this.settings.enableNoiseReduction);
     this._startFeatures();
     this._stopPageHide = listenToWindow("pagehide", this._onPageHide);
     this._emitter.emit(Events.onSessionJoined, { sessionId: this.sessionId, participant: snapshot(this._participants.get(this.participantId)) });

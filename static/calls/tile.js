@@ -1,11 +1,12 @@
 /**
- * One participant's tile in the call view: video (or an initials avatar when
- * the camera is off), their audio, a name label with a muted badge and a
- * "Guest" or "Moderator" marker, and, for a moderator looking at a held
- * participant who raised a hand, an "Allow to speak" button. Used by ui.js only.
+ * One participant's tile in the call view: video (or, with the camera off,
+ * their avatar: their picture, else their initials), their audio, a name
+ * label with a muted badge and a "Guest" or "Moderator" marker, and, for a
+ * moderator looking at a held participant who raised a hand, an "Allow to
+ * speak" button. Used by ui.js only.
  */
 
-import { avatarColourClass, h, initials } from "./dom.js";
+import { avatarColourClass, h, initials, setAvatarImage } from "./dom.js";
 import { icon } from "./icons.js";
 import { menuButton } from "./tile-menu.js";
 
@@ -40,7 +41,8 @@ export class Tile {
           h("span", { class: "cc-tile__bar" }),
         )
       : null;
-    this._avatar = h("span", { class: `cc-avatar ${avatarColourClass(participant.pid)}`, "aria-hidden": "true" });
+    this._initials = h("span", { class: "cc-avatar__initials" });
+    this._avatar = h("span", { class: `cc-avatar ${avatarColourClass(participant.pid)}`, "aria-hidden": "true" }, this._initials);
     this._name = h("span", { class: "cc-tile__name" });
     this._mutedBadge = h("span", { class: "cc-tile__muted", role: "img", "aria-label": "Microphone muted" }, icon("micOff"));
     this._role = h("span", { class: "cc-tile__role", hidden: true });
@@ -83,7 +85,6 @@ export class Tile {
 
   update(participant) {
     this.participant = participant;
-    this.element.dataset.pinned = String(Boolean(participant.isPinned));
     const name = participant.name || (this.isLocal ? "You" : "Guest");
     if (this.isScreen) {
       this._name.textContent = this.isLocal ? "You are presenting" : `${name} (presenting)`;
@@ -95,7 +96,8 @@ export class Tile {
     const raised = Boolean(participant.raisedHandTimestamp);
     this._hand.hidden = !raised;
     this.element.dataset.handRaised = String(raised);
-    this._avatar.textContent = initials(name);
+    this._initials.textContent = initials(name);
+    setAvatarImage(this._avatar, participant.avatar);
     this.element.dataset.audioMuted = String(Boolean(participant.audioMuted));
     this.element.dataset.videoPaused = String(Boolean(participant.videoPaused) || !this.video);
     this.element.setAttribute("aria-label", participant.audioMuted ? `${name}, microphone muted` : name);
@@ -103,14 +105,22 @@ export class Tile {
     this._showHolds(participant);
   }
 
-  /** Guests are marked "Guest", moderators "Moderator" (CometChat's role). */
+  /**
+   * Guests are marked "Guest", moderators "Moderator". The DOM keeps the server's role names, as the
+   * participant list's rows do: data-role is "moderator" or "participant" (CometChat's "none").
+   */
   _showRole(participant) {
-    const moderator = participant.role === "moderator";
-    this.element.dataset.role = participant.role || "participant";
+    const role = participant.role === "moderator" ? "moderator" : "participant";
+    this.element.dataset.role = role;
     this.element.dataset.guest = String(Boolean(participant.isGuest));
-    this._role.hidden = !participant.isGuest && !moderator;
-    this._role.textContent = participant.isGuest ? "Guest" : moderator ? "Moderator" : "";
-    this._role.dataset.role = participant.isGuest ? "guest" : participant.role || "participant";
+    this._role.hidden = !participant.isGuest && role !== "moderator";
+    this._role.textContent = participant.isGuest ? "Guest" : role === "moderator" ? "Moderator" : "";
+    this._role.dataset.role = participant.isGuest ? "guest" : role;
+  }
+
+  /** Featured by a pin on this screen (the view decides: a person's tile or a screen share's). */
+  setPinned(pinned) {
+    this.element.dataset.pinned = String(pinned);
   }
 
   /** A moderator's hold on their microphone or camera; a moderator sees when a held participant asks to speak. */

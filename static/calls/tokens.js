@@ -17,16 +17,33 @@ export function isCallToken(value) {
   return typeof value === "string" && JWT_PATTERN.test(value.trim());
 }
 
-/** The session a call token was issued for; throws ERROR_CALL_TOKEN when it names none. */
-export function sessionIdFromToken(token) {
+/** A call token's claims (unverified), or null when it has none to read. */
+function claimsOf(token) {
   try {
     const payload = token.trim().split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
     const claims = JSON.parse(atob(payload.padEnd(Math.ceil(payload.length / 4) * 4, "=")));
-    if (typeof claims.sid === "string" && claims.sid) return claims.sid;
+    return claims && typeof claims === "object" ? claims : null;
   } catch {
-    // Reported below.
+    return null;
   }
+}
+
+/** The session a call token was issued for; throws ERROR_CALL_TOKEN when it names none. */
+export function sessionIdFromToken(token) {
+  const claims = claimsOf(token);
+  if (claims && typeof claims.sid === "string" && claims.sid) return claims.sid;
   throw new CallsError(ErrorCode.ERROR_CALL_TOKEN, "The call token is not valid.");
+}
+
+/**
+ * The type of the session ("VIDEO" or "VOICE") when the token was issued, or "" for a token that
+ * does not say (from a server before the claim). Read before any device opens: a VOICE session's
+ * join never asks for the camera.
+ */
+export function sessionTypeFromToken(token) {
+  const claims = claimsOf(token);
+  const type = claims && typeof claims.sessionType === "string" ? claims.sessionType.toUpperCase() : "";
+  return type === "VIDEO" || type === "VOICE" ? type : "";
 }
 
 function tokenFrom(data) {

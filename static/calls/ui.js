@@ -21,6 +21,11 @@ import { ParticipantMenu } from "./tile-menu.js";
 const TOAST_MS = 4000;
 const FEATURED_LAYOUTS = new Set(["SIDEBAR", "SPOTLIGHT"]);
 
+/** The tile of `pid`'s screen share. */
+function screenTileId(pid) {
+  return `${pid}:screen`;
+}
+
 const ERROR_SCREENS = {
   [ErrorCode.ERR_CALL_TERMINATED]: ["This call has ended", "The host or the server ended it. Start a new call to talk again."],
   [ErrorCode.ERR_CALL_SESSION_NOT_FOUND]: ["This call does not exist", "Check the link you were given."],
@@ -258,7 +263,7 @@ export class CallView {
 
   /** Show `participant`'s screen share as a tile of its own ("<pid>:screen", data-type="screen-share"). */
   setScreenTrack(participant, track) {
-    const id = `${participant.pid}:screen`;
+    const id = screenTileId(participant.pid);
     let tile = this._tiles.get(id);
     if (!tile) {
       tile = new Tile({ ...participant, pid: id, type: "screen-share" }, { voice: false, onAudioBlocked: () => {}, audioOutputDeviceId: "" });
@@ -269,7 +274,7 @@ export class CallView {
   }
 
   removeScreen(pid) {
-    const id = `${pid}:screen`;
+    const id = screenTileId(pid);
     const tile = this._tiles.get(id);
     if (!tile) return;
     tile.destroy();
@@ -302,7 +307,8 @@ export class CallView {
    */
   setLocalRole(me) {
     this._moderator = me.role === "moderator";
-    this.root.dataset.role = me.role;
+    // The DOM keeps the server's names (as the participant list's rows do): "moderator" or "participant".
+    this.root.dataset.role = this._moderator ? "moderator" : "participant";
     this.root.dataset.guest = String(Boolean(me.isGuest));
     this._controls.setModerator(this._moderator);
     if (this._menu) this._menu.setModerator(this._moderator);
@@ -375,9 +381,9 @@ export class CallView {
     this._arrange();
   }
 
-  /** Feature `pid` on this screen ("" for nobody). */
-  setPinned(pid) {
-    this._pinned = pid;
+  /** Feature `pid` on this screen ("" for nobody): their tile, or with `type` "screen-share" their screen share's. */
+  setPinned(pid, type = "human") {
+    this._pinned = pid && type === "screen-share" ? screenTileId(pid) : pid;
     this._arrange();
   }
 
@@ -490,6 +496,7 @@ export class CallView {
     for (const tile of tiles) {
       const parent = !featured || tile === featured ? this._main : this._strip;
       if (tile.element.parentNode !== parent) parent.append(tile.element);
+      tile.setPinned(Boolean(this._pinned) && tile.pid === this._pinned);
     }
     this._main.dataset.count = String(this._main.children.length);
     this._stage.dataset.featured = String(Boolean(featured));

@@ -118,6 +118,25 @@ def sdk(page: Page, body: str, arg: Any = None) -> Any:
     return page.evaluate(script, arg)
 
 
+def join_with_token(page: Page, app_id: str, host: str, token: str, settings: dict[str, Any] | None = None) -> Any:
+    """
+    In ``page`` (the SDK loaded with ``load_sdk``), ``init`` for ``app_id`` on ``host`` and join with
+    the call ``token`` and ``settings``, as an app does; return joinSession's data once in the call.
+    """
+    result = sdk(
+        page,
+        """
+        const ready = await calls.init({appId: arg.appId, region: "us", host: arg.host});
+        if (!ready.success) return {data: null, error: ready.error};
+        return await calls.joinSession(arg.token, arg.settings, container);
+        """,
+        {"appId": app_id, "host": host, "token": token, "settings": settings or {}},
+    )
+    assert result["error"] is None, result
+    expect_state(page, "joined")
+    return result["data"]
+
+
 def join_url(share_url: str, name: str, **params: str) -> str:
     query = "&".join(f"{key}={value}" for key, value in {"skipPrejoin": "1", "displayName": name, **params}.items())
     return f"{share_url}?{query}"

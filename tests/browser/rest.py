@@ -38,11 +38,13 @@ class AppServer:
         assert 200 <= status < 300, (method, path, status, payload)
         return payload["data"]
 
-    def create_user(self, uid: str, name: str) -> dict[str, Any]:
-        return self.call("POST", "/users", {"uid": uid, "name": name})
+    def create_user(self, uid: str, name: str, avatar: str = "") -> dict[str, Any]:
+        return self.call("POST", "/users", {"uid": uid, "name": name, **({"avatar": avatar} if avatar else {})})
 
-    def create_session(self, title: str = "", allow_guests: bool = False) -> dict[str, Any]:
-        return self.call("POST", "/sessions", {"title": title, "allowGuests": allow_guests})
+    def create_session(
+        self, title: str = "", allow_guests: bool = False, session_type: str = "VIDEO"
+    ) -> dict[str, Any]:
+        return self.call("POST", "/sessions", {"title": title, "allowGuests": allow_guests, "type": session_type})
 
     def auth_token(self, uid: str) -> dict[str, Any]:
         """A new auth token for ``uid``: {id, prefix, authToken, ...}."""

@@ -256,6 +256,44 @@ def test_screen_share_tile_appears_plays_and_goes(new_call: Callable[..., Call])
     expect(b.locator(screen)).to_have_count(0)
 
 
+def test_a_pinned_screen_share_is_featured_until_it_stops(new_call: Callable[..., Call]) -> None:
+    """
+    pinParticipant(pid, "screen-share") features that participant's screen-share tile on this screen (the
+    person stays unpinned); when the share stops, nobody is pinned. Pinning the screen of someone who is not
+    presenting is ERR_NOT_FOUND; a type other than "human" or "screen-share", ERROR_JSON_EXCEPTION.
+    """
+    session = new_call()
+    a, a_id = session.join("Ann", init_script=FAKE_DISPLAY_MEDIA)
+    b = session.join("Bob").page
+    expect(tile(b, a_id)).to_have_count(1)
+    refused = call(b, "pinParticipant(arg, 'screen-share')", a_id)["error"]
+    assert refused["code"] == "ERR_NOT_FOUND", refused
+    refused = call(b, "pinParticipant(arg, 'robot')", a_id)["error"]
+    assert refused["code"] == "ERROR_JSON_EXCEPTION" and refused["details"]["field"] == "type", refused
+
+    record(b, "onParticipantStartedScreenShare")
+    assert call(a, "startScreenSharing()")["error"] is None
+    wait_for_event(b, "onParticipantStartedScreenShare")
+    screen = tile(b, f"{a_id}:screen")
+    expect(screen).to_have_count(1, timeout=20_000)
+    stage = b.locator(f"{CONTAINER} .cc-stage")
+    expect(stage).to_have_attribute("data-featured", "false")  # TILE: nothing featured until a pin.
+    assert call(b, "pinParticipant(arg, 'screen-share')", a_id)["error"] is None
+    expect(b.locator(f"{CONTAINER} .cc-stage__main > [data-participant-id='{a_id}:screen']")).to_have_count(1)
+    expect(b.locator(f"{CONTAINER} .cc-stage__main > [data-participant-id]")).to_have_count(1)
+    expect(screen).to_have_attribute("data-pinned", "true")
+    expect(tile(b, a_id)).to_have_attribute("data-pinned", "false")
+
+    assert call(a, "stopScreenSharing()")["error"] is None
+    expect(screen).to_have_count(0, timeout=20_000)
+    expect(stage).to_have_attribute("data-featured", "false")
+    # Nobody is pinned any more: a new share is not featured either.
+    assert call(a, "startScreenSharing()")["error"] is None
+    expect(screen).to_have_count(1, timeout=20_000)
+    expect(stage).to_have_attribute("data-featured", "false")
+    expect(screen).to_have_attribute("data-pinned", "false")
+
+
 def test_end_session_for_all_ends_it_for_the_other_page(new_call: Callable[..., Call]) -> None:
     """The end-for-all control (a moderator's, offered with the participant menu) ends the call for everyone."""
     session = new_call()

@@ -147,6 +147,27 @@ def test_moderator_and_guest_see_different_controls_and_the_hold_sticks(
     expect_state(host, "joined")  # The guest's end-for-all ended nothing.
 
 
+def test_sdk_participants_carry_cometchats_role_names(new_call: Callable[..., Call]) -> None:
+    """
+    The SDK's participant objects say CometChat's roles, "moderator" or "none" (the server's "participant");
+    the DOM keeps data-role="moderator|participant", as the server-rendered list rows do.
+    """
+    session = new_call()
+    host, host_id = session.join("Mo", host=True)
+    record(host, "onParticipantJoined")
+    guest, guest_id = session.join("Gus")
+    wait_for_event(host, "onParticipantJoined")
+    assert last_event_arg(host, "onParticipantJoined")["role"] == "none"
+    record(guest, "onParticipantListChanged")
+    assert call(host, "muteAudio()")["error"] is None
+    wait_for_event(guest, "onParticipantListChanged")
+    roles = {p["pid"]: p["role"] for p in last_event_arg(guest, "onParticipantListChanged")}
+    assert roles == {host_id: "moderator", guest_id: "none"}
+    expect(tile(host, guest_id)).to_have_attribute("data-role", "participant")
+    expect(guest.locator(ROOT)).to_have_attribute("data-role", "participant")
+    expect(host.locator(ROOT)).to_have_attribute("data-role", "moderator")
+
+
 def test_removed_guest_cannot_come_back(open_page: Callable[..., Page], new_call: Callable[..., Call]) -> None:
     """The host link makes a moderator; its Remove puts the guest out for good ("You were removed")."""
     session = new_call()

@@ -20,12 +20,14 @@ from .call_page import (
     event_names,
     events,
     expect_state,
+    join_with_token,
     load_sdk,
     record,
     sdk,
     tile,
     wait_for_event,
 )
+from .rest import AppServer
 
 pytestmark = pytest.mark.browser
 
@@ -38,6 +40,50 @@ navigator.mediaDevices.getUserMedia = (constraints) => {
   return original(constraints);
 };
 """
+
+# Every getUserMedia call's constraints (window.__gum) and stream (window.__streams), and every
+# RTCPeerConnection the page makes (window.__pcs), recorded before the page's own scripts run.
+RECORD_MEDIA = """
+window.__gum = [];
+window.__streams = [];
+window.__pcs = [];
+{
+  const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    window.__gum.push(JSON.parse(JSON.stringify(constraints)));
+    const stream = await getUserMedia(constraints);
+    window.__streams.push(stream);
+    return stream;
+  };
+  const NativePeerConnection = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends NativePeerConnection {
+    constructor(...args) {
+      super(...args);
+      window.__pcs.push(this);
+    }
+  };
+}
+"""
+# The microphone track the page sends is live and its noise suppression is `expected`.
+SENT_AUDIO_NOISE_SUPPRESSION = """
+(expected) => {
+  const pc = window.__pcs[window.__pcs.length - 1];
+  const sender = pc && pc.getSenders().find((s) => s.track && s.track.kind === "audio");
+  if (!sender || sender.track.readyState !== "live") return false;
+  return sender.track.getSettings().noiseSuppression === expected;
+}
+"""
+LIVE_TRACKS = """
+(kind) => window.__streams.flatMap((s) => s.getTracks())
+  .filter((track) => track.kind === kind && track.readyState === "live").length
+"""
+SENT_VIDEO_TRACKS = """
+() => window.__pcs.flatMap((pc) => pc.getSenders()).filter((s) => s.track && s.track.kind === "video").length
+"""
+# An operator changes a session's type (as in the admin): SESSION_TYPE_CHANGE.format(session_id, type).
+SESSION_TYPE_CHANGE = (
+    "from sessions_app.models import CallSession; CallSession.objects.filter(session_id={!r}).update(session_type={!r})"
+)
 
 
 CONTROLS = ("toggle-audio", "toggle-video", "switch-camera", "share", "leave", "change-layout", "participant-list")
@@ -344,6 +390,96 @@ def test_voice_sessions_never_ask_for_a_camera(new_call: Callable[..., Call]) ->
     rear = video_call.join("Cy", initialCameraFacing="REAR", init_script=RECORD_GET_USER_MEDIA).page
     constraints = rear.evaluate("window.__gum")
     assert constraints[0]["video"]["facingMode"] == "environment", constraints
+
+
+def test_noise_reduction_follows_the_setting(new_call: Callable[..., Call]) -> None:
+    """
+    The microphone's noise suppression is enableNoiseReduction's (off by default, as CometChat's); echo
+    cancellation and automatic gain control stay on.
+    """
+    session = new_call()
+    on = session.join("Ann", enableNoiseReduction="1", init_script=RECORD_MEDIA).page
+    off = session.join("Bob", init_script=RECORD_MEDIA).page
+    for page, expected in ((on, True), (off, False)):
+        page.wait_for_function(SENT_AUDIO_NOISE_SUPPRESSION, arg=expected)
+        asked = [constraints["audio"] for constraints in page.evaluate("window.__gum")]
+        assert [(a["noiseSuppression"], a["echoCancellation"], a["autoGainControl"]) for a in asked] == [
+            (expected, True, True)
+        ]
+
+
+def test_a_session_that_locks_noise_reduction_on_reopens_the_microphone_with_it(new_call: Callable[..., Call]) -> None:
+    """
+    The server's answer locks enableNoiseReduction on for a page that asked for it off: the live microphone
+    does not follow in Chromium (its processing is fixed when it opens), so it is opened again with noise
+    suppression, sent in place of the old one, which is closed; muted stays muted.
+    """
+    session = new_call(settings={"enableNoiseReduction": "true"}, locked=["enableNoiseReduction"])
+    page = session.join("Ann", enableNoiseReduction="0", startAudioMuted="1", init_script=RECORD_MEDIA).page
+    page.wait_for_function(SENT_AUDIO_NOISE_SUPPRESSION, arg=True)
+    assert [constraints["audio"]["noiseSuppression"] for constraints in page.evaluate("window.__gum")] == [False, True]
+    assert page.evaluate(LIVE_TRACKS, "audio") == 1
+    assert page.evaluate("window.__streams[1].getAudioTracks()[0].enabled") is False
+    expect(button(page, "toggle-audio")).to_have_attribute("data-off", "true")
+    assert call(page, "unmuteAudio()")["error"] is None
+    assert page.evaluate("window.__streams[1].getAudioTracks()[0].enabled") is True
+
+
+def test_a_voice_sessions_call_token_makes_the_join_a_voice_call(
+    open_page: Callable[..., Page], app_server: AppServer
+) -> None:
+    """
+    joinSession(token, {}) on a VOICE session never asks for the camera: the token says VOICE before any
+    device opens. The view is a voice call, video actions are refused, and the other person sees no video.
+    """
+    session_id = app_server.create_session(session_type="VOICE")["sessionId"]
+    people = []
+    for uid in ("ann", "bob"):
+        app_server.create_user(uid, uid.title())
+        page = load_sdk(open_page(f"{app_server.base_url}/", init_script=RECORD_MEDIA))
+        joined = join_with_token(page, app_server.app_id, app_server.base_url, app_server.call_token(uid, session_id))
+        people.append((page, joined["participantId"]))
+    (ann, ann_id), (bob, _) = people
+
+    asked = ann.evaluate("window.__gum")
+    assert asked and all("video" not in constraints and constraints["audio"] for constraints in asked), asked
+    expect(ann.locator(ROOT)).to_have_attribute("data-session-type", "VOICE")
+    expect(button(ann, "toggle-video")).to_have_count(0)
+    expect(ann.locator(f"{CONTAINER} video")).to_have_count(0)
+    for action in ("resumeVideo()", "switchCamera()", "startScreenSharing()"):
+        assert call(ann, action)["error"]["code"] == "ERROR_MEDIA_DEVICE", action
+    assert ann.evaluate(SENT_VIDEO_TRACKS) == 0
+    expect(tile(bob, ann_id)).to_have_attribute("data-video-paused", "true")
+    expect(bob.locator(f"{CONTAINER} video")).to_have_count(0)
+
+
+def test_a_session_made_voice_after_the_token_was_issued_drops_the_camera(
+    open_page: Callable[..., Page], app_server: AppServer, manage: Callable[..., str]
+) -> None:
+    """
+    A token issued while the session was VIDEO, used after an operator made it VOICE: the page opens its
+    camera, then the server's answer says VOICE, so the camera closes and the page becomes a voice call.
+    Someone already in the call as a video call sees no video from it.
+    """
+    session_id = app_server.create_session()["sessionId"]
+    for uid in ("ann", "bob"):
+        app_server.create_user(uid, uid.title())
+    bob = load_sdk(open_page(f"{app_server.base_url}/"))
+    join_with_token(bob, app_server.app_id, app_server.base_url, app_server.call_token("bob", session_id))
+    ann_token = app_server.call_token("ann", session_id)
+    manage("shell", "-c", SESSION_TYPE_CHANGE.format(session_id, "VOICE"))
+    ann = load_sdk(open_page(f"{app_server.base_url}/", init_script=RECORD_MEDIA))
+    ann_id = join_with_token(ann, app_server.app_id, app_server.base_url, ann_token)["participantId"]
+
+    assert any("video" in constraints for constraints in ann.evaluate("window.__gum"))  # The token said VIDEO.
+    expect(ann.locator(ROOT)).to_have_attribute("data-session-type", "VOICE")
+    ann.wait_for_function(f"() => ({LIVE_TRACKS})('video') === 0")  # The camera it opened is closed.
+    expect(button(ann, "toggle-video")).to_have_count(0)
+    expect(ann.locator(f"{CONTAINER} video")).to_have_count(0)
+    assert call(ann, "resumeVideo()")["error"]["code"] == "ERROR_MEDIA_DEVICE"
+    assert ann.evaluate(SENT_VIDEO_TRACKS) == 0
+    expect(tile(bob, ann_id)).to_have_attribute("data-video-paused", "true")
+    expect(tile(bob, ann_id)).to_have_attribute("data-video-ready", "false")
 
 
 def test_devices_can_be_listed_chosen_and_followed(new_call: Callable[..., Call]) -> None:
