@@ -259,6 +259,9 @@ const api = {
   pinParticipant: (participantId, type) =>
     withSession((session) => session.pinParticipant(typeof participantId === "string" ? participantId : "", type)),
   unpinParticipant: () => withSession((session) => session.pinParticipant("")),
+  /** CometChat's settings dialog: the microphone, camera and speaker in use, to change. */
+  showSettingsDialog: () => withSession((session) => session.setSettingsDialogVisible(true)),
+  hideSettingsDialog: () => withSession((session) => session.setSettingsDialogVisible(false)),
   showParticipantList: () => setParticipantListVisible(true),
   hideParticipantList: () => setParticipantListVisible(false),
   toggleParticipantList: () => withSession((session) => session.setParticipantListVisible(!session.participantListVisible)),

@@ -100,12 +100,17 @@ export class ControlBar {
       this._list.setAttribute("aria-controls", "cc-participant-panel");
     }
     this._layout = s.hideChangeLayoutButton ? null : controlButton("change-layout", "gridView", "Change layout");
+    // The devices in use (CometChat's settings dialog); there is no hide flag for it.
+    this._settings = controlButton("settings", "settings", "Settings");
+    this._settings.setAttribute("aria-haspopup", "dialog");
+    this._settings.setAttribute("aria-expanded", "false");
+    this._settings.setAttribute("aria-controls", "cc-settings-dialog");
     this.element = h(
       "div",
       { class: "cc-controls", role: "toolbar", "aria-label": "Call controls", hidden: s.hideControlPanel },
       h("div", { class: "cc-controls__info" }),
       this._buttons,
-      h("div", { class: "cc-controls__meta" }, this._layout, this._chat, this._list),
+      h("div", { class: "cc-controls__meta" }, this._settings, this._layout, this._chat, this._list),
     );
     this.element.addEventListener("click", (event) => {
       const button = event.target.closest("[data-action]");
@@ -191,6 +196,11 @@ export class ControlBar {
   _chatLabel() {
     const count = Number(this._chat.dataset.unread || 0);
     return count > 0 ? `Show messages (${count} unread)` : "Show messages";
+  }
+
+  setSettingsOpen(open) {
+    this._settings.setAttribute("aria-expanded", String(open));
+    this._settings.dataset.active = String(open);
   }
 
   setListOpen(open) {

@@ -53,6 +53,21 @@ const DEVICE_SETTINGS = new Set([
   "audioOutputDeviceId",
   "videoInputDeviceId",
 ]);
+// What changes the settings dialog's lists or choices while it is open.
+const DEVICE_EVENTS = new Set([
+  Events.onAudioInputDeviceChanged,
+  Events.onVideoInputDeviceChanged,
+  Events.onAudioOutputDeviceChanged,
+  Events.onAudioInputDevicesChanged,
+  Events.onVideoInputDevicesChanged,
+  Events.onAudioOutputDevicesChanged,
+]);
+// The device setters by kind, for the settings dialog.
+const DEVICE_SETTERS = {
+  audioInput: "setAudioInputDevice",
+  videoInput: "setVideoInputDevice",
+  audioOutput: "setAudioOutputDevice",
+};
 // Control-bar buttons and the event each fires before its default action (calls-api §6).
 const BUTTON_EVENTS = {
   "toggle-audio": Events.onToggleAudioButtonClicked,
@@ -225,7 +240,10 @@ export class CallSession {
       isLocked: (name) => this._locked.has(name),
       send: (type, fields) => Boolean(this._signaling) && this._signaling.send(type, fields),
       on: (type, handler, options) => this._router.on(type, handler, options),
-      emit: (...args) => this._emitter.emit(...args),
+      emit: (name, ...args) => {
+        this._emitter.emit(name, ...args);
+        if (DEVICE_EVENTS.has(name)) this._refreshSettingsDialog();
+      },
       listChanged: () => this._listChanged(),
       forbidden: (what) => this._forbidden(what),
       notInCall,
@@ -513,6 +531,37 @@ export class CallSession {
     return success();
   }
 
+  /** The settings dialog (CometChat's showSettingsDialog / hideSettingsDialog): the devices in use, to change. */
+  setSettingsDialogVisible(visible) {
+    if (this.state !== "joined") return notInCall();
+    if (visible) this._view.showSettings(this._deviceChoices());
+    else this._view.hideSettings();
+    return success();
+  }
+
+  /** Each kind's devices and the one in use, as the settings dialog shows them. */
+  _deviceChoices() {
+    const choices = {};
+    for (const kind of Object.keys(DEVICE_SETTERS)) {
+      choices[kind] = { list: this._localMedia.devices(kind), current: this._localMedia.currentDevice(kind) };
+    }
+    return choices;
+  }
+
+  _refreshSettingsDialog() {
+    if (this.state === "joined" && this._view && this._view.settingsOpen) this._view.showSettings(this._deviceChoices());
+  }
+
+  /** A device picked in the settings dialog: used, or the dialog goes back to what is in use and says why. */
+  async _chooseDevice({ kind, deviceId }) {
+    const setter = DEVICE_SETTERS[kind];
+    if (!setter) return null;
+    const result = await this._localMedia[setter](deviceId);
+    if (result.error) this._view.notify(result.error.message);
+    this._refreshSettingsDialog();
+    return result;
+  }
+
   /**
    * Moderation (moderators only): ask the server to "mute" `pid`, "pause_video", "remove" them, or
    * lift a hold ("allow_audio", "allow_video"). Anyone else gets AUTH_ERR_NO_ACCESS and nothing is sent.
@@ -743,6 +792,12 @@ export class CallSession {
         return this._chat.setOpen(!this._chat.isOpen);
       case "close-chat":
         return this._chat.setOpen(false);
+      case "settings":
+        return this.setSettingsDialogVisible(!this._view.settingsOpen);
+      case "close-settings":
+        return this.setSettingsDialogVisible(false);
+      case "choose-device":
+        return this._chooseDevice(pid);
       case "send-chat":
         return this._chat.send(pid);
       case "stay":

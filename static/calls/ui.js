@@ -15,6 +15,7 @@ import { icon } from "./icons.js";
 import { ChatPanel } from "./chat-panel.js";
 import { ParticipantPanel } from "./participant-panel.js";
 import { RemoteVideoSizes } from "./remote-video-sizes.js";
+import { SettingsDialog } from "./settings-dialog.js";
 import { Tile } from "./tile.js";
 import { ParticipantMenu } from "./tile-menu.js";
 
@@ -83,7 +84,8 @@ export class CallView {
    * @param {function(string, string=): void} options.onAction (action, participantId?): "toggle-audio" |
    *   "toggle-video" | "switch-camera" | "leave" | "share" | "change-layout" | "participant-list" |
    *   "close-participant-list" | "pin" | "unpin" | "mute-participant" | "pause-participant-video" | "stay" | "rejoin" |
-   *   "raise-hand" | "screen-share" | "end-for-all" | "chat" | "close-chat" | "send-chat" (second argument: the text)
+   *   "raise-hand" | "screen-share" | "end-for-all" | "chat" | "close-chat" | "send-chat" (second argument: the text) |
+   *   "settings" | "close-settings" | "choose-device" (second argument: {kind, deviceId})
    */
   constructor(container, { settings, shareUrl, onAction, loadParticipantRows }) {
     this.container = container;
@@ -140,6 +142,11 @@ export class CallView {
     this._chat = settings.hideChatButton
       ? null
       : new ChatPanel({ onSend: (text) => this._onAction("send-chat", text), onClose: () => this._onAction("close-chat") });
+    this._settingsDialog = new SettingsDialog({
+      voice: this._voice,
+      onChoose: (kind, deviceId) => this._onAction("choose-device", { kind, deviceId }),
+      onClose: () => this._onAction("close-settings"),
+    });
     this._idle = null;
     this._body = h("div", { class: "cc-body" }, this._stage, this._panel.element, this._chat ? this._chat.element : null, this._alone);
     this.root.append(
@@ -150,6 +157,7 @@ export class CallView {
       this._toasts,
       this._controls.element,
       this._menu ? this._menu.element : null,
+      this._settingsDialog.element,
       this._screen,
     );
     this._videoSizes = new RemoteVideoSizes(this.root);
@@ -387,6 +395,27 @@ export class CallView {
     this._arrange();
   }
 
+  /** The settings dialog, shown with `devices` ({audioInput, videoInput, audioOutput}: each {list, current}). */
+  showSettings(devices) {
+    this._settingsDialog.show(devices);
+    this._controls.setSettingsOpen(true);
+  }
+
+  hideSettings() {
+    const wasOpen = this._settingsDialog.isOpen;
+    this._settingsDialog.hide();
+    this._controls.setSettingsOpen(false);
+    // Focus goes back where it came from, as after any dialog.
+    if (wasOpen) {
+      const button = this._controls.element.querySelector('[data-action="settings"]');
+      if (button && this.root.dataset.state === "joined") button.focus();
+    }
+  }
+
+  get settingsOpen() {
+    return this._settingsDialog.isOpen;
+  }
+
   setParticipantListOpen(open) {
     if (open && this._chat && this._chat.isOpen) this._onAction("close-chat");
     this._panel.setOpen(open);
@@ -535,6 +564,7 @@ export class CallView {
   _teardownCall() {
     this._header.stop();
     this.hideIdlePrompt();
+    this._settingsDialog.hide();
     if (this._menu) this._menu.close(false);
     this.setParticipantListOpen(false);
     this.setChatOpen(false);

@@ -528,3 +528,56 @@ def test_notifications_can_be_turned_off(new_call: Callable[..., Call]) -> None:
     expect(loud.locator(f"{CONTAINER} .cc-toast")).to_have_text("Cy joined")
     expect(quiet.locator(f"{CONTAINER} [data-participant-id]")).to_have_count(3)
     expect(quiet.locator(f"{CONTAINER} .cc-toast")).to_have_count(0)
+
+
+def test_the_settings_dialog_shows_and_changes_the_devices_in_use(new_call: Callable[..., Call]) -> None:
+    """
+    CometChat's settings dialog (the settings button, showSettingsDialog): the microphone, camera and
+    speaker in use, each chosen from its list; a choice is used at once; a device plugged in shows up in
+    the open dialog; Escape closes it and gives the focus back.
+    """
+    page = new_call().join("Ann").page
+    record(page, "onAudioInputDeviceChanged")
+    dialog = page.locator(f"{CONTAINER} #cc-settings-dialog")
+    microphones = page.locator("#cc-settings-audio-input")
+    expect(dialog).to_be_hidden()
+
+    button(page, "settings").click()
+    expect(dialog).to_be_visible()
+    expect(dialog).to_have_attribute("role", "dialog")
+    expect(button(page, "settings")).to_have_attribute("aria-expanded", "true")
+    expect(microphones).to_be_focused()
+    mics = sdk(page, "return calls.getAudioInputDevices();")
+    in_use = sdk(page, "return calls.getCurrentAudioInputDevice();")["deviceId"]
+    expect(microphones.locator("option")).to_have_count(len(mics))
+    assert microphones.input_value() == in_use
+    cameras = page.locator("#cc-settings-video-input option")
+    expect(cameras).to_have_count(len(sdk(page, "return calls.getVideoInputDevices();")))
+
+    other = next(mic["deviceId"] for mic in mics if mic["deviceId"] != in_use)
+    microphones.select_option(other)
+    wait_for_event(page, "onAudioInputDeviceChanged")
+    assert sdk(page, "return calls.getCurrentAudioInputDevice();")["deviceId"] == other
+    expect(microphones).to_have_value(other)
+
+    page.evaluate(
+        """() => {
+          const original = navigator.mediaDevices.enumerateDevices.bind(navigator.mediaDevices);
+          navigator.mediaDevices.enumerateDevices = async () => [...await original(),
+            {deviceId: "usb-mic", kind: "audioinput", label: "USB microphone", groupId: "usb"}];
+          navigator.mediaDevices.dispatchEvent(new Event("devicechange"));
+        }"""
+    )
+    expect(microphones.locator("option[value='usb-mic']")).to_have_text("USB microphone")
+
+    microphones.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(button(page, "settings")).to_be_focused()
+    expect(button(page, "settings")).to_have_attribute("aria-expanded", "false")
+
+    assert call(page, "showSettingsDialog()")["error"] is None
+    expect(dialog).to_be_visible()
+    assert call(page, "hideSettingsDialog()")["error"] is None
+    expect(dialog).to_be_hidden()
+    call(page, "leaveSession()")
+    assert call(page, "showSettingsDialog()")["error"]["errorCode"] == "ERR_CALL_NOT_A_PART"
