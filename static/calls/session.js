@@ -150,7 +150,7 @@ export class CallSession {
     this._chat = new ChatMessages(narrow(call, [...acting, "localId"]), () => this._listOpen && this.setParticipantListVisible(false));
     this._screenShare = new ScreenShare(narrow(call, [...acting, "voice", "localId", "participants", "remoteTracks", "peer", "listChanged"]));
     this._speaker = new DominantSpeaker(narrow(call, ["participants", "on", "view", "emit"]));
-    this._monitors = new MediaMonitors(narrow(call, ["voice", "settings", "localId", "participants", "peer", "send", "view"]));
+    this._monitors = new MediaMonitors(narrow(call, ["voice", "settings", "localId", "participants", "peer", "send", "view", "emit"]));
     this._moderation = new Moderation(
       narrow(call, [...acting, "voice", "localId", "participants", "audioMuted", "videoPaused", "setAudioMuted", "setVideoPaused", "localMediaShown"]),
       this._hand,
