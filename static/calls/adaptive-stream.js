@@ -26,6 +26,7 @@ export class AdaptiveStream {
     this._view = null;
     this._stopWatching = null;
     this._lastSent = "";
+    this._lastViews = [];
     this._lastSentAt = 0;
     this._timer = null;
   }
@@ -45,7 +46,13 @@ export class AdaptiveStream {
     this._stopWatching = null;
     this._view = null;
     this._lastSent = "";
+    this._lastViews = [];
     this._lastSentAt = 0;
+  }
+
+  /** Whether the SFU was last told that this page shows `participantId`'s camera nowhere (0 x 0): it forwards none of it. */
+  cameraHidden(participantId) {
+    return this._lastViews.some((view) => view.participantId === participantId && view.source === "video" && !(view.width > 0 && view.height > 0));
   }
 
   /** Send every view again at the next opportunity (a new socket may not know them). */
@@ -69,6 +76,7 @@ export class AdaptiveStream {
     if (text === this._lastSent) return;
     if (this._send(views) === false) return; // Not sent (the socket is closed): try again on the next change.
     this._lastSent = text;
+    this._lastViews = views;
     this._lastSentAt = Date.now();
   }
 }

@@ -13,6 +13,10 @@ export const Events = Object.freeze({
   onConnectionRestored: "onConnectionRestored",
   onConnectionClosed: "onConnectionClosed",
   onConnectionFailed: "onConnectionFailed",
+  // A peer call's other participant: nothing of the media they have on has reached us for 10 s
+  // (argument: that participant; CometChat passes none), and it reaches us again (remote-connection.js).
+  onRemoteConnectionLost: "onRemoteConnectionLost",
+  onRemoteConnectionRestored: "onRemoteConnectionRestored",
   onError: "onError",
   // A moderator (another participant or an operator) muted us or turned our camera off ({action: "mute" |
   // "pause_video", by}), or allowed us to turn it back on ({action: "allow_audio" | "allow_video", by}).

@@ -7,7 +7,9 @@
  * the SFU reports back for what we send (round-trip time and loss).
  * Each is "good", "fair" or "poor"; the worst of a participant's streams wins. A remote
  * participant's sample also carries the height of their camera video as received (the
- * simulcast layer the SFU forwards us: 180, 360 or 720) and the worst loss among their streams.
+ * simulcast layer the SFU forwards us: 180, 360 or 720), the worst loss among their streams, and
+ * the RTP packets received from them since the last sample, all streams together (remote-connection.js
+ * reads those: nothing received means nothing reaches us).
  */
 
 export const STATS_INTERVAL_MS = 2000;
@@ -32,8 +34,9 @@ export class NetworkMonitor {
    * @param {function(): Object<string, {participantId: string}>} options.tracks the offer's mid → track info
    * @param {function(string): boolean} options.videoExpected whether `pid`'s camera is on (fps counts only then)
    * @param {string} options.localId
-   * @param {function(Map<string, {level: string, loss: number, videoHeight: number}>): void} options.onQuality
-   *   participantId → its level, loss (0-1) since the last sample and received camera height (0: none)
+   * @param {function(Map<string, {level: string, loss: number, videoHeight: number, packets: number}>): void} options.onQuality
+   *   participantId → its level, loss (0-1) since the last sample, received camera height (0: none) and
+   *   packets received since the last sample (0 for the local participant)
    */
   constructor({ pc, tracks, videoExpected, localId, onQuality }) {
     this._pc = pc;
@@ -81,9 +84,10 @@ export class NetworkMonitor {
         const fps = isVideo && info[mid].source !== "screen" && this._videoExpected(pid) && received > 0 ? (stat.framesPerSecond ?? null) : null;
         const loss = lost + received ? lost / (lost + received) : 0;
         const level = rate({ loss, jitter: stat.jitter || 0, fps });
-        const sample = samples.get(pid) || { level: "good", loss: 0, videoHeight: 0 };
+        const sample = samples.get(pid) || { level: "good", loss: 0, videoHeight: 0, packets: 0 };
         sample.level = worst(sample.level, level);
         sample.loss = Math.max(sample.loss, loss);
+        sample.packets += received;
         if (isVideo && info[mid].source !== "screen") sample.videoHeight = stat.frameHeight || 0;
         samples.set(pid, sample);
       } else if (stat.type === "remote-inbound-rtp") {
@@ -92,7 +96,7 @@ export class NetworkMonitor {
         localLoss = Math.max(localLoss, stat.fractionLost || 0);
       }
     });
-    samples.set(this._localId, { level: localLevel || "good", loss: localLoss, videoHeight: 0 });
+    samples.set(this._localId, { level: localLevel || "good", loss: localLoss, videoHeight: 0, packets: 0 });
     this._onQuality(samples);
   }
 }

@@ -172,7 +172,7 @@ export class CallSession {
       }),
     );
     this._speaker = new DominantSpeaker(narrow(call, ["participants", "on", "view", "emit"]));
-    this._monitors = new MediaMonitors(narrow(call, ["voice", "settings", "localId", "participants", "peer", "send", "view"]));
+    this._monitors = new MediaMonitors(narrow(call, ["voice", "settings", "localId", "participants", "peer", "send", "view", "emit"]));
     this._moderation = new Moderation(
       narrow(call, [...acting, "voice", "localId", "participants", "audioMuted", "videoPaused", "setAudioMuted", "setVideoPaused", "localMediaShown"]),
       this._hand,

@@ -3,7 +3,8 @@
  * their avatar: their picture, else their initials), their audio, a name
  * label with a muted badge and a "Guest" or "Moderator" marker, and, for a
  * moderator looking at a held participant who raised a hand, an "Allow to
- * speak" button. Used by ui.js only.
+ * speak" button; "Connection lost" when their media stopped reaching us in a
+ * peer call. Used by ui.js only.
  */
 
 import { avatarColourClass, h, initials, setAvatarImage } from "./dom.js";
@@ -46,6 +47,8 @@ export class Tile {
     this._name = h("span", { class: "cc-tile__name" });
     this._mutedBadge = h("span", { class: "cc-tile__muted", role: "img", "aria-label": "Microphone muted" }, icon("micOff"));
     this._role = h("span", { class: "cc-tile__role", hidden: true });
+    this._connectionLost = false;
+    this._lostNotice = this.isLocal || this.isScreen ? null : h("span", { class: "cc-tile__lost", role: "status" });
     this._moderatorView = false;
     this._allow = onAllow && !this.isScreen && !this.isLocal
       ? h(
@@ -66,12 +69,13 @@ export class Tile {
         "data-type": this.isScreen ? "screen-share" : "human",
         "data-speaking": "false",
         "data-video-ready": "false",
+        "data-connection-lost": "false",
       },
       this.video,
       this.audio,
       h("div", { class: "cc-tile__avatar" }, this._avatar),
       h("div", { class: "cc-tile__label" }, this.isScreen ? icon("screenShare") : this._mutedBadge, this._name, this.isScreen ? null : this._role),
-      h("div", { class: "cc-tile__badges" }, this._hand, this._network),
+      h("div", { class: "cc-tile__badges" }, this._hand, this._network, this._lostNotice),
       this._allow,
       openMenu && !this.isScreen ? menuButton(participant, (button) => openMenu(button, this.participant)) : null,
     );
@@ -193,13 +197,34 @@ export class Tile {
     const network = this._network;
     network.dataset.sampled = "true";
     if (!this.isLocal) network.dataset.videoHeight = String(videoHeight);
+    if (this._connectionLost) return; // "Connection lost" stands until their media comes again.
     const details = [`Connection: ${level}`];
     if (!this.isLocal && videoHeight > 0) details.push(`${videoHeight}p`);
     details.push(`${(loss * 100).toFixed(loss > 0 && loss < 0.1 ? 1 : 0)}% loss`);
     network.title = details.join(" · ");
+    this._showQuality(level);
+  }
+
+  /**
+   * Their media no longer reaches us (a peer call's remote connection watch): the tile says
+   * "Connection lost", and so does the indicator (data-quality="lost") until it comes again.
+   */
+  setConnectionLost(lost) {
+    if (!this._lostNotice || lost === this._connectionLost) return;
+    this._connectionLost = lost;
+    this.element.dataset.connectionLost = String(lost);
+    this._lostNotice.textContent = lost ? "Connection lost" : "";
+    if (!this._network) return;
+    this._network.title = lost ? "Connection lost" : "";
+    // Restored: "good" until the next sample rates it.
+    this._showQuality(lost ? "lost" : "good");
+  }
+
+  _showQuality(level) {
+    const network = this._network;
     if (network.dataset.quality === level) return;
     network.dataset.quality = level;
-    network.setAttribute("aria-label", `Connection: ${level}`);
+    network.setAttribute("aria-label", level === "lost" ? "Connection lost" : `Connection: ${level}`);
   }
 
   _setVideoReady(ready) {

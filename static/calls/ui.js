@@ -305,6 +305,12 @@ export class CallView {
     }
   }
 
+  /** In a peer call, `pid`'s media no longer reaches us (remote-connection.js): their tile says so. */
+  setConnectionLost(pid, lost) {
+    const tile = this._tiles.get(pid);
+    if (tile) tile.setConnectionLost(lost);
+  }
+
   setHandRaised(raised) {
     this._controls.setHandRaised(raised);
   }

@@ -87,6 +87,18 @@ window.WebSocket = class extends NativeWebSocket {
 """
 SEND_RAW = "(message) => window.__sockets[window.__sockets.length - 1].send(JSON.stringify(message))"
 
+# Keep every RTCPeerConnection the page makes, so a test can reach its senders.
+KEEP_PEER_CONNECTIONS = """
+window.__pcs = [];
+const NativePeerConnection = window.RTCPeerConnection;
+window.RTCPeerConnection = class extends NativePeerConnection {
+  constructor(...args) {
+    super(...args);
+    window.__pcs.push(this);
+  }
+};
+"""
+
 # Load the SDK into any page of the site (as an app would), with a call container of its own.
 LOAD_SDK = """
 async () => {

@@ -1,6 +1,7 @@
 """
 Staying in the call through faults, in real browsers: a dropped signaling socket is resumed as the
-same participant; a server that crashes and restarts gets everyone back into the call by itself.
+same participant; a peer whose media stops reaching us is reported lost, and restored when it comes
+again; a server that crashes and restarts gets everyone back into the call by itself.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from playwright.sync_api import Page, expect
 
 from .call_page import (
     CONTAINER,
+    KEEP_PEER_CONNECTIONS,
     KEEP_SOCKETS,
     REMOTE_TILES,
     ROOT,
@@ -37,6 +39,11 @@ from .conftest import PROJECT_ROOT, DaphneServer, free_port
 pytestmark = pytest.mark.browser
 
 RESUME_WITHIN_S = 5
+# onRemoteConnectionLost: 10 s without media (REMOTE_CONNECTION_LOST_AFTER_MS), noticed by the next
+# 2 s getStats() sample; a little more for a loaded machine. Restored: by the next sample.
+REMOTE_LOST_AFTER_S = 10
+REMOTE_LOST_WITHIN_S = 14
+REMOTE_RESTORED_WITHIN_S = 5
 RESTART_RECOVERY_WITHIN_S = 15
 
 # Every value the call view's data-connection takes, in order (a resume can be over in milliseconds).
@@ -135,6 +142,80 @@ def test_a_socket_that_goes_silent_is_noticed_and_resumed(new_call: Callable[...
     assert local_participant_id(ann) == ann_id
     expect(tile(bob, ann_id)).to_have_count(1)
     assert "onParticipantLeft" not in event_names(bob)
+
+
+# Stop sending anything on every sender of the page's peer connections, as a cut uplink would (the
+# microphone stays unmuted and the camera on as far as the call knows); return the page's clock.
+STOP_SENDING = """
+async () => {
+  window.__heldTracks = [];
+  for (const pc of window.__pcs) {
+    if (pc.connectionState === "closed") continue;
+    for (const sender of pc.getSenders()) {
+      if (!sender.track) continue;
+      window.__heldTracks.push([sender, sender.track]);
+      await sender.replaceTrack(null);
+    }
+  }
+  return [window.__heldTracks.length, Date.now()];
+}
+"""
+RESUME_SENDING = """
+async () => {
+  for (const [sender, track] of window.__heldTracks) await sender.replaceTrack(track);
+  return Date.now();
+}
+"""
+
+
+def test_a_peer_whose_media_stops_is_lost_and_then_restored(new_call: Callable[..., Call]) -> None:
+    """
+    In a peer call, Ann's media stops reaching Bob although she neither left nor turned anything off:
+    10 to 14 s later Bob gets onRemoteConnectionLost (with Ann) once and her tile says "Connection
+    lost"; when her media flows again, onRemoteConnectionRestored once and the tile is back. Bob has
+    his microphone and camera off all along: that silence is on purpose, and Ann is never told he is lost.
+    """
+    session = new_call()
+    ann, ann_id = session.join("Ann", init_script=KEEP_PEER_CONNECTIONS, isPeerCall="1")
+    bob, bob_id = session.join("Bob", isPeerCall="1")
+    wait_for_remote_media(bob, 1)
+    names = ["onRemoteConnectionLost", "onRemoteConnectionRestored"]
+    for page in (ann, bob):
+        record(page, *names)
+        page.evaluate(RECORD_EVENT_TIMES, names)
+    assert call(bob, "muteAudio()")["error"] is None
+    assert call(bob, "pauseVideo()")["error"] is None
+    expect(tile(ann, bob_id)).to_have_attribute("data-video-paused", "true")
+    expect(tile(ann, bob_id)).to_have_attribute("data-audio-muted", "true")
+
+    senders, stopped_at = ann.evaluate(STOP_SENDING)
+    assert senders == 2  # Her microphone and her camera.
+    wait_for_event(bob, "onRemoteConnectionLost")  # The page's timeout (20 s) is more than enough.
+    lost_after_s = (event_times(bob, "onRemoteConnectionLost")[0] - stopped_at) / 1000
+    assert REMOTE_LOST_AFTER_S <= lost_after_s <= REMOTE_LOST_WITHIN_S
+    lost = events(bob)[0]
+    assert lost[0] == "onRemoteConnectionLost"
+    assert lost[1]["pid"] == ann_id and lost[1]["name"] == "Ann"
+    ann_tile = tile(bob, ann_id)
+    expect(ann_tile).to_have_attribute("data-connection-lost", "true")
+    expect(ann_tile.locator(".cc-tile__lost")).to_have_text("Connection lost")
+    expect(ann_tile.locator(".cc-tile__network")).to_have_attribute("data-quality", "lost")
+    expect(ann_tile.locator(".cc-tile__network")).to_have_attribute("aria-label", "Connection lost")
+    # Nothing else changed: she is still in the call, unmuted, camera on.
+    expect(ann_tile).to_have_attribute("data-audio-muted", "false")
+    expect(ann_tile).to_have_attribute("data-video-paused", "false")
+
+    resumed_at = ann.evaluate(RESUME_SENDING)
+    wait_for_event(bob, "onRemoteConnectionRestored")
+    assert event_times(bob, "onRemoteConnectionRestored")[0] - resumed_at <= REMOTE_RESTORED_WITHIN_S * 1000
+    expect(ann_tile).to_have_attribute("data-connection-lost", "false")
+    expect(ann_tile.locator(".cc-tile__lost")).to_be_hidden()
+    expect(ann_tile.locator(".cc-tile__network")).not_to_have_attribute("data-quality", "lost")
+    assert event_names(bob) == names
+    assert events(bob)[1][1]["pid"] == ann_id
+    # Bob's silence was on purpose.
+    assert event_names(ann) == []
+    expect(tile(ann, bob_id)).to_have_attribute("data-connection-lost", "false")
 
 
 @pytest.fixture
