@@ -72,7 +72,8 @@ def filtered_calls(request: HttpRequest, sessions: QuerySet[CallSession]) -> Que
 def _reader(request: HttpRequest) -> tuple[App, AppUser | None]:
     """
     Who reads: the app's server (an ``apikey``: every call of the app) or one of its users (an
-    ``authtoken`` and no ``apikey``: the calls that user took part in). Neither is the API key's refusal.
+    ``authtoken`` and no ``apikey``: the calls that user took part in). A request with neither is
+    refused as one without its API key (AUTH_ERR_EMPTY_APIKEY), as before users could read.
     """
     if not request.headers.get("apikey") and "authtoken" in request.headers:
         return require_user(request)
