@@ -17,7 +17,16 @@ from django.utils import timezone
 
 from sessions_app import errors
 from sessions_app.api.openapi import openapi_schema
-from sessions_app.models import App, AppUser, CallSession, CallToken, SessionStatus, hash_secret
+from sessions_app.models import (
+    App,
+    AppUser,
+    AuthToken,
+    CallSession,
+    CallToken,
+    Participant,
+    SessionStatus,
+    hash_secret,
+)
 from sessions_app.tokens import CallTokenError, CallTokenGenerator, call_tokens
 
 pytestmark = pytest.mark.django_db
@@ -455,6 +464,23 @@ def test_call_logs_follow_the_schema(api: Api) -> None:
     assert status == 200 and detail["data"]["participants"] == []
     status, missing = api.server("GET", "/calls/nosuchcall", "/calls/{sessionId}")
     assert (status, error_code(missing)) == (404, errors.ERR_CALL_SESSION_NOT_FOUND)
+
+
+def test_a_user_s_call_logs_follow_the_schema(api: Api) -> None:
+    """With a user's auth token, GET /calls (with participants) and /calls/{sessionId} answer as the schema says."""
+    user = AppUser.objects.create(app=api.app, uid="ann", name="Ann")
+    secret = AuthToken.issue(user)[1]
+    session = CallSession.objects.create(app=api.app, started_at=timezone.now(), status=SessionStatus.ONGOING)
+    Participant.objects.create(session=session, uid="ann", is_guest=False, display_name="Ann")
+    other = CallSession.objects.create(app=api.app, started_at=timezone.now(), status=SessionStatus.ONGOING)
+    user_headers = {"appid": api.app.app_id, "authtoken": secret}
+    status, listed = api.call("GET", "/calls?withParticipants=true", "/calls", **user_headers)
+    assert status == 200 and [log["sessionId"] for log in listed["data"]] == [session.session_id]
+    assert listed["data"][0]["participants"][0]["uid"] == "ann"
+    status, detail = api.call("GET", f"/calls/{session.session_id}", "/calls/{sessionId}", **user_headers)
+    assert status == 200 and detail["data"]["initiator"] == "ann"
+    status, refused = api.call("GET", f"/calls/{other.session_id}", "/calls/{sessionId}", **user_headers)
+    assert (status, error_code(refused)) == (403, errors.AUTH_ERR_NO_ACCESS)
 
 
 def test_logout_revokes_the_callers_auth_token(api: Api) -> None:

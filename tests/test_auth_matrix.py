@@ -297,6 +297,12 @@ REST_ROWS = [
     ("POST", "/sessions/{session}/end", {"appid": "{app}"}, 401, errors.AUTH_ERR_EMPTY_APIKEY),
     ("POST", "/sessions/{session}/end", {"appid": "{app}", "authtoken": "{secret}"}, 401, "AUTH_ERR_EMPTY_APIKEY"),
     ("GET", "/calls/{foreign_session}", {"appid": "{app}", "apikey": "{key}"}, 403, errors.AUTH_ERR_NO_ACCESS),
+    # A user reads the call logs of its own app's calls it took part in, and no other.
+    ("GET", "/calls", {"appid": "{app}", "authtoken": "{other_secret}"}, 401, errors.ERROR_AUTH_TOKEN),
+    ("GET", "/calls", {"appid": "{app}", "authtoken": "{revoked_secret}"}, 401, errors.ERROR_AUTH_TOKEN),
+    ("GET", "/calls/{session}", {"appid": "{app}", "authtoken": "{secret}"}, 403, errors.AUTH_ERR_NO_ACCESS),
+    ("GET", "/calls/{foreign_session}", {"appid": "{app}", "authtoken": "{secret}"}, 403, "AUTH_ERR_NO_ACCESS"),
+    ("GET", "/calls/{foreign_session}", {"appid": "{other_app}", "authtoken": "{secret}"}, 401, "ERROR_AUTH_TOKEN"),
 ]
 
 

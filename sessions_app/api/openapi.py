@@ -38,6 +38,23 @@ def _page(item: str) -> dict[str, Any]:
 APP_ID = {"name": "appid", "in": "header", "required": True, "schema": {"type": "string"}}
 API_KEY = {"name": "apikey", "in": "header", "required": True, "schema": {"type": "string"}}
 AUTH_TOKEN = {"name": "authtoken", "in": "header", "required": True, "schema": {"type": "string"}}
+# The call logs take either credential: the app's server reads every call, a user the calls it took part in.
+CALL_LOG_READERS = [
+    {
+        "name": "apikey",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "The app's server: every call of the app. Wins when both are sent.",
+    },
+    {
+        "name": "authtoken",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "A user (without apikey): only the calls it took part in.",
+    },
+]
 UID = {"name": "uid", "in": "path", "required": True, "schema": {"type": "string"}}
 SESSION_ID = {"name": "sessionId", "in": "path", "required": True, "schema": {"type": "string"}}
 PAGING = [
@@ -407,10 +424,10 @@ def openapi_schema() -> dict[str, Any]:
             },
             "/calls": {
                 "get": {
-                    "summary": "Call logs: sessions that started, newest first",
+                    "summary": "Call logs: sessions that started, newest first (a user's: those it took part in)",
                     "parameters": [
                         APP_ID,
-                        API_KEY,
+                        *CALL_LOG_READERS,
                         *PAGING,
                         {
                             "name": "type",
@@ -422,14 +439,20 @@ def openapi_schema() -> dict[str, Any]:
                         {"name": "startedAfter", "in": "query", "schema": {"type": "integer"}},
                         {"name": "startedBefore", "in": "query", "schema": {"type": "integer"}},
                         {"name": "hasRecording", "in": "query", "schema": {"type": "boolean"}},
+                        {
+                            "name": "withParticipants",
+                            "in": "query",
+                            "schema": {"type": "boolean"},
+                            "description": "Each call log with its participants (every join), as one call's has.",
+                        },
                     ],
                     "responses": {"200": _json(_page("CallLog"), "A page of call logs"), **_errors(400, 401)},
                 },
             },
             "/calls/{sessionId}": {
                 "get": {
-                    "summary": "One call's log with every join",
-                    "parameters": [SESSION_ID, APP_ID, API_KEY],
+                    "summary": "One call's log with every join (a user's token: a call it took part in)",
+                    "parameters": [SESSION_ID, APP_ID, *CALL_LOG_READERS],
                     "responses": {"200": _json(_data(_ref("CallLog")), "The call log"), **_errors(400, 401, 403, 404)},
                 },
             },

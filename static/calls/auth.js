@@ -42,7 +42,8 @@ function notify(event, ...args) {
   }
 }
 
-function checkUid(uid) {
+/** The uid trimmed; throws ERROR_INVALID_UID or ERROR_UID_WITH_SPACE (details.field "uid"). */
+export function checkUid(uid) {
   if (typeof uid !== "string" || !uid.trim()) throw new CallsError(ErrorCode.ERROR_INVALID_UID, "The uid is empty.", { field: "uid" });
   const trimmed = uid.trim();
   if (/\s/.test(trimmed)) throw new CallsError(ErrorCode.ERROR_UID_WITH_SPACE, "A uid cannot contain spaces.", { field: "uid" });
@@ -52,7 +53,8 @@ function checkUid(uid) {
   return trimmed;
 }
 
-function checkAuthToken(authToken) {
+/** The auth token trimmed; throws ERROR_BLANK_AUTHTOKEN or ERROR_AUTHTOKEN_WITH_SPACE (details.field "authToken"). */
+export function checkAuthToken(authToken) {
   if (typeof authToken !== "string" || !authToken.trim()) {
     throw new CallsError(ErrorCode.ERROR_BLANK_AUTHTOKEN, "The auth token is blank.", { field: "authToken" });
   }

@@ -17,6 +17,8 @@
  */
 
 import * as auth from "./auth.js";
+import { CallLog } from "./call-log.js";
+import { callLogApi } from "./call-logs.js";
 import { getConfig, parseAppSettings, participantListUrl, requireConfig, setConfig, shareUrl, signalingUrl } from "./config.js";
 import { byId } from "./dom.js";
 import { CallsError, ErrorCode, ErrorName, asCallsError, failure, notInCall, success, unwrap } from "./errors.js";
@@ -24,10 +26,8 @@ import { Emitter, Events } from "./events.js";
 import { ParticipantType } from "./participant-model.js";
 import { CallSession } from "./session.js";
 import { CameraFacing, DEFAULT_DISPLAY_NAME, Layout, SessionType, normalizeSettings, requestedSettings } from "./settings.js";
-import { fetchGuestToken, isCallToken, requestCallToken, sessionIdFromToken } from "./tokens.js";
+import { checkSessionId, fetchGuestToken, isCallToken, requestCallToken, sessionIdFromToken } from "./tokens.js";
 import { v4Adapters } from "./v4.js";
-
-const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 const emitter = new Emitter();
 let current = null;
@@ -64,16 +64,6 @@ function resolveContainer(container) {
     throw new CallsError(ErrorCode.ERROR_CALLING_VIEW_REF_NULL, "The container to render the call in is missing.");
   }
   return element;
-}
-
-function checkSessionId(sessionId) {
-  if (typeof sessionId !== "string" || !sessionId.trim()) {
-    throw new CallsError(ErrorCode.ERROR_CALL_SESSION_ID, "The session ID is empty.");
-  }
-  if (!SESSION_ID_PATTERN.test(sessionId)) {
-    throw new CallsError(ErrorCode.ERROR_CALL_SESSION_ID, "The session ID may only hold letters, digits, '-' and '_'.");
-  }
-  return sessionId;
 }
 
 /** The call token in joinSession's first argument (a token string or generateToken's {token}), or "". */
@@ -308,9 +298,11 @@ const api = {
   addEventListener: (name, callback, options) => emitter.addEventListener(name, callback, options),
 };
 
-const CometChatCalls = Object.freeze({ ...api, ...v4Adapters(api) });
+// Call logs: CallLogRequestBuilder, CallLogRequest, CallLog and v4's getCallDetails (call-logs.js).
+const CometChatCalls = Object.freeze({ ...api, ...v4Adapters(api), ...callLogApi });
 
 window.CometChatCalls = CometChatCalls;
 
-export { CometChatCalls };
+// CallLog is also a named export of CometChat's package.
+export { CallLog, CometChatCalls };
 export default CometChatCalls;

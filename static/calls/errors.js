@@ -49,6 +49,8 @@ export const ErrorCode = Object.freeze({
   ERROR_CONNECTION_FAILED: "ERROR_CONNECTION_FAILED",
   ERROR_MEDIA_DEVICE: "ERROR_MEDIA_DEVICE",
   ERROR_JOIN_CANCELLED: "ERROR_JOIN_CANCELLED",
+  // A call log request's fetchNext/fetchPrevious while its previous fetch is still under way.
+  ERROR_REQUEST_IN_PROGRESS: "ERROR_REQUEST_IN_PROGRESS",
 });
 
 /** Websocket close codes the server sends (sessions_app/errors.py), and the error each means. */

@@ -4,13 +4,26 @@
  * A token is a signed JWT bound to one session and one user; the SDK reads
  * the session ID out of it (it never verifies it: the server does). Tokens
  * come from the REST API: a logged-in user's from POST /tokens, a
- * share-link guest's from POST /sessions/<id>/guest_token.
+ * share-link guest's from POST /sessions/<id>/guest_token. checkSessionId
+ * is the SDK's one check of a session ID an app passes in.
  */
 
 import { apiRequest } from "./api.js";
 import { CallsError, ErrorCode } from "./errors.js";
 
 const JWT_PATTERN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** `sessionId` if it can be a session ID; else throws ERROR_CALL_SESSION_ID. */
+export function checkSessionId(sessionId) {
+  if (typeof sessionId !== "string" || !sessionId.trim()) {
+    throw new CallsError(ErrorCode.ERROR_CALL_SESSION_ID, "The session ID is empty.");
+  }
+  if (!SESSION_ID_PATTERN.test(sessionId)) {
+    throw new CallsError(ErrorCode.ERROR_CALL_SESSION_ID, "The session ID may only hold letters, digits, '-' and '_'.");
+  }
+  return sessionId;
+}
 
 /** Whether `value` has the shape of a call token (rather than a session ID). */
 export function isCallToken(value) {

@@ -6,9 +6,9 @@
  * guide gives the mapping), so v4 code runs unchanged while it is ported.
  *
  * v4 settings and calls with no v5 equivalent (virtual backgrounds, the main
- * video container, localized strings, custom CSS, switchToVideoCall,
- * getCallDetails) are accepted and have no effect, as in CometChat v5; each
- * says so once on the console.
+ * video container, localized strings, custom CSS, switchToVideoCall) are
+ * accepted and have no effect, as in CometChat v5; each says so once on the
+ * console. v4's getCallDetails works: it is with the call logs (call-logs.js).
  */
 
 import { CallsError, ErrorCode } from "./errors.js";
@@ -410,8 +410,6 @@ export function v4Adapters(api) {
     endSession: () => api.leaveSession(),
     /** Removed in CometChat v5, which keeps it as a no-op: a call keeps its type. */
     switchToVideoCall: () => noEffect("switchToVideoCall"),
-    /** Removed in CometChat v5, which keeps it as a no-op: call logs come from the REST API (GET /calls). */
-    getCallDetails: () => noEffect("getCallDetails"),
     startScreenShare: () => api.startScreenSharing(),
     stopScreenShare: () => api.stopScreenSharing(),
     setMode: (mode) => api.setLayout(layoutOfMode(mode) || mode),

@@ -383,3 +383,82 @@ async ({ appId, region, host, sessionId, authToken, audioOnly }) => {
   CometChatCalls.startSession(callToken.token, callSettings, htmlElement);
 }
 """
+
+# v5's call logs (the typings, and the call-logs page of the docs before they sent apps to the REST API): the
+# request's builder and the request, and the getters of what it gives (a CallLog, its CallUser initiator, its
+# Participant joins, its Recordings).
+CALL_LOG_REQUEST_BUILDER = (
+    "setLimit",
+    "setCallType",
+    "setCallStatus",
+    "setHasRecording",
+    "setHasTranscriptions",
+    "setCallCategory",
+    "setCallDirection",
+    "setUid",
+    "setGuid",
+    "setAuthToken",
+    "build",
+)
+CALL_LOG_REQUEST = ("fetchNext", "fetchPrevious", "getCurrentPage", "getTotalPages")
+CALL_LOG_GETTERS = (
+    "getSessionID",
+    "getMid",
+    "getInitiatedAt",
+    "getStartedAt",
+    "getEndedAt",
+    "getTotalAudioMinutes",
+    "getTotalVideoMinutes",
+    "getTotalDuration",
+    "getTotalDurationInMinutes",
+    "getMode",
+    "getCallCategory",
+    "getType",
+    "getStatus",
+    "getReceiverType",
+    "getInitiator",
+    "getReceiver",
+    "getTotalParticipants",
+    "getParticipants",
+    "getHasRecording",
+    "getRecordings",
+    "getTranscriptions",
+)
+CALL_USER_GETTERS = ("getUid", "getName", "getAvatar")
+CALL_LOG_PARTICIPANT_GETTERS = (
+    "getUid",
+    "getName",
+    "getAvatar",
+    "getTotalAudioMinutes",
+    "getTotalVideoMinutes",
+    "getTotalDurationInMinutes",
+    "getDeviceID",
+    "getHasJoined",
+    "getJoinedAt",
+    "getLeftAt",
+    "getMid",
+    "getState",
+)
+RECORDING_GETTERS = ("getRid", "getRecordingURL", "getStartTime", "getEndTime", "getDuration")
+
+# Call logs as the docs fetch them: a request built once, then fetchNext (kept in window.app for a closer look).
+V5_FETCH_CALL_LOGS = """
+async ({ limit, callType }) => {
+  const CometChatCalls = window.CometChatCalls;
+  const callLogRequest = new CometChatCalls.CallLogRequestBuilder().setLimit(limit).setCallType(callType).build();
+  const callLogs = await callLogRequest.fetchNext();
+  window.app.callLogs = callLogs;
+  return { count: callLogs.length, page: callLogRequest.getCurrentPage(), pages: callLogRequest.getTotalPages() };
+}
+"""
+
+# v4's details of one call, as its call-logs page has it: getCallDetails(sessionID, authToken) resolves CallLog[].
+V4_GET_CALL_DETAILS = """
+async ({ sessionID }) => {
+  const CometChatCalls = window.CometChatCalls;
+  const authToken = CometChatCalls.getUserAuthToken();
+  const callLogs = await CometChatCalls.getCallDetails(sessionID, authToken);
+  window.app.callLogs = callLogs;
+  return callLogs.length;
+}
+"""

@@ -11,7 +11,13 @@ import pytest
 
 from .conftest import Person
 from .documented import (
+    CALL_LOG_GETTERS,
+    CALL_LOG_PARTICIPANT_GETTERS,
+    CALL_LOG_REQUEST,
+    CALL_LOG_REQUEST_BUILDER,
+    CALL_USER_GETTERS,
     NOT_BUILT_HERE,
+    RECORDING_GETTERS,
     V4_APP_SETTINGS_BUILDER,
     V4_ASPECT_RATIO,
     V4_CALL_SETTINGS_BUILDER,
@@ -137,6 +143,26 @@ def test_every_documented_event_name_registers_without_a_warning(person: Callabl
 def test_the_documented_call_log_classes(person: Callable[[], Person]) -> None:
     """The typings' CallLogRequestBuilder and CallLog (the newest docs use the REST API for call logs)."""
     assert_has(person(), "CometChatCalls", V5_CLASSES, "function")
+
+
+def test_the_call_log_builder_request_and_getters(person: Callable[[], Person]) -> None:
+    """
+    The typings' CallLogRequestBuilder setters, CallLogRequest methods, and the getters of a CallLog, of its
+    initiator (a CallUser), of its participants and of its recordings (made here from JSON, as callLogFromJson
+    takes it: tests/compat/test_call_logs.py reads them from real calls).
+    """
+    someone = person()
+    builder = "new CometChatCalls.CallLogRequestBuilder()"
+    assert_has(someone, builder, CALL_LOG_REQUEST_BUILDER, "function")
+    assert_has(someone, f"{builder}.build()", CALL_LOG_REQUEST, "function")
+    log = (
+        'CometChatCalls.CallLog.callLogFromJson({sessionId: "s", initiator: "ann", recordings: [{rid: "r"}], '
+        'participants: [{uid: "ann", participantId: "p", joinedAt: 1}]})'
+    )
+    assert_has(someone, log, CALL_LOG_GETTERS, "function")
+    assert_has(someone, f"{log}.getInitiator()", CALL_USER_GETTERS, "function")
+    assert_has(someone, f"{log}.getParticipants()[0]", CALL_LOG_PARTICIPANT_GETTERS, "function")
+    assert_has(someone, f"{log}.getRecordings()[0]", RECORDING_GETTERS, "function")
 
 
 def test_the_v4_entry_points_v5_keeps(person: Callable[[], Person]) -> None:
