@@ -94,6 +94,15 @@ def bench_headline(results: dict[str, Any]) -> dict[str, Any]:
             "target_ratio_at_most": sim["target_ratio_at_most"],
             "met": sim["met"],
         }
+    rec = results.get("recording", {})
+    if rec.get("ratio") is not None:
+        headline["recording"] = {
+            "measured_at": rec.get("measured_at"),
+            "in_process_ratio": rec["ratio"],
+            "end_to_end_ratio": rec.get("end_to_end_ratio"),
+            "target_ratio_at_most": rec["target_ratio_at_most"],
+            "met": rec["met"],
+        }
     failed = [name for name, value in results.items() if isinstance(value, dict) and "error" in value]
     if failed:
         headline["failed"] = failed

@@ -25,7 +25,7 @@ from aiortc import RTCPeerConnection
 
 from sessions_app.sfu.ice import use_host_addresses
 from tests.media_client import MediaClient
-from tests.synthetic import ReplayVideoTrack
+from tests.synthetic import ReplayAudioTrack, ReplayVideoTrack
 
 from .channel import LOOPBACK, MAX_LINE_BYTES, read_message, write_message
 from .profile import Profiler
@@ -136,34 +136,52 @@ def packet_counts(pc: RTCPeerConnection) -> tuple[int, int]:
 
 class Meeting:
     """
-    Participants over one signaling connection: publishers send video and receive every other
-    publisher; listeners only receive.
+    Participants over one signaling connection: publishers send video (and, given ``audio``
+    packets, Opus too) and receive every other publisher; listeners only receive. Replies to
+    requests (``request``) come back on the same connection.
     """
 
-    def __init__(self, topology: Topology, frames: list[bytes], track_factory: Any = None) -> None:
+    def __init__(
+        self, topology: Topology, frames: list[bytes], track_factory: Any = None, audio: list[bytes] | None = None
+    ) -> None:
         make_track = track_factory or ReplayVideoTrack
         self.topology = topology
         self.tracks = {f"p{i}": make_track(frames) for i in range(topology.publishers)}
+        self.audio_tracks = {pid: ReplayAudioTrack(audio) for pid in self.tracks} if audio else {}
         self.clients = {
-            pid: MediaClient(pid, {"video": track}, record_encoded=True) for pid, track in self.tracks.items()
+            pid: MediaClient(pid, {"video": track, **self._audio_of(pid)}, record_encoded=True)
+            for pid, track in self.tracks.items()
         }
         for i in range(topology.listeners):
             self.clients[f"l{i}"] = MediaClient(f"l{i}", {}, record_encoded=True)
         self.pairs = [(sub, pub) for sub in self.clients for pub in self.tracks if sub != pub]
         self._writer: asyncio.StreamWriter | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    def _audio_of(self, pid: str) -> dict[str, ReplayAudioTrack]:
+        return {"audio": self.audio_tracks[pid]} if pid in self.audio_tracks else {}
 
     async def join(self, port: int) -> None:
         reader, writer = await asyncio.open_connection(LOOPBACK, port, limit=MAX_LINE_BYTES)
         self._writer = writer
         self._spawn(self._dispatch(reader))
         for pid in self.clients:
-            kinds = ["video"] if pid in self.tracks else []
+            kinds = [*self._audio_of(pid), "video"] if pid in self.tracks else []
             await write_message(writer, {"op": "join", "pid": pid, "kinds": kinds})
+
+    async def request(self, message: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
+        """Send the server ``message`` and wait for its reply."""
+        assert self._writer is not None
+        await write_message(self._writer, message)
+        return await asyncio.wait_for(self._replies.get(), timeout)
 
     async def _dispatch(self, reader: asyncio.StreamReader) -> None:
         """Answer each offer in its own task, after returning, as a browser does."""
         while (envelope := await read_message(reader)) is not None:
+            if "reply" in envelope:
+                self._replies.put_nowait(envelope)
+                continue
             pid = envelope["pid"]
             self._spawn(self.clients[pid].handle_offer(envelope["message"], self._answerer(pid)))
 

@@ -11,10 +11,11 @@ Every benchmark of the issue in one bounded run: ``python -m bench`` (``make ben
 5. Memory per participant with media (``memory.py``).
 6. Forwarding cost with simulcast on, as a ratio to single-layer forwarding (``simulcast.py``,
    an in-process micro-benchmark of the SFU's media path).
+7. SFU CPU with recording on, as a ratio to recording off, in a 4x4 meeting (``recording.py``).
 
 Writes ``report.md``, PNG plots and ``summary.json`` (the headline figures, ``headline.py``) to
 ``bench/results/`` (``--out``), which git keeps, and the raw ``report.json`` (with
-``forwarding.json`` and ``simulcast.json``), which stays local: git ignores it.
+``forwarding.json``, ``simulcast.json`` and ``recording.json``), which stays local: git ignores it.
 ``--quick`` runs a smaller version of each (about 3 minutes) for development; the machine this
 was written on is shared, so every figure is noisy and read against its same-run baseline.
 """
@@ -31,14 +32,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import forwarding, jointime, latency, load, memory, runner, signaling, simulcast
+from . import forwarding, jointime, latency, load, memory, recording, runner, signaling, simulcast
 from .headline import bench_headline, write_summary
 from .media import camera_like_vp8
 from .plots import write_plots
 from .summary import markdown_report
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("forwarding", "join", "latency", "signaling", "memory", "simulcast")
+BENCHMARKS = ("forwarding", "join", "latency", "signaling", "memory", "simulcast", "recording")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,10 @@ class Plan:
     simulcast_subscribers: int
     simulcast_media_s: float
     simulcast_repetitions: int
+    recording_pairs: int
+    recording_window_s: float
+    recording_repetitions: int
+    recording_media_s: float
 
 
 FULL = Plan(
@@ -81,6 +86,10 @@ FULL = Plan(
     simulcast_subscribers=24,
     simulcast_media_s=20.0,
     simulcast_repetitions=5,
+    recording_pairs=3,
+    recording_window_s=8.0,
+    recording_repetitions=3,
+    recording_media_s=12.0,
 )
 QUICK = Plan(
     sizes=[2, 4],
@@ -100,6 +109,10 @@ QUICK = Plan(
     simulcast_subscribers=24,
     simulcast_media_s=8.0,
     simulcast_repetitions=3,
+    recording_pairs=1,
+    recording_window_s=5.0,
+    recording_repetitions=1,
+    recording_media_s=6.0,
 )
 
 
@@ -193,6 +206,18 @@ def main(argv: list[str] | None = None) -> int:
             "simulcast",
             results,
             lambda: simulcast.run(plan.simulcast_subscribers, plan.simulcast_media_s, plan.simulcast_repetitions, out),
+        )
+    if "recording" in only:
+        attempt(
+            "recording",
+            results,
+            lambda: recording.run(
+                plan.recording_pairs,
+                plan.recording_window_s,
+                out,
+                plan.recording_repetitions,
+                plan.recording_media_s,
+            ),
         )
     results["duration_s"] = round(earlier_s + time.monotonic() - started, 1)
     (out / "report.json").write_text(json.dumps(results, indent=1, default=str) + "\n")  # kept if what follows fails

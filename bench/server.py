@@ -3,12 +3,15 @@ The server process: the SFU or the baseline, reachable over the loopback signali
 
 It runs alone in its process so that its CPU time (every thread: aiortc's
 decoder threads and encoder executor included) is what the benchmark
-measures, and nothing of the load generator's.
+measures, and nothing of the load generator's. The SFU also takes
+``start_recording`` and ``stop_recording`` (``bench/recording.py``) and answers
+them with a ``reply``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from multiprocessing.connection import Connection
 from typing import Any, Literal, Protocol
@@ -72,6 +75,8 @@ async def serve(kind: ServerKind, ready: Connection) -> None:
                     await server.join(SESSION_ID, pid, signal_to(pid), tuple(message["kinds"]))
                 elif op == "answer":
                     await server.handle_answer(SESSION_ID, message["pid"], message["sdp"])
+                elif op in ("start_recording", "stop_recording"):
+                    await write_message(writer, await recording_command(server, op, message))
                 elif op == "shutdown":
                     break
         finally:
@@ -86,6 +91,19 @@ async def serve(kind: ServerKind, ready: Connection) -> None:
         await finished.wait()
     finally:
         listener.close()
+
+
+async def recording_command(server: MediaServer, op: str, message: dict[str, Any]) -> dict[str, Any]:
+    """Start or stop recording the bench's session (the SFU only); the reply says what came of it."""
+    media: Any = server
+    try:
+        if op == "start_recording":
+            await media.start_recording(SESSION_ID, message["directory"])
+            return {"reply": op}
+        tracks = await media.stop_recording(SESSION_ID)
+        return {"reply": op, "tracks": [dataclasses.asdict(track) for track in tracks]}
+    except Exception as exc:
+        return {"reply": op, "error": repr(exc)}
 
 
 def main(kind: ServerKind, ready: Connection) -> None:

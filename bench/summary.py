@@ -114,7 +114,16 @@ def targets_table(results: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             f"{cases['single_layer']['cpu_per_stream']['median']:.5f} CPU-s/s); per forwarded packet "
             f"{sim['ratio_per_forwarded_packet']}x | {_yes(sim['met'])} |"
         )
-    for name in ("forwarding", "latency", "join", "signaling", "memory", "simulcast"):
+    rec = results.get("recording", {})
+    if rec.get("ratio") is not None:
+        verdicts["recording"] = rec["met"]
+        e2e = rec.get("end_to_end_ratio")
+        rows.append(
+            f"| SFU CPU with recording on / off, 4x4 meeting (VP8 + Opus) | <= {rec['target_ratio_at_most']}x "
+            f"| in process {rec['ratio']}x; end to end {f'{e2e}x' if e2e is not None else 'not measured'} "
+            f"| {_yes(rec['met'])} |"
+        )
+    for name in ("forwarding", "latency", "join", "signaling", "memory", "simulcast", "recording"):
         if "error" in results.get(name, {}):
             rows.append(f"| {name} | | failed: see report.json | |")
     return "\n".join(rows) + "\n", verdicts
@@ -236,6 +245,13 @@ def simulcast_section(results: dict[str, Any]) -> str:
     return "## 6. Forwarding cost with simulcast\n\n" + sim["markdown"]
 
 
+def recording_section(results: dict[str, Any]) -> str:
+    rec = results.get("recording", {})
+    if "markdown" not in rec:
+        return ""
+    return "## 7. Recording\n\n" + rec["markdown"]
+
+
 def rerun_line(rerun: dict[str, Any]) -> str:
     machine = f" on {rerun['cpu']}" if "cpu" in rerun else ""
     return f"Re-run alone at {rerun['at']}{machine}: {', '.join(rerun['only'])}.\n\n"
@@ -264,5 +280,6 @@ def markdown_report(results: dict[str, Any]) -> str:
         signaling_section(results),
         memory_section(results),
         simulcast_section(results),
+        recording_section(results),
     ]
     return head + "\n".join(section for section in sections if section) + ("\n## Plots\n\n" + plots if plots else "")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sessions_app.services import admission
-from sessions_app.sfu import MediaService, MediaUnavailable, SendSignal, UnknownParticipant
+from sessions_app.sfu import MediaService, MediaUnavailable, NotRecording, RecordedTrack, SendSignal, UnknownParticipant
 from sessions_app.sfu.interface import VideoView
 
 
@@ -57,6 +57,15 @@ class RecordingMedia:
 
     async def repeat_offer(self, session_id: str, participant_id: str) -> None:
         self.calls.append(("repeat_offer", participant_id))
+
+    async def start_recording(self, session_id: str, directory: str) -> None:
+        self.calls.append(("start_recording", session_id, directory))
+
+    async def stop_recording(self, session_id: str) -> list[RecordedTrack]:
+        if ("start_recording", session_id) not in [call[:2] for call in self.calls]:
+            raise NotRecording(session_id)
+        self.calls.append(("stop_recording", session_id))
+        return []
 
     def participant_stats(self, session_id: str, participant_id: str) -> dict[str, Any] | None:
         return None

@@ -82,3 +82,56 @@ class ReplayVideoTrack(MediaStreamTrack):
         self._index += 1
         self.sent.append(data)
         return packet
+
+
+AUDIO_CLOCK = 48000
+AUDIO_TIME_BASE = fractions.Fraction(1, AUDIO_CLOCK)
+OPUS_FRAME_SAMPLES = 960  # 20 ms
+
+
+def encode_opus_packets(count: int = 100) -> list[bytes]:
+    """Encode ``count`` 20 ms Opus packets of a rising tone: every one different, as speech would be."""
+    codec = av.CodecContext.create("libopus", "w")
+    codec.sample_rate = AUDIO_CLOCK
+    codec.layout = "stereo"
+    codec.format = "s16"
+    codec.time_base = AUDIO_TIME_BASE
+    codec.bit_rate = 32_000
+    packets: list[bytes] = []
+    phase = 0.0
+    for index in range(count):
+        frequency = 200.0 + 10.0 * index
+        steps = phase + 2 * np.pi * frequency * np.arange(OPUS_FRAME_SAMPLES) / AUDIO_CLOCK
+        phase = float(steps[-1]) + 2 * np.pi * frequency / AUDIO_CLOCK
+        samples = (np.sin(steps) * 8000).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(np.repeat(samples, 2).reshape(1, -1), format="s16", layout="stereo")
+        frame.sample_rate = AUDIO_CLOCK
+        frame.pts = index * OPUS_FRAME_SAMPLES
+        packets.extend(bytes(packet) for packet in codec.encode(frame))
+    packets.extend(bytes(packet) for packet in codec.encode(None))
+    return packets
+
+
+class ReplayAudioTrack(MediaStreamTrack):
+    """Replays pre-encoded 20 ms Opus packets in real time, looping: the sender packs them as they are."""
+
+    kind = "audio"
+
+    def __init__(self, packets: list[bytes]) -> None:
+        super().__init__()
+        self.packets = packets
+        self.sent: list[bytes] = []
+        self._index = 0
+        self._start: float | None = None
+
+    async def recv(self) -> EncodedPacket:  # type: ignore[override]
+        if self._start is None:
+            self._start = time.monotonic()
+        delay = self._start + self._index * OPUS_FRAME_SAMPLES / AUDIO_CLOCK - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        data = self.packets[self._index % len(self.packets)]
+        packet = EncodedPacket(data, self._index * OPUS_FRAME_SAMPLES, AUDIO_TIME_BASE)
+        self._index += 1
+        self.sent.append(data)
+        return packet

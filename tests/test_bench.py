@@ -177,3 +177,36 @@ def test_the_summary_keeps_the_headline_figures_and_stays_small(tmp_path: Path) 
     assert summary["soak"]["rss_slope_mb_per_min"] == 0.075 and summary["soak"]["checks_passed"] == 1
     assert summary["soak"]["churn_minutes"] == 10.0
     assert path.stat().st_size < 3000, "raw samples leaked into the summary"
+
+
+def recording_window(recording: bool, cpu_s: float, frames: int, tracks: int = 0) -> dict[str, Any]:
+    """A 10 s window of the recording benchmark: two subscriptions each receiving ``frames`` video frames."""
+    snapshot = {"at": 0.0, "server_cpu_s": 0.0, "load_cpu_s": 0.0, "machine_busy_s": 0.0, "received": {"a": 0, "b": 0}}
+    after = {"at": 10.0, "server_cpu_s": cpu_s, "load_cpu_s": 1.0, "machine_busy_s": cpu_s + 1.0}
+    after["received"] = {"a": frames, "b": frames}
+    recorded = [{"frame_count": 800, "size_bytes": 1_000_000, "frames_dropped": 0}] * tracks
+    return {"recording": recording, "before": snapshot, "after": after, "tracks": recorded}
+
+
+def test_recording_ratios_count_only_windows_whose_media_was_steady() -> None:
+    """A starved window (or one catching up) forwards another amount of media: it is left out of the ratios."""
+    from bench.recording import RecordingSettings, end_to_end_figures, in_process_figures
+
+    raw = {
+        "windows": [
+            recording_window(False, 1.0, 300),
+            recording_window(True, 1.1, 300, tracks=2),
+            recording_window(True, 0.5, 100, tracks=2),  # the publishers were starved: not steady
+            recording_window(False, 2.0, 600),  # catching up: not steady
+        ]
+    }
+    figures = end_to_end_figures(raw, RecordingSettings(settle_s=0.0))
+    assert [w["steady"] for w in figures["windows"]] == [True, True, False, False]
+    assert figures["ratio"] == 1.1 and figures["ratio_per_video_frame"] == 1.1
+    assert figures["recorded_frames_per_s"] == 160.0
+    cases = [
+        {"recording": False, "cores": 0.1, "frames_written_per_s": 0.0, "frames_dropped": 0},
+        {"recording": True, "cores": 0.11, "frames_written_per_s": 320.0, "frames_dropped": 0},
+    ]
+    local = in_process_figures(cases)
+    assert local["ratio"] == 1.1 and local["added_us_per_recorded_frame"] == 31.2

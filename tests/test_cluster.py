@@ -21,7 +21,18 @@ from sessions_app.cluster import placement, processes
 from sessions_app.cluster.remote import RemoteSFU
 from sessions_app.cluster.worker import SFUWorker
 from sessions_app.models import CallSession, MediaWorker, Participant, SignalingProcess
-from sessions_app.sfu import SFU, MediaConfig, MediaEvent, NegotiationFailed, Offer
+from sessions_app.sfu import (
+    SFU,
+    AlreadyRecording,
+    MediaConfig,
+    MediaEvent,
+    NegotiationFailed,
+    NotRecording,
+    Offer,
+    RecordedTrack,
+    UnknownSession,
+)
+from sessions_app.sfu.frames import TappedFrame
 from sessions_app.signaling import protocol
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
@@ -144,3 +155,53 @@ async def test_a_worker_serves_a_daphne_process_over_the_channel_layer(settings:
         await asyncio.wait_for(serving, 10)
     stopped = await sync_to_async(MediaWorker.objects.get)(worker_id="test-worker")
     assert stopped.stopped_at is not None  # its sessions move at once, without waiting for the timeout
+
+
+async def test_recording_commands_reach_the_worker_and_its_answers_come_back(settings: Any, tmp_path: Any) -> None:
+    """start/stop_recording cross the channel layer; the worker's files and its errors come back to the caller."""
+    settings.CALLS_HEARTBEAT_TIMEOUT_S = 30
+    layer = InMemoryChannelLayer()
+    sfu = SFU(MediaConfig(media_ips=("127.0.0.1",)))
+    stop = asyncio.Event()
+    serving = asyncio.ensure_future(SFUWorker(sfu, layer, "recording-worker").run(stop))
+
+    async def nothing(*args: object) -> None:
+        return None
+
+    remote = RemoteSFU(layer, nothing, nothing)
+    try:
+        while not await sync_to_async(MediaWorker.objects.filter(worker_id="recording-worker").exists)():
+            await asyncio.sleep(0.05)
+        session = await sync_to_async(CallSession.objects.create)()
+        unhosted = await sync_to_async(CallSession.objects.create)()
+        with pytest.raises(UnknownSession):
+            await remote.start_recording(unhosted.session_id, str(tmp_path))
+        heard: asyncio.Queue[MediaEvent] = asyncio.Queue()
+        await remote.join(session.session_id, "ann", heard.put, ("audio",))
+        await remote.start_recording(session.session_id, str(tmp_path))
+        assert sfu.rooms[session.session_id].recording is not None, "the worker records"
+        with pytest.raises(AlreadyRecording):
+            await remote.start_recording(session.session_id, str(tmp_path))
+        # No browser here: one 20 ms Opus packet as if Ann's microphone had sent it.
+        published = sfu.rooms[session.session_id].peers["ann"].published["audio"]
+        published.on_frame(TappedFrame((bytes([0xF8, 0xFF, 0xFE]),), 0))
+        [recorded] = await remote.stop_recording(session.session_id)
+        assert recorded == RecordedTrack(
+            participant_id="ann",
+            source="audio",
+            path=str(tmp_path / "ann-audio-1.webm"),
+            codec="opus",
+            start_offset_ms=recorded.start_offset_ms,
+            duration_ms=20,
+            frame_count=1,
+            size_bytes=(tmp_path / "ann-audio-1.webm").stat().st_size,
+        )
+        with pytest.raises(NotRecording):
+            await remote.stop_recording(session.session_id)
+        # A session that was never hosted anywhere has no recording to stop.
+        with pytest.raises(NotRecording):
+            await remote.stop_recording(unhosted.session_id)
+    finally:
+        await remote.close_all()
+        stop.set()
+        await asyncio.wait_for(serving, 10)

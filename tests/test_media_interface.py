@@ -22,12 +22,15 @@ from sessions_app.sfu import (
     SFU,
     DominantSpeaker,
     MediaConfig,
+    MediaError,
     MediaEvent,
     MediaService,
     MediaUnavailable,
     NegotiationFailed,
+    NotRecording,
     Offer,
     OfferedTrack,
+    RecordedTrack,
 )
 from sessions_app.signaling import protocol
 from sessions_app.signaling.live import MAX_PENDING_SIGNALS, SignalRoute
@@ -92,6 +95,24 @@ def test_the_cluster_codec_refuses_what_it_did_not_encode(data: dict[str, object
         messages.decode_event(data)
 
 
+def test_recorded_tracks_and_recording_errors_cross_the_cluster_as_plain_values() -> None:
+    """A worker's answer to stop_recording, and the MediaError a request raised, come back as they were."""
+    track = RecordedTrack("ann", "screen", "/rec/ann-screen-1.webm", "vp8", 1200, 30_000, 450, 2_000_000, 3)
+    encoded = messages.reply("r1", tracks=messages.encode_tracks([track]))
+    assert json.loads(json.dumps(encoded)) == encoded
+    assert messages.reply_error(encoded) is None
+    assert messages.decode_tracks(encoded["tracks"]) == [track]
+    with pytest.raises(ValueError):
+        messages.decode_tracks([{"participant_id": "ann"}])
+    error = messages.reply_error(json.loads(json.dumps(messages.error_reply("r2", NotRecording("s1")))))
+    assert isinstance(error, NotRecording) and str(error) == "s1"
+
+    class Unexpected(MediaError):
+        pass
+
+    assert type(messages.reply_error(messages.error_reply("r3", Unexpected("boom")))) is MediaError
+
+
 def protocol_members() -> dict[str, object]:
     return {
         name: member
@@ -111,6 +132,8 @@ def test_the_interface_declares_what_the_app_uses() -> None:
         "repeat_offer",
         "set_forwarding",
         "leave",
+        "start_recording",
+        "stop_recording",
         "participant_stats",
         "stats",
         "close_all",

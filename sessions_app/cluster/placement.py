@@ -64,6 +64,14 @@ def host_session(session_id: str) -> Host:
 
 
 @database_sync_to_async
+def hosting_worker(session_id: str) -> Host | None:
+    """The live worker hosting ``session_id`` now, without placing it; None if it has none."""
+    worker_pk = CallSession.objects.filter(session_id=session_id).values_list("media_worker", flat=True).first()
+    worker = live_workers().filter(pk=worker_pk).first() if worker_pk else None
+    return Host(worker.pk, worker.channel_name) if worker is not None else None
+
+
+@database_sync_to_async
 def moved_sessions(hosts: dict[str, int]) -> list[str]:
     """Of ``hosts`` (session ID → the worker this process uses), the sessions whose worker is gone."""
     alive = set(live_workers().filter(pk__in=set(hosts.values())).values_list("pk", flat=True))

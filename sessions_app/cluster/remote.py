@@ -7,7 +7,8 @@ watches the workers hosting this process's participants; when one dies, ``on_med
 hears which participants lost their media, so they can join again (and their session lands
 on a live worker). It heartbeats for its Daphne process too, and finds the participants dead
 processes left behind: ``on_orphans`` closes them for everyone, and their media is released
-on their worker.
+on their worker. Recording commands wait for the worker's answer (``messages.REPLY``); the
+files are written on the worker's disk.
 """
 
 from __future__ import annotations
@@ -15,12 +16,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from channels.layers import BaseChannelLayer
 
-from ..sfu import SendSignal, UnknownParticipant, VideoView
+from ..sfu import (
+    MediaError,
+    MediaUnavailable,
+    NotRecording,
+    RecordedTrack,
+    SendSignal,
+    UnknownParticipant,
+    UnknownSession,
+    VideoView,
+)
 from . import messages, placement, processes
 from .placement import Host
 from .processes import Orphan
@@ -29,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 MediaLost = Callable[[str, list[str]], Awaitable[None]]
 Orphaned = Callable[[list[Orphan]], Awaitable[list[Orphan]]]
+
+# How long a request to a worker may take to be answered (stopping a recording finishes its files).
+REQUEST_TIMEOUT_S = 30.0
 
 
 class RemoteSFU:
@@ -46,6 +60,8 @@ class RemoteSFU:
         self._hosts: dict[str, Host] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._starting: asyncio.Lock | None = None
+        # Request ID -> the answer awaited from a worker.
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
 
     async def _start(self) -> None:
         if self.channel_name:
@@ -113,6 +129,41 @@ class RemoteSFU:
                 del self._hosts[session_id]  # placed again on the next join here: it may move meanwhile
             await self._tell(host, messages.LEAVE, session_id, participant_id)
 
+    async def start_recording(self, session_id: str, directory: str) -> None:
+        """Record the session on the worker hosting it, into ``directory`` on that worker's disk."""
+        await self._request(messages.START_RECORDING, session_id, UnknownSession, directory=directory)
+
+    async def stop_recording(self, session_id: str) -> list[RecordedTrack]:
+        reply = await self._request(messages.STOP_RECORDING, session_id, NotRecording)
+        try:
+            return messages.decode_tracks(reply["tracks"])
+        except (KeyError, ValueError) as exc:
+            raise MediaError(f"The media server's answer could not be read: {exc}") from exc
+
+    async def _request(self, kind: str, session_id: str, unhosted: type[MediaError], **fields: Any) -> dict[str, Any]:
+        """
+        Send a request to the worker hosting ``session_id`` and wait for its answer; raise the
+        MediaError it reports, ``unhosted`` if no live worker hosts the session, MediaUnavailable if
+        the worker does not answer in REQUEST_TIMEOUT_S.
+        """
+        await self._start()
+        host = self._hosts.get(session_id) or await placement.hosting_worker(session_id)
+        if host is None:
+            raise unhosted(session_id)
+        request_id = uuid.uuid4().hex
+        answered = self._pending[request_id] = asyncio.get_running_loop().create_future()
+        try:
+            await self._tell(host, kind, session_id, "", request_id=request_id, **fields)
+            reply = await asyncio.wait_for(answered, REQUEST_TIMEOUT_S)
+        except TimeoutError:
+            raise MediaUnavailable(f"The media server of session {session_id} did not answer.") from None
+        finally:
+            self._pending.pop(request_id, None)
+        error = messages.reply_error(reply)
+        if error is not None:
+            raise error
+        return reply
+
     async def release(self, orphan: Orphan) -> None:
         """Drop the media of a participant whose Daphne process died (it holds a worker's peer connection)."""
         if orphan.worker_channel:
@@ -133,6 +184,8 @@ class RemoteSFU:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        for answered in self._pending.values():
+            answered.cancel()
         self._routes.clear()
         self._hosts.clear()
         self.channel_name = ""
@@ -151,6 +204,11 @@ class RemoteSFU:
     async def _receive(self, channel_name: str) -> None:
         while True:
             message = await self.layer.receive(channel_name)
+            if message.get("type") == messages.REPLY:
+                answered = self._pending.get(str(message.get("request_id")))
+                if answered is not None and not answered.done():
+                    answered.set_result(message)
+                continue
             if message.get("type") != messages.SIGNAL:
                 continue
             entry = self._routes.get(message.get("participant_id", ""))

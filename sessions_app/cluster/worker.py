@@ -4,6 +4,8 @@ An SFU worker process: the ordinary SFU, driven by channel-layer messages instea
 Messages for one session are handled one after another, in the order they came
 (a join before its answer); sessions go on side by side. What the SFU says to a
 participant goes back to the Daphne process that serves it (``reply_to`` of its join).
+A session's recording commands are answered (``messages.REPLY``): the files are on this
+worker's disk.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from channels.layers import BaseChannelLayer
 
-from ..sfu import SFU, MediaEvent, NegotiationError, NegotiationFailed, UnknownParticipant
+from ..sfu import SFU, MediaError, MediaEvent, NegotiationError, NegotiationFailed, UnknownParticipant
 from . import messages, placement
 
 logger = logging.getLogger(__name__)
@@ -109,6 +111,9 @@ class SFUWorker:
             self._lanes.pop(session_id, None)
 
     async def _handle(self, message: dict[str, Any]) -> None:
+        if message["type"] in messages.REQUESTS:
+            await self._answer(message)
+            return
         kind = message["type"]
         session_id, participant_id = message["session_id"], message["participant_id"]
         reply = ChannelSignal(self.layer, message.get("reply_to", ""), participant_id)
@@ -136,3 +141,26 @@ class SFUWorker:
             if message.get("reply_to"):
                 with contextlib.suppress(Exception):
                     await reply(NegotiationFailed("The media server failed."))
+
+    async def _answer(self, message: dict[str, Any]) -> None:
+        """Carry out a session's request and send the outcome to whoever asked."""
+        kind, session_id = message["type"], message["session_id"]
+        request_id, reply_to = str(message.get("request_id", "")), message.get("reply_to", "")
+        answer: dict[str, Any]
+        try:
+            if kind == messages.START_RECORDING:
+                await self.sfu.start_recording(session_id, str(message["directory"]))
+                answer = messages.reply(request_id)
+            else:
+                recorded = await self.sfu.stop_recording(session_id)
+                answer = messages.reply(request_id, tracks=messages.encode_tracks(recorded))
+        except MediaError as exc:
+            answer = messages.error_reply(request_id, exc)
+        except Exception:
+            logger.exception("SFU worker failed on %s for session %s", kind, session_id)
+            answer = messages.error_reply(request_id, MediaError("The media server failed."))
+        if reply_to:
+            try:
+                await self.layer.send(reply_to, answer)
+            except Exception:
+                logger.warning("could not answer %s for session %s", kind, session_id, exc_info=True)

@@ -21,3 +21,19 @@ class MediaUnavailable(MediaError):
 
 class ParticipantExists(MediaError):
     """A participant ID that is already in the room."""
+
+
+class UnknownSession(MediaError):
+    """A session that has no media here: nobody is in it (yet, or any more)."""
+
+
+class RecordingError(MediaError):
+    """A recording command that cannot be carried out."""
+
+
+class AlreadyRecording(RecordingError):
+    """A session that is being recorded already."""
+
+
+class NotRecording(RecordingError):
+    """A session that is not being recorded (or whose recording was stopped and reported already)."""

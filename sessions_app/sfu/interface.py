@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from .events import SendSignal
+from .recording import RecordedTrack
 
 # How big a participant shows one video it receives: (publisher ID, source, width, height) in device
 # pixels; 0 x 0 means hidden.
@@ -77,6 +78,24 @@ class MediaService(Protocol):
 
     async def leave(self, session_id: str, participant_id: str) -> None:
         """Remove a participant and release its media; a no-op if it is already gone."""
+        ...
+
+    async def start_recording(self, session_id: str, directory: str) -> None:
+        """
+        Record the session, without decoding: from now until ``stop_recording``, each source every
+        participant publishes goes into WebM files of its own (VP8 or Opus as sent) in ``directory``,
+        on the machine hosting the session's media. Raises UnknownSession if nobody is in the session,
+        AlreadyRecording if it is being recorded, RecordingError if ``directory`` cannot be written.
+        A recording ends by itself when its room closes (everyone left): its files are finished then.
+        """
+        ...
+
+    async def stop_recording(self, session_id: str) -> list[RecordedTrack]:
+        """
+        Stop recording the session; once its files are finished, return them: one per source and
+        stretch of publishing (a rejoin or a new screen share starts a new file), including those of
+        a recording that ended with its room. Raises NotRecording if there is nothing to report.
+        """
         ...
 
     def participant_stats(self, session_id: str, participant_id: str) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ from .receive import VideoLayer
 if TYPE_CHECKING:
     from .forwarding import ForwardingTrack
     from .frames import TappedFrame
+    from .recording.taps import TrackTap
 
 # At most one keyframe request to a publisher per layer in this long: a keyframe costs several
 # times a delta frame, and every subscriber of the layer (and, with VP8 simulcast, every layer) gets it.
@@ -34,7 +35,8 @@ class PublishedTrack:
     ``EncodedFrame`` and pushes it to every subscriber, who decides whether it is one it
     forwards (its layer, its temporal layers). Video has one ``VideoLayer`` per simulcast layer
     the publisher sends (one in all without simulcast). Keyframe requests are debounced into one
-    RTCP PLI per layer per KEYFRAME_DEBOUNCE_S.
+    RTCP PLI per layer per KEYFRAME_DEBOUNCE_S. While the session records, ``recorder`` (a
+    recording's tap) takes every frame forwarded too.
     """
 
     def __init__(self, kind: str, participant_id: str, source: str | None = None) -> None:
@@ -44,6 +46,7 @@ class PublishedTrack:
         # Loudness from the audio-level header extension (RFC 6464): 0 silent .. 127 loudest, smoothed.
         self.loudness = 0.0
         self.subscribers: list[ForwardingTrack] = []
+        self.recorder: TrackTap | None = None
         self.layers: list[VideoLayer] = []
         self.frames_received = 0
         self.keyframe_requests = 0
@@ -96,6 +99,8 @@ class PublishedTrack:
         if enabled and not self.forwarding:
             for subscriber in self.subscribers:
                 subscriber.await_keyframe()
+            if self.recorder is not None:
+                self.recorder.resume()
         self.forwarding = enabled
 
     def on_frame(self, tapped: TappedFrame) -> None:
@@ -117,6 +122,9 @@ class PublishedTrack:
         self.frames_received += 1
         for subscriber in self.subscribers:
             subscriber.push(frame)
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.on_frame(tapped)
 
     def observe_audio_level(self, dbov: int) -> None:
         """One packet's level (-dBov, 0 loudest): speaker detection reads ``loudness``, no decoding needed."""
@@ -139,6 +147,8 @@ class PublishedTrack:
         """
         for subscriber in self.subscribers:
             subscriber.on_upstream_loss(layer.index)
+        if self.recorder is not None:
+            self.recorder.on_upstream_loss(layer.index)
         self.request_keyframe(layer.index)
 
     def request_keyframe(self, layer_index: int = 0) -> None:

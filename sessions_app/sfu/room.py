@@ -6,9 +6,10 @@ import asyncio
 import logging
 
 from .config import MediaConfig
-from .errors import ParticipantExists, UnknownParticipant
+from .errors import AlreadyRecording, NotRecording, ParticipantExists, UnknownParticipant
 from .events import DominantSpeaker, SendSignal
 from .peer import ParticipantPeer
+from .recording import RecordedTrack, Recording
 from .speakers import SPEAKER_CHECK_INTERVAL_S, SpeakerTracker
 
 logger = logging.getLogger(__name__)
@@ -20,7 +21,8 @@ class Room:
 
     Structural changes (join, leave) are serialised by a lock so each peer
     sees a consistent set of subscriptions; offers then go out to every peer
-    whose subscriptions changed.
+    whose subscriptions changed. While the room records (``recording``), the same
+    changes start and finish the files of the tracks they start and stop.
     """
 
     def __init__(self, session_id: str, config: MediaConfig) -> None:
@@ -30,6 +32,7 @@ class Room:
         self._lock = asyncio.Lock()
         self.speakers = SpeakerTracker()
         self._speaker_task: asyncio.Task[None] | None = None
+        self.recording: Recording | None = None
 
     def __len__(self) -> int:
         return len(self.peers)
@@ -46,6 +49,9 @@ class Room:
                 for published in peer.published.values():
                     other.subscribe(published)
             self.peers[participant_id] = peer
+            if self.recording is not None:
+                for published in peer.published.values():
+                    self.recording.add(published)
             others = [p for p in self.peers.values() if p is not peer]
             if self._speaker_task is None:
                 self._speaker_task = asyncio.ensure_future(self._watch_speakers())
@@ -62,6 +68,8 @@ class Room:
             if peer.is_publishing(source):
                 return
             published = peer.start_publishing(source)
+            if self.recording is not None:
+                self.recording.add(published)
             others = [p for p in self.peers.values() if p is not peer]
             for other in others:
                 other.subscribe(published)
@@ -70,8 +78,11 @@ class Room:
     async def stop_publishing(self, participant_id: str, source: str) -> None:
         async with self._lock:
             peer = self._peer(participant_id)
-            if peer.stop_publishing(source) is None:
+            published = peer.stop_publishing(source)
+            if published is None:
                 return
+            if self.recording is not None:
+                self.recording.remove(published)
             others = [p for p in self.peers.values() if p is not peer]
             for other in others:
                 other.unsubscribe(participant_id, source)
@@ -88,6 +99,8 @@ class Room:
             peer = self.peers.pop(participant_id, None)
             if peer is None:
                 return
+            if self.recording is not None:
+                self.recording.remove_participant(participant_id)
             others = list(self.peers.values())
             for other in others:
                 other.unsubscribe(participant_id)
@@ -101,6 +114,38 @@ class Room:
         if peer is None:
             raise UnknownParticipant(participant_id)
         await peer.handle_answer(sdp)
+
+    async def start_recording(self, directory: str) -> None:
+        """
+        Record every track published in the room, from now until ``stop_recording``, into files in
+        ``directory`` (AlreadyRecording if it records already, RecordingError if it cannot write there).
+        """
+        async with self._lock:
+            if self.recording is not None:
+                raise AlreadyRecording(self.session_id)
+            recording = Recording(self.session_id, directory)
+            recording.start()
+            for peer in self.peers.values():
+                for source, published in peer.published.items():
+                    if peer.is_publishing(source):
+                        recording.add(published)
+            self.recording = recording
+        logger.info("session %s: recording into %s", self.session_id, directory)
+
+    async def stop_recording(self) -> list[RecordedTrack]:
+        """Stop recording (NotRecording if it was not); once every file is finished, what they hold."""
+        async with self._lock:
+            recording, self.recording = self.recording, None
+        if recording is None:
+            raise NotRecording(self.session_id)
+        recorded = await recording.stop()
+        logger.info(
+            "session %s: recording stopped, %d file(s), %d frame(s) dropped",
+            self.session_id,
+            len(recorded),
+            recording.frames_dropped,
+        )
+        return recorded
 
     async def close(self) -> None:
         async with self._lock:
