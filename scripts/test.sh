@@ -46,5 +46,6 @@ else
   # benchmarks' arithmetic and the soak (its own server, the same churn): about 2 minutes of the budget.
   DATABASE_URL="$postgres_url" REDIS_URL="$redis_url" .venv/bin/python -m pytest --ignore=tests/browser --ignore=tests/compat \
     --ignore=tests/test_sfu.py --ignore=tests/test_sfu_leaks.py --ignore=tests/test_sfu_tap.py \
-    --ignore=tests/test_sfu_units.py --ignore=tests/test_bench.py --ignore=tests/test_soak.py
+    --ignore=tests/test_sfu_units.py --ignore=tests/test_sfu_recording.py \
+    --ignore=tests/test_sfu_recording_units.py --ignore=tests/test_bench.py --ignore=tests/test_soak.py
 fi
