@@ -267,9 +267,9 @@ def test_a_pinned_screen_share_is_featured_until_it_stops(new_call: Callable[...
     b = session.join("Bob").page
     expect(tile(b, a_id)).to_have_count(1)
     refused = call(b, "pinParticipant(arg, 'screen-share')", a_id)["error"]
-    assert refused["code"] == "ERR_NOT_FOUND", refused
+    assert refused["errorCode"] == "ERR_NOT_FOUND", refused
     refused = call(b, "pinParticipant(arg, 'robot')", a_id)["error"]
-    assert refused["code"] == "ERROR_JSON_EXCEPTION" and refused["details"]["field"] == "type", refused
+    assert refused["errorCode"] == "ERROR_JSON_EXCEPTION" and refused["details"]["field"] == "type", refused
 
     record(b, "onParticipantStartedScreenShare")
     assert call(a, "startScreenSharing()")["error"] is None
