@@ -6,7 +6,8 @@ once: the call token (``tokens.py``), the session's guest policy, a media server
 call, the participant's effective settings (its asks under the session's locks), a
 moderator's holds and removals (``restrictions.py``), the call's size; then the join is
 recorded (``presence.admit``), whoever it replaces is put out, everyone else hears of it,
-and the SFU starts the participant's media. The consumer renders the result (``joined``).
+and the SFU starts the participant's media (and, with ``autoStartRecording``, the first one's
+join starts recording the call). The consumer renders the result (``joined``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..errors import CallsError
 from ..models import CallSession, Participant, SessionType
 from ..sfu import MediaUnavailable, SendSignal
 from ..tokens import CallIdentity, CallTokenError
-from . import broadcast, departures, presence, session_settings
+from . import broadcast, departures, presence, recording, session_settings
 from .media import apply_media_state, get_sfu
 
 
@@ -47,6 +48,7 @@ class Admitted:
     settings: dict[str, Any]  # the effective ones
     locked: list[str]  # the options the session locks
     forbidden: frozenset[str]  # client messages its locked settings forbid (session_settings)
+    recording: bool = False  # whether the call is being recorded (its indicator shows from the start)
 
 
 async def join(
@@ -118,7 +120,11 @@ async def join(
     except Exception:
         await departures.leave_call(session_id, pid, errors.LEAVE_REASON_DISCONNECTED)
         raise
-    return Admitted(participant, admission.others, identity, effective, locked, forbidden)
+    if effective["autoStartRecording"] and not admission.others:
+        # The first participant in: the call records itself from now on.
+        await recording.auto_start(session_id)
+    is_recording = await recording.is_recording(session_id)
+    return Admitted(participant, admission.others, identity, effective, locked, forbidden, is_recording)
 
 
 async def resume(session_id: str, participant_id: str) -> tuple[Participant, list[Participant]]:
