@@ -127,12 +127,13 @@ async def join(
     return Admitted(participant, admission.others, identity, effective, locked, forbidden, is_recording)
 
 
-async def resume(session_id: str, participant_id: str) -> tuple[Participant, list[Participant]]:
+async def resume(session_id: str, participant_id: str) -> tuple[Participant, list[Participant], bool]:
     """
-    A participant back on a new socket: itself and the others as they stand now, its media as the
-    record says (a moderator may have acted meanwhile, from another process). Raise
-    CallsError(ERR_CALL_NOT_A_PART) when it was removed, or replaced by a newer join, while its
-    socket was away, after freeing what is left of it: it must join again.
+    A participant back on a new socket: itself and the others as they stand now, whether the call
+    is being recorded (it may have started or stopped meanwhile), its media as the record says (a
+    moderator may have acted meanwhile, from another process). Raise CallsError(ERR_CALL_NOT_A_PART)
+    when it was removed, or replaced by a newer join, while its socket was away, after freeing what
+    is left of it: it must join again.
     """
     me, others = await presence.present(participant_id)
     if not me.is_present:
@@ -141,4 +142,4 @@ async def resume(session_id: str, participant_id: str) -> tuple[Participant, lis
             errors.ERR_CALL_NOT_A_PART, "The call no longer has this participant: join again.", {"resume": False}
         )
     await apply_media_state(session_id, participant_id, me.audio_muted, me.video_paused)
-    return me, others
+    return me, others, await recording.is_recording(session_id)

@@ -272,7 +272,7 @@ class CallConsumer(AsyncWebsocketConsumer):
                 errors.ERR_CALL_NOT_A_PART, "The call no longer has this participant: join again.", {"resume": False}
             )
         try:
-            me, others = await admission.resume(self.session_id, live.participant_id)
+            me, others, is_recording = await admission.resume(self.session_id, live.participant_id)
         except CallsError:
             registry.discard(live.participant_id)
             raise
@@ -285,7 +285,7 @@ class CallConsumer(AsyncWebsocketConsumer):
         # A moderator may have acted meanwhile (from another process): the database knows.
         live.audio_muted, live.video_paused = me.audio_muted, me.video_paused
         live.audio_held, live.video_held = me.audio_held, me.video_held
-        await self._send(protocol.resumed_message(me.as_wire(), [other.as_wire() for other in others]))
+        await self._send(protocol.resumed_message(me.as_wire(), [other.as_wire() for other in others], is_recording))
         if not await live.route.attach(self._send):
             # An offer sent just before the drop may have lost its answer: ask again.
             await media.repeat_offer(self.session_id, live.participant_id)

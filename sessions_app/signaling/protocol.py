@@ -44,7 +44,7 @@ Server → client messages
                             the others see it; ``iceTransportPolicy``: ``all`` or ``relay``, for
                             the browser's RTCPeerConnection; ``resumeToken`` is what ``resume`` needs;
                             ``recording``: whether the call is being recorded)
-    ``resumed``             ``{participantId, participant, participants}``: who is in the call now;
+    ``resumed``             ``{participantId, participant, participants, recording}``: who is in the call now;
                             what the server said while the socket was down (an offer) follows
     ``offer``               ``{sdp, publish: {audio, video}, tracks: {mid: {participantId, kind}}}``
     ``participant_joined``  ``{participant}``
@@ -395,12 +395,15 @@ def joined_message(
     }
 
 
-def resumed_message(participant: dict[str, Any], participants: list[dict[str, Any]]) -> dict[str, Any]:
+def resumed_message(
+    participant: dict[str, Any], participants: list[dict[str, Any]], recording: bool = False
+) -> dict[str, Any]:
     return {
         "type": "resumed",
         "participantId": participant["pid"],
         "participant": participant,
         "participants": participants,
+        "recording": recording,
     }
 
 
