@@ -132,6 +132,19 @@ async def test_auto_start_recording_starts_with_the_first_join_and_late_joiners_
     assert len([call for call in recording_media.calls if call[0] == "start_recording"]) == 1
 
 
+async def test_an_auto_start_that_fails_does_not_fail_the_join(recording_media: RecordingMedia) -> None:
+    """autoStartRecording into a directory the SFU cannot write: the join goes on, unrecorded."""
+    from sessions_app.sfu import RecordingError
+
+    async def cannot(session_id: str, directory: str) -> None:
+        raise RecordingError("read-only")
+
+    recording_media.start_recording = cannot  # type: ignore[method-assign]
+    session = await new_session(settings={"autoStartRecording": True})
+    admitted = await joined(session.session_id)
+    assert admitted.participant.is_present and not admitted.recording
+
+
 async def test_a_call_without_auto_start_is_not_recorded(recording_media: RecordingMedia) -> None:
     session = await new_session()
     assert not (await joined(session.session_id)).recording

@@ -22,7 +22,7 @@ from django.utils import timezone
 from .. import errors
 from ..errors import CallsError
 from ..models import CallSession, Recording, RecordingStatus
-from ..sfu import AlreadyRecording, MediaError, NotRecording, RecordedTrack, RecordingError, UnknownSession
+from ..sfu import AlreadyRecording, MediaError, MediaUnavailable, NotRecording, RecordedTrack, UnknownSession
 from . import broadcast
 from .database import off_the_loop
 from .media import get_sfu
@@ -109,7 +109,8 @@ async def start(session_id: str, by: str, by_uid: str = "") -> None:
     """
     Start recording the call (a moderator's ``recording`` message, or ``autoStartRecording``) and tell
     everyone. CallsError: ERR_BAD_REQUEST when it is being recorded already, ERR_CALL_NOT_A_PART when
-    the call has no media (nobody is in it), ERR_RECORDING_FAILED when the SFU cannot write the files.
+    the call has no media (nobody is in it), ERR_RECORDING_FAILED when the SFU cannot write the files
+    (``RecordingError``), ERR_MEDIA_SERVER_UNAVAILABLE when an SFU worker does not answer.
     """
     started_at = timezone.now()
     directory = recording_directory(session_id, started_at)
@@ -119,7 +120,9 @@ async def start(session_id: str, by: str, by_uid: str = "") -> None:
         raise CallsError(errors.ERR_BAD_REQUEST, "This call is being recorded already.") from None
     except UnknownSession:
         raise CallsError(errors.ERR_CALL_NOT_A_PART, "The call has no media to record.") from None
-    except RecordingError as exc:
+    except MediaUnavailable:
+        raise CallsError(errors.ERR_MEDIA_SERVER_UNAVAILABLE, "The call's media server did not answer.") from None
+    except MediaError as exc:
         logger.error("session %s: cannot record: %s", session_id, exc)
         raise CallsError(errors.ERR_RECORDING_FAILED, "The server could not record this call.") from None
     try:
@@ -137,6 +140,11 @@ async def stop(session_id: str, by: str) -> None:
         tracks = await get_sfu().stop_recording(session_id)
     except NotRecording:
         raise CallsError(errors.ERR_BAD_REQUEST, "This call is not being recorded.") from None
+    except MediaUnavailable:
+        raise CallsError(errors.ERR_MEDIA_SERVER_UNAVAILABLE, "The call's media server did not answer.") from None
+    except MediaError as exc:
+        logger.error("session %s: cannot stop recording: %s", session_id, exc)
+        raise CallsError(errors.ERR_RECORDING_FAILED, "The server could not stop recording this call.") from None
     await _record_stop(session_id, tracks)
     logger.info("session %s: recording stopped by %s (%d files)", session_id, by, len(tracks))
     await broadcast.recording_changed(session_id, False, by)
@@ -150,12 +158,17 @@ async def _stop_media(session_id: str) -> list[RecordedTrack]:
 
 
 async def auto_start(session_id: str) -> None:
-    """``autoStartRecording``: the first join starts the recording (a no-op when it records already)."""
+    """
+    ``autoStartRecording``: the first join starts the recording (a no-op when it records already). A
+    recording that cannot start is logged: the join it came with goes on.
+    """
     try:
         await start(session_id, BY_THE_CALL)
     except CallsError as exc:
         if exc.code != errors.ERR_BAD_REQUEST:
             logger.warning("session %s: autoStartRecording failed: %s", session_id, exc.message)
+    except Exception:
+        logger.exception("session %s: autoStartRecording failed", session_id)
 
 
 @off_the_loop

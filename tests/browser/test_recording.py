@@ -1,6 +1,7 @@
 """Recording controls (issue 18) across real pages and the real server: a moderator records the call with
 the record button, everyone sees that it is recorded and hears of it, a guest cannot record, and the
-server's files hold the call's VP8 and Opus, as long as it was recorded."""
+server's files hold the call's VP8 and Opus, as long as it was recorded. Someone joining meanwhile sees
+the indicator at once."""
 
 from __future__ import annotations
 
@@ -81,6 +82,11 @@ def test_a_host_records_the_call_everyone_sees_it_and_the_files_hold_vp8_and_opu
     [[_, by, *_]] = [event for event in events(guest.page) if event[0] == "onParticipantStartedRecording"]
     assert by["pid"] == host.participant_id and by["name"] == "Host"
 
+    # Someone who joins now sees the indicator at once.
+    late = session.join("Late")
+    expect(late.page.locator(INDICATOR)).to_be_visible()
+    record(late.page, *RECORDING_EVENTS)
+
     # A guest's startRecording() is refused by the SDK, and nothing reaches the server.
     refused = call(guest.page, "startRecording()")["error"]
     assert (refused["errorCode"], refused["details"]) == ("AUTH_ERR_NO_ACCESS", {"reason": "role"})
@@ -92,13 +98,15 @@ def test_a_host_records_the_call_everyone_sees_it_and_the_files_hold_vp8_and_opu
     wait_for_event(host.page, "onRecordingStopped")
     recorded_s = time.monotonic() - started
     wait_for_event(guest.page, "onParticipantStoppedRecording")
-    for person in (host, guest):
+    wait_for_event(late.page, "onParticipantStoppedRecording")
+    for person in (host, guest, late):
         expect(person.page.locator(INDICATOR)).to_be_hidden()
     expect(record_button).to_have_attribute("aria-pressed", "false")
     assert "onError" not in names_of(events(guest.page)) + names_of(events(host.page))
 
     [folder] = list((recordings_dir / session.session_id).iterdir())
-    files = sorted(folder.glob("*.webm"))
+    # The host's and the guest's files (each named after its participant); the late joiner's are shorter.
+    files = sorted(path for person in (host, guest) for path in folder.glob(f"{person.participant_id}-*.webm"))
     found: dict[str, list[float]] = {}
     for path in files:
         codec, duration_s = media_duration_s(path)
