@@ -5,6 +5,7 @@ the indicator at once."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -119,3 +120,47 @@ def test_a_host_records_the_call_everyone_sees_it_and_the_files_hold_vp8_and_opu
     total_bytes = sum(path.stat().st_size for path in files)
     print(f"recorded {recorded_s:.1f} s: {total_bytes} bytes in {len(files)} files, "
           f"{total_bytes / recorded_s * 60 / 2 / 1e6:.2f} MB per participant-minute")  # fmt: skip
+
+
+# The call's recordings as the server recorded them: [status, [(participant, source, codec), ...]] each.
+RECORDINGS_OF = (
+    "import json; from sessions_app.models import Recording; print(json.dumps([[r.status, "
+    "[(t['participantId'], t['source'], t['codec']) for t in r.tracks]] "
+    "for r in Recording.objects.filter(session__session_id={!r})]))"
+)
+
+
+def recordings_of(manage: Any, session_id: str) -> list[Any]:
+    """The shell's last line (Django's shell may say what it imported first)."""
+    return json.loads(manage("shell", "-c", RECORDINGS_OF.format(session_id)).strip().splitlines()[-1])
+
+
+def test_auto_start_records_from_the_first_join_and_stops_when_everyone_has_left(
+    new_call: Any, manage: Any, recordings_dir: Path
+) -> None:
+    """
+    autoStartRecording: the first join starts the recording (no moderator needed); a page with
+    hideRecordingStatusIndicator shows no indicator; the last one out stops it and its files are saved.
+    """
+    session: Call = new_call(title="Auto", settings={"autoStartRecording": "true"})
+    ann = session.join("Ann")
+    expect(ann.page.locator(INDICATOR)).to_be_visible()
+    bob = session.join("Bob", hideRecordingStatusIndicator="true")
+    expect(bob.page.locator(f"{CONTAINER} .cc-root")).to_have_attribute("data-recording", "true")
+    expect(bob.page.locator(INDICATOR)).to_be_hidden()
+    wait_for_remote_media(ann.page, 1)
+    wait_for_remote_media(bob.page, 1)
+
+    for person in (ann, bob):
+        assert call(person.page, "leaveSession()")["error"] is None
+    recordings = recordings_of(manage, session.session_id)
+    deadline = time.monotonic() + 20
+    while recordings[0][0] != "stopped" and time.monotonic() < deadline:  # the last leave is on its way
+        recordings = recordings_of(manage, session.session_id)
+    [[status, tracks]] = recordings
+    assert status == "stopped"
+    assert {(pid, source, codec) for pid, source, codec in tracks} == {
+        (person.participant_id, source, codec)
+        for person in (ann, bob)
+        for source, codec in (("audio", "opus"), ("video", "vp8"))
+    }
