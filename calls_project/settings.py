@@ -243,6 +243,8 @@ CALLS_WEBHOOKS_ALLOW_PRIVATE = env_bool("CALLS_WEBHOOKS_ALLOW_PRIVATE", False)
 CALLS_WS_CONNECT_RATE = env_str("CALLS_WS_CONNECT_RATE", "120/m")
 # How long a participant a moderator removed is refused by that call; 0: until an operator readmits them.
 CALLS_REMOVAL_SECONDS = env_int("CALLS_REMOVAL_SECONDS", 0)
+# Where the SFU writes recordings: <dir>/<session_id>/<start time>/, one WebM file per recorded track.
+CALLS_RECORDINGS_DIR = env_str("CALLS_RECORDINGS_DIR", str(BASE_DIR / "recordings"))
 # Origins of third-party sites that embed calls with the SDK (their pages open our websocket).
 CALLS_EMBED_ORIGINS = env_list("CALLS_EMBED_ORIGINS", [])
 # Sites allowed to show our pages in a frame (CSP frame-ancestors); by default none may.

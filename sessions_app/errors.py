@@ -39,6 +39,8 @@ ERR_BAD_REQUEST = "ERR_BAD_REQUEST"
 # CALLS_SFU=workers and no SFU worker is alive to host the call (the SDK keeps trying while reconnecting).
 ERR_MEDIA_SERVER_UNAVAILABLE = "ERR_MEDIA_SERVER_UNAVAILABLE"
 ERR_NOT_FOUND = "ERR_NOT_FOUND"
+# The media server could not record the call (its recordings directory cannot be written, ...).
+ERR_RECORDING_FAILED = "ERR_RECORDING_FAILED"
 AUTH_ERR_EMPTY_APIKEY = "AUTH_ERR_EMPTY_APIKEY"
 AUTH_ERR_APIKEY_NOT_FOUND = "AUTH_ERR_APIKEY_NOT_FOUND"
 AUTH_ERR_NO_ACCESS = "AUTH_ERR_NO_ACCESS"

@@ -436,3 +436,45 @@ class Restriction(models.Model):
     @property
     def is_active(self) -> bool:
         return self.lifted_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+
+
+class RecordingStatus(TextChoices):
+    RECORDING = "recording", "Recording"
+    STOPPED = "stopped", "Stopped"
+    # The server lost it before it stopped (a restart): its files may be incomplete.
+    INTERRUPTED = "interrupted", "Interrupted"
+
+
+class Recording(models.Model):
+    """
+    One recording of a call, from its start to its stop: the per-track WebM files the SFU wrote.
+
+    ``tracks`` lists the files (``sfu.RecordedTrack``), each path relative to CALLS_RECORDINGS_DIR:
+    ``[{participantId, source, path, codec, startOffsetMs, durationMs, sizeBytes}]``.
+    """
+
+    session = models.ForeignKey(CallSession, on_delete=models.CASCADE, related_name="recordings")
+    started_by = models.CharField(
+        max_length=32, blank=True, help_text="The moderator's participant ID; empty when autoStartRecording started it."
+    )
+    started_by_uid = models.CharField(max_length=100, blank=True)
+    directory = models.CharField(max_length=500, help_text="Its files' folder, relative to CALLS_RECORDINGS_DIR.")
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=RecordingStatus.choices, default=RecordingStatus.RECORDING)
+    tracks = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["session", "status"])]
+
+    def __str__(self) -> str:
+        return f"recording of {self.session_id} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def duration_seconds(self) -> float:
+        return ((self.ended_at or timezone.now()) - self.started_at).total_seconds()
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(int(track.get("sizeBytes", 0)) for track in self.tracks)

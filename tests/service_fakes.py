@@ -7,7 +7,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from sessions_app.services import admission
-from sessions_app.sfu import MediaService, MediaUnavailable, NotRecording, RecordedTrack, SendSignal, UnknownParticipant
+from sessions_app.sfu import (
+    AlreadyRecording,
+    MediaService,
+    MediaUnavailable,
+    NotRecording,
+    RecordedTrack,
+    SendSignal,
+    UnknownParticipant,
+)
 from sessions_app.sfu.interface import VideoView
 
 
@@ -21,6 +29,8 @@ class RecordingMedia:
         self.unavailable = False
         self.gone: set[str] = set()  # participants whose media connection is gone
         self.failing = False  # the media server fails to start a participant's media
+        self.recording: dict[str, str] = {}  # session ID -> the directory it records into
+        self.recorded: list[RecordedTrack] = []  # what the next stop_recording reports
 
     async def reserve(self, session_id: str) -> None:
         if self.unavailable:
@@ -59,13 +69,17 @@ class RecordingMedia:
         self.calls.append(("repeat_offer", participant_id))
 
     async def start_recording(self, session_id: str, directory: str) -> None:
+        if session_id in self.recording:
+            raise AlreadyRecording(session_id)
+        self.recording[session_id] = directory
         self.calls.append(("start_recording", session_id, directory))
 
     async def stop_recording(self, session_id: str) -> list[RecordedTrack]:
-        if ("start_recording", session_id) not in [call[:2] for call in self.calls]:
+        if self.recording.pop(session_id, None) is None:
             raise NotRecording(session_id)
         self.calls.append(("stop_recording", session_id))
-        return []
+        recorded, self.recorded = self.recorded, []
+        return recorded
 
     def participant_stats(self, session_id: str, participant_id: str) -> dict[str, Any] | None:
         return None

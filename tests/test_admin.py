@@ -16,6 +16,7 @@ from sessions_app.models import (
     CallSession,
     MediaWorker,
     Participant,
+    Recording,
     Restriction,
     RestrictionKind,
     SessionStatus,
@@ -34,6 +35,7 @@ ADMIN_PAGES = [
     "/admin/sessions_app/calltoken/",
     "/admin/sessions_app/participant/",
     "/admin/sessions_app/restriction/",
+    "/admin/sessions_app/recording/",
 ]
 
 
@@ -217,3 +219,20 @@ def test_session_settings_typed_into_the_admin_are_checked_like_the_apis(staff: 
     assert saved.status_code == 302, saved.context["adminform"].form.errors if saved.context else saved
     session = CallSession.objects.get()
     assert session.settings == {"layout": "SPOTLIGHT"} and session.locked_settings == ["layout"]
+
+
+def test_a_sessions_recordings_and_their_tracks_are_listed_read_only(staff: Client) -> None:
+    """A session's page lists its recordings; a recording's page shows each file: participant, source, size."""
+    session = CallSession.objects.create(title="Recorded")
+    tracks = [
+        {"participantId": "p-ann", "source": "video", "path": "s/t/p-ann-video-1.webm", "codec": "vp8",
+         "startOffsetMs": 0, "durationMs": 61_500, "sizeBytes": 2_500_000},
+        {"participantId": "p-ann", "source": "audio", "path": "s/t/p-ann-audio-1.webm", "codec": "opus",
+         "startOffsetMs": 0, "durationMs": 61_400, "sizeBytes": 250_000},
+    ]  # fmt: skip
+    recording = Recording.objects.create(session=session, directory="s/t", status="stopped", tracks=tracks)
+    session_page = staff.get(f"/admin/sessions_app/callsession/{session.pk}/change/").content.decode()
+    assert f"/admin/sessions_app/recording/{recording.pk}/change/" in session_page and "2.6\xa0MB" in session_page
+    page = staff.get(f"/admin/sessions_app/recording/{recording.pk}/change/").content.decode()
+    assert "p-ann-video-1.webm" in page and "61.5 s" in page and "2.4\xa0MB" in page and "opus" in page
+    assert 'name="_save"' not in page

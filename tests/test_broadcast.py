@@ -31,6 +31,7 @@ PUBLISHED = {
     "hand_changed": ("s1", "p-ann", 1234),
     "screen_share_changed": ("s1", "p-ann", True),
     "chat": ("s1", CHAT),
+    "recording_changed": ("s1", True, "p-ann"),
 }
 
 
@@ -96,6 +97,6 @@ async def test_every_message_on_the_bus_is_rendered_by_the_socket(
     rendered = socket.wire[-1]
     assert rendered["type"] in {
         "participant_joined", "participant_left", "media", "moderation", "removed", "session_ended", "hand",
-        "screen_share", "chat",
+        "screen_share", "chat", "recording",
     }  # fmt: skip
     assert "participant_id" not in rendered and "audio_muted" not in rendered, "data, not wire, reached the client"

@@ -1,5 +1,5 @@
 """
-The Django admin for operators: apps, users, tokens, sessions, participants, and live calls.
+The Django admin for operators: apps, users, tokens, sessions, participants, recordings, and live calls.
 
 Secrets are never shown: apps, auth tokens and call tokens show a prefix at
 most; an app's keys are shown once, when the admin creates it.
@@ -11,9 +11,10 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from .. import restrictions
 from ..links import share_url
@@ -24,6 +25,7 @@ from ..models import (
     CallSession,
     CallToken,
     Participant,
+    Recording,
     Restriction,
     hash_secret,
     new_secret,
@@ -107,6 +109,84 @@ class ParticipantInline(admin.TabularInline):
         return False
 
 
+class RecordingInline(admin.TabularInline):
+    """A session's recordings, read-only (the SFU writes them; the Recording page lists their files)."""
+
+    model = Recording
+    extra = 0
+    fields = ("recording_link", "started_at", "ended_at", "status", "started_by", "file_count", "total_size")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="recording")
+    def recording_link(self, obj: Recording) -> str:
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:sessions_app_recording_change", args=[obj.pk]), obj.directory
+        )
+
+    @admin.display(description="files")
+    def file_count(self, obj: Recording) -> int:
+        return len(obj.tracks)
+
+    @admin.display(description="size")
+    def total_size(self, obj: Recording) -> str:
+        return filesizeformat(obj.size_bytes)
+
+
+@admin.register(Recording)
+class RecordingAdmin(admin.ModelAdmin):
+    """What was recorded of a call: one file per participant and source, read-only."""
+
+    list_display = ("__str__", "session", "status", "started_at", "ended_at", "started_by", "file_count", "total_size")
+    list_filter = ("status",)
+    search_fields = ("session__session_id", "started_by", "started_by_uid")
+    list_select_related = ("session",)
+    fields = ("session", "status", "started_by", "started_by_uid", "started_at", "ended_at", "directory", "track_table")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="files")
+    def file_count(self, obj: Recording) -> int:
+        return len(obj.tracks)
+
+    @admin.display(description="size")
+    def total_size(self, obj: Recording) -> str:
+        return filesizeformat(obj.size_bytes)
+
+    @admin.display(description="tracks")
+    def track_table(self, obj: Recording) -> str:
+        if not obj.tracks:
+            return "No files (yet)."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    track.get("participantId", ""),
+                    track.get("source", ""),
+                    track.get("codec", ""),
+                    f"{int(track.get('durationMs', 0)) / 1000:.1f} s",
+                    filesizeformat(int(track.get("sizeBytes", 0))),
+                    track.get("path", ""),
+                )
+                for track in obj.tracks
+            ),
+        )
+        return format_html(
+            '<table class="calls-recording-tracks"><thead><tr><th>participant</th><th>source</th><th>codec</th>'
+            "<th>duration</th><th>size</th><th>file</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+
 @admin.register(CallSession)
 class CallSessionAdmin(admin.ModelAdmin):
     form = CallSessionForm
@@ -122,6 +202,10 @@ class CallSessionAdmin(admin.ModelAdmin):
                        "peak_participants")  # fmt: skip
     inlines = [ParticipantInline]
     actions = ["end_for_everyone", "revoke_tokens"]
+
+    def get_inlines(self, request: HttpRequest, obj: CallSession | None) -> list[type[admin.options.InlineModelAdmin]]:
+        """A saved session also lists its recordings (a new one has none)."""
+        return [ParticipantInline, RecordingInline] if obj is not None else [ParticipantInline]
 
     @admin.display(description="Share link")
     def share_link(self, obj: CallSession) -> str:

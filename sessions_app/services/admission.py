@@ -6,7 +6,8 @@ once: the call token (``tokens.py``), the session's guest policy, a media server
 call, the participant's effective settings (its asks under the session's locks), a
 moderator's holds and removals (``restrictions.py``), the call's size; then the join is
 recorded (``presence.admit``), whoever it replaces is put out, everyone else hears of it,
-and the SFU starts the participant's media. The consumer renders the result (``joined``).
+and the SFU starts the participant's media (and, with ``autoStartRecording``, the first one's
+join starts recording the call). The consumer renders the result (``joined``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..errors import CallsError
 from ..models import CallSession, Participant, SessionType
 from ..sfu import MediaUnavailable, SendSignal
 from ..tokens import CallIdentity, CallTokenError
-from . import broadcast, departures, presence, session_settings
+from . import broadcast, departures, presence, recording, session_settings
 from .media import apply_media_state, get_sfu
 
 
@@ -47,6 +48,7 @@ class Admitted:
     settings: dict[str, Any]  # the effective ones
     locked: list[str]  # the options the session locks
     forbidden: frozenset[str]  # client messages its locked settings forbid (session_settings)
+    recording: bool = False  # whether the call is being recorded (its indicator shows from the start)
 
 
 async def join(
@@ -118,15 +120,20 @@ async def join(
     except Exception:
         await departures.leave_call(session_id, pid, errors.LEAVE_REASON_DISCONNECTED)
         raise
-    return Admitted(participant, admission.others, identity, effective, locked, forbidden)
+    if effective["autoStartRecording"] and not admission.others:
+        # The first participant in: the call records itself from now on.
+        await recording.auto_start(session_id)
+    is_recording = await recording.is_recording(session_id)
+    return Admitted(participant, admission.others, identity, effective, locked, forbidden, is_recording)
 
 
-async def resume(session_id: str, participant_id: str) -> tuple[Participant, list[Participant]]:
+async def resume(session_id: str, participant_id: str) -> tuple[Participant, list[Participant], bool]:
     """
-    A participant back on a new socket: itself and the others as they stand now, its media as the
-    record says (a moderator may have acted meanwhile, from another process). Raise
-    CallsError(ERR_CALL_NOT_A_PART) when it was removed, or replaced by a newer join, while its
-    socket was away, after freeing what is left of it: it must join again.
+    A participant back on a new socket: itself and the others as they stand now, whether the call
+    is being recorded (it may have started or stopped meanwhile), its media as the record says (a
+    moderator may have acted meanwhile, from another process). Raise CallsError(ERR_CALL_NOT_A_PART)
+    when it was removed, or replaced by a newer join, while its socket was away, after freeing what
+    is left of it: it must join again.
     """
     me, others = await presence.present(participant_id)
     if not me.is_present:
@@ -135,4 +142,4 @@ async def resume(session_id: str, participant_id: str) -> tuple[Participant, lis
             errors.ERR_CALL_NOT_A_PART, "The call no longer has this participant: join again.", {"resume": False}
         )
     await apply_media_state(session_id, participant_id, me.audio_muted, me.video_paused)
-    return me, others
+    return me, others, await recording.is_recording(session_id)

@@ -70,6 +70,11 @@ async def screen_share_changed(session_id: str, participant_id: str, enabled: bo
     await _publish(session_id, "call.screen_share", participant_id=participant_id, enabled=enabled)
 
 
+async def recording_changed(session_id: str, recording: bool, by: str) -> None:
+    """The call's recording started or stopped; ``by``: the moderator's participant ID, "" for the call itself."""
+    await _publish(session_id, "call.recording", recording=recording, by=by)
+
+
 class ChatMessage(TypedDict):
     id: str
     participant_id: str

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .. import errors
 from ..cluster.processes import Orphan
-from . import broadcast, presence
+from . import broadcast, presence, recording
 from .media import get_sfu
 
 
@@ -22,6 +22,8 @@ async def leave_call(session_id: str, participant_id: str, reason: str) -> None:
     finally:
         if await presence.mark_left(participant_id, reason):
             await broadcast.participant_left(session_id, participant_id, reason)
+            # The last one out stops the call's recording (the SFU finished its files as the room closed).
+            await recording.finish_if_empty(session_id)
 
 
 async def evict(session_id: str, participant_id: str, reason: str, *, recorded: bool = False) -> None:

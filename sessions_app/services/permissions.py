@@ -1,9 +1,9 @@
 """
 What a participant may do in a call, beyond being in it: its role's and the session's locks' say.
 
-Every check is the server's (a client that hides a button proves nothing): moderation is a
-moderator's, and a session's locked settings can forbid chat, hands, screen shares and
-moderation itself (``session_settings.forbidden_messages``).
+Every check is the server's (a client that hides a button proves nothing): moderation and recording
+are a moderator's, and a session's locked settings can forbid chat, hands, screen shares,
+recording and moderation itself (``session_settings.forbidden_messages``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from .. import errors
 from ..errors import CallsError
 
 # Actions only a moderator may take.
-MODERATOR_ONLY = frozenset({"moderate", "end_for_all"})
+MODERATOR_ONLY = frozenset({"moderate", "end_for_all", "recording"})
 # The lock that forbids an action, where it is not the action's own name: ending the call for
 # everyone is moderation too (a call without moderation has no such button).
 LOCKED_BY = {"end_for_all": "moderate"}

@@ -68,6 +68,7 @@ ENFORCED_FORBIDS = {
     "hideScreenSharingButton": "screen_share",
     "hideChatButton": "chat",
     "hideRaiseHandButton": "hand",
+    "hideRecordingButton": "recording",
 }
 
 

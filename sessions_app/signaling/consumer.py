@@ -26,7 +26,7 @@ from .. import errors, turn
 from ..errors import CallsError
 from ..links import is_valid_session_id
 from ..models import CallSession
-from ..services import admission, broadcast, departures, media, moderation, permissions, presence
+from ..services import admission, broadcast, departures, media, moderation, permissions, presence, recording
 from ..services.broadcast import ChatMessage, MediaState, group_name
 from . import protocol
 from .limits import MessageBudget, too_many_connects
@@ -42,6 +42,7 @@ ACTIONS: dict[type, str] = {
     protocol.ScreenShare: "screen_share",
     protocol.Moderate: "moderate",
     protocol.EndForAll: "end_for_all",
+    protocol.RecordingControl: "recording",
 }
 
 
@@ -193,6 +194,11 @@ class CallConsumer(AsyncWebsocketConsumer):
             await media.set_views(session_id, participant_id, views)
         elif isinstance(message, protocol.EndForAll):
             await moderation.end_session_for_all(session_id)
+        elif isinstance(message, protocol.RecordingControl):
+            if message.start:
+                await recording.start(session_id, participant_id, live.uid)
+            else:
+                await recording.stop(session_id, participant_id)
         elif isinstance(message, protocol.Leave):
             await self._leave(errors.LEAVE_REASON_LEFT)
             await self.close(code=errors.WS_1000_NORMAL_CLOSURE)
@@ -228,6 +234,7 @@ class CallConsumer(AsyncWebsocketConsumer):
             session_id=self.session_id,
             display_name=participant.display_name,
             route=route,
+            uid=participant.uid,
             forbidden=admitted.forbidden,
             is_moderator=admitted.identity.is_moderator,
             is_guest=admitted.identity.is_guest,
@@ -249,6 +256,7 @@ class CallConsumer(AsyncWebsocketConsumer):
                 admitted.locked,
                 live.resume_token,
                 settings.CALLS_ICE_TRANSPORT_POLICY,
+                admitted.recording,
             )
         )
         await route.attach(self._send)
@@ -264,7 +272,7 @@ class CallConsumer(AsyncWebsocketConsumer):
                 errors.ERR_CALL_NOT_A_PART, "The call no longer has this participant: join again.", {"resume": False}
             )
         try:
-            me, others = await admission.resume(self.session_id, live.participant_id)
+            me, others, is_recording = await admission.resume(self.session_id, live.participant_id)
         except CallsError:
             registry.discard(live.participant_id)
             raise
@@ -277,7 +285,7 @@ class CallConsumer(AsyncWebsocketConsumer):
         # A moderator may have acted meanwhile (from another process): the database knows.
         live.audio_muted, live.video_paused = me.audio_muted, me.video_paused
         live.audio_held, live.video_held = me.audio_held, me.video_held
-        await self._send(protocol.resumed_message(me.as_wire(), [other.as_wire() for other in others]))
+        await self._send(protocol.resumed_message(me.as_wire(), [other.as_wire() for other in others], is_recording))
         if not await live.route.attach(self._send):
             # An offer sent just before the drop may have lost its answer: ask again.
             await media.repeat_offer(self.session_id, live.participant_id)
@@ -367,6 +375,10 @@ class CallConsumer(AsyncWebsocketConsumer):
     async def call_screen_share(self, event: dict[str, Any]) -> None:
         if self.participant_id is not None:
             await self._send(protocol.screen_share_message(event["participant_id"], event["enabled"]))
+
+    async def call_recording(self, event: dict[str, Any]) -> None:
+        if self.participant_id is not None:
+            await self._send(protocol.recording_message(event["recording"], event["by"]))
 
     async def call_moderate(self, event: dict[str, Any]) -> None:
         """

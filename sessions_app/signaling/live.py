@@ -80,6 +80,7 @@ class LiveParticipant:
     session_id: str
     display_name: str
     route: SignalRoute
+    uid: str = ""
     forbidden: frozenset[str] = frozenset()
     is_moderator: bool = False
     is_guest: bool = False

@@ -27,6 +27,8 @@ Client → server messages
     ``screen_share`` ``{enabled}``: start or stop publishing a screen; the next offer's
                 ``publish.screen`` names the transceiver to send it on.
     ``end_for_all`` ``{}`` (moderators only): end the call for everyone.
+    ``recording`` ``{action}`` (moderators only; a session that locks ``hideRecordingButton: true``
+                refuses it): start (``start``) or stop (``stop``) recording the call.
     ``video_views`` ``{views: [{participantId, source, width, height}]}``: how big this browser
                 shows each video it receives (device pixels; 0 x 0: hidden or off screen, send
                 nothing). The SFU forwards each one the smallest simulcast layer that fills it
@@ -40,8 +42,9 @@ Server → client messages
                             iceTransportPolicy, settings, lockedSettings, resumeToken}``
                             (``settings``: the effective ones; ``participant`` is the joiner as
                             the others see it; ``iceTransportPolicy``: ``all`` or ``relay``, for
-                            the browser's RTCPeerConnection; ``resumeToken`` is what ``resume`` needs)
-    ``resumed``             ``{participantId, participant, participants}``: who is in the call now;
+                            the browser's RTCPeerConnection; ``resumeToken`` is what ``resume`` needs;
+                            ``recording``: whether the call is being recorded)
+    ``resumed``             ``{participantId, participant, participants, recording}``: who is in the call now;
                             what the server said while the socket was down (an offer) follows
     ``offer``               ``{sdp, publish: {audio, video}, tracks: {mid: {participantId, kind}}}``
     ``participant_joined``  ``{participant}``
@@ -60,6 +63,9 @@ Server → client messages
     ``chat``                ``{id, participantId, name, isGuest, text, sentAt}`` (to everyone, sender included)
     ``screen_share``        ``{participantId, enabled}``
     ``dominant_speaker``    ``{participantId}``: who speaks now (from RTP audio levels)
+    ``recording``           ``{recording, by}``: the call's recording started (``true``) or stopped,
+                            to everyone; ``by`` is the moderator's participant ID, ``""`` when the
+                            call started it itself (``autoStartRecording``)
     Offers name each received track's ``source``: ``audio``, ``video`` or ``screen``.
     ``pong``                ``{}``
 """
@@ -146,6 +152,14 @@ class EndForAll:
     pass
 
 
+RECORDING_ACTIONS = ("start", "stop")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingControl:
+    start: bool
+
+
 @dataclass(frozen=True, slots=True)
 class Resume:
     participant_id: str
@@ -163,7 +177,19 @@ class Ping:
 
 
 ClientMessage = (
-    Join | Resume | Answer | MediaState | Moderate | Hand | Chat | ScreenShare | VideoViews | EndForAll | Leave | Ping
+    Join
+    | Resume
+    | Answer
+    | MediaState
+    | Moderate
+    | Hand
+    | Chat
+    | ScreenShare
+    | VideoViews
+    | EndForAll
+    | RecordingControl
+    | Leave
+    | Ping
 )
 
 
@@ -249,6 +275,13 @@ def _parse_moderate(data: dict[str, Any]) -> Moderate:
     return Moderate(target=target, action=action)
 
 
+def _parse_recording(data: dict[str, Any]) -> RecordingControl:
+    action = data.get("action")
+    if action not in RECORDING_ACTIONS:
+        raise _invalid("action", f"must be one of {', '.join(RECORDING_ACTIONS)}")
+    return RecordingControl(start=action == "start")
+
+
 def _parse_resume(data: dict[str, Any]) -> Resume:
     return Resume(
         participant_id=_string(data, "participantId", MAX_ID_CHARS),
@@ -295,6 +328,7 @@ _PARSERS: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
     "screen_share": lambda data: ScreenShare(enabled=_bool(data, "enabled", True)),
     "video_views": _parse_video_views,
     "end_for_all": lambda data: EndForAll(),
+    "recording": _parse_recording,
     "leave": lambda data: Leave(),
     "ping": lambda data: Ping(),
 }
@@ -344,6 +378,7 @@ def joined_message(
     locked_settings: list[str],
     resume_token: str,
     ice_transport_policy: str = ICE_TRANSPORT_ALL,
+    recording: bool = False,
 ) -> dict[str, Any]:
     return {
         "type": "joined",
@@ -356,15 +391,19 @@ def joined_message(
         "settings": settings,
         "lockedSettings": locked_settings,
         "resumeToken": resume_token,
+        "recording": recording,
     }
 
 
-def resumed_message(participant: dict[str, Any], participants: list[dict[str, Any]]) -> dict[str, Any]:
+def resumed_message(
+    participant: dict[str, Any], participants: list[dict[str, Any]], recording: bool = False
+) -> dict[str, Any]:
     return {
         "type": "resumed",
         "participantId": participant["pid"],
         "participant": participant,
         "participants": participants,
+        "recording": recording,
     }
 
 
@@ -447,6 +486,10 @@ def chat_message(
 
 def screen_share_message(participant_id: str, enabled: bool) -> dict[str, Any]:
     return {"type": "screen_share", "participantId": participant_id, "enabled": enabled}
+
+
+def recording_message(recording: bool, by: str) -> dict[str, Any]:
+    return {"type": "recording", "recording": recording, "by": by}
 
 
 def pong_message() -> dict[str, Any]:

@@ -268,6 +268,13 @@ const api = {
   removeParticipant: (participantId) => withSession((session) => session.moderate(participantId, "remove")),
   /** End the call for everyone in it (moderators only, where enableParticipantContextMenu is not locked off). */
   endSessionForAll: () => withSession((session) => session.moderation.endForAll()),
+  /**
+   * Record the call (moderators only; anyone else is refused with AUTH_ERR_NO_ACCESS and nothing is
+   * sent): the server writes every track to files, and everyone sees "This call is being recorded".
+   */
+  startRecording: () => withSession((session) => session.recording.setRecording(true)),
+  stopRecording: () => withSession((session) => session.recording.setRecording(false)),
+  toggleRecording: () => withSession((session) => session.recording.toggle()),
   raiseHand: () => withSession((session) => session.hand.setRaised(true)),
   lowerHand: () => withSession((session) => session.hand.setRaised(false)),
   toggleHand: () => withSession((session) => session.hand.setRaised(!session.hand.raised)),

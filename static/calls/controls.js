@@ -1,7 +1,7 @@
 /**
  * The call's header (title and session timer) and control bar. Which
  * controls exist follows the hide flags of SessionSettings and, for ending
- * the call for everyone, our role; clicks are reported as actions.
+ * the call for everyone and recording it, our role; clicks are reported as actions.
  */
 
 import { h } from "./dom.js";
@@ -85,6 +85,9 @@ export class ControlBar {
       ? null
       : controlButton("end-for-all", "callEnd", "End the call for everyone", "cc-btn--leave cc-btn--end-all");
     if (this._endAll) this._endAll.append(h("span", { class: "cc-btn__text", text: "End for all" }));
+    // Recording is a moderator's too: offered to moderators (setModerator) unless hideRecordingButton.
+    this._record = s.hideRecordingButton ? null : controlButton("toggle-recording", "record", "Record the call", "cc-btn--record");
+    if (this._record) this._record.setAttribute("aria-pressed", "false");
     this._unread = h("span", { class: "cc-controls__unread", "aria-hidden": "true", hidden: true, text: "0" });
     this._chat = s.hideChatButton ? null : controlButton("chat", "chat", "Show messages");
     if (this._chat) {
@@ -123,11 +126,24 @@ export class ControlBar {
     return Boolean(this.element.querySelector(`[data-action="${action}"]`));
   }
 
-  /** Moderators get the end-for-all control; everyone else does not have it at all. */
+  /** Moderators get the record and end-for-all controls; everyone else does not have them at all. */
   setModerator(moderator) {
+    if (this._record) {
+      const leave = this._buttons.querySelector('[data-action="leave"]');
+      if (moderator) this._buttons.insertBefore(this._record, leave);
+      else this._record.remove();
+    }
     if (!this._endAll) return;
     if (moderator) this._buttons.append(this._endAll);
     else this._endAll.remove();
+  }
+
+  /** The record button: pressed while the call is being recorded. */
+  setRecording(recording) {
+    setButton(this._record, recording ? "stopRecord" : "record", recording ? "Stop recording" : "Record the call", {
+      "data-active": String(recording),
+      "aria-pressed": String(recording),
+    });
   }
 
   /** The microphone and camera buttons; one held off by a moderator shows a lock and asks instead of turning on. */

@@ -43,6 +43,8 @@ export const ErrorCode = Object.freeze({
   ERR_TOO_MANY_REQUESTS: "ERR_TOO_MANY_REQUESTS",
   ERR_BAD_REQUEST: "ERR_BAD_REQUEST",
   ERR_MEDIA_SERVER_UNAVAILABLE: "ERR_MEDIA_SERVER_UNAVAILABLE",
+  // The server could not record the call (startRecording()).
+  ERR_RECORDING_FAILED: "ERR_RECORDING_FAILED",
   ERR_NOT_FOUND: "ERR_NOT_FOUND",
   ERROR_MEDIA_NEGOTIATION: "ERROR_MEDIA_NEGOTIATION",
   // Raised by the browser SDK only (never on the wire).

@@ -33,6 +33,9 @@ export const Events = Object.freeze({
   onParticipantHandLowered: "onParticipantHandLowered",
   onParticipantStartedScreenShare: "onParticipantStartedScreenShare",
   onParticipantStoppedScreenShare: "onParticipantStoppedScreenShare",
+  // Someone else started or stopped recording the call (argument: that participant; recording.js).
+  onParticipantStartedRecording: "onParticipantStartedRecording",
+  onParticipantStoppedRecording: "onParticipantStoppedRecording",
   onDominantSpeakerChanged: "onDominantSpeakerChanged",
   // Extension: an in-call chat message ({id, participantId, name, isGuest, text, sentAt, isLocal}).
   onChatMessageReceived: "onChatMessageReceived",
@@ -43,6 +46,9 @@ export const Events = Object.freeze({
   onVideoResumed: "onVideoResumed",
   onScreenShareStarted: "onScreenShareStarted",
   onScreenShareStopped: "onScreenShareStopped",
+  // You started or stopped recording the call (or the call started itself: autoStartRecording).
+  onRecordingStarted: "onRecordingStarted",
+  onRecordingStopped: "onRecordingStopped",
   // Devices: the one in use changed (argument: the device), or the list of a kind changed (argument: the list).
   onAudioInputDeviceChanged: "onAudioInputDeviceChanged",
   onAudioOutputDeviceChanged: "onAudioOutputDeviceChanged",
@@ -64,6 +70,7 @@ export const Events = Object.freeze({
   onRaiseHandButtonClicked: "onRaiseHandButtonClicked",
   onChatButtonClicked: "onChatButtonClicked",
   onScreenShareButtonClicked: "onScreenShareButtonClicked",
+  onRecordingToggleButtonClicked: "onRecordingToggleButtonClicked",
   // Extension: the switch-camera button (CometChat has no event for it).
   onSwitchCameraButtonClicked: "onSwitchCameraButtonClicked",
 });

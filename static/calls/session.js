@@ -6,7 +6,7 @@
  * connection. Its public methods delegate to the module that does the work.
  *
  * Those modules and the features (hand-raising.js, chat-messages.js,
- * screen-share.js, dominant-speaker.js, media-monitors.js, moderation.js,
+ * screen-share.js, dominant-speaker.js, media-monitors.js, moderation.js, recording.js,
  * connection-recovery.js) never see the session: each gets the narrow part of
  * the call context it names (`_callContext`), and registers its server
  * messages with one table (message-router.js).
@@ -26,6 +26,7 @@ import { MessageRouter } from "./message-router.js";
 import { ModerationAction, Moderation } from "./moderation.js";
 import { ParticipantList, ParticipantType, snapshot, unknownParticipant } from "./participant-model.js";
 import { ParticipantRoster } from "./participant-roster.js";
+import { Recording } from "./recording.js";
 import { PeerTransport } from "./peer.js";
 import { ScreenShare } from "./screen-share.js";
 import { Layout, SessionType, parseLayout } from "./settings.js";
@@ -80,6 +81,7 @@ const BUTTON_EVENTS = {
   "raise-hand": Events.onRaiseHandButtonClicked,
   chat: Events.onChatButtonClicked,
   "screen-share": Events.onScreenShareButtonClicked,
+  "toggle-recording": Events.onRecordingToggleButtonClicked,
 };
 
 /**
@@ -177,6 +179,7 @@ export class CallSession {
       narrow(call, [...acting, "voice", "localId", "participants", "audioMuted", "videoPaused", "setAudioMuted", "setVideoPaused", "localMediaShown"]),
       this._hand,
     );
+    this._recording = new Recording(narrow(call, [...acting, "localId", "participants"]));
     this._roster = new ParticipantRoster(
       narrow(call, ["inCall", "localId", "settings", "participants", "remoteTracks", "on", "view", "emit", "listChanged"], {
         screenTrack: (pid, track) => this._screenShare.remoteTrack(pid, track),
@@ -293,6 +296,10 @@ export class CallSession {
 
   get moderation() {
     return this._moderation;
+  }
+
+  get recording() {
+    return this._recording;
   }
 
   get active() {
@@ -666,6 +673,7 @@ export class CallSession {
     this._roster.seat(local, message.participants);
     this._view.setTrack(this.participantId, "video", this._localMedia.tracks.video);
     this._moderation.showRole();
+    this._recording.seat(message.recording);
     this._localMedia.shown();
   }
 
@@ -686,6 +694,8 @@ export class CallSession {
     this._roster.catchUp(message);
     const me = message.participant && typeof message.participant === "object" ? message.participant : {};
     this._moderation.applyHolds({ audio: me.audioMutedByModerator, video: me.videoPausedByModerator });
+    // A recording may have started or stopped while we were away (no event: we missed the moment).
+    this._recording.seat(message.recording);
     this._signaling.send("media", { audioMuted: this._localMedia.audioMuted, videoPaused: this._localMedia.videoPaused });
     this._monitors.resumed();
   }
@@ -788,6 +798,8 @@ export class CallSession {
         return this._screenShare.setSharing(!this._screenShare.sharing);
       case "end-for-all":
         return this._moderation.endForAll();
+      case "toggle-recording":
+        return this._recording.toggle();
       case "chat":
         return this._chat.setOpen(!this._chat.isOpen);
       case "close-chat":

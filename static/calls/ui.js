@@ -119,6 +119,13 @@ export class CallView {
       h("div", { class: "cc-spinner cc-spinner--small", "aria-hidden": "true" }),
       h("span", { text: "Reconnecting…" }),
     );
+    // Everyone sees that the call is being recorded (as the law in many places requires), unless the page hides it.
+    this._recordingIndicator = h(
+      "div",
+      { class: "cc-recording-indicator", role: "status", hidden: true },
+      h("span", { class: "cc-recording-indicator__dot", "aria-hidden": "true" }),
+      h("span", { text: "This call is being recorded" }),
+    );
     this._header = new Header(settings);
     this._controls = new ControlBar({ settings, voice: this._voice, onAction: (action) => this._onAction(action) });
     this._screen = h("div", { class: "cc-screen", hidden: true });
@@ -154,6 +161,7 @@ export class CallView {
       this._body,
       this._audioUnlock,
       this._reconnecting,
+      this._recordingIndicator,
       this._toasts,
       this._controls.element,
       this._menu ? this._menu.element : null,
@@ -332,6 +340,13 @@ export class CallView {
 
   setScreenSharing(sharing) {
     this._controls.setScreenSharing(sharing);
+  }
+
+  /** The call is (or is no longer) being recorded: the indicator, and a moderator's record button. */
+  setRecording(recording) {
+    this.root.dataset.recording = String(recording);
+    this._recordingIndicator.hidden = !recording || this._settings.hideRecordingStatusIndicator;
+    this._controls.setRecording(recording);
   }
 
   get chatOpen() {
@@ -581,6 +596,7 @@ export class CallView {
     this._tiles.clear();
     this._alone.hidden = true;
     this._audioUnlock.hidden = true;
+    this._recordingIndicator.hidden = true;
     this._controls.element.hidden = true;
   }
 }

@@ -103,7 +103,13 @@ def server_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
 
 
 @pytest.fixture(scope="session")
-def server_env(server_database_url: str) -> dict[str, str]:
+def recordings_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the test server records calls (its CALLS_RECORDINGS_DIR)."""
+    return tmp_path_factory.mktemp("recordings")
+
+
+@pytest.fixture(scope="session")
+def server_env(server_database_url: str, recordings_dir: Path) -> dict[str, str]:
     """The environment of the test server and of the management commands run against its database."""
     env = {
         **os.environ,
@@ -117,6 +123,7 @@ def server_env(server_database_url: str) -> dict[str, str]:
         "CALLS_WS_CONNECT_RATE": "100000/m",
         "CALLS_CREATE_RATE": "10000/m",
         "CALLS_LOGIN_RATE": "10000/m",
+        "CALLS_RECORDINGS_DIR": str(recordings_dir),
     }
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=PROJECT_ROOT, env=env, check=True)
     return env

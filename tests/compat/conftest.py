@@ -23,6 +23,7 @@ from tests.browser.conftest import (  # noqa: F401 (fixtures)
     manage,
     open_page,
     playwright_instance,
+    recordings_dir,
     server_database_url,
     server_env,
 )

@@ -10,18 +10,11 @@ server does not build are in ``NOT_BUILT_HERE``, so the exclusion is visible; a 
 
 from __future__ import annotations
 
-# Features not built here: recording, transcription, streaming, virtual backgrounds and picture-in-picture.
+# Features not built here: v4's recording settings, transcription, streaming, virtual backgrounds and
+# picture-in-picture.
 NOT_BUILT_HERE = frozenset(
     {
-        # Recording.
-        "startRecording",
-        "stopRecording",
-        "toggleRecording",
-        "onRecordingStarted",
-        "onRecordingStopped",
-        "onParticipantStartedRecording",
-        "onParticipantStoppedRecording",
-        "onRecordingToggleButtonClicked",
+        # v4's recording settings (recording itself is built: its v5 methods and events are required below).
         "showRecordingButton",
         "startRecordingOnCallStart",
         "isRecordingButtonEnabled",
@@ -84,6 +77,9 @@ V5_METHODS = (
     "switchCamera",
     "startScreenSharing",
     "stopScreenSharing",
+    "startRecording",
+    "stopRecording",
+    "toggleRecording",
     "muteParticipant",
     "pauseParticipantVideo",
     "pinParticipant",
@@ -143,6 +139,8 @@ V5_EVENTS = (
     "onParticipantHandLowered",
     "onParticipantStartedScreenShare",
     "onParticipantStoppedScreenShare",
+    "onParticipantStartedRecording",
+    "onParticipantStoppedRecording",
     "onDominantSpeakerChanged",
     # Local media.
     "onAudioMuted",
@@ -151,6 +149,8 @@ V5_EVENTS = (
     "onVideoResumed",
     "onScreenShareStarted",
     "onScreenShareStopped",
+    "onRecordingStarted",
+    "onRecordingStopped",
     # Devices.
     "onAudioInputDeviceChanged",
     "onAudioOutputDeviceChanged",
@@ -168,6 +168,7 @@ V5_EVENTS = (
     "onParticipantListButtonClicked",
     "onChatButtonClicked",
     "onScreenShareButtonClicked",
+    "onRecordingToggleButtonClicked",
     # Layout.
     "onCallLayoutChanged",
     "onParticipantListVisible",

@@ -52,7 +52,10 @@ def assert_has(someone: Person, of: str, names: tuple[str, ...], type_: str) -> 
 
 
 def test_no_required_name_is_one_excluded_as_not_built_here() -> None:
-    """The exclusions (recording, transcription, streaming, virtual backgrounds, picture-in-picture) stay visible."""
+    """
+    The exclusions (v4's recording settings, transcription, streaming, virtual backgrounds, picture-in-picture)
+    stay visible.
+    """
     required = {
         *V5_METHODS,
         *V5_EVENTS,

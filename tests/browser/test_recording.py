@@ -1,0 +1,166 @@
+"""Recording controls (issue 18) across real pages and the real server: a moderator records the call with
+the record button, everyone sees that it is recorded and hears of it, a guest cannot record, and the
+server's files hold the call's VP8 and Opus, as long as it was recorded. Someone joining meanwhile sees
+the indicator at once."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from playwright.sync_api import expect
+
+from .call_page import CONTAINER, Call, button, call, events, record, wait_for_event, wait_for_remote_media
+
+pytestmark = pytest.mark.browser
+
+RECORDING_EVENTS = (
+    "onRecordingToggleButtonClicked",
+    "onRecordingStarted",
+    "onRecordingStopped",
+    "onParticipantStartedRecording",
+    "onParticipantStoppedRecording",
+    "onError",
+)
+INDICATOR = f"{CONTAINER} .cc-recording-indicator"
+# How long the call is recorded: this much more of the host's video plays on the guest's page.
+RECORDED_S = 5.0
+# A file's media may start a little after the recording (a video file starts at a keyframe).
+DURATION_TOLERANCE_S = 1.5
+# The remote video's playback position on a page (the one remote tile of a two-person call).
+REMOTE_VIDEO_TIME = (
+    f"() => document.querySelector('{CONTAINER} [data-participant-id]:not([data-local]) video').currentTime"
+)
+
+
+def media_duration_s(path: Path) -> tuple[str, float]:
+    """The codec of a recorded file's one stream and how long its media lasts (first to last packet's end)."""
+    with av.open(str(path)) as container:
+        [stream] = container.streams
+        packets = [packet for packet in container.demux(stream) if packet.size]
+        assert packets, f"{path.name} holds no media"
+        first = min(packet.pts for packet in packets if packet.pts is not None)
+        last = max(packets, key=lambda packet: packet.pts or 0)
+        end = (last.pts or 0) + (last.duration or 0)
+        return stream.codec_context.name, float((end - first) * stream.time_base)
+
+
+def names_of(recorded: list[list[Any]]) -> list[str]:
+    return [event[0] for event in recorded]
+
+
+def test_a_host_records_the_call_everyone_sees_it_and_the_files_hold_vp8_and_opus(
+    new_call: Any, recordings_dir: Path
+) -> None:
+    session: Call = new_call(title="Recorded", settings={"hideRecordingButton": "false"})
+    host = session.join("Host", host=True)
+    guest = session.join("Guest")
+    wait_for_remote_media(host.page, 1)
+    wait_for_remote_media(guest.page, 1)
+    for person in (host, guest):
+        record(person.page, *RECORDING_EVENTS)
+        expect(person.page.locator(INDICATOR)).to_be_hidden()
+
+    # Only the moderator has the record button.
+    record_button = button(host.page, "toggle-recording")
+    expect(record_button).to_have_attribute("aria-pressed", "false")
+    expect(button(guest.page, "toggle-recording")).to_have_count(0)
+
+    record_button.click()
+    wait_for_event(host.page, "onRecordingStarted")
+    started = time.monotonic()
+    wait_for_event(guest.page, "onParticipantStartedRecording")
+    for person in (host, guest):
+        expect(person.page.locator(INDICATOR)).to_be_visible()
+        expect(person.page.locator(INDICATOR)).to_have_text("This call is being recorded")
+        expect(person.page.locator(INDICATOR)).to_have_attribute("role", "status")
+    expect(record_button).to_have_attribute("aria-pressed", "true")
+    assert names_of(events(host.page)) == ["onRecordingToggleButtonClicked", "onRecordingStarted"]
+    [[_, by, *_]] = [event for event in events(guest.page) if event[0] == "onParticipantStartedRecording"]
+    assert by["pid"] == host.participant_id and by["name"] == "Host"
+
+    # Someone who joins now sees the indicator at once.
+    late = session.join("Late")
+    expect(late.page.locator(INDICATOR)).to_be_visible()
+    record(late.page, *RECORDING_EVENTS)
+
+    # A guest's startRecording() is refused by the SDK, and nothing reaches the server.
+    refused = call(guest.page, "startRecording()")["error"]
+    assert (refused["errorCode"], refused["details"]) == ("AUTH_ERR_NO_ACCESS", {"reason": "role"})
+
+    played = guest.page.evaluate(REMOTE_VIDEO_TIME)
+    guest.page.wait_for_function(f"(t) => ({REMOTE_VIDEO_TIME})() >= t + {RECORDED_S}", arg=played, timeout=30_000)
+
+    assert call(host.page, "stopRecording()")["error"] is None
+    wait_for_event(host.page, "onRecordingStopped")
+    recorded_s = time.monotonic() - started
+    wait_for_event(guest.page, "onParticipantStoppedRecording")
+    wait_for_event(late.page, "onParticipantStoppedRecording")
+    for person in (host, guest, late):
+        expect(person.page.locator(INDICATOR)).to_be_hidden()
+    expect(record_button).to_have_attribute("aria-pressed", "false")
+    assert "onError" not in names_of(events(guest.page)) + names_of(events(host.page))
+
+    [folder] = list((recordings_dir / session.session_id).iterdir())
+    # The host's and the guest's files (each named after its participant); the late joiner's are shorter.
+    files = sorted(path for person in (host, guest) for path in folder.glob(f"{person.participant_id}-*.webm"))
+    found: dict[str, list[float]] = {}
+    for path in files:
+        codec, duration_s = media_duration_s(path)
+        found.setdefault(codec, []).append(duration_s)
+    assert sorted(found) == ["opus", "vp8"], f"{[path.name for path in files]}"
+    assert len(found["vp8"]) == len(found["opus"]) == 2  # each person's camera and microphone
+    for codec, durations in found.items():
+        for duration_s in durations:
+            assert abs(duration_s - recorded_s) <= DURATION_TOLERANCE_S, (codec, duration_s, recorded_s)
+    total_bytes = sum(path.stat().st_size for path in files)
+    print(f"recorded {recorded_s:.1f} s: {total_bytes} bytes in {len(files)} files, "
+          f"{total_bytes / recorded_s * 60 / 2 / 1e6:.2f} MB per participant-minute")  # fmt: skip
+
+
+# The call's recordings as the server recorded them: [status, [(participant, source, codec), ...]] each.
+RECORDINGS_OF = (
+    "import json; from sessions_app.models import Recording; print(json.dumps([[r.status, "
+    "[(t['participantId'], t['source'], t['codec']) for t in r.tracks]] "
+    "for r in Recording.objects.filter(session__session_id={!r})]))"
+)
+
+
+def recordings_of(manage: Any, session_id: str) -> list[Any]:
+    """The shell's last line (Django's shell may say what it imported first)."""
+    return json.loads(manage("shell", "-c", RECORDINGS_OF.format(session_id)).strip().splitlines()[-1])
+
+
+def test_auto_start_records_from_the_first_join_and_stops_when_everyone_has_left(
+    new_call: Any, manage: Any, recordings_dir: Path
+) -> None:
+    """
+    autoStartRecording: the first join starts the recording (no moderator needed); a page with
+    hideRecordingStatusIndicator shows no indicator; the last one out stops it and its files are saved.
+    """
+    session: Call = new_call(title="Auto", settings={"autoStartRecording": "true"})
+    ann = session.join("Ann")
+    expect(ann.page.locator(INDICATOR)).to_be_visible()
+    bob = session.join("Bob", hideRecordingStatusIndicator="true")
+    expect(bob.page.locator(f"{CONTAINER} .cc-root")).to_have_attribute("data-recording", "true")
+    expect(bob.page.locator(INDICATOR)).to_be_hidden()
+    wait_for_remote_media(ann.page, 1)
+    wait_for_remote_media(bob.page, 1)
+
+    for person in (ann, bob):
+        assert call(person.page, "leaveSession()")["error"] is None
+    recordings = recordings_of(manage, session.session_id)
+    deadline = time.monotonic() + 20
+    while recordings[0][0] != "stopped" and time.monotonic() < deadline:  # the last leave is on its way
+        recordings = recordings_of(manage, session.session_id)
+    [[status, tracks]] = recordings
+    assert status == "stopped"
+    assert {(pid, source, codec) for pid, source, codec in tracks} == {
+        (person.participant_id, source, codec)
+        for person in (ann, bob)
+        for source, codec in (("audio", "opus"), ("video", "vp8"))
+    }
