@@ -88,6 +88,12 @@ const V4_CALLBACKS = [
   ["onUserListUpdated", Events.onParticipantListChanged, (list) => [list.map(v4User)]],
   ["onUserMuted", Events.onParticipantAudioMuted, (p) => [{ muted: v4User(p), mutedBy: v4User(p) }]],
   ["onUserUnMuted", Events.onParticipantAudioUnmuted, (p) => [v4User(p)]],
+  // v4 told everyone who started or stopped a recording: v5 tells the other pages (a participant) and the
+  // page that did it (nothing: it knows), and every page when autoStartRecording started it.
+  ["onRecordingStarted", Events.onParticipantStartedRecording, (p) => [{ user: v4User(p) }]],
+  ["onRecordingStarted", Events.onRecordingStarted, () => [{ user: null }]],
+  ["onRecordingStopped", Events.onParticipantStoppedRecording, (p) => [{ user: v4User(p) }]],
+  ["onRecordingStopped", Events.onRecordingStopped, () => [{ user: null }]],
   ["onScreenShareStarted", Events.onScreenShareStarted, () => []],
   ["onScreenShareStopped", Events.onScreenShareStopped, () => []],
   ["onCallEnded", Events.onSessionLeft, () => []],

@@ -29,6 +29,15 @@ RECORDING_EVENTS = (
 INDICATOR = f"{CONTAINER} .cc-recording-indicator"
 # How long the call is recorded: this much more of the host's video plays on the guest's page.
 RECORDED_S = 5.0
+# A v4 app's listener (kept by CometChat v5): who started and stopped the recording, into window.__v4.
+V4_RECORDING_LISTENER = """() => {
+  window.__v4 = [];
+  const CometChatCalls = window.CometChatCalls;
+  CometChatCalls.addCallEventListener("v4-app", new CometChatCalls.OngoingCallListener({
+    onRecordingStarted: (event) => window.__v4.push(["started", event.user && event.user.name]),
+    onRecordingStopped: (event) => window.__v4.push(["stopped", event.user && event.user.name]),
+  }));
+}"""
 # A file's media may start a little after the recording (a video file starts at a keyframe).
 DURATION_TOLERANCE_S = 1.5
 # The remote video's playback position on a page (the one remote tile of a two-person call).
@@ -64,6 +73,7 @@ def test_a_host_records_the_call_everyone_sees_it_and_the_files_hold_vp8_and_opu
     for person in (host, guest):
         record(person.page, *RECORDING_EVENTS)
         expect(person.page.locator(INDICATOR)).to_be_hidden()
+    guest.page.evaluate(V4_RECORDING_LISTENER)
 
     # Only the moderator has the record button.
     record_button = button(host.page, "toggle-recording")
@@ -104,6 +114,7 @@ def test_a_host_records_the_call_everyone_sees_it_and_the_files_hold_vp8_and_opu
         expect(person.page.locator(INDICATOR)).to_be_hidden()
     expect(record_button).to_have_attribute("aria-pressed", "false")
     assert "onError" not in names_of(events(guest.page)) + names_of(events(host.page))
+    assert guest.page.evaluate("window.__v4") == [["started", "Host"], ["stopped", "Host"]]
 
     [folder] = list((recordings_dir / session.session_id).iterdir())
     # The host's and the guest's files (each named after its participant); the late joiner's are shorter.

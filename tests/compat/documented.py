@@ -10,15 +10,9 @@ server does not build are in ``NOT_BUILT_HERE``, so the exclusion is visible; a 
 
 from __future__ import annotations
 
-# Features not built here: v4's recording settings, transcription, streaming, virtual backgrounds and
-# picture-in-picture.
+# Features not built here: transcription, streaming, virtual backgrounds and picture-in-picture.
 NOT_BUILT_HERE = frozenset(
     {
-        # v4's recording settings (recording itself is built: its v5 methods and events are required below).
-        "showRecordingButton",
-        "startRecordingOnCallStart",
-        "isRecordingButtonEnabled",
-        "shouldStartRecordingOnCallStart",
         # Transcription.
         "startTranscription",
         "stopTranscription",
