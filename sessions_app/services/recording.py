@@ -116,15 +116,8 @@ async def start(session_id: str, by: str, by_uid: str = "") -> None:
     directory = recording_directory(session_id, started_at)
     try:
         await get_sfu().start_recording(session_id, os.path.join(recordings_root(), directory))
-    except AlreadyRecording:
-        raise CallsError(errors.ERR_BAD_REQUEST, "This call is being recorded already.") from None
-    except UnknownSession:
-        raise CallsError(errors.ERR_CALL_NOT_A_PART, "The call has no media to record.") from None
-    except MediaUnavailable:
-        raise CallsError(errors.ERR_MEDIA_SERVER_UNAVAILABLE, "The call's media server did not answer.") from None
     except MediaError as exc:
-        logger.error("session %s: cannot record: %s", session_id, exc)
-        raise CallsError(errors.ERR_RECORDING_FAILED, "The server could not record this call.") from None
+        raise _refusal(exc, session_id, "record") from None
     try:
         await _record_start(session_id, directory, started_at, by, by_uid)
     except BaseException:
@@ -134,17 +127,30 @@ async def start(session_id: str, by: str, by_uid: str = "") -> None:
     await broadcast.recording_changed(session_id, True, by)
 
 
+# The SFU's refusals of a recording command, as the error the participant gets.
+REFUSALS: dict[type[MediaError], tuple[str, str]] = {
+    AlreadyRecording: (errors.ERR_BAD_REQUEST, "This call is being recorded already."),
+    NotRecording: (errors.ERR_BAD_REQUEST, "This call is not being recorded."),
+    UnknownSession: (errors.ERR_CALL_NOT_A_PART, "The call has no media to record."),
+    MediaUnavailable: (errors.ERR_MEDIA_SERVER_UNAVAILABLE, "The call's media server did not answer."),
+}
+
+
+def _refusal(exc: MediaError, session_id: str, doing: str) -> CallsError:
+    """The CallsError for an SFU refusal; anything else is a failure to write (ERR_RECORDING_FAILED), logged."""
+    for kind, (code, message) in REFUSALS.items():
+        if isinstance(exc, kind):
+            return CallsError(code, message)
+    logger.error("session %s: cannot %s: %s", session_id, doing, exc)
+    return CallsError(errors.ERR_RECORDING_FAILED, f"The server could not {doing} this call.")
+
+
 async def stop(session_id: str, by: str) -> None:
     """Stop recording the call, save its files, and tell everyone. ERR_BAD_REQUEST when it is not being recorded."""
     try:
         tracks = await get_sfu().stop_recording(session_id)
-    except NotRecording:
-        raise CallsError(errors.ERR_BAD_REQUEST, "This call is not being recorded.") from None
-    except MediaUnavailable:
-        raise CallsError(errors.ERR_MEDIA_SERVER_UNAVAILABLE, "The call's media server did not answer.") from None
     except MediaError as exc:
-        logger.error("session %s: cannot stop recording: %s", session_id, exc)
-        raise CallsError(errors.ERR_RECORDING_FAILED, "The server could not stop recording this call.") from None
+        raise _refusal(exc, session_id, "stop recording") from None
     await _record_stop(session_id, tracks)
     logger.info("session %s: recording stopped by %s (%d files)", session_id, by, len(tracks))
     await broadcast.recording_changed(session_id, False, by)
