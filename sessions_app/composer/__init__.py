@@ -8,7 +8,7 @@ highlighted, every voice mixed. Django-free: the worker's management command bui
 values and calls ``compose``.
 """
 
-from .compose import compose
+from .composition import compose
 from .values import Canvas, Composed, ComposeError, TrackInput
 
 __all__ = ["Canvas", "ComposeError", "Composed", "TrackInput", "compose"]
