@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 MILLISECONDS = Fraction(1, 1000)
 OPUS_FRAME_SAMPLES = 960  # 20 ms: libopus's frame size
 KEYFRAME_INTERVAL_S = 2
-VP8_OPTIONS = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0", "auto-alt-ref": "0"}
+VP8_OPTIONS = {"deadline": "realtime", "cpu-used": "16", "lag-in-frames": "0", "auto-alt-ref": "0"}
 AUDIO_BITRATE = 64_000
 
 
