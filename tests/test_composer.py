@@ -10,6 +10,7 @@ The call most tests look at (``call``), 9 s on a 320x180 canvas at 10 fps:
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,9 +23,11 @@ import numpy as np
 import pytest
 
 from sessions_app.composer import Canvas, Composed, ComposeError, TrackInput, compose, composition
+from sessions_app.composer.layout import Rect, arrange, grid
 from sessions_app.composer.mixer import ActiveSpeaker
 from sessions_app.composer.picture import BACKGROUND_RGB, PLACEHOLDER_RGB
 from sessions_app.sfu.recording.webm import add_opus_stream
+from tests.import_graph import graph
 
 MS = Fraction(1, 1000)
 RED, BLUE, GREEN = (220, 30, 30), (30, 30, 220), (30, 200, 30)
@@ -40,9 +43,17 @@ Image = np.ndarray[Any, np.dtype[np.uint8]]
 
 
 def write_camera(
-    path: Path, colour: tuple[int, int, int], segments: Sequence[tuple[int, int]], size: tuple[int, int] = (160, 90)
+    path: Path,
+    colour: tuple[int, int, int],
+    segments: Sequence[tuple[int, int]],
+    size: tuple[int, int] = (160, 90),
+    garbled: tuple[int, int] = (0, 0),
 ) -> None:
-    """A VP8 file of one flat colour at 15 fps during each (start, end) ms segment, nothing in between."""
+    """
+    A VP8 file of one flat colour at 15 fps during each (start, end) ms segment (each starting on a
+    keyframe), nothing in between; the packets within ``garbled`` (start, end) ms are random bytes.
+    """
+    noise = np.random.default_rng(7)
     width, height = size
     encoder = av.CodecContext.create("libvpx", "w")
     encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
@@ -59,7 +70,8 @@ def write_camera(
                 frame.pts = at
                 frame.pict_type = av.video.frame.PictureType.I if index == 0 else av.video.frame.PictureType.NONE
                 for encoded in encoder.encode(frame):
-                    mux(container, stream, bytes(encoded), at, 66, encoded.is_keyframe)
+                    data = noise.bytes(encoded.size) if garbled[0] <= at < garbled[1] else bytes(encoded)
+                    mux(container, stream, data, at, 66, encoded.is_keyframe)
 
 
 def write_microphone(path: Path, start_ms: int, end_ms: int, tones: Sequence[tuple[int, int]]) -> None:
@@ -330,6 +342,18 @@ def test_missing_and_corrupt_files_are_skipped_and_the_rest_composes(tmp_path: P
     assert share(right, BLUE) > 0.3  # what was readable of B is kept
 
 
+def test_undecodable_frames_mid_file_are_dropped_until_the_next_keyframe(tmp_path: Path) -> None:
+    """Frames 0.5-0.8 s are garbage: the file is reported, and its picture is back from the keyframe at 2 s."""
+    write_camera(tmp_path / "a-video.webm", RED, [(0, 2000), (2000, 3000)], garbled=(500, 800))
+    track = TrackInput("A", "video", str(tmp_path / "a-video.webm"), 0, 3000)
+    composed = compose([track], str(tmp_path / "out.webm"), CANVAS)
+    assert composed.skipped == (track.path,)
+    output = decode(composed.path)
+    assert share(output.frame_at(0.3), RED) > 0.6
+    assert share(output.frame_at(1.8), PLACEHOLDER_RGB, tolerance=16) > 0.9  # nothing decodable for over a second
+    assert share(output.frame_at(2.5), RED) > 0.6
+
+
 def test_nothing_to_compose_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ComposeError):
         compose([], str(tmp_path / "out.webm"), CANVAS)
@@ -342,3 +366,47 @@ def test_an_output_that_cannot_be_written_is_an_error(tmp_path: Path) -> None:
     track = TrackInput("A", "video", str(tmp_path / "a-video.webm"), 0, 1000)
     with pytest.raises(ComposeError):
         compose([track], str(tmp_path / "no-such-directory" / "out.webm"), CANVAS)
+
+
+# Layout arithmetic.
+
+
+def test_the_grid_grows_by_rows_and_columns() -> None:
+    assert grid(1, 1280, 720) == [Rect(8, 8, 1264, 704)]
+    two = grid(2, 1280, 720)
+    assert two[0].y == two[1].y and two[0].x < two[1].x
+    assert len({(cell.x, cell.y) for cell in grid(4, 1280, 720)}) == 4
+    assert len({cell.x for cell in grid(9, 1280, 720)}) == len({cell.y for cell in grid(9, 1280, 720)}) == 3
+
+
+@pytest.mark.parametrize("count", range(1, 13))
+@pytest.mark.parametrize("screen", [False, True])
+def test_every_tile_is_even_and_inside_the_canvas_without_overlap(count: int, screen: bool) -> None:
+    layout = arrange([f"p{index}" for index in range(count)], 640, 360, screen, "p3")
+    rects = [cell for _, cell in layout.tiles] + ([layout.screen] if layout.screen else [])
+    for rect in rects:
+        assert all(value % 2 == 0 for value in (rect.x, rect.y, rect.width, rect.height))
+        assert rect.x >= 0 and rect.y >= 0 and rect.x + rect.width <= 640 and rect.y + rect.height <= 360
+    for first, second in itertools.combinations(rects, 2):
+        apart = first.x + first.width <= second.x or first.y + first.height <= second.y
+        assert apart or second.x + second.width <= first.x or second.y + second.height <= first.y
+
+
+def test_a_frame_is_letterboxed_into_its_cell() -> None:
+    cell = Rect(0, 0, 400, 400)
+    assert cell.fit(1280, 720) == Rect(0, 88, 400, 224)
+    assert cell.fit(480, 640) == Rect(50, 0, 300, 400)
+
+
+def test_the_composer_is_django_free_and_knows_nothing_of_the_app() -> None:
+    """It runs in a worker process without Django: PyAV, numpy and itself."""
+    imports = {
+        target for name, targets in graph().items() if name.startswith("sessions_app.composer") for target in targets
+    }
+    assert "av" in imports  # the graph sees the package
+    forbidden = {"django", "channels", "sessions_app"}
+    assert {
+        target
+        for target in imports
+        if target.split(".")[0] in forbidden and not target.startswith("sessions_app.composer")
+    } == set()

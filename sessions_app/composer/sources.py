@@ -106,6 +106,12 @@ class _TrackFile:
         packet = self.next_packet
         return None if packet is None or packet.pts is None else _ms(packet.pts, packet.time_base)
 
+    def dropped(self, at_ms: float, exc: Exception) -> None:
+        """A packet the decoder refused: the file is damaged (said once a file, not once a packet)."""
+        if not self.damaged:
+            logger.warning("%s: dropping undecodable frames, the first at %d ms: %r", self.track.path, at_ms, exc)
+        self.damaged = True
+
     def _break(self, exc: Exception) -> None:
         logger.warning("%s is unreadable from %d ms on: %r", self.track.path, self.last_end_ms, exc)
         self.damaged = True
@@ -148,8 +154,7 @@ class VideoSource:
             try:
                 frames = packet.decode()
             except Exception as exc:
-                logger.warning("%s: dropped a frame at %d ms: %r", self.track.path, next_ms, exc)
-                file.damaged = True
+                file.dropped(next_ms, exc)
                 self._need_keyframe = True
                 continue
             self._need_keyframe = False
@@ -215,8 +220,7 @@ class AudioSource:
         try:
             frames = packet.decode()
         except Exception as exc:
-            logger.warning("%s: dropped a frame at %d ms: %r", self.track.path, next_ms, exc)
-            file.damaged = True
+            file.dropped(next_ms, exc)
             return True
         for frame in frames:
             if not isinstance(frame, av.AudioFrame):
