@@ -51,6 +51,16 @@ def test_the_sfu_is_django_free_and_knows_nothing_of_the_app() -> None:
     assert offending(f"{APP}.sfu", ("django", "channels", *others)) == {}
 
 
+def test_the_composer_is_django_free_and_knows_nothing_of_the_app() -> None:
+    """sessions_app/composer runs in a worker process without Django: PyAV, numpy and itself."""
+    others = tuple(
+        f"{APP}.{package}"
+        for package in ("models", "services", "signaling", "api", "web", "admin", "cluster", "errors", "sfu")
+    )
+    assert "av" in EDGES[f"{APP}.composer.output"]
+    assert offending(f"{APP}.composer", ("django", "channels", *others)) == {}
+
+
 @pytest.mark.parametrize(
     ("package", "forbidden"),
     [

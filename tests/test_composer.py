@@ -27,7 +27,6 @@ from sessions_app.composer.layout import Rect, arrange, grid
 from sessions_app.composer.mixer import ActiveSpeaker
 from sessions_app.composer.picture import BACKGROUND_RGB, PLACEHOLDER_RGB
 from sessions_app.sfu.recording.webm import add_opus_stream
-from tests.import_graph import graph
 
 MS = Fraction(1, 1000)
 RED, BLUE, GREEN = (220, 30, 30), (30, 30, 220), (30, 200, 30)
@@ -396,17 +395,3 @@ def test_a_frame_is_letterboxed_into_its_cell() -> None:
     cell = Rect(0, 0, 400, 400)
     assert cell.fit(1280, 720) == Rect(0, 88, 400, 224)
     assert cell.fit(480, 640) == Rect(50, 0, 300, 400)
-
-
-def test_the_composer_is_django_free_and_knows_nothing_of_the_app() -> None:
-    """It runs in a worker process without Django: PyAV, numpy and itself."""
-    imports = {
-        target for name, targets in graph().items() if name.startswith("sessions_app.composer") for target in targets
-    }
-    assert "av" in imports  # the graph sees the package
-    forbidden = {"django", "channels", "sessions_app"}
-    assert {
-        target
-        for target in imports
-        if target.split(".")[0] in forbidden and not target.startswith("sessions_app.composer")
-    } == set()
