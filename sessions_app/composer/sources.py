@@ -218,20 +218,20 @@ class AudioSource:
         if packet is None or next_ms is None:
             return False
         try:
-            frames = packet.decode()
+            for frame in packet.decode():
+                if isinstance(frame, av.AudioFrame):
+                    at_ms = _ms(frame.pts, frame.time_base) if frame.pts is not None else next_ms
+                    self._place(round(at_ms * SAMPLES_PER_MS), frame)
         except Exception as exc:
             file.dropped(next_ms, exc)
-            return True
-        for frame in frames:
-            if not isinstance(frame, av.AudioFrame):
-                continue
-            at_ms = _ms(frame.pts, frame.time_base) if frame.pts is not None else next_ms
-            self._place(round(at_ms * SAMPLES_PER_MS), frame)
         return True
 
     def _place(self, first: int, frame: AudioFrame) -> None:
-        """Queue a decoded frame from sample ``first``, or where the one before ended if it follows on."""
-        if self._next_sample >= 0 and first < self._next_sample + AUDIO_CONTINUITY_SAMPLES:
+        """
+        Queue a decoded frame from sample ``first``, or from where the one before ended if it follows
+        on (within AUDIO_CONTINUITY_SAMPLES either way: further, its timestamp wins, so no drift builds up).
+        """
+        if self._next_sample >= 0 and abs(first - self._next_sample) < AUDIO_CONTINUITY_SAMPLES:
             first = self._next_sample
         for resampled in self._resampler.resample(frame):
             samples = resampled.to_ndarray().astype(np.float32, copy=False)
