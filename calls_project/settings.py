@@ -245,6 +245,23 @@ CALLS_WS_CONNECT_RATE = env_str("CALLS_WS_CONNECT_RATE", "120/m")
 CALLS_REMOVAL_SECONDS = env_int("CALLS_REMOVAL_SECONDS", 0)
 # Where the SFU writes recordings: <dir>/<session_id>/<start time>/, one WebM file per recorded track.
 CALLS_RECORDINGS_DIR = env_str("CALLS_RECORDINGS_DIR", str(BASE_DIR / "recordings"))
+# Where composed recordings are kept, through Django's storage API: CALLS_RECORDINGS_DIR by default; a
+# bucket with django-storages (CALLS_RECORDINGS_STORAGE=storages.backends.s3.S3Storage and its options as
+# JSON in CALLS_RECORDINGS_STORAGE_OPTIONS, e.g. {"bucket_name": "calls", "endpoint_url": "https://..."}).
+STORAGES["recordings"] = {
+    "BACKEND": env_str("CALLS_RECORDINGS_STORAGE", "sessions_app.recording_storage.RecordingsDirectoryStorage"),
+    "OPTIONS": env_json("CALLS_RECORDINGS_STORAGE_OPTIONS", {}, expected_type=dict),
+}
+# A recordingURL (call logs, the admin's player) works this long; a webhook's, for its retries, longer.
+CALLS_RECORDING_URL_TTL_SECONDS = env_int("CALLS_RECORDING_URL_TTL_SECONDS", 60 * 60)
+CALLS_RECORDING_WEBHOOK_URL_TTL_SECONDS = env_int("CALLS_RECORDING_WEBHOOK_URL_TTL_SECONDS", 7 * 24 * 60 * 60)
+# Recordings older than this many days are deleted with their files by the recordings worker; 0 keeps them.
+CALLS_RECORDING_RETENTION_DAYS = env_int("CALLS_RECORDING_RETENTION_DAYS", 0)
+# The composed file (manage.py run_recordings): its size and frame rate, as WIDTHxHEIGHT@FPS.
+CALLS_RECORDING_CANVAS = env_str("CALLS_RECORDING_CANVAS", "1280x720@15")
+# A composition that fails is tried this many times in all; a worker holds a job this long between signs of life.
+CALLS_RECORDING_COMPOSE_ATTEMPTS = env_int("CALLS_RECORDING_COMPOSE_ATTEMPTS", 3)
+CALLS_RECORDING_LEASE_SECONDS = env_float("CALLS_RECORDING_LEASE_SECONDS", 60.0)
 # Origins of third-party sites that embed calls with the SDK (their pages open our websocket).
 CALLS_EMBED_ORIGINS = env_list("CALLS_EMBED_ORIGINS", [])
 # Sites allowed to show our pages in a frame (CSP frame-ancestors); by default none may.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, migrates and serves the app on 127.0.0.1:8000 (embedded defaults),
-# with the webhook delivery worker running beside Daphne.
+# with the webhook delivery worker and the recordings worker running beside Daphne.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh requirements.txt
@@ -16,7 +16,11 @@ fi
 # it stops when Daphne does. Killed or crashed, it loses nothing: the next start carries on.
 .venv/bin/python manage.py run_webhooks &
 webhooks_pid=$!
-trap 'kill -TERM "$webhooks_pid" 2>/dev/null || true; wait "$webhooks_pid" 2>/dev/null || true' EXIT
+# The recordings worker composes stopped recordings into one file each, in its own process (decoding and
+# encoding never run beside a call's media); killed mid-way, its job is taken again on the next start.
+.venv/bin/python manage.py run_recordings -v0 &
+recordings_pid=$!
+trap 'kill -TERM "$webhooks_pid" "$recordings_pid" 2>/dev/null || true; wait "$webhooks_pid" "$recordings_pid" 2>/dev/null || true' EXIT
 echo "calls is serving on http://${CALLS_HOST:-127.0.0.1}:${CALLS_PORT:-8000}/"
 .venv/bin/daphne -b "${CALLS_HOST:-127.0.0.1}" -p "${CALLS_PORT:-8000}" calls_project.asgi:application &
 daphne_pid=$!

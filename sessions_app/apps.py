@@ -13,3 +13,10 @@ class SessionsAppConfig(AppConfig):
         from .signaling.consumer import move_participants
 
         media.connect(move_participants, departures.close_orphans)
+
+        from django.db.models.signals import post_delete
+
+        from .models import Recording
+        from .recording_files import delete_files_with_row
+
+        post_delete.connect(delete_files_with_row, sender=Recording, dispatch_uid="sessions_app.recording_files")

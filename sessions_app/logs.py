@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest
+
 from .models import CallSession, Participant
+from .recording_files import recording_entry
 
 MINUTE_SECONDS = 60.0
 
@@ -29,8 +32,17 @@ def participant_log(participant: Participant) -> dict[str, Any]:
     }
 
 
-def call_log(session: CallSession, with_participants: bool) -> dict[str, Any]:
+def call_log(session: CallSession, with_participants: bool, request: HttpRequest | None = None) -> dict[str, Any]:
+    """
+    A call as the logs present it. ``recordings`` lists its composed recordings (a recording still
+    being composed is not there yet), each with a fresh signed ``recordingURL``.
+    """
     participants = list(session.participants.all())
+    recordings = [
+        recording_entry(recording, request)
+        for recording in sorted(session.recordings.all(), key=lambda recording: recording.started_at)
+        if recording.composed_file
+    ]
     log: dict[str, Any] = {
         "sessionId": session.session_id,
         "title": session.title,
@@ -46,8 +58,8 @@ def call_log(session: CallSession, with_participants: bool) -> dict[str, Any]:
         "peakParticipants": session.peak_participants,
         "totalAudioMinutes": round(sum(p.audio_seconds for p in participants) / MINUTE_SECONDS, 3),
         "totalVideoMinutes": round(sum(p.video_seconds for p in participants) / MINUTE_SECONDS, 3),
-        "hasRecording": False,
-        "recordings": [],
+        "hasRecording": bool(recordings),
+        "recordings": recordings,
     }
     if with_participants:
         log["participants"] = [participant_log(p) for p in participants]

@@ -9,6 +9,7 @@ import string
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.files.storage import Storage, storages
 from django.db import models
 from django.utils import timezone
 
@@ -445,14 +446,27 @@ class RecordingStatus(TextChoices):
     INTERRUPTED = "interrupted", "Interrupted"
 
 
+def new_recording_id() -> str:
+    """A recording's public ID (CometChat's ``rid``): unguessable, safe in a URL path."""
+    return "rec" + secrets.token_hex(12)
+
+
+def recordings_storage() -> Storage:
+    """Where composed recordings are kept: STORAGES["recordings"] (CALLS_RECORDINGS_DIR, or a bucket)."""
+    return storages["recordings"]
+
+
 class Recording(models.Model):
     """
-    One recording of a call, from its start to its stop: the per-track WebM files the SFU wrote.
+    One recording of a call, from its start to its stop: the per-track WebM files the SFU wrote, and
+    the one file composed of them afterwards (``CompositionJob``).
 
     ``tracks`` lists the files (``sfu.RecordedTrack``), each path relative to CALLS_RECORDINGS_DIR:
     ``[{participantId, source, path, codec, startOffsetMs, durationMs, sizeBytes}]``.
+    ``composed_file`` is in the recordings storage, which may be a bucket rather than that directory.
     """
 
+    rid = models.CharField("recording ID", max_length=40, unique=True, default=new_recording_id, editable=False)
     session = models.ForeignKey(CallSession, on_delete=models.CASCADE, related_name="recordings")
     started_by = models.CharField(
         max_length=32, blank=True, help_text="The moderator's participant ID; empty when autoStartRecording started it."
@@ -463,6 +477,9 @@ class Recording(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=RecordingStatus.choices, default=RecordingStatus.RECORDING)
     tracks = models.JSONField(default=list, blank=True)
+    composed_file = models.FileField(storage=recordings_storage, max_length=500, blank=True)
+    composed_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    composed_size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
@@ -478,3 +495,41 @@ class Recording(models.Model):
     @property
     def size_bytes(self) -> int:
         return sum(int(track.get("sizeBytes", 0)) for track in self.tracks)
+
+
+class CompositionStatus(TextChoices):
+    QUEUED = "queued", "Queued"
+    COMPOSING = "composing", "Composing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class CompositionJob(models.Model):
+    """
+    Composing one stopped recording into one file, as a job of ``manage.py run_recordings``.
+
+    Like the webhook outbox, everything a worker knows is here, so a worker killed mid-way loses
+    nothing: a job being composed carries a lease (``lease_token`` until ``lease_until``), renewed
+    as it progresses; once a lease runs out, the next worker takes the job again. Only the holder of
+    the current lease may finish it, so it finishes once.
+    """
+
+    recording = models.OneToOneField(Recording, on_delete=models.CASCADE, related_name="composition")
+    status = models.CharField(max_length=16, choices=CompositionStatus.choices, default=CompositionStatus.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    progress = models.FloatField(default=0.0, help_text="0 to 1, of the current attempt.")
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_token = models.CharField(max_length=32, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=100, blank=True, help_text="The host and process composing it.")
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"composition of {self.recording_id} ({self.status})"

@@ -13,3 +13,5 @@ meeting_started = Signal()
 meeting_participant_joined = Signal()
 meeting_participant_left = Signal()
 meeting_ended = Signal()
+# A recording's composed file exists (sent by the recordings worker, not a call's process).
+recording_generated = Signal()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth.models import User
@@ -236,3 +239,67 @@ def test_a_sessions_recordings_and_their_tracks_are_listed_read_only(staff: Clie
     page = staff.get(f"/admin/sessions_app/recording/{recording.pk}/change/").content.decode()
     assert "p-ann-video-1.webm" in page and "61.5 s" in page and "2.4\xa0MB" in page and "opus" in page
     assert 'name="_save"' not in page
+
+
+def test_a_recordings_composition_progress_and_player_are_shown_and_it_can_be_composed_again(
+    staff: Client, settings: Any, tmp_path: Any
+) -> None:
+    """The list shows how far composing got; a composed recording's page plays it through a signed URL."""
+    from sessions_app.models import CompositionJob, CompositionStatus
+    from sessions_app.recording_files import UrlCheck, check_url
+
+    settings.CALLS_RECORDINGS_DIR = str(tmp_path)
+    session = CallSession.objects.create(title="Recorded")
+    tracks = [{"participantId": "p", "source": "video", "path": "s/t/p-video-1.webm", "codec": "vp8"}]
+    composing = Recording.objects.create(session=session, directory="s/t", status="stopped", tracks=tracks)
+    CompositionJob.objects.create(recording=composing, status=CompositionStatus.COMPOSING, progress=0.42, attempts=1)
+    failed = Recording.objects.create(session=session, directory="s/u", status="stopped", tracks=tracks)
+    CompositionJob.objects.create(recording=failed, status=CompositionStatus.FAILED, attempts=3, last_error="no disk")
+    done = Recording.objects.create(
+        session=session, directory="s/v", status="stopped", tracks=tracks, composed_file="s/v/composed-1.webm",
+        composed_duration_ms=61_000, composed_size_bytes=3_000_000,
+    )  # fmt: skip
+    CompositionJob.objects.create(recording=done, status=CompositionStatus.DONE, progress=1.0, attempts=1)
+
+    listing = staff.get("/admin/sessions_app/recording/").content.decode()
+    assert "composing 42% (attempt 1)" in listing
+    assert "failed after 3 attempt(s): no disk" in listing
+    assert "done: 61.0 s, 2.9\xa0MB" in listing
+    page = staff.get(f"/admin/sessions_app/recording/{done.pk}/change/").content.decode()
+    player = re.search(r'<video[^>]* src="([^"]+)"', page)
+    assert player is not None
+    src = urlsplit(html.unescape(player.group(1)))
+    assert src.scheme == "http" and src.path == f"/api/v1/recordings/{done.rid}/file"
+    query = {name: value for name, [value] in parse_qs(src.query).items()}
+    assert check_url(done.rid, query["expires"], query["signature"]) is UrlCheck.VALID
+    assert (
+        "Shown once the recording is composed."
+        in staff.get(f"/admin/sessions_app/recording/{failed.pk}/change/").content.decode()
+    )
+
+    staff.post(
+        "/admin/sessions_app/recording/",
+        {"action": "compose_again", "_selected_action": [failed.pk, composing.pk]},
+    )
+    assert CompositionJob.objects.get(recording=failed).status == CompositionStatus.QUEUED
+    assert CompositionJob.objects.get(recording=composing).status == CompositionStatus.COMPOSING
+
+
+def test_deleting_a_recording_in_the_admin_deletes_its_files(
+    staff: Client, settings: Any, tmp_path: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.CALLS_RECORDINGS_DIR = str(tmp_path)
+    folder = tmp_path / "s" / "t"
+    folder.mkdir(parents=True)
+    for name in ("p-video-1.webm", "composed-1.webm"):
+        (folder / name).write_bytes(b"media")
+    session = CallSession.objects.create(title="Recorded")
+    tracks = [{"participantId": "p", "source": "video", "path": "s/t/p-video-1.webm", "codec": "vp8"}]
+    recording = Recording.objects.create(
+        session=session, directory="s/t", status="stopped", tracks=tracks, composed_file="s/t/composed-1.webm"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff.post(f"/admin/sessions_app/recording/{recording.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Recording.objects.exists()
+    assert not (tmp_path / "s").exists()

@@ -92,7 +92,7 @@ def test_openapi_schema_is_served_and_lists_every_route(client: Client) -> None:
         "/users", "/users/{uid}", "/users/{uid}/auth_tokens", "/users/{uid}/auth_tokens/{tokenId}", "/login",
         "/me",
         "/logout", "/tokens", "/sessions", "/sessions/{sessionId}", "/sessions/{sessionId}/end",
-        "/sessions/{sessionId}/guest_token",
+        "/sessions/{sessionId}/guest_token", "/recordings/{rid}/file",
         "/calls",
         "/calls/{sessionId}",
     }  # fmt: skip

@@ -62,6 +62,7 @@ SIGNALS = {
     Trigger.MEETING_PARTICIPANT_JOINED: signals.meeting_participant_joined,
     Trigger.MEETING_PARTICIPANT_LEFT: signals.meeting_participant_left,
     Trigger.MEETING_ENDED: signals.meeting_ended,
+    Trigger.RECORDING_GENERATED: signals.recording_generated,
 }
 
 

@@ -34,6 +34,7 @@ class Trigger(TextChoices):
     MEETING_PARTICIPANT_JOINED = "meeting_participant_joined", "Participant joined"
     MEETING_PARTICIPANT_LEFT = "meeting_participant_left", "Participant left"
     MEETING_ENDED = "meeting_ended", "Meeting ended"
+    RECORDING_GENERATED = "recording_generated", "Recording generated"
 
 
 def all_triggers() -> list[str]:

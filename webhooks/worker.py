@@ -22,8 +22,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import DatabaseError, close_old_connections, connection, connections, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
+
+from sessions_app.services.database import lock_for_claim
 
 from . import delivery
 from .conf import WebhookSettings
@@ -36,23 +37,6 @@ logger = logging.getLogger(__name__)
 def encode_body(payload: dict[str, object]) -> bytes:
     """The exact bytes that are signed and sent; the same for every attempt of an event."""
     return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-
-
-def _lock_for_claim(queryset: QuerySet[WebhookDelivery]) -> QuerySet[WebhookDelivery]:
-    """
-    Lock the rows being claimed. PostgreSQL skips rows another worker holds;
-    SQLite has no row locks, but its write transaction (IMMEDIATE here)
-    serialises claims across processes instead.
-    """
-    features = connection.features
-    if not features.has_select_for_update:
-        return queryset
-    options: dict[str, object] = {}
-    if features.has_select_for_update_skip_locked:
-        options["skip_locked"] = True
-    if features.has_select_for_update_of:
-        options["of"] = ("self",)
-    return queryset.select_for_update(**options)
 
 
 class Worker:
@@ -126,7 +110,7 @@ class Worker:
             status=DeliveryStatus.PENDING, next_attempt_at__lte=due_before, endpoint__enabled=True
         ).order_by("id")
         with transaction.atomic():
-            first = _lock_for_claim(due).first()
+            first = lock_for_claim(due).first()
             if first is None:
                 return []
             if connection.features.has_select_for_update:
@@ -138,7 +122,7 @@ class Worker:
                 of = ("self",) if connection.features.has_select_for_update_of else ()
                 ours = due.filter(endpoint_id=first.endpoint_id).select_for_update(of=of)
             else:
-                ours = _lock_for_claim(due.filter(endpoint_id=first.endpoint_id))
+                ours = lock_for_claim(due.filter(endpoint_id=first.endpoint_id))
             claimed = list(ours.select_related("event", "endpoint")[: self.config.batch_size])
             WebhookDelivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
                 next_attempt_at=self.now() + timedelta(seconds=self.config.claim_seconds)

@@ -24,12 +24,15 @@ from ..models import (
     AuthToken,
     CallSession,
     CallToken,
+    CompositionJob,
+    CompositionStatus,
     Participant,
     Recording,
     Restriction,
     hash_secret,
     new_secret,
 )
+from ..recording_files import compose_again, recording_url
 from . import live as admin_live
 from .forms import AppForm, CallSessionForm
 
@@ -136,22 +139,67 @@ class RecordingInline(admin.TabularInline):
         return filesizeformat(obj.size_bytes)
 
 
+def composition_state(recording: Recording) -> str:
+    """Where a recording's composed file stands: queued, composing (with its progress), done or failed."""
+    job: CompositionJob | None = getattr(recording, "composition", None)
+    if job is None:
+        return "—"
+    if job.status == CompositionStatus.COMPOSING:
+        return f"composing {job.progress:.0%} (attempt {job.attempts})"
+    if job.status == CompositionStatus.FAILED:
+        return f"failed after {job.attempts} attempt(s): {job.last_error}"
+    if job.status == CompositionStatus.QUEUED and job.attempts:
+        return f"queued again after {job.attempts} attempt(s): {job.last_error}"
+    return str(job.get_status_display()).lower()
+
+
 @admin.register(Recording)
 class RecordingAdmin(admin.ModelAdmin):
-    """What was recorded of a call: one file per participant and source, read-only."""
+    """
+    What was recorded of a call: one file per participant and source, and the file composed of them,
+    with a player. Deleting a recording deletes its files.
+    """
 
-    list_display = ("__str__", "session", "status", "started_at", "ended_at", "started_by", "file_count", "total_size")
-    list_filter = ("status",)
-    search_fields = ("session__session_id", "started_by", "started_by_uid")
-    list_select_related = ("session",)
-    fields = ("session", "status", "started_by", "started_by_uid", "started_at", "ended_at", "directory", "track_table")
+    list_display = ("__str__", "session", "status", "started_at", "ended_at", "started_by", "file_count", "total_size",
+                    "composed")  # fmt: skip
+    list_filter = ("status", "composition__status")
+    search_fields = ("rid", "session__session_id", "started_by", "started_by_uid")
+    list_select_related = ("session", "composition")
+    fields = ("rid", "session", "status", "started_by", "started_by_uid", "started_at", "ended_at", "directory",
+              "composed", "player", "track_table")  # fmt: skip
     readonly_fields = fields
+    actions = ["compose_again"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="composed file")
+    def composed(self, obj: Recording) -> str:
+        state = composition_state(obj)
+        if obj.composed_file and obj.composed_size_bytes is not None:
+            size = filesizeformat(obj.composed_size_bytes)
+            return f"{state}: {(obj.composed_duration_ms or 0) / 1000:.1f} s, {size}"
+        return state
+
+    @admin.display(description="player")
+    def player(self, obj: Recording) -> str:
+        if not obj.composed_file:
+            return "Shown once the recording is composed."
+        url = recording_url(obj)
+        return format_html(
+            '<video class="calls-recording-player" controls preload="metadata" src="{}" width="640"></video>'
+            '<p><a href="{}">Download</a> (the link works for a limited time)</p>',
+            url,
+            url,
+        )
+
+    @admin.action(description="Compose the selected recordings again")
+    def compose_again(self, request: HttpRequest, queryset: Any) -> None:
+        queued = sum(compose_again(recording) for recording in queryset)
+        self.message_user(request, f"{queued} recording(s) queued for composition.", messages.SUCCESS)
 
     @admin.display(description="files")
     def file_count(self, obj: Recording) -> int:

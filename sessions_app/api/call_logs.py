@@ -14,7 +14,7 @@ from django.http import HttpRequest, JsonResponse
 
 from .. import errors
 from ..logs import call_log
-from ..models import App, AppUser, CallSession, Participant, SessionStatus, SessionType
+from ..models import App, AppUser, CallSession, Participant, Recording, SessionStatus, SessionType
 from .support import ApiError, api_view, app_session, paginate, require_api_key, require_user
 
 TRUE_VALUES = {"true", "1", "yes"}
@@ -64,8 +64,10 @@ def filtered_calls(request: HttpRequest, sessions: QuerySet[CallSession]) -> Que
         sessions = sessions.filter(started_at__gte=after)
     if before:
         sessions = sessions.filter(started_at__lt=before)
-    if _flag(request, "hasRecording"):
-        sessions = sessions.none()  # recordings are not produced by this server
+    has_recording = _flag(request, "hasRecording")
+    if has_recording is not None:
+        composed = Recording.objects.exclude(composed_file="").values("session_id")
+        sessions = sessions.filter(pk__in=composed) if has_recording else sessions.exclude(pk__in=composed)
     return sessions
 
 
@@ -93,8 +95,10 @@ def list_calls(request: HttpRequest) -> JsonResponse:
     app, user = _reader(request)
     with_participants = bool(_flag(request, "withParticipants"))
     sessions = filtered_calls(request, _calls_of(app, user))
-    sessions = sessions.prefetch_related("participants").order_by("-started_at", "-pk")
-    return paginate(request, sessions, lambda session: call_log(session, with_participants=with_participants))
+    sessions = sessions.prefetch_related("participants", "recordings").order_by("-started_at", "-pk")
+    return paginate(
+        request, sessions, lambda session: call_log(session, with_participants=with_participants, request=request)
+    )
 
 
 def get_call(request: HttpRequest, session_id: str) -> JsonResponse:
@@ -102,7 +106,7 @@ def get_call(request: HttpRequest, session_id: str) -> JsonResponse:
     session = app_session(app, session_id)
     if user is not None and not _calls_of(app, user).filter(pk=session.pk).exists():
         raise ApiError(errors.AUTH_ERR_NO_ACCESS, "You took no part in this call.", 403)
-    return JsonResponse({"data": call_log(session, with_participants=True)})
+    return JsonResponse({"data": call_log(session, with_participants=True, request=request)})
 
 
 calls_view = api_view({"GET": list_calls})

@@ -221,8 +221,27 @@ SCHEMAS: dict[str, Any] = {
             "totalAudioMinutes": {"type": "number"},
             "totalVideoMinutes": {"type": "number"},
             "hasRecording": {"type": "boolean"},
-            "recordings": {"type": "array", "items": {"type": "object"}},
+            "recordings": {"type": "array", "items": _ref("Recording")},
             "participants": {"type": "array", "items": _ref("CallParticipant")},
+        },
+    },
+    "Recording": {
+        "type": "object",
+        "description": "A composed recording of the call (one file: grid, mixed audio, the speaker or screen share "
+        "featured). Also the data.recording of the recording_generated webhook.",
+        "required": ["rid", "recordingURL", "startTime", "endTime", "duration", "sizeBytes"],
+        "properties": {
+            "rid": {"type": "string", "description": "The recording's ID."},
+            "recordingURL": {
+                "type": "string",
+                "format": "uri",
+                "description": "Downloads the WebM file (VP8, Opus). Signed and expiring "
+                "(CALLS_RECORDING_URL_TTL_SECONDS); read the call log again for a fresh one.",
+            },
+            "startTime": {"type": "integer", "description": "When recording started (Unix seconds)."},
+            "endTime": {"type": "integer", "description": "When it stopped (Unix seconds)."},
+            "duration": {"type": "number", "description": "The file's length in seconds."},
+            "sizeBytes": {"type": "integer"},
         },
     },
     "PageMeta": {
@@ -454,6 +473,25 @@ def openapi_schema() -> dict[str, Any]:
                     "summary": "One call's log with every join (a user's token: a call it took part in)",
                     "parameters": [SESSION_ID, APP_ID, *CALL_LOG_READERS],
                     "responses": {"200": _json(_data(_ref("CallLog")), "The call log"), **_errors(400, 401, 403, 404)},
+                },
+            },
+            "/recordings/{rid}/file": {
+                "get": {
+                    "summary": "A composed recording's file (the recordingURL: its query is its credential)",
+                    "security": [],
+                    "parameters": [
+                        {"name": "rid", "in": "path", "required": True, "schema": {"type": "string"}},
+                        {"name": "expires", "in": "query", "required": True, "schema": {"type": "integer"}},
+                        {"name": "signature", "in": "query", "required": True, "schema": {"type": "string"}},
+                        {"name": "Range", "in": "header", "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": {"description": "The WebM file", "content": {"video/webm": {}}},
+                        "206": {"description": "The bytes asked for", "content": {"video/webm": {}}},
+                        "302": {"description": "The bucket's own short-lived URL (non-local storage)"},
+                        "416": {"description": "The range is past the file's end"},
+                        **_errors(400, 403, 404),
+                    },
                 },
             },
             "/sessions/{sessionId}/guest_token": {

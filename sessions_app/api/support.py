@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.paginator import EmptyPage, Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
@@ -46,14 +46,14 @@ def error_response(refusal: CallsError) -> JsonResponse:
     return JsonResponse(body, status=status)
 
 
-View = Callable[..., JsonResponse]
+View = Callable[..., HttpResponse]
 
 
 def api_view(methods: dict[str, View]) -> View:
     """Dispatch by method; turn ApiError (and bad methods) into error bodies; no CSRF (header auth)."""
 
     @csrf_exempt
-    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         handler = methods.get(request.method or "")
         try:
             if handler is None:

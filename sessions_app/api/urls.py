@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from . import call_logs, views
+from . import call_logs, recordings, views
 
 urlpatterns = [
     path("openapi.json", views.openapi_view, name="api-openapi"),
@@ -20,6 +20,7 @@ urlpatterns = [
     path("sessions/<str:session_id>/guest_token", views.guest_token_view, name="api-guest-token"),
     path("calls", call_logs.calls_view, name="api-calls"),
     path("calls/<str:session_id>", call_logs.call_view, name="api-call"),
+    path("recordings/<str:rid>/file", recordings.recording_file_view, name="api-recording-file"),
     # [\s\S]: a path with a newline in it (%0A) is an unknown API path too, not Django's HTML 404.
     re_path(r"^(?P<path>[\s\S]+)$", views.not_found_view, name="api-not-found"),
 ]

@@ -4,9 +4,10 @@ join, and it stops by itself when the call empties.
 
 The SFU writes the files (``MediaService.start_recording``: one WebM file per track, without
 decoding) into ``<CALLS_RECORDINGS_DIR>/<session_id>/<start time>/``; a ``Recording`` row is the
-record of it, with its files once stopped. The row's status is what every process reads to know
-whether a call is being recorded (a late joiner's ``joined`` says so). Everyone in the call hears
-of a start and a stop on the bus.
+record of it, with its files once stopped, and a stopped recording is queued for the recordings
+worker to compose into one file (``composition``, in a process of its own). The row's status is
+what every process reads to know whether a call is being recorded (a late joiner's ``joined`` says
+so). Everyone in the call hears of a start and a stop on the bus.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import logging
 import os
 from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from .. import errors
 from ..errors import CallsError
-from ..models import CallSession, Recording, RecordingStatus
+from ..models import CallSession, CompositionJob, Recording, RecordingStatus
+from ..recording_files import recordings_root
 from ..sfu import AlreadyRecording, MediaError, MediaUnavailable, NotRecording, RecordedTrack, UnknownSession
 from . import broadcast
 from .database import off_the_loop
@@ -31,10 +32,6 @@ logger = logging.getLogger(__name__)
 
 # A participant ID standing for the call itself (autoStartRecording), on the wire and in ``started_by``.
 BY_THE_CALL = ""
-
-
-def recordings_root() -> str:
-    return os.path.abspath(str(settings.CALLS_RECORDINGS_DIR))
 
 
 def recording_directory(session_id: str, started_at: datetime) -> str:
@@ -102,6 +99,8 @@ def _record_stop(session_id: str, tracks: list[RecordedTrack]) -> int:
             ]
             row.status, row.ended_at = RecordingStatus.STOPPED, now
             row.save(update_fields=["tracks", "status", "ended_at"])
+            if row.tracks:
+                CompositionJob.objects.get_or_create(recording=row)
     return len(rows)
 
 

@@ -106,7 +106,7 @@ export class CallLogRequestBuilder {
     );
   }
 
-  /** true: only calls with a recording (none yet: recording is not built here); false: every call. */
+  /** true: only calls with a composed recording; false: only calls without one. */
   setHasRecording(hasRecording) {
     if (typeof hasRecording !== "boolean") return this._refuse(invalid("hasRecording", "hasRecording is true or false."));
     this.query.hasRecording = String(hasRecording);

@@ -243,8 +243,8 @@ def create_session(live_server_url: str, manage: Callable[..., str]) -> Callable
 @pytest.fixture
 def new_call(live_server_url: str, manage: Callable[..., str], open_page: Callable[..., Page]) -> Callable[..., Call]:
     """
-    Create a session with ``manage.py create_session`` (its title, type, default ``settings`` and the names
-    of the ``locked`` ones); return it as a Call that people join, each on a page of their own.
+    Create a session with ``manage.py create_session`` (its title, type, default ``settings``, the names
+    of the ``locked`` ones and its app); return it as a Call that people join, each on a page of their own.
     """
 
     def create(
@@ -252,8 +252,9 @@ def new_call(live_server_url: str, manage: Callable[..., str], open_page: Callab
         session_type: str = "VIDEO",
         settings: Mapping[str, str] | None = None,
         locked: Sequence[str] = (),
+        app_id: str = "",
     ) -> Call:
-        args = ["--type", session_type, *(["--title", title] if title else [])]
+        args = ["--type", session_type, *(["--title", title] if title else []), *(["--app", app_id] if app_id else [])]
         args += [arg for name, value in (settings or {}).items() for arg in ("--setting", f"{name}={value}")]
         args += [arg for name in locked for arg in ("--lock", name)]
         return Call(open_page, *session_links(manage, live_server_url, *args))

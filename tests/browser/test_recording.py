@@ -6,6 +6,7 @@ the indicator at once."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,20 @@ import av
 import pytest
 from playwright.sync_api import expect
 
-from .call_page import CONTAINER, Call, button, call, events, record, wait_for_event, wait_for_remote_media
+from .call_page import (
+    CONTAINER,
+    Call,
+    Person,
+    button,
+    call,
+    events,
+    join_with_token,
+    load_sdk,
+    local_participant_id,
+    record,
+    wait_for_event,
+    wait_for_remote_media,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -175,3 +189,116 @@ def test_auto_start_records_from_the_first_join_and_stops_when_everyone_has_left
         for person in (ann, bob)
         for source, codec in (("audio", "opus"), ("video", "vp8"))
     }
+
+
+# The composed file: the recordings worker (as `make run` starts it) makes one file of the call, which
+# the call log and the webhook carry, and which plays in Chromium through its signed URL.
+COMPOSE_ONCE = ("run_recordings", "--once", "-v0")
+# A recording's composed file as the server saw it: [rid, composed duration ms, recording duration ms].
+COMPOSED_OF = (
+    "import json; from sessions_app.models import Recording; print(json.dumps([[r.rid, r.composed_duration_ms, "
+    "int((r.ended_at - r.started_at).total_seconds() * 1000)] "
+    "for r in Recording.objects.filter(session__session_id={!r})]))"
+)
+WEBHOOK_ENDPOINT = (
+    "from webhooks.models import WebhookEndpoint; from sessions_app.models import App; "
+    "WebhookEndpoint.objects.create(app=App.objects.get(app_id={!r}), name='hooks', url='http://127.0.0.1:9/h')"
+)
+WEBHOOK_EVENTS = (
+    "import json; from webhooks.models import WebhookEvent; print(json.dumps([e.payload for e in "
+    "WebhookEvent.objects.filter(session_id={!r}, trigger='recording_generated')]))"
+)
+# Plays a URL in a <video>: resolves {duration, frames, width, height} once 10 frames were presented.
+PLAY_VIDEO = """async (url) => {
+  const video = document.createElement("video");
+  video.muted = true;
+  video.src = url;
+  document.body.append(video);
+  await new Promise((resolve, reject) => {
+    video.addEventListener("loadedmetadata", resolve, {once: true});
+    video.addEventListener("error", () => reject(new Error(`cannot play: ${video.error && video.error.message}`)));
+  });
+  await video.play();
+  await new Promise((resolve) => {
+    const tick = () => (video.getVideoPlaybackQuality().totalVideoFrames >= 10 ? resolve() : setTimeout(tick, 50));
+    tick();
+  });
+  return {duration: video.duration, frames: video.getVideoPlaybackQuality().totalVideoFrames,
+          width: video.videoWidth, height: video.videoHeight};
+}"""
+
+
+def last_json_line(output: str) -> Any:
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def test_a_recorded_call_with_a_mute_and_a_screen_share_is_composed_into_a_file_that_plays(
+    manage: Any, app_server: Any, recordings_dir: Path, open_page: Any
+) -> None:
+    """
+    An app's call: its moderator records while the guest mutes and the host shares a screen. The files
+    hold each source; the recordings worker composes them into one file as long as the recording,
+    which the call log and the webhook carry, and which plays in Chromium through its signed URL.
+    """
+    from tests.browser.test_call_features import FAKE_DISPLAY_MEDIA
+
+    manage("shell", "-c", WEBHOOK_ENDPOINT.format(app_server.app_id))
+    for uid in ("host", "guest"):
+        app_server.create_user(uid, uid.title())
+    session_id = app_server.call("POST", "/sessions", {"title": "Composed", "moderators": ["host"]})["sessionId"]
+    people = {}
+    for uid, init_script in (("host", FAKE_DISPLAY_MEDIA), ("guest", None)):
+        page = load_sdk(open_page(f"{app_server.base_url}/", init_script=init_script))
+        token = app_server.call_token(uid, session_id)
+        data = join_with_token(page, app_server.app_id, app_server.base_url, token, {"hideRecordingButton": False})
+        people[uid] = Person(page, local_participant_id(page))
+        assert data is not None
+    host, guest = people["host"], people["guest"]
+    wait_for_remote_media(host.page, 1)
+    wait_for_remote_media(guest.page, 1)
+    record(host.page, "onRecordingStarted", "onRecordingStopped")
+
+    assert call(host.page, "startRecording()")["error"] is None
+    wait_for_event(host.page, "onRecordingStarted")
+    # The guest mutes, the host shares a screen for a while, then stops sharing.
+    assert call(guest.page, "muteAudio()")["error"] is None
+    assert call(host.page, "startScreenSharing()")["error"] is None
+    screen = f"{CONTAINER} [data-participant-id='{host.participant_id}:screen'] video"
+    guest.page.wait_for_function(
+        f'() => {{ const v = document.querySelector("{screen}"); return v && v.currentTime > 2; }}', timeout=30_000
+    )
+    assert call(host.page, "stopScreenSharing()")["error"] is None
+    played = guest.page.evaluate(REMOTE_VIDEO_TIME)
+    guest.page.wait_for_function(f"(t) => ({REMOTE_VIDEO_TIME})() >= t + 1", arg=played, timeout=30_000)
+    assert call(host.page, "stopRecording()")["error"] is None
+    wait_for_event(host.page, "onRecordingStopped")
+
+    [folder] = list((recordings_dir / session_id).iterdir())
+    sources = {path.name.split("-")[1] for path in folder.glob(f"{host.participant_id}-*.webm")}
+    assert sources == {"audio", "video", "screen"}
+    assert media_duration_s(next(folder.glob(f"{host.participant_id}-screen-*.webm")))[0] == "vp8"
+    assert {path.name.split("-")[1] for path in folder.glob(f"{guest.participant_id}-*.webm")} == {"audio", "video"}
+
+    manage(*COMPOSE_ONCE)
+    [[rid, composed_ms, recorded_ms]] = last_json_line(manage("shell", "-c", COMPOSED_OF.format(session_id)))
+    assert composed_ms is not None and abs(composed_ms - recorded_ms) <= 500
+
+    # The call log carries it, and its URL plays in Chromium for as long as it was recorded.
+    log = app_server.call("GET", f"/calls/{session_id}")
+    assert log["hasRecording"] is True
+    [entry] = log["recordings"]
+    assert entry["rid"] == rid and abs(entry["duration"] * 1000 - recorded_ms) <= 500
+    viewer = open_page(app_server.base_url + "/")
+    played = viewer.evaluate(PLAY_VIDEO, entry["recordingURL"])
+    assert abs(played["duration"] * 1000 - recorded_ms) <= 500, played
+    assert played["frames"] >= 10 and played["width"] > 0, played
+
+    # The webhook carries it too; a tampered or expired URL is refused.
+    [payload] = last_json_line(manage("shell", "-c", WEBHOOK_EVENTS.format(session_id)))
+    assert payload["data"]["recording"]["rid"] == rid
+    status_of = "async (url) => (await fetch(url)).status"
+    assert viewer.evaluate(status_of, payload["data"]["recording"]["recordingURL"]) == 200
+    tampered = entry["recordingURL"].replace("signature=", "signature=0")
+    assert viewer.evaluate(status_of, tampered) == 403
+    expired = re.sub(r"expires=\d+", "expires=1000000000", entry["recordingURL"])
+    assert viewer.evaluate(status_of, expired) == 403

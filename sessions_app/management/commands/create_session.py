@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from ...errors import CallsError
 from ...hosting import host_url
 from ...links import share_url
-from ...models import CallSession, SessionType
+from ...models import App, CallSession, SessionType
 from ...services.session_settings import clean_locks, clean_settings
 
 
@@ -25,8 +25,13 @@ class Command(BaseCommand):
             help="A SessionSettings default, e.g. --setting startAudioMuted=true --setting layout='\"SPOTLIGHT\"'",
         )  # fmt: skip
         parser.add_argument("--lock", action="append", default=[], metavar="NAME", help="Forbid overriding NAME.")
+        parser.add_argument(
+            "--app", default="", metavar="APP_ID", help="The app the call belongs to (its call logs and webhooks)."
+        )
 
-    def handle(self, *args: Any, title: str, session_type: str, setting: list[str], lock: list[str], **_: Any) -> None:
+    def handle(
+        self, *args: Any, title: str, session_type: str, setting: list[str], lock: list[str], app: str, **_: Any
+    ) -> None:
         defaults: dict[str, Any] = {}
         for item in setting:
             name, _sep, raw = item.partition("=")
@@ -38,8 +43,11 @@ class Command(BaseCommand):
             defaults, locked = clean_settings(defaults), clean_locks(lock)
         except CallsError as exc:
             raise CommandError(exc.message) from None
+        owner = App.objects.filter(app_id=app).first() if app else None
+        if app and owner is None:
+            raise CommandError(f"No app has the ID {app!r}.")
         session = CallSession.objects.create(
-            title=title[:200], session_type=session_type, settings=defaults, locked_settings=locked
+            title=title[:200], session_type=session_type, settings=defaults, locked_settings=locked, app=owner
         )
         self.stdout.write(f"Session {session.session_id} ({session.session_type})")
         self.stdout.write(
