@@ -42,10 +42,11 @@ elif ! .venv/bin/python -c "import redis, sys; redis.Redis.from_url(sys.argv[1],
   echo "Redis is not reachable at $redis_url: SKIPPING the PostgreSQL and Redis run"
 else
   echo "Running the server-side suite again on PostgreSQL ($postgres_url) and Redis ($redis_url)"
-  # Not again: the SFU's tests (sessions_app/sfu is Django-free: no database, no channel layer), the
+  # Not again: the SFU's and the composer's tests (both Django-free: no database, no channel layer), the
   # benchmarks' arithmetic and the soak (its own server, the same churn): about 2 minutes of the budget.
   DATABASE_URL="$postgres_url" REDIS_URL="$redis_url" .venv/bin/python -m pytest --ignore=tests/browser --ignore=tests/compat \
     --ignore=tests/test_sfu.py --ignore=tests/test_sfu_leaks.py --ignore=tests/test_sfu_tap.py \
     --ignore=tests/test_sfu_units.py --ignore=tests/test_sfu_recording.py \
-    --ignore=tests/test_sfu_recording_units.py --ignore=tests/test_bench.py --ignore=tests/test_soak.py
+    --ignore=tests/test_sfu_recording_units.py --ignore=tests/test_composer.py --ignore=tests/test_bench.py \
+    --ignore=tests/test_soak.py
 fi
