@@ -53,7 +53,14 @@ V4_RECORDING_LISTENER = """() => {
   }));
 }"""
 # A file's media may start a little after the recording (a video file starts at a keyframe).
-DURATION_TOLERANCE_S = 1.5
+START_TOLERANCE_MS = 500
+# A recording as the server saw it: [its length in ms, {file name: [startOffsetMs, durationMs]}].
+TRACKS_OF = (
+    "import json; from sessions_app.models import Recording; print(json.dumps([["
+    "int((r.ended_at - r.started_at).total_seconds() * 1000), "
+    "{{t['path'].rsplit('/', 1)[-1]: [t['startOffsetMs'], t['durationMs']] for t in r.tracks}}] "
+    "for r in Recording.objects.filter(session__session_id={!r})]))"
+)
 # The remote video's playback position on a page (the one remote tile of a two-person call).
 REMOTE_VIDEO_TIME = (
     f"() => document.querySelector('{CONTAINER} [data-participant-id]:not([data-local]) video').currentTime"
@@ -77,7 +84,7 @@ def names_of(recorded: list[list[Any]]) -> list[str]:
 
 
 def test_a_host_records_the_call_everyone_sees_it_and_the_files_hold_vp8_and_opus(
-    new_call: Any, recordings_dir: Path
+    new_call: Any, manage: Any, recordings_dir: Path
 ) -> None:
     session: Call = new_call(title="Recorded", settings={"hideRecordingButton": "false"})
     host = session.join("Host", host=True)
@@ -133,15 +140,19 @@ def test_a_host_records_the_call_everyone_sees_it_and_the_files_hold_vp8_and_opu
     [folder] = list((recordings_dir / session.session_id).iterdir())
     # The host's and the guest's files (each named after its participant); the late joiner's are shorter.
     files = sorted(path for person in (host, guest) for path in folder.glob(f"{person.participant_id}-*.webm"))
+    [[recorded_ms, placed]] = last_json_line(manage("shell", "-c", TRACKS_OF.format(session.session_id)))
     found: dict[str, list[float]] = {}
     for path in files:
         codec, duration_s = media_duration_s(path)
         found.setdefault(codec, []).append(duration_s)
+        # Each file starts with the recording (a camera's at its first keyframe) and lasts until its stop.
+        start_offset_ms, duration_ms = placed[path.name]
+        print(f"{path.name}: starts at {start_offset_ms} ms, media {duration_s:.3f} s, recording {recorded_ms} ms")
+        assert start_offset_ms <= START_TOLERANCE_MS, (path.name, start_offset_ms)
+        assert abs(start_offset_ms / 1000 + duration_s - recorded_ms / 1000) <= 0.5, (path.name, duration_s)
+        assert abs(duration_s * 1000 - duration_ms) <= 100, (path.name, duration_s, duration_ms)
     assert sorted(found) == ["opus", "vp8"], f"{[path.name for path in files]}"
     assert len(found["vp8"]) == len(found["opus"]) == 2  # each person's camera and microphone
-    for codec, durations in found.items():
-        for duration_s in durations:
-            assert abs(duration_s - recorded_s) <= DURATION_TOLERANCE_S, (codec, duration_s, recorded_s)
     total_bytes = sum(path.stat().st_size for path in files)
     print(f"recorded {recorded_s:.1f} s: {total_bytes} bytes in {len(files)} files, "
           f"{total_bytes / recorded_s * 60 / 2 / 1e6:.2f} MB per participant-minute")  # fmt: skip
