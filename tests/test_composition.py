@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from sessions_app.models import (
 )
 from sessions_app.services import composition
 from tests.recording_media import two_people
+from tests.s3_server import BUCKET, S3Bucket, s3_bucket
 from tests.test_webhooks import database_url
 from webhooks.models import WebhookEndpoint, WebhookEvent
 
@@ -383,50 +384,11 @@ def test_a_worker_killed_mid_composition_is_replaced_and_the_job_finishes_once(
 
 
 @pytest.fixture
-def bucket(settings: Any, tmp_path: Path) -> Any:
-    """A bucket on a local S3 server, as the recordings storage; yields a boto3 client of it."""
-    boto3 = pytest.importorskip("boto3")
-    from tests.test_webhooks import free_port
-
-    port = free_port()
-    log = (tmp_path / "moto.log").open("wb")
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    credentials = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
-    client = boto3.client("s3", endpoint_url=endpoint, **credentials)
-    try:
-        deadline = time.monotonic() + WAIT_TIMEOUT_S
-        while True:
-            try:
-                client.create_bucket(Bucket="calls-recordings")
-                break
-            except Exception:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.1)
-        settings.STORAGES = {
-            **settings.STORAGES,
-            "recordings": {
-                "BACKEND": "storages.backends.s3.S3Storage",
-                "OPTIONS": {
-                    "bucket_name": "calls-recordings",
-                    "endpoint_url": endpoint,
-                    "access_key": "test",
-                    "secret_key": "test",
-                    "region_name": "us-east-1",
-                    "querystring_expire": 60,
-                },
-            },
-        }
-        yield client
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
+def bucket(settings: Any, tmp_path: Path) -> Iterator[S3Bucket]:
+    """A bucket on a local S3 server, as the recordings storage."""
+    with s3_bucket(tmp_path / "s3.log") as bucket:
+        settings.STORAGES = {**settings.STORAGES, "recordings": bucket.storage}
+        yield bucket
 
 
 def test_a_bucket_gets_the_composed_file_serves_it_through_the_signed_url_and_loses_it_on_delete(
@@ -436,21 +398,21 @@ def test_a_bucket_gets_the_composed_file_serves_it_through_the_signed_url_and_lo
     composition.Worker().run(once=True)
     recording.refresh_from_db()
     assert job_of(recording).status == CompositionStatus.DONE
-    keys = [item["Key"] for item in bucket.list_objects_v2(Bucket="calls-recordings")["Contents"]]
+    keys = bucket.keys()
     assert keys == [recording.composed_file.name]
     assert not composed_files(recordings_dir, recording), "the composed file is in the bucket, not on disk"
-    stored = bucket.get_object(Bucket="calls-recordings", Key=keys[0])["Body"].read()
+    stored = bucket.read(keys[0])
     with av.open(io.BytesIO(stored)) as container:
         assert abs(container.duration / 1_000_000 - 3.0) <= 0.1
 
     # The server checks its own signature, then hands over to the bucket's short-lived URL.
     response = Client().get(path_of(recording_files.recording_url(recording)))
     assert response.status_code == 302
-    assert response["Location"].startswith(bucket.meta.endpoint_url + "/calls-recordings/")
+    assert response["Location"].startswith(f"{bucket.endpoint}/{BUCKET}/")
     with urllib.request.urlopen(response["Location"], timeout=10) as download:
         assert download.read() == stored
     assert Client().get(path_of(recording_files.recording_url(recording, ttl_seconds=-1))).status_code == 403
 
     recording.delete()
-    assert "Contents" not in bucket.list_objects_v2(Bucket="calls-recordings")
+    assert bucket.keys() == []
     assert not (recordings_dir / recording.directory).exists()

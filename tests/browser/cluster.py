@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,10 +62,18 @@ class SFUWorkerProcess:
 class Cluster:
     """Daphne processes and SFU workers on one SQLite database file and one Redis."""
 
-    def __init__(self, tmp_path: Path, base_env: dict[str, str], daphnes: int, workers: int) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        base_env: dict[str, str],
+        daphnes: int,
+        workers: int,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.database = tmp_path / "cluster.sqlite3"
         self.env = {
             **base_env,
+            **(extra_env or {}),
             "DATABASE_URL": f"sqlite:///{self.database}",
             "REDIS_URL": REDIS_URL,
             "CALLS_SFU": "workers",
@@ -82,6 +91,8 @@ class Cluster:
             for index in range(workers)
         ]
         self.tmp_path = tmp_path
+        # The recordings storage the processes share, when a test gives them one (tests/s3_server.py).
+        self.bucket: Any = None
 
     def start(self) -> None:
         for worker in self.workers:

@@ -6,13 +6,17 @@ SFU worker; sessions spread over workers; when a worker dies, its sessions move 
 from __future__ import annotations
 
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.s3_server import s3_bucket
+
 from .call_page import (
     REMOTE_TILES,
+    call,
     event_names,
     events,
     expect_state,
@@ -20,10 +24,12 @@ from .call_page import (
     local_participant_id,
     record,
     tile,
+    wait_for_event,
     wait_for_remote_media,
 )
 from .cluster import REDIS_URL, WORKER_TIMEOUT_S, Cluster, redis_reachable, session_id_of
 from .proxy import FailoverProxy
+from .test_recording import REMOTE_VIDEO_TIME
 
 pytestmark = [
     pytest.mark.browser,
@@ -34,6 +40,11 @@ pytestmark = [
 
 # Detection (the worker timeout plus a watch interval), the rejoin, and ICE and DTLS on the new worker.
 FAILOVER_WITHIN_S = WORKER_TIMEOUT_S + 16
+# The signed URL of a session's one recording, as the call logs give it.
+RECORDING_URL = (
+    "from sessions_app.models import Recording; from sessions_app.recording_files import recording_url; "
+    "print(recording_url(Recording.objects.get(session__session_id={!r})))"
+)
 RESTORED = "() => (window.__events || []).some((e) => e[0] === 'onConnectionRestored')"
 
 
@@ -45,14 +56,20 @@ def wait_until_restored(pages: tuple[Page, ...], deadline: float) -> None:
 
 @pytest.fixture(scope="module")
 def cluster(server_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """Two Daphne processes and two SFU workers for the module (a test that kills a worker replaces it)."""
-    cluster = Cluster(tmp_path_factory.mktemp("cluster"), server_env, daphnes=2, workers=2)
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.stop()
-        print(cluster.logs())  # shown for a failed test
+    """
+    Two Daphne processes and two SFU workers for the module (a test that kills a worker replaces it),
+    whose recordings storage is a bucket they share (an S3 server on 127.0.0.1).
+    """
+    folder = tmp_path_factory.mktemp("cluster")
+    with s3_bucket(folder / "s3.log") as bucket:
+        cluster = Cluster(folder, server_env, daphnes=2, workers=2, extra_env=bucket.env)
+        cluster.bucket = bucket
+        try:
+            cluster.start()
+            yield cluster
+        finally:
+            cluster.stop()
+            print(cluster.logs())  # shown for a failed test
 
 
 def test_browsers_on_two_daphne_processes_are_in_one_call_on_one_worker(
@@ -145,3 +162,39 @@ def test_browsers_of_a_dead_daphne_process_come_back_through_another(
     finally:
         balancer.close()
         first.start()
+
+
+def test_a_call_recorded_on_an_sfu_worker_is_composed_into_shared_storage(
+    open_page: Callable[..., Page], cluster: Cluster
+) -> None:
+    """
+    The SFU worker hosting the call writes its tracks; the recordings worker beside it composes them
+    into the shared bucket; every web process serves the recording's signed URL from there.
+    """
+    lines = cluster.manage("create_session", "--title", "Recorded on a worker").strip().splitlines()
+    share_url = lines[-1]
+    host_url = next(line.rsplit(" ", 1)[-1] for line in lines if line.startswith("Host link"))
+    host = joined(open_page, share_url, "Host", host_url=host_url)
+    guest = joined(open_page, cluster.through(cluster.daphnes[1], share_url), "Guest")
+    wait_for_remote_media(host, 1)
+    wait_for_remote_media(guest, 1)
+    record(host, "onRecordingStarted", "onRecordingStopped")
+    assert call(host, "startRecording()")["error"] is None
+    wait_for_event(host, "onRecordingStarted")
+    played = guest.evaluate(REMOTE_VIDEO_TIME)
+    guest.wait_for_function(f"(t) => ({REMOTE_VIDEO_TIME})() >= t + 2", arg=played, timeout=30_000)
+    assert call(host, "stopRecording()")["error"] is None
+    wait_for_event(host, "onRecordingStopped")
+    session_id = session_id_of(share_url)
+    assert cluster.host_of(session_id) in {worker.worker_id for worker in cluster.workers}
+
+    bucket = cluster.bucket
+    cluster.manage("run_recordings", "--once", "-v0")
+    [key] = bucket.keys()
+    assert key.startswith(f"{session_id}/") and key.endswith(".webm")
+    url = cluster.manage("shell", "-c", RECORDING_URL.format(session_id)).strip().splitlines()[-1]
+    for daphne in cluster.daphnes:
+        # Each web process checks the signature and sends the browser on to the bucket.
+        with urllib.request.urlopen(cluster.through_url(daphne.url, url), timeout=10) as response:
+            assert response.url.startswith(f"{bucket.endpoint}/")
+            assert response.read() == bucket.read(key)
