@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from sessions_app.management.stopping import stop_on_signals
 from sessions_app.services.composition import Worker
 
 
@@ -23,16 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--poll-interval", type=float, default=1.0, help="Seconds between looks when idle.")
 
     def handle(self, *args: Any, once: bool, poll_interval: float, **options: Any) -> None:
-        stop = threading.Event()
-
-        def request_stop(signum: int, frame: FrameType | None) -> None:
-            # Finish the composition in flight, then exit; a second signal kills at once (its job is
-            # taken again by the next worker once its lease runs out).
-            signal.signal(signum, signal.SIG_DFL)
-            stop.set()
-
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
+        stop = stop_on_signals()
         worker = Worker(stop=stop, poll_interval=max(0.01, poll_interval))
         if options["verbosity"] > 0:
             canvas = worker.canvas

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from dataclasses import replace
-from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from sessions_app.management.stopping import stop_on_signals
 from webhooks.conf import WebhookSettings
 from webhooks.worker import Worker
 
@@ -27,15 +25,7 @@ class Command(BaseCommand):
         config = WebhookSettings.load()
         if poll_interval is not None:
             config = replace(config, poll_interval_seconds=max(0.01, poll_interval))
-        stop = threading.Event()
-
-        def request_stop(signum: int, frame: FrameType | None) -> None:
-            # Finish the attempts in flight, then exit; a second signal kills at once.
-            signal.signal(signum, signal.SIG_DFL)
-            stop.set()
-
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
+        stop = stop_on_signals()
         if options["verbosity"] > 0:
             self.stdout.write(
                 f"Webhook worker: {config.concurrency} lane(s), polling every {config.poll_interval_seconds:g} s"
