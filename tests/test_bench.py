@@ -210,3 +210,19 @@ def test_recording_ratios_count_only_windows_whose_media_was_steady() -> None:
     ]
     local = in_process_figures(cases)
     assert local["ratio"] == 1.1 and local["added_us_per_recorded_frame"] == 31.2
+
+
+def test_the_batching_bench_measures_sends_that_arrive() -> None:
+    """bench/send_batching.py's sendmmsg through ctypes sends every packet of a burst (its figure is of real sends)."""
+    from bench import send_batching
+
+    sender, receiver = send_batching._pair()
+    try:
+        packets = [bytes([number]) * send_batching.PACKET_BYTES for number in range(3)]
+        assert send_batching.send_burst(send_batching.libc_sendmmsg(), sender.fileno(), packets) == 3
+        receiver.settimeout(5)
+        assert [receiver.recv(2000) for _ in range(3)] == packets
+    finally:
+        sender.close()
+        receiver.close()
+    assert send_batching.python_send_us(50, 3) > 0 and send_batching.ctypes_sendmmsg_us(50, 3) > 0
