@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 from multiprocessing.connection import Connection
 from typing import Any, Literal, Protocol
 
@@ -38,7 +39,9 @@ def make_server(kind: ServerKind) -> MediaServer:
     if kind == "forwarding":
         from sessions_app.sfu import SFU, MediaConfig
 
-        return SFU(MediaConfig(media_ips=(LOOPBACK,)))
+        # CALLS_SFU_RECEIVE_FROM_SOCKET=0: aiortc's queued receive path, to compare the two.
+        from_socket = os.environ.get("CALLS_SFU_RECEIVE_FROM_SOCKET", "1") != "0"
+        return SFU(MediaConfig(media_ips=(LOOPBACK,), receive_from_socket=from_socket))
     from .baseline_relay import BaselineRelayServer
 
     return BaselineRelayServer(media_ips=(LOOPBACK,))

@@ -273,6 +273,9 @@ CALLS_ICE_SERVERS = env_json("CALLS_ICE_SERVERS", [], expected_type=list)
 # "workers" (``manage.py runsfu`` processes host the sessions; every Daphne process reaches them
 # through the channel layer, so REDIS_URL and a shared database are required).
 CALLS_SFU = env_choice("CALLS_SFU", ("embedded", "workers"), "embedded")
+# Publishers' RTP straight from the socket to the forwarding table (off: aiortc's queued receive path,
+# kept to compare the two in benchmarks).
+CALLS_SFU_RECEIVE_FROM_SOCKET = env_bool("CALLS_SFU_RECEIVE_FROM_SOCKET", True)
 if CALLS_SFU == "workers" and not REDIS_URL:
     raise ImproperlyConfigured("CALLS_SFU=workers needs REDIS_URL: workers and Daphne processes talk through Redis.")
 # SFU workers and (with workers) Daphne processes heartbeat every second; one silent this long is dead:

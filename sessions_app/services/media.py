@@ -32,6 +32,7 @@ def media_config_from_settings() -> MediaConfig:
         media_ips=tuple(settings.CALLS_MEDIA_IPS),
         announced_ip=settings.CALLS_MEDIA_ANNOUNCED_IP,
         ice_servers=tuple(settings.CALLS_ICE_SERVERS),
+        receive_from_socket=settings.CALLS_SFU_RECEIVE_FROM_SOCKET,
     )
 
 

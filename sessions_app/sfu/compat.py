@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import aiortc
+import pylibsrtp
 from aioice import ice as aioice_ice
 from aiortc import codecs as aiortc_codecs
 from aiortc import rtcrtpreceiver
@@ -31,6 +33,8 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtension
 from aiortc.rtcrtpreceiver import NackGenerator, RTCRtpReceiver, StreamStatistics
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtp import AnyRtcpPacket, HeaderExtensionsMap, RtpPacket
+
+from .eager import run_now
 
 # aiortc's own helpers the SFU reuses from modules aiortc does not export: checked below like the rest.
 __all__ = ["JitterBuffer", "NackGenerator", "StreamStatistics"]
@@ -67,6 +71,14 @@ SENDER_PRIVATE_NAMES = (
 )
 # What ``selected_route`` reads to write a subscriber's packets itself.
 DTLS_PRIVATE_NAMES = ("_state", "_tx_srtp")
+# What ``receive_from_socket`` reads to take RTP from the socket itself.
+DTLS_RECEIVE_PRIVATE_NAMES = (
+    "_rx_srtp",
+    "_rtp_router",
+    "_rtp_header_extensions_map",
+    "_RTCDtlsTransport__rx_bytes",
+    "_RTCDtlsTransport__rx_packets",
+)
 ICE_TRANSPORT_PRIVATE_NAMES = ("_connection",)
 
 
@@ -82,7 +94,8 @@ def check_aiortc_internals() -> None:
     owners: tuple[tuple[type, Sequence[str]], ...] = (
         (RTCRtpReceiver, (*RECEIVER_PRIVATE_NAMES, "_enabled")),
         (RTCRtpSender, SENDER_PRIVATE_NAMES),
-        (RTCDtlsTransport, DTLS_PRIVATE_NAMES),
+        (RTCDtlsTransport, (*DTLS_PRIVATE_NAMES, *DTLS_RECEIVE_PRIVATE_NAMES)),
+        (aioice_ice.Connection, ("_protocols",)),
         (RTCIceTransport, ICE_TRANSPORT_PRIVATE_NAMES),
     )
     for owner, names in owners:
@@ -95,6 +108,10 @@ def check_aiortc_internals() -> None:
         (RTCDtlsTransport._send_rtp, "_tx_srtp", "no longer protects with _tx_srtp"),
         (aioice_ice.Connection.__init__, "_nominated", "no longer keeps its selected pairs in _nominated"),
         (aioice_ice.StunProtocol.send_data, "sendto", "no longer writes to its transport"),
+        (aioice_ice.StunProtocol.datagram_received, "data_received", "no longer hands data to its connection"),
+        (aioice_ice.Connection.data_received, "_queue", "no longer queues data"),
+        (RTCDtlsTransport._recv_next, "_handle_rtp_data", "no longer hands RTP on"),
+        (RTCDtlsTransport._handle_rtp_data, "route_rtp", "no longer routes RTP"),
     ):
         if name not in function.__code__.co_names:
             problems.append(f"{function.__qualname__} {problem}")
@@ -378,6 +395,69 @@ def intercept_transport_rtcp(transport: RTCDtlsTransport, observe: Callable[[byt
         await handle_rtcp(data)
 
     _private(transport)._handle_rtcp_data = handle_rtcp_with_observer
+
+
+# Receiving from the socket.
+
+# aiortc's arrival clock (milliseconds since the NTP epoch), read without datetime.
+NTP_EPOCH_OFFSET_MS = 2_208_988_800_000
+# RFC 7983: a datagram whose first byte is 128 to 191 is RTP or RTCP, never STUN or DTLS.
+RTP_FIRST_BYTES = range(128, 192)
+
+
+def receive_from_socket(dtls: RTCDtlsTransport) -> None:
+    """
+    The connection's RTP goes from the socket to its receiver in one call: SRTP unprotect, parse,
+    route, handle, inside ``datagram_received``. aiortc's way queues every datagram, wakes its DTLS
+    task a loop turn later and awaits through three coroutines; aioice first tries every datagram as
+    STUN. DTLS, STUN and RTCP keep aiortc's and aioice's own path. Call once the connection's ICE
+    candidates are gathered (before the first offer is answered); a no-op when called again.
+    """
+    state = _private(dtls)
+    connection = _private(state.transport)._connection
+    if getattr(connection, "_calls_receive_from_socket", False):
+        return
+    queue_datagram = connection.data_received
+    router: RtpRouter = state._rtp_router
+    extensions = state._rtp_header_extensions_map
+    parse = RtpPacket.parse
+    route = router.route_rtp
+    wall_clock = time.time
+
+    def data_received(data: bytes, component: int) -> None:
+        srtp = state._rx_srtp
+        if srtp is None or len(data) < 12 or data[0] not in RTP_FIRST_BYTES or 192 <= data[1] <= 208:
+            queue_datagram(data, component)  # DTLS, RTCP, or SRTP not keyed yet: aiortc's path
+            return
+        arrival_ms = int(wall_clock() * 1000) + NTP_EPOCH_OFFSET_MS
+        state._RTCDtlsTransport__rx_bytes += len(data)
+        state._RTCDtlsTransport__rx_packets += 1
+        try:
+            packet = parse(srtp.unprotect(data), extensions)
+        except (pylibsrtp.Error, ValueError):
+            return  # what aiortc does too: a packet that fails authentication or parsing is dropped
+        receiver = route(packet)
+        if receiver is not None:
+            run_now(receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_ms))
+
+    connection.data_received = data_received
+    for protocol in connection._protocols:
+        _skip_stun_for_rtp(protocol, data_received)
+    connection._calls_receive_from_socket = True
+
+
+def _skip_stun_for_rtp(protocol: Any, data_received: Callable[[bytes, int], None]) -> None:
+    """The protocol hands RTP and RTCP straight on, without trying them as STUN first."""
+    stun_first = protocol.datagram_received
+    component = protocol.local_candidate.component
+
+    def datagram_received(data: bytes, addr: tuple[Any, ...]) -> None:
+        if data and data[0] in RTP_FIRST_BYTES:
+            data_received(data, component)
+        else:
+            stun_first(data, addr)
+
+    protocol.datagram_received = datagram_received
 
 
 # ICE.

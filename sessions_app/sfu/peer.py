@@ -19,7 +19,13 @@ from aiortc import (
 )
 
 from .bandwidth import SubscriberBandwidth, View
-from .compat import install_simulcast_support, intercept_transport_rtcp, park_receiver, receivers_without_estimator
+from .compat import (
+    install_simulcast_support,
+    intercept_transport_rtcp,
+    park_receiver,
+    receive_from_socket,
+    receivers_without_estimator,
+)
 from .config import MediaConfig
 from .errors import NegotiationError
 from .events import MediaEvent, Offer, OfferedTrack, SendSignal
@@ -320,6 +326,9 @@ class ParticipantPeer:
             raise NegotiationError(f"The answer was refused: {exc}") from exc
         finally:
             self._awaiting_answer = False
+        if self.config.receive_from_socket:
+            for transport in {t.receiver.transport for t in self.pc.getTransceivers() if t.receiver.transport}:
+                receive_from_socket(transport)
         if self.bandwidth.sent_packets is None and accepts_transport_cc(sdp, TRANSPORT_CC_URI):
             self._use_transport_cc()
         for subscription in self.subscriptions:
