@@ -47,6 +47,6 @@ else
   DATABASE_URL="$postgres_url" REDIS_URL="$redis_url" .venv/bin/python -m pytest --ignore=tests/browser --ignore=tests/compat \
     --ignore=tests/test_sfu.py --ignore=tests/test_sfu_leaks.py --ignore=tests/test_sfu_tap.py \
     --ignore=tests/test_sfu_units.py --ignore=tests/test_sfu_recording.py \
-    --ignore=tests/test_sfu_recording_units.py --ignore=tests/test_composer.py --ignore=tests/test_bench.py \
+    --ignore=tests/test_sfu_recording_units.py --ignore=tests/test_sfu_receive_path.py --ignore=tests/test_composer.py --ignore=tests/test_bench.py \
     --ignore=tests/test_soak.py
 fi
